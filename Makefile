@@ -1,0 +1,37 @@
+# The two commands of the README:
+#   make run   - install into .venv and run the service on the embedded default (SQLite, $POSTROOM_HOME)
+#   make test  - install everything the tests need (Dovecot, Postfix: root), start the loopback
+#                mail stack and run the whole suite: ruff, mypy --strict, import contracts, pytest
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install install-test run test lint servers servers-stop bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+
+run: install
+	$(BIN)/postroom db upgrade
+	$(BIN)/postroom run
+
+servers:
+	tests/servers/mailstack/start
+
+servers-stop:
+	tests/servers/mailstack/stop
+
+lint: install-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	cd src && ../$(BIN)/lint-imports --config ../pyproject.toml
+
+test: install-test servers lint
+	$(BIN)/pytest -n 2 -p no:cacheprovider

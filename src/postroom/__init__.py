@@ -1,0 +1,3 @@
+"""Postroom: the email gateway of a work-management platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,33 @@
+"""Postroom's error taxonomy.
+
+Callers decide what to do by an error's *type*: a `TransientError` is worth
+retrying later (a 4xx, a dropped connection, a timeout), a `PermanentError` is
+not (a 5xx, a refused login).  A `UserError` is a mistake in what a person
+asked for and is shown as one line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+
+class PostroomError(Exception):
+    """Base of every error Postroom raises on purpose."""
+
+
+class UserError(PostroomError):
+    """Bad input from a person: shown as one line, changes nothing."""
+
+
+class NotFoundError(UserError):
+    """A named thing (work item, channel, route, user) does not exist."""
+
+
+class TransientError(PostroomError):
+    """Worth retrying later."""
+
+
+class PermanentError(PostroomError):
+    """Retrying will not help."""
+
+
+class StorageUnavailableError(TransientError):
+    """The message could not be stored (disk, database); the sender should retry."""

@@ -1,0 +1,55 @@
+"""Typed settings from the environment (``POSTROOM_…``) or a TOML file; built once by an entrypoint."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from postroom.domain.context import HandlerSettings, UnroutedPolicy
+
+
+def _default_home() -> Path:
+    return Path.home() / ".local" / "share" / "postroom"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POSTROOM_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    database_url: str | None = None
+    secret_key: str | None = None
+    """Fernet key for stored passwords; by default read from (or made in) ``home/secret.key``."""
+
+    match_thread: bool = True
+    match_plus: bool = True
+    match_subject: bool = True
+    match_body: bool = True
+    unrouted_policy: UnroutedPolicy = UnroutedPolicy.AUTO_REPLY
+    autoreply_limit: int = Field(default=3, ge=0)
+    default_sender: str = "postroom@localhost"
+    feedback_days: int = Field(default=5, ge=0)
+    templates_dir: Path | None = None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'postroom.db'}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.home / "blobs"
+
+    def handler_settings(self) -> HandlerSettings:
+        return HandlerSettings(
+            match_thread=self.match_thread,
+            match_plus=self.match_plus,
+            match_subject=self.match_subject,
+            match_body=self.match_body,
+            unrouted_policy=self.unrouted_policy,
+            autoreply_limit=self.autoreply_limit,
+            autoreply_window=timedelta(hours=1),
+        )

@@ -1,0 +1,3 @@
+"""Shared fixtures: see tests/support/."""
+
+pytest_plugins = ["support.database", "support.mailstack"]

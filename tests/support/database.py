@@ -1,0 +1,1 @@
+"""Fixtures for storage on SQLite and PostgreSQL."""

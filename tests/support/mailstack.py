@@ -1,0 +1,1 @@
+"""Fixtures for the loopback mail stack (tests/servers/mailstack)."""
