@@ -1,0 +1,200 @@
+"""The four ways to find the work item an inbound message belongs to (handler.md §1).
+
+Strategies run in a fixed order and the first hit wins: thread headers (the
+most reliable: the sender's client wrote them), then a reference in a plus
+address, the Subject, and the start of the body.  Each one can be switched
+off, and each writes what it tried into the trace, so ``explain`` can show
+why a message landed where it did, or why it landed nowhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from postroom.domain.context import HandlerContext, HandlerSettings
+from postroom.domain.decision import MatchedBy
+from postroom.domain.mail import ParsedMail
+from postroom.domain.references import find_references, plus_reference
+from postroom.domain.workitems import Reference, WorkItemView
+
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The work item found for a message, and how."""
+
+    item: WorkItemView
+    matched_by: MatchedBy
+    via: str
+    """What led to it: a Message-ID, a recipient address or a reference as written."""
+
+
+Trace = list[str]
+Strategy = Callable[[ParsedMail, HandlerContext, HandlerSettings, Trace], "Match | None"]
+
+
+def find_match(
+    mail: ParsedMail, ctx: HandlerContext, settings: HandlerSettings, trace: Trace
+) -> Match | None:
+    """Run the switched-on strategies in order; the first hit wins."""
+    strategies: tuple[tuple[MatchedBy, bool, Strategy], ...] = (
+        (MatchedBy.THREAD, settings.match_thread, _by_thread),
+        (MatchedBy.PLUS_ADDRESS, settings.match_plus, _by_plus_address),
+        (MatchedBy.SUBJECT, settings.match_subject, _by_subject),
+        (MatchedBy.BODY, settings.match_body, _by_body),
+    )
+    for name, enabled, strategy in strategies:
+        if not enabled:
+            trace.append(f"{name}: switched off")
+            continue
+        found = strategy(mail, ctx, settings, trace)
+        if found is not None:
+            return found
+    return None
+
+
+def thread_message_ids(mail: ParsedMail) -> tuple[str, ...]:
+    """In-Reply-To first, then References newest (last) first, each once.
+
+    In-Reply-To may hold several ids (RFC 5322 §3.6.4); all count, in order.
+    """
+    ids: list[str] = []
+    if mail.in_reply_to:
+        ids.extend(_message_ids(mail.in_reply_to))
+    for ref in reversed(mail.references):
+        ids.extend(_message_ids(ref))
+    return tuple(dict.fromkeys(ids))
+
+
+def _message_ids(text: str) -> list[str]:
+    found = _MESSAGE_ID.findall(text)
+    if found:
+        return found
+    stripped = text.strip()
+    return [stripped] if stripped else []
+
+
+def _by_thread(
+    mail: ParsedMail, ctx: HandlerContext, settings: HandlerSettings, trace: Trace
+) -> Match | None:
+    ids = thread_message_ids(mail)
+    if not ids:
+        trace.append("thread: miss (no In-Reply-To or References)")
+        return None
+    for message_id in ids:
+        items = ctx.items_by_message_id(message_id)
+        if items:
+            # A message that opened several Tickets (one per route) matches the
+            # first of them; the context returns them first opened first.
+            item = items[0]
+            more = f" (first of {len(items)} items)" if len(items) > 1 else ""
+            trace.append(f"thread: hit {message_id} -> {item.reference}{more}")
+            return Match(item, MatchedBy.THREAD, message_id)
+        trace.append(f"thread: {message_id} is no stored message")
+    trace.append("thread: miss")
+    return None
+
+
+def _by_plus_address(
+    mail: ParsedMail, ctx: HandlerContext, settings: HandlerSettings, trace: Trace
+) -> Match | None:
+    ours = ctx.own_addresses() | {route.address.lower() for route in ctx.routes()}
+    for recipient in mail.recipients():
+        parsed = plus_reference(recipient.address)
+        if parsed is None:
+            continue
+        base, reference = parsed
+        if base not in ours:
+            trace.append(f"plus-address: {recipient.address} is not one of our addresses")
+            continue
+        item = _existing(ctx, reference, MatchedBy.PLUS_ADDRESS, trace)
+        if item is not None:
+            return Match(item, MatchedBy.PLUS_ADDRESS, recipient.address)
+    trace.append("plus-address: miss")
+    return None
+
+
+def _by_subject(
+    mail: ParsedMail, ctx: HandlerContext, settings: HandlerSettings, trace: Trace
+) -> Match | None:
+    return _first_existing(ctx, find_references(mail.subject or ""), MatchedBy.SUBJECT, trace)
+
+
+def _by_body(
+    mail: ParsedMail, ctx: HandlerContext, settings: HandlerSettings, trace: Trace
+) -> Match | None:
+    refs = find_references(body_text(mail), settings.body_reference_limit)
+    return _first_existing(ctx, refs, MatchedBy.BODY, trace)
+
+
+def _first_existing(
+    ctx: HandlerContext, refs: Iterable[Reference], by: MatchedBy, trace: Trace
+) -> Match | None:
+    for reference in dict.fromkeys(refs):
+        item = _existing(ctx, reference, by, trace)
+        if item is not None:
+            return Match(item, by, str(reference))
+    trace.append(f"{by}: miss")
+    return None
+
+
+def _existing(
+    ctx: HandlerContext, reference: Reference, by: MatchedBy, trace: Trace
+) -> WorkItemView | None:
+    item = ctx.item(reference)
+    if item is None:
+        trace.append(f"{by}: {reference} names no work item, skipped")
+        return None
+    trace.append(f"{by}: hit {reference}")
+    return item
+
+
+def body_text(mail: ParsedMail) -> str:
+    """The plain body, or the HTML body as text when there is no plain part.
+
+    The MIME layer normally fills ``body_text`` from the HTML part already;
+    this fallback keeps the body rule working when it did not.
+    """
+    if mail.body_text or not mail.html:
+        return mail.body_text or ""
+    extractor = _TextExtractor()
+    extractor.feed(mail.html)
+    extractor.close()
+    return "".join(extractor.parts)
+
+
+class _TextExtractor(HTMLParser):
+    """Keeps text, drops markup, scripts and styles.  Block boundaries become
+    spaces so that words in adjacent cells or paragraphs do not run together
+    into one token (which would hide a reference from the word rule)."""
+
+    _SKIP = frozenset({"script", "style", "head", "title"})
+    _BLOCK = frozenset(
+        {"p", "div", "br", "td", "th", "tr", "li", "ul", "ol", "table", "hr", "blockquote"}
+        | {f"h{n}" for n in range(1, 7)}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
