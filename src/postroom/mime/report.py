@@ -1,0 +1,160 @@
+"""Delivery reports: what a bounce says about the message it bounces.
+
+Two sources, tried in order:
+
+1. A standard DSN (RFC 3464 / RFC 6533): ``multipart/report;
+   report-type=delivery-status`` whose ``message/delivery-status`` part
+   holds one per-message block and one block per recipient (§2.2, §2.3),
+   and whose third part (``message/rfc822`` or ``text/rfc822-headers``,
+   RFC 6522 §3) quotes the original message, from which we take its
+   Message-ID.
+2. Non-standard bounces (qmail "failure notice", old Exim, some Exchange
+   and hosted gateways) that are plain text: when the sender or subject
+   looks like a bounce, we read quoted ``Message-ID:`` lines, recipient
+   lines (``<bob@example.com>:`` and indented addresses after a "failed"
+   sentence) and the first enhanced status code (RFC 3463) from the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from postroom.domain.mail import Address, DeliveryReport
+from postroom.mime.fields import first_message_id
+from postroom.mime.headers import HeaderBlock, parse_header_block
+
+_WS = re.compile(r"\s+")
+
+
+def dsn_report(status_bodies: list[bytes], originals: list[HeaderBlock]) -> DeliveryReport:
+    """A DeliveryReport from delivery-status bodies and the quoted original headers."""
+    recipients: list[HeaderBlock] = []
+    for body in status_bodies:
+        recipients.extend(
+            block
+            for block in _blocks(body)
+            if block.get("final-recipient") or block.get("original-recipient")
+        )
+    failed = [block for block in recipients if _is_failure(block)]
+    chosen = failed[0] if failed else (recipients[0] if recipients else None)
+    return DeliveryReport(
+        original_message_ids=_original_ids(originals),
+        failed_recipients=tuple(_dedupe(_recipient(block) for block in failed)),
+        status=_clean(chosen.get("status")) if chosen else None,
+        diagnostic=_diagnostic(chosen.get("diagnostic-code")) if chosen else None,
+        action=_clean(chosen.get("action"), lower=True) if chosen else None,
+    )
+
+
+def _blocks(body: bytes) -> list[HeaderBlock]:
+    """The blank-line separated field groups of a delivery-status body (RFC 3464 §2.1)."""
+    blocks: list[HeaderBlock] = []
+    pos = 0
+    size = len(body)
+    while pos < size and len(blocks) < 500:
+        block = parse_header_block(body, pos)
+        if block.fields:
+            blocks.append(block)
+        if block.body_start <= pos:
+            nl = body.find(b"\n", pos)
+            block.body_start = size if nl < 0 else nl + 1
+        pos = block.body_start
+    return blocks
+
+
+def _is_failure(block: HeaderBlock) -> bool:
+    action = (block.get("action") or "").strip().lower()
+    if action:
+        return action == "failed"
+    return (block.get("status") or "").strip().startswith("5")
+
+
+def _recipient(block: HeaderBlock) -> str:
+    """``rfc822; bob@example.com`` -> ``bob@example.com`` (RFC 3464 §2.3.2)."""
+    value = block.get("final-recipient") or block.get("original-recipient") or ""
+    _kind, _sep, address = value.rpartition(";")
+    return address.strip().strip("<>").strip()
+
+
+def _diagnostic(value: str | None) -> str | None:
+    """``smtp; 550 5.1.1 …`` -> ``550 5.1.1 …`` (RFC 3464 §2.3.6)."""
+    if not value:
+        return None
+    kind, sep, text = value.partition(";")
+    if sep and re.fullmatch(r"\s*[A-Za-z][\w-]*\s*", kind):
+        value = text
+    return _clean(value)
+
+
+def _clean(value: str | None, lower: bool = False) -> str | None:
+    if value is None:
+        return None
+    cleaned = _WS.sub(" ", value).strip()
+    if not cleaned:
+        return None
+    return cleaned.lower() if lower else cleaned
+
+
+def _original_ids(originals: list[HeaderBlock]) -> tuple[str, ...]:
+    found = (first_message_id(block.get("message-id")) for block in originals)
+    return tuple(_dedupe(found))
+
+
+def _dedupe(values: Iterable[str | None]) -> list[str]:
+    seen: list[str] = []
+    for value in values:
+        if value and value not in seen:
+            seen.append(value)
+    return seen
+
+
+_BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|delivery (status notification|failure|has failed)|failure notice|"
+    r"returned mail|mail delivery failed|delivery failure|non.?delivery|nicht zustellbar",
+    re.I,
+)
+_QUOTED_ID = re.compile(r"^[ \t>]*message-id:[ \t]*(<[^<>\s]+>|\S+@\S+)", re.I | re.M)
+_ANGLE_RECIPIENT = re.compile(r"^[ \t]*<([^<>\s@]+@[^<>\s]+)>:?", re.M)
+_FAILED_LIST = re.compile(
+    r"(?:following (?:address(?:\(es\))?|recipients?)[^\n]*failed|"
+    r"delivery has failed to these recipients[^\n]*|could not be delivered to)[^\n]*\n"
+    r"((?:[ \t]*\n)*(?:[ \t]+\S+@\S+[^\n]*\n|[^\s@]+@[^\s@]+\s*\n)+)",
+    re.I,
+)
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+_SMTP_LINE = re.compile(r"^.*\b[45]\d\d[ -][^\n]*$", re.M)
+
+
+def looks_like_bounce(sender: Address | None, subject: str) -> bool:
+    """A plain-text message from a mail system about a failed delivery?"""
+    if sender is not None and _BOUNCE_SENDER.match(sender.address):
+        return True
+    return bool(_BOUNCE_SUBJECT.search(subject))
+
+
+def text_report(body_text: str, originals: list[HeaderBlock]) -> DeliveryReport | None:
+    """Best-effort report from a non-standard bounce's text; None if nothing is found."""
+    text = body_text[:200_000]
+    ids = list(_original_ids(originals))
+    for match in _QUOTED_ID.finditer(text):
+        quoted = first_message_id(match.group(1))
+        if quoted and quoted not in ids:
+            ids.append(quoted)
+    recipients = [match.group(1) for match in _ANGLE_RECIPIENT.finditer(text)]
+    for listing in _FAILED_LIST.finditer(text):
+        recipients.extend(_ADDRESS.findall(listing.group(1)))
+    failed = _dedupe(recipients)
+    if not ids and not failed:
+        return None
+    status = _STATUS.search(text)
+    smtp = _SMTP_LINE.search(text)
+    return DeliveryReport(
+        original_message_ids=tuple(ids),
+        failed_recipients=tuple(failed),
+        status=status.group(1) if status else None,
+        diagnostic=_clean(smtp.group(0)) if smtp else None,
+        action="failed" if failed else None,
+    )
