@@ -1,0 +1,143 @@
+"""POP3 and POP3S mailboxes (RFC 1939), secured with STLS (RFC 2595) or implicit TLS.
+
+A small client of our own rather than ``poplib``: ``poplib`` reads messages
+line by line with a 2048-byte line limit, has no SASL, and raises its own
+exceptions from deep inside.  Here every byte goes through
+`pop3_wire.ResponseReader`, and every failure leaves this module as a
+`ConnectionFailure` whose `FailureKind` an operator can act on.
+
+Security: a ``pop3://`` URL requires STLS and refuses to log in if the
+server does not offer it; only ``?tls=none`` allows cleartext.  TLS always
+verifies the chain and host name (`connection.tls_context`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from postroom.connection import (
+    ConnectionFailure,
+    FailureKind,
+    MailUrl,
+    Security,
+    TlsProblem,
+    tls_context,
+)
+from postroom.errors import UserError
+from postroom.mailboxes.pop3_auth import (
+    Capabilities,
+    Credentials,
+    b64,
+    choose_mechanism,
+    plain_command,
+)
+from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError
+from postroom.mailboxes.pop3_session import Pop3Session
+from postroom.mailboxes.source import AuthMechanism
+
+log = logging.getLogger(__name__)
+
+# RFC 2449 §8 / RFC 3206 response codes that say the login itself was fine
+# but the mailbox cannot be used right now: not an authentication failure.
+_NOT_CREDENTIALS = ("[SYS/TEMP]", "[SYS/PERM]", "[IN-USE]", "[LOGIN-DELAY]")
+
+
+class Pop3MailboxSource:
+    """A POP3/POP3S mailbox: where it is, how to log in, how long to wait."""
+
+    def __init__(
+        self,
+        url: MailUrl,
+        password: str,
+        *,
+        authzid: str | None = None,
+        mechanism: AuthMechanism = AuthMechanism.AUTO,
+        ca_file: Path | str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if url.protocol != "pop3":
+            raise UserError(f"{url} is not a POP3 URL: use pop3:// or pop3s://")
+        if not url.user:
+            raise UserError(f"{url} names no user: write pop3s://USER@HOST")
+        self.url = url
+        self.mechanism = mechanism
+        self.ca_file = ca_file
+        self.timeout = timeout
+        self._credentials = Credentials(url.user, password, authzid or None)
+
+    def __repr__(self) -> str:
+        authzid = f" as {self._credentials.authzid}" if self._credentials.authzid else ""
+        return f"<Pop3MailboxSource {self.url}{authzid} auth={self.mechanism.value}>"
+
+    def open(self) -> Pop3Session:
+        """Connect, secure, authenticate; the session is ready for `Pop3Session.list`."""
+        channel = Pop3Channel.connect(
+            self.url.host,
+            self.url.port,
+            where=str(self.url),
+            timeout=self.timeout,
+            tls=tls_context(self.ca_file) if self.url.security is not Security.NONE else None,
+            implicit_tls=self.url.security is Security.IMPLICIT,
+        )
+        try:
+            caps = self._start(channel)
+        except BaseException:
+            channel.abandon()
+            raise
+        return Pop3Session(channel, pipelining=caps.offers("PIPELINING"))
+
+    def _start(self, channel: Pop3Channel) -> Capabilities:
+        """Greeting, CAPA, STLS, CAPA again, login; returns the capabilities that count."""
+        channel.greeting()
+        caps = channel.capabilities()
+        if self.url.security is Security.STARTTLS:
+            # RFC 2595 §4: STLS is advertised in CAPA; without it there is no
+            # secure way in, and we never fall back to cleartext.
+            if caps.known and not caps.offers("STLS"):
+                raise ConnectionFailure(
+                    FailureKind.TLS,
+                    f"{self.url}: server does not offer STLS; cleartext is refused "
+                    "(use pop3s://, or ?tls=none to allow cleartext)",
+                    TlsProblem.NOT_OFFERED,
+                )
+            channel.starttls()
+            # RFC 2595 §4: capabilities learned before TLS must be discarded.
+            caps = channel.capabilities()
+        mechanism = choose_mechanism(self.mechanism, caps, self._credentials)
+        try:
+            self._authenticate(channel, mechanism)
+        except ServerError as exc:
+            raise self._login_refused(exc, mechanism) from None
+        log.debug("%s: logged in with %s", self.url, mechanism.value)
+        return caps
+
+    def _authenticate(self, channel: Pop3Channel, mechanism: AuthMechanism) -> None:
+        creds = self._credentials
+        if mechanism is AuthMechanism.PLAIN:
+            line, deferred = plain_command(creds)
+            if deferred is None:
+                channel.command(line, shown="AUTH PLAIN")
+            else:
+                channel.sasl_continue(b"AUTH PLAIN", shown="AUTH PLAIN")
+                channel.command(deferred, shown="AUTH PLAIN response")
+        elif mechanism is AuthMechanism.LOGIN:
+            # SASL LOGIN (draft-murchison-sasl-login): the server prompts for
+            # the user name, then the password, each as a `+` continuation.
+            channel.sasl_continue(b"AUTH LOGIN", shown="AUTH LOGIN")
+            channel.sasl_continue(b64(creds.user.encode("utf-8")), shown="AUTH LOGIN user")
+            channel.command(b64(creds.password.encode("utf-8")), shown="AUTH LOGIN password")
+        else:
+            # RFC 1939 §7: USER then PASS, both in the AUTHORIZATION state.
+            channel.command(b"USER " + creds.user.encode("utf-8"), shown="USER")
+            channel.command(b"PASS " + creds.password.encode("utf-8"), shown="PASS")
+
+    def _login_refused(self, exc: ServerError, mechanism: AuthMechanism) -> ConnectionFailure:
+        text = exc.text.replace(self._credentials.password, "***")
+        as_ = f" as {self._credentials.authzid}" if self._credentials.authzid else ""
+        where = f"{self.url}{as_} ({mechanism.value})"
+        if text.upper().startswith(_NOT_CREDENTIALS):
+            return ConnectionFailure(FailureKind.PROTOCOL, f"{where}: {exc.shown}: {text}")
+        return ConnectionFailure(
+            FailureKind.AUTHENTICATION, f"{where}: login refused: {text or '-ERR'}"
+        )

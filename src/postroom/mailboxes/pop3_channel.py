@@ -1,0 +1,215 @@
+"""One POP3 connection: commands out, responses in, failures translated.
+
+This is the only place that touches ``socket`` and ``ssl`` for POP3, so it
+is also where their exceptions become `ConnectionFailure`
+(`postroom.connection.classify` decides dns / connection / timeout / tls).
+A ``-ERR`` answer is not a transport failure; it is raised as `ServerError`
+for the caller to judge (a refused login is ``authentication``, a refused
+RETR is ``protocol``).  After any transport failure the socket is closed:
+a POP3 stream that lost sync cannot be trusted again.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from postroom.connection import ConnectionFailure, FailureKind, classify
+from postroom.mailboxes.pop3_auth import Capabilities
+from postroom.mailboxes.pop3_wire import ResponseReader, ServerClosed, WireError
+
+log = logging.getLogger(__name__)
+
+_CRLF = b"\r\n"
+
+
+class ServerError(Exception):
+    """The server answered ``-ERR`` (RFC 1939 §3) to the command described by ``shown``."""
+
+    def __init__(self, shown: str, text: str) -> None:
+        super().__init__(f"{shown}: -ERR {text}".rstrip())
+        self.shown = shown
+        self.text = text
+
+
+class Pop3Channel:
+    """A connected, optionally TLS-wrapped POP3 stream with a response reader."""
+
+    def __init__(self, sock: socket.socket, where: str, host: str, tls_up: bool) -> None:
+        self._sock: socket.socket | None = sock
+        self._reader = ResponseReader(sock.recv_into)
+        self._host = host
+        self._tls_up = tls_up
+        self._tls: ssl.SSLContext | None = None
+        self.where = where
+
+    @classmethod
+    def connect(
+        cls,
+        host: str,
+        port: int,
+        *,
+        where: str,
+        timeout: float,
+        tls: ssl.SSLContext | None,
+        implicit_tls: bool,
+    ) -> Pop3Channel:
+        """Open TCP (and TLS for POP3S); ``timeout`` bounds the connect and every read."""
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except (OSError, ValueError) as exc:
+            raise classify(exc, f"{where}: connect") from exc
+        channel = cls(sock, where, host, tls_up=False)
+        channel._tls = tls
+        if implicit_tls:
+            assert tls is not None
+            with channel._guard("TLS handshake"):
+                channel._wrap(tls)
+        return channel
+
+    @property
+    def open(self) -> bool:
+        return self._sock is not None
+
+    def _wrap(self, context: ssl.SSLContext) -> None:
+        assert self._sock is not None
+        self._sock = context.wrap_socket(self._sock, server_hostname=self._host)
+        self._reader = ResponseReader(self._sock.recv_into)
+        self._tls_up = True
+
+    @contextmanager
+    def _guard(self, shown: str) -> Iterator[None]:
+        """Translate transport errors of one step; close the socket if one happens."""
+        if self._sock is None:
+            raise ConnectionFailure(
+                FailureKind.CONNECTION, f"{self.where}: {shown}: the session is closed"
+            )
+        try:
+            yield
+        except ServerError:
+            raise
+        except ConnectionFailure:
+            self.abandon()
+            raise
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ServerClosed) as exc:
+            self.abandon()
+            if isinstance(exc, ServerClosed) or self._tls_up:
+                raise ConnectionFailure(
+                    FailureKind.CONNECTION, f"{self.where}: {shown}: server closed the connection"
+                ) from exc
+            raise classify(exc, f"{self.where}: {shown}") from exc
+        except WireError as exc:
+            self.abandon()
+            raise ConnectionFailure(FailureKind.PROTOCOL, f"{self.where}: {shown}: {exc}") from exc
+        except (OSError, EOFError, ValueError) as exc:
+            self.abandon()
+            raise classify(exc, f"{self.where}: {shown}") from exc
+
+    def _send(self, line: bytes) -> None:
+        assert self._sock is not None
+        self._sock.sendall(line + _CRLF)
+
+    def _status(self, shown: str) -> str:
+        line = self._reader.status_line()
+        text = line.decode("utf-8", "replace")
+        if line.startswith(b"+OK"):
+            return text[3:].strip()
+        if line.startswith(b"-ERR"):
+            raise ServerError(shown, text[4:].strip())
+        raise WireError(f"unexpected response {text[:120]!r}")
+
+    def greeting(self) -> str:
+        """The server's ``+OK`` banner (RFC 1939 §4)."""
+        with self._guard("greeting"):
+            return self._status("greeting")
+
+    def command(self, line: bytes, *, shown: str) -> str:
+        """Send one command; return the text after ``+OK``, raise `ServerError` on ``-ERR``.
+
+        ``shown`` names the command in messages and logs, so arguments such
+        as passwords are never written anywhere but the socket.
+        """
+        text, _, _ = self.exchange(line, shown=shown)
+        return text
+
+    def exchange(
+        self,
+        line: bytes,
+        *,
+        shown: str,
+        body: bool = False,
+        ahead: Sequence[tuple[bytes, str]] = (),
+    ) -> tuple[str, bytes, list[ServerError]]:
+        """Send a command (and, with ``body``, read its multi-line body).
+
+        ``ahead`` are single-line commands sent in the same write before it
+        (RFC 2449 §6.6 PIPELINING, only when the server advertises it).
+        Their ``-ERR`` answers are returned, not raised, so that every
+        response is read and the stream stays in step.  Returns the ``+OK``
+        text, the body (empty without ``body``) and the refused ``ahead``.
+        """
+        log.debug("%s: C: %s", self.where, ", ".join([*(s for _, s in ahead), shown]))
+        refused: list[ServerError] = []
+        with self._guard(shown):
+            assert self._sock is not None
+            self._sock.sendall(b"".join(cmd + _CRLF for cmd, _ in [*ahead, (line, shown)]))
+            for _, ahead_shown in ahead:
+                try:
+                    self._status(ahead_shown)
+                except ServerError as exc:
+                    refused.append(exc)
+            text = self._status(shown)
+            return text, self._reader.multiline() if body else b"", refused
+
+    def sasl_continue(self, line: bytes, *, shown: str) -> bytes:
+        """Send a SASL step and expect a ``+`` challenge (RFC 5034 §4); return it decoded-raw."""
+        log.debug("%s: C: %s", self.where, shown)
+        with self._guard(shown):
+            self._send(line)
+            reply = self._reader.status_line()
+            if reply.startswith(b"+ ") or reply == b"+":
+                return reply[2:]
+            if reply.startswith(b"-ERR"):
+                raise ServerError(shown, reply[4:].decode("utf-8", "replace").strip())
+            # A server that says +OK where a challenge belongs has left the
+            # exchange; RFC 5034 §4 lets the client cancel with "*".
+            self._send(b"*")
+            raise WireError(f"expected a SASL challenge, got {reply[:60]!r}")
+
+    def capabilities(self) -> Capabilities:
+        """CAPA (RFC 2449 §5); `Capabilities.none` if the server predates it."""
+        try:
+            _, body, _ = self.exchange(b"CAPA", shown="CAPA", body=True)
+            return Capabilities.parse(body)
+        except ServerError:
+            return Capabilities.none()
+
+    def starttls(self) -> None:
+        """STLS (RFC 2595 §4) and a verified handshake on the same connection."""
+        try:
+            self.command(b"STLS", shown="STLS")
+        except ServerError as exc:
+            self.abandon()
+            raise ConnectionFailure(
+                FailureKind.TLS,
+                f"{self.where}: server refused STLS ({exc.text}); cleartext is refused",
+            ) from None
+        with self._guard("TLS handshake"):
+            if self._reader.buffered:
+                # Bytes sent before the handshake would be read as if they had
+                # come over TLS: a known STARTTLS injection.  Refuse.
+                raise WireError("server sent data after +OK to STLS")
+            assert self._tls is not None
+            self._wrap(self._tls)
+
+    def abandon(self) -> None:
+        """Close without QUIT: RFC 1939 §6, the server must not enter UPDATE, deletes are undone."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                log.debug("%s: error while closing", self.where, exc_info=True)

@@ -1,0 +1,117 @@
+"""An authenticated POP3 session in the TRANSACTION state (RFC 1939 §5).
+
+DELE only marks a message; the server removes marked messages when it
+enters the UPDATE state, which happens on QUIT and on nothing else
+(RFC 1939 §6).  `Pop3Session.commit` sends QUIT; `Pop3Session.close` just
+drops the connection, so the server keeps everything.
+
+When the server advertises PIPELINING (RFC 2449 §6.6) a DELE is not sent on
+its own: it travels in the same write as the next command (usually the next
+RETR, or the QUIT), which saves one network round trip per message — the
+round trip, not bandwidth, is what bounds POP3 throughput.  Deletions are
+pending until QUIT either way, so holding one back a moment changes nothing
+a caller can observe; a refused DELE is reported by the call that carried it.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Self
+
+from postroom.connection import ConnectionFailure, FailureKind
+from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError
+from postroom.mailboxes.pop3_wire import WireError, parse_listing
+from postroom.mailboxes.source import MessageInfo
+
+log = logging.getLogger(__name__)
+
+
+class Pop3Session:
+    """Implements `postroom.mailboxes.source.MailboxSession` over one `Pop3Channel`."""
+
+    def __init__(self, channel: Pop3Channel, *, pipelining: bool = False) -> None:
+        self._channel = channel
+        self._pipelining = pipelining
+        self._pending: list[tuple[bytes, str]] = []
+
+    def __repr__(self) -> str:
+        state = "open" if self._channel.open else "closed"
+        return f"<Pop3Session {self._channel.where} {state}>"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _protocol(self, error: ServerError) -> ConnectionFailure:
+        return ConnectionFailure(
+            FailureKind.PROTOCOL, f"{self._channel.where}: {error.shown} refused: {error.text}"
+        )
+
+    def _call(self, line: bytes, shown: str, *, body: bool = False) -> tuple[str, bytes]:
+        """One command, carrying any held-back DELEs ahead of it."""
+        ahead, self._pending = self._pending, []
+        try:
+            text, data, refused = self._channel.exchange(line, shown=shown, body=body, ahead=ahead)
+        except ServerError as exc:
+            raise self._protocol(exc) from None
+        if refused:
+            raise self._protocol(refused[0])
+        return text, data
+
+    def list(self) -> list[MessageInfo]:
+        """UIDL and LIST (RFC 1939 §7, §5): number, unique id and size of each message."""
+        try:
+            _, uidl = self._call(b"UIDL", "UIDL", body=True)
+            _, sizes = self._call(b"LIST", "LIST", body=True)
+            uids = parse_listing(uidl)
+            octets = parse_listing(sizes)
+            messages = [
+                MessageInfo(number, uids[number].decode("ascii"), int(octets[number]))
+                for number in sorted(octets)
+            ]
+        except (WireError, KeyError, ValueError, UnicodeDecodeError) as exc:
+            self._channel.abandon()
+            raise ConnectionFailure(
+                FailureKind.PROTOCOL, f"{self._channel.where}: unusable UIDL/LIST answer: {exc}"
+            ) from exc
+        return messages
+
+    def retrieve(self, number: int) -> bytes:
+        """RETR (RFC 1939 §5): the message, dot-unstuffed, with CRLF line endings."""
+        _, data = self._call(b"RETR %d" % number, f"RETR {number}", body=True)
+        return data
+
+    def delete(self, number: int) -> None:
+        """DELE (RFC 1939 §5): marked now, removed at `commit`."""
+        command = (b"DELE %d" % number, f"DELE {number}")
+        if self._pipelining:
+            self._pending.append(command)
+        else:
+            self._call(*command)
+
+    def commit(self) -> None:
+        """QUIT (RFC 1939 §6): the server enters UPDATE and removes the marked messages.
+
+        If the connection breaks before the ``+OK`` arrives, whether the
+        deletions happened is unknown: the failure is raised and the caller
+        must rely on UIDs, never on the messages being gone.
+        """
+        try:
+            self._call(b"QUIT", "QUIT")
+        finally:
+            self._channel.abandon()
+
+    def close(self) -> None:
+        """Drop the connection without QUIT; every DELE of this session is undone."""
+        if self._pending:
+            log.debug("%s: dropping %d held DELE", self._channel.where, len(self._pending))
+        self._pending = []
+        self._channel.abandon()

@@ -1,0 +1,93 @@
+"""The port the poll service drives to take mail out of a mailbox.
+
+The poll service never sees a protocol: it opens a `MailboxSession`, lists
+what is there, retrieves one message at a time, stores it, and only then
+marks it deleted.  Deletions are *pending* until `MailboxSession.commit`;
+`MailboxSession.close` abandons the session and the server keeps every
+message (POP3 enters the UPDATE state only on QUIT, RFC 1939 §6).  That
+split is what makes "store, then delete" safe: whatever fails before the
+commit, the worst outcome is a re-download that the ledger recognises by
+its ``uid``.
+
+Every failure below this port is a `postroom.connection.ConnectionFailure`
+with a `FailureKind`; no ``poplib``/``ssl``/``socket`` exception crosses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from types import TracebackType
+from typing import Protocol, Self
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInfo:
+    """One message as the server lists it.
+
+    ``number`` is valid for this session only (RFC 1939 §7: message numbers
+    are per session); ``uid`` is stable across sessions (the UIDL of RFC 1939
+    §7, the UID of IMAP) and is what the ledger keys on; ``size`` is the
+    server's octet count, which may differ slightly from the bytes received.
+    """
+
+    number: int
+    uid: str
+    size: int
+
+
+class AuthMechanism(StrEnum):
+    """How to log in; ``AUTO`` picks from the server's capabilities."""
+
+    AUTO = "auto"
+    PLAIN = "plain"
+    """SASL PLAIN (RFC 4616), the only one that carries an authorization identity."""
+    LOGIN = "login"
+    """SASL LOGIN, the de-facto mechanism of older servers (no RFC, only a draft)."""
+    USER = "user"
+    """USER/PASS (RFC 1939 §7)."""
+
+
+class MailboxSession(Protocol):
+    """An open, authenticated mailbox; use it as a context manager.
+
+    Leaving the ``with`` block without `commit` abandons the session, so an
+    exception in the caller never turns pending deletions into real ones.
+    """
+
+    def list(self) -> list[MessageInfo]:
+        """Every message in the mailbox, in server order."""
+        ...
+
+    def retrieve(self, number: int) -> bytes:
+        """The raw message exactly as stored: CRLF line endings, no transport framing."""
+        ...
+
+    def delete(self, number: int) -> None:
+        """Mark a message deleted; it disappears only at `commit`."""
+        ...
+
+    def commit(self) -> None:
+        """End the session and make the deletions take effect."""
+        ...
+
+    def close(self) -> None:
+        """End the session without committing; safe to call more than once."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class MailboxSource(Protocol):
+    """A configured mailbox (server, credentials, TLS) that can be opened many times."""
+
+    def open(self) -> MailboxSession:
+        """Connect, secure and authenticate; raises ConnectionFailure."""
+        ...
