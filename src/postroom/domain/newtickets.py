@@ -70,7 +70,7 @@ def plan_new_tickets(
             suppressed,
         )
     trace.append("N1: no recipient matches a route")
-    if settings.unrouted_policy is UnroutedPolicy.UNHANDLED:
+    if settings.unrouted_policy == UnroutedPolicy.UNHANDLED:
         trace.append("N3: policy unhandled")
         return NewTicketPlan(
             Rule.N3,
