@@ -33,7 +33,13 @@ class Credentials:
     authzid: str | None = None
 
     def __post_init__(self) -> None:
-        for name, value in (("user", self.user), ("authzid", self.authzid or "")):
+        # A NUL would shift the RFC 4616 fields; CR/LF would end the command
+        # line and let the rest be read as a new command (RFC 1939 §3).
+        for name, value in (
+            ("user", self.user),
+            ("authzid", self.authzid or ""),
+            ("password", self.password),
+        ):
             if "\0" in value or "\r" in value or "\n" in value:
                 raise UserError(f"the {name} contains a NUL or line break")
 

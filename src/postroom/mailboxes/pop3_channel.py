@@ -132,7 +132,7 @@ class Pop3Channel:
         ``shown`` names the command in messages and logs, so arguments such
         as passwords are never written anywhere but the socket.
         """
-        text, _, _ = self.exchange(line, shown=shown)
+        text, _ = self.exchange(line, shown=shown)
         return text
 
     def exchange(
@@ -142,14 +142,14 @@ class Pop3Channel:
         shown: str,
         body: bool = False,
         ahead: Sequence[tuple[bytes, str]] = (),
-    ) -> tuple[str, bytes, list[ServerError]]:
+    ) -> tuple[str, bytes]:
         """Send a command (and, with ``body``, read its multi-line body).
 
         ``ahead`` are single-line commands sent in the same write before it
         (RFC 2449 §6.6 PIPELINING, only when the server advertises it).
-        Their ``-ERR`` answers are returned, not raised, so that every
-        response is read and the stream stays in step.  Returns the ``+OK``
-        text, the body (empty without ``body``) and the refused ``ahead``.
+        Every response is read before any ``-ERR`` is raised, so the stream
+        stays in step; the first refusal, in sending order, is the one raised.
+        Returns the ``+OK`` text and the body (empty without ``body``).
         """
         log.debug("%s: C: %s", self.where, ", ".join([*(s for _, s in ahead), shown]))
         refused: list[ServerError] = []
@@ -161,8 +161,14 @@ class Pop3Channel:
                     self._status(ahead_shown)
                 except ServerError as exc:
                     refused.append(exc)
-            text = self._status(shown)
-            return text, self._reader.multiline() if body else b"", refused
+            try:
+                text = self._status(shown)
+            except ServerError as exc:
+                raise (refused or [exc])[0] from None
+            data = self._reader.multiline() if body else b""
+        if refused:
+            raise refused[0]
+        return text, data
 
     def sasl_continue(self, line: bytes, *, shown: str) -> bytes:
         """Send a SASL step and expect a ``+`` challenge (RFC 5034 §4); return it decoded-raw."""
@@ -182,7 +188,7 @@ class Pop3Channel:
     def capabilities(self) -> Capabilities:
         """CAPA (RFC 2449 §5); `Capabilities.none` if the server predates it."""
         try:
-            _, body, _ = self.exchange(b"CAPA", shown="CAPA", body=True)
+            _, body = self.exchange(b"CAPA", shown="CAPA", body=True)
             return Capabilities.parse(body)
         except ServerError:
             return Capabilities.none()

@@ -59,12 +59,9 @@ class Pop3Session:
         """One command, carrying any held-back DELEs ahead of it."""
         ahead, self._pending = self._pending, []
         try:
-            text, data, refused = self._channel.exchange(line, shown=shown, body=body, ahead=ahead)
+            return self._channel.exchange(line, shown=shown, body=body, ahead=ahead)
         except ServerError as exc:
             raise self._protocol(exc) from None
-        if refused:
-            raise self._protocol(refused[0])
-        return text, data
 
     def list(self) -> list[MessageInfo]:
         """UIDL and LIST (RFC 1939 §7, §5): number, unique id and size of each message."""
