@@ -74,8 +74,9 @@ def _message_ids(text: str) -> list[str]:
     found = _MESSAGE_ID.findall(text)
     if found:
         return found
+    # Some clients drop the angle brackets; stored ids keep them (mail.py).
     stripped = text.strip()
-    return [stripped] if stripped else []
+    return [stripped, f"<{stripped}>"] if stripped else []
 
 
 def _by_thread(

@@ -169,6 +169,8 @@ ROWS: list[Row] = [
     Row("A2-C3-N3", mail(subject=SUBJ_A, to=UNROUTED),
         world(action(State.CLOSED), case(State.CLOSED)),
         Outcome.UNHANDLED, (Rule.A2, Rule.C3, Rule.N3), MatchedBy.SUBJECT, settings=UNHANDLED),
+    Row("A2-case-missing", mail(subject=SUBJ_A), world(action(State.CLOSED)),
+        Outcome.NEW_TICKET, (Rule.A2, Rule.N1), MatchedBy.SUBJECT, tickets=(n1(AC),)),
     # -- Cases -----------------------------------------------------------------
     Row("C1-owner", mail(subject=SUBJ_C), world(case(State.IN_PROGRESS, "bob")),
         Outcome.UPDATED, (Rule.C1,), MatchedBy.SUBJECT, (ItemUpdate(CS, assign_to_owner=True),)),
@@ -280,6 +282,9 @@ ROWS: list[Row] = [
     Row("thread-before-subject", mail(in_reply_to="<a@x>", subject="[100007-T]"),
         with_(world(ticket(State.TODO), ticket(State.TODO, ref=TK2)),
               lambda c: c.with_thread("<a@x>", TK)),
+        Outcome.UPDATED, (Rule.T4,), MatchedBy.THREAD, (ItemUpdate(TK),)),
+    Row("thread-id-without-brackets", mail(in_reply_to="out@example.com"),
+        with_(world(ticket(State.TODO)), lambda c: c.with_thread("<out@example.com>", TK)),
         Outcome.UPDATED, (Rule.T4,), MatchedBy.THREAD, (ItemUpdate(TK),)),
     Row("thread-two-tickets-first", mail(in_reply_to="<a@x>"),
         with_(world(ticket(State.TODO, ref=TK2), ticket(State.TODO, ref=TK3)),
