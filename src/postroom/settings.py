@@ -1,4 +1,4 @@
-"""Typed settings from the environment (``POSTROOM_…``) or a TOML file; built once by an entrypoint."""
+"""Typed settings from the environment (``POSTROOM_…``); built once by an entrypoint."""
 
 from __future__ import annotations
 

@@ -21,24 +21,28 @@ for module in (ingest, service, config, items, mailqueues, check):
     module.register(app)
 
 
-def main() -> None:
-    """Entry point: run the app; user mistakes are one line on stderr, never a traceback."""
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; user mistakes are one line on stderr, never a traceback.
+
+    Exit status (cli.md): 0 success, 2 bad usage, 1 other errors; commands that
+    need another code (ingest's 75) raise SystemExit themselves.
+    """
     from postroom.errors import UserError
 
     try:
-        app(standalone_mode=False)
+        result = app(args=argv, prog_name="postroom", standalone_mode=False)
     except UserError as exc:
         fail(str(exc), code=1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
-        from click.exceptions import Abort, ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, Abort):
+        show = getattr(exc, "show", None)
+        code = getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            # Typer's (vendored Click's) usage errors: its own one-line message.
+            show()
+            sys.exit(code)
+        if exc.__class__.__name__ == "Abort":
             fail("aborted", code=1)
         fail(f"internal error: {exc.__class__.__name__}: {exc}", code=1)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,9 +1,130 @@
-"""CLI commands: config."""
+"""`postroom route …`, `postroom user …`, `postroom db upgrade`."""
 
 from __future__ import annotations
 
+import re
+from enum import StrEnum
+from typing import Annotated
+
 import typer
+
+from postroom.cli.output import print_json
+from postroom.cli.state import current_app
+from postroom.domain.routes import Route
+from postroom.errors import UserError
+from postroom.services.ingest import utcnow
+from postroom.storage import config
+from postroom.storage.database import make_engine, upgrade
+
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.?[A-Za-z0-9-]*$")
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
+def checked_address(text: str) -> str:
+    address = text.strip().lower()
+    if not _ADDRESS.match(address) or address.count("@") != 1:
+        raise UserError(f"not an email address: {text!r}")
+    return address
+
+
+def _required(value: str, name: str) -> str:
+    if not value.strip():
+        raise UserError(f"--{name} must not be empty")
+    return value.strip()
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    route_app = typer.Typer(help="Routes: recipient address → Context, Category, Queue.")
+    user_app = typer.Typer(help="Agents and administrators.")
+    db_app = typer.Typer(help="The database schema.")
+    app.add_typer(route_app, name="route")
+    app.add_typer(user_app, name="user")
+    app.add_typer(db_app, name="db")
+
+    @route_app.command("add")
+    def route_add(
+        address: str,
+        context: Annotated[str, typer.Option(help="Context of new Tickets")],
+        category: Annotated[str, typer.Option(help="Category of new Tickets")],
+        queue: Annotated[str, typer.Option(help="Queue of new Tickets")],
+        acknowledge: Annotated[bool, typer.Option(help="send an acknowledgement")] = False,
+    ) -> None:
+        """Add a route for new Tickets written to ADDRESS."""
+        route = Route(
+            checked_address(address),
+            _required(context, "context"),
+            _required(category, "category"),
+            _required(queue, "queue"),
+            acknowledge,
+        )
+        with current_app().engine.begin() as conn:
+            config.add_route(conn, route, utcnow())
+        typer.echo(f"route {route.address} → {route.context} / {route.category} / {route.queue}")
+
+    @route_app.command("list")
+    def route_list(as_json: JsonOpt = False) -> None:
+        """List the routes."""
+        with current_app().engine.connect() as conn:
+            found = config.list_routes(conn)
+        rows = [
+            {
+                "address": r.address,
+                "context": r.context,
+                "category": r.category,
+                "queue": r.queue,
+                "acknowledge": r.acknowledge,
+            }
+            for r in found
+        ]
+        if as_json:
+            print_json(rows)
+            return
+        for r in rows:
+            ack = " (acknowledge)" if r["acknowledge"] else ""
+            typer.echo(f"{r['address']}\t{r['context']}\t{r['category']}\t{r['queue']}{ack}")
+
+    @route_app.command("remove")
+    def route_remove(address: str) -> None:
+        """Remove the route for ADDRESS."""
+        with current_app().engine.begin() as conn:
+            config.remove_route(conn, checked_address(address))
+        typer.echo(f"removed route {address.lower()}")
+
+    @user_app.command("add")
+    def user_add(
+        name: str,
+        email: Annotated[str | None, typer.Option(help="the user's address")] = None,
+        role: Annotated[Role, typer.Option(help="agent or admin")] = Role.AGENT,
+    ) -> None:
+        """Add an agent (or admin) who can own and work on items."""
+        name = _required(name, "name")
+        mail = checked_address(email) if email else None
+        with current_app().engine.begin() as conn:
+            config.add_user(conn, name, mail, role.value, utcnow())
+        typer.echo(f"user {name} ({role.value})")
+
+    @user_app.command("list")
+    def user_list(as_json: JsonOpt = False) -> None:
+        """List users."""
+        with current_app().engine.connect() as conn:
+            rows = [
+                {"name": u.name, "email": u.email, "role": u.role} for u in config.list_users(conn)
+            ]
+        if as_json:
+            print_json(rows)
+            return
+        for r in rows:
+            typer.echo(f"{r['name']}\t{r['email'] or ''}\t{r['role']}")
+
+    @db_app.command("upgrade")
+    def db_upgrade() -> None:
+        """Create or upgrade the database schema."""
+        settings = current_app().settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        revision = upgrade(make_engine(settings.effective_database_url))
+        typer.echo(f"database at revision {revision}")

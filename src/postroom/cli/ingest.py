@@ -1,9 +1,112 @@
-"""CLI commands: ingest."""
+"""`postroom ingest` (an MTA pipe or a file) and `postroom explain` (a dry run)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from postroom.cli.output import fail, print_json
+from postroom.cli.state import current_app
+from postroom.domain.automatic import automatic_reason
+from postroom.errors import PostroomError, StorageUnavailableError
+from postroom.mime import parse
+from postroom.services.present import decision_json, mail_json, preview_items
+
+EX_TEMPFAIL = 75
+
+FileArg = Annotated[str, typer.Argument(help="a raw message file, or - for standard input")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _read(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {source}: {exc.strerror}", code=2)
+
+
+def _describe(decision: dict[str, Any]) -> str:
+    refs = ", ".join(
+        f"{i['reference'] or 'new ticket'} ({i['state']}"
+        + (f", queue {i['queue']}" if i.get("queue") else "")
+        + ")"
+        for i in decision["work_items"]
+    )
+    path = " → ".join(decision["path"])
+    by = f" by {decision['matched_by']}" if decision.get("matched_by") else ""
+    line = f"{decision['outcome']} [{path}]{by}"
+    if refs:
+        line += f": {refs}"
+    if decision.get("auto_reply"):
+        line += f"; auto reply: {decision['auto_reply']}"
+    return line + (f"\n  {decision['reason']}" if decision.get("reason") else "")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    @app.command()
+    def ingest(
+        source: FileArg = "-",
+        channel: Annotated[str | None, typer.Option(help="the input channel it came from")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Store and handle one raw message; exit 75 (EX_TEMPFAIL) when it could not be stored."""
+        raw = _read(source)
+        try:
+            application = current_app()
+            channel_id = None
+            if channel is not None:
+                from postroom.storage.channels import get_channel
+
+                with application.engine.connect() as conn:
+                    channel_id = int(get_channel(conn, channel).id)
+            result = application.ingest.ingest(raw, channel_id=channel_id)
+        except StorageUnavailableError as exc:
+            fail(f"not stored, try again later: {exc}", code=EX_TEMPFAIL)
+        except PostroomError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - an MTA must retry whatever went wrong
+            fail(f"not stored, try again later: {exc.__class__.__name__}: {exc}", EX_TEMPFAIL)
+        if as_json:
+            print_json(result.decision)
+        else:
+            typer.echo(_describe(result.decision))
+
+    @app.command()
+    def explain(
+        source: FileArg,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Dry run: the parsed mail and the decision it would get; changes nothing."""
+        raw = _read(source)
+        application = current_app()
+        mail = parse(raw)
+        decision = application.ingest.decide_only(mail)
+        with application.engine.connect() as conn:
+            items = preview_items(conn, decision)
+        automatic = automatic_reason(mail, frozenset())
+        data = {
+            "mail": mail_json(mail, automatic),
+            "decision": decision_json(decision, items, None),
+        }
+        data["decision"]["trace"] = list(decision.trace)
+        if as_json:
+            print_json(data)
+            return
+        m = data["mail"]
+        typer.echo(f"From:    {m['from_name'] or ''} <{m['from'] or ''}>".replace(" <>", ""))
+        typer.echo(f"To:      {', '.join(m['to'])}")
+        typer.echo(f"Subject: {m['subject']}")
+        typer.echo(f"Message-ID: {m['message_id']}")
+        typer.echo(f"Attachments: {len(m['attachments'])}; HTML: {m['has_html']}")
+        if automatic:
+            typer.echo(f"Automatic mail: {automatic}")
+        for d in m["defects"]:
+            typer.echo(f"Defect:  {d}")
+        typer.echo("Decision: " + _describe(data["decision"]))
+        for step in decision.trace:
+            typer.echo(f"  · {step}")

@@ -1,9 +1,95 @@
-"""CLI commands: items."""
+"""`postroom item …`: list, show and change work items."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+
+from postroom.cli.output import print_json
+from postroom.cli.state import current_app
+from postroom.domain.workitems import State
+from postroom.services.ingest import utcnow
+from postroom.services.items import ItemService
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _line(item: dict[str, Any]) -> str:
+    parts = [item["reference"], item["state"], item["queue"] or "-", item["subject"] or ""]
+    return "\t".join(str(p) for p in parts)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    item_app = typer.Typer(help="Work items: Tickets, Cases, Actions.")
+    app.add_typer(item_app, name="item")
+
+    def service() -> ItemService:
+        return ItemService(current_app().engine)
+
+    @item_app.command("list")
+    def item_list(
+        state: Annotated[State | None, typer.Option(help="only items in this state")] = None,
+        queue: Annotated[str | None, typer.Option(help="only items in this queue")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Work items, oldest first."""
+        items = service().list(state, queue)
+        if as_json:
+            print_json(items)
+            return
+        for item in items:
+            typer.echo(_line(item))
+
+    @item_app.command("show")
+    def item_show(ref: str, as_json: JsonOpt = False) -> None:
+        """One work item with its communications."""
+        item = service().show(ref)
+        if as_json:
+            print_json(item)
+            return
+        for key in (
+            "reference",
+            "type",
+            "state",
+            "queue",
+            "context",
+            "category",
+            "owner",
+            "assignee",
+            "case",
+            "linked_to",
+            "requester",
+            "subject",
+        ):
+            if item.get(key) is not None:
+                typer.echo(f"{key + ':':12} {item[key]}")
+        for c in item["communications"]:
+            arrow = "←" if c["direction"] == "in" else "→"
+            status = f" [{c['status']}]" if c["status"] not in (None, "received") else ""
+            typer.echo(f"  {arrow} {c['at']} {c['from'] or ''}: {c['subject'] or ''}{status}")
+
+    @item_app.command("set-state")
+    def item_set_state(ref: str, state: State) -> None:
+        """Change the state: to-do, in-progress, waiting, resolved, closed."""
+        item = service().set_state(ref, state, utcnow())
+        typer.echo(f"{item['reference']} {item['state']}")
+
+    @item_app.command("set-owner")
+    def item_set_owner(ref: str, user: str) -> None:
+        """Set the owner (updates to a Case are assigned to its owner)."""
+        item = service().set_owner(ref, user, utcnow())
+        typer.echo(f"{item['reference']} owner {item['owner']}")
+
+    @item_app.command("start-case")
+    def item_start_case(ref: str) -> None:
+        """The Ticket starts a Case with the same number; prints the Case reference."""
+        typer.echo(service().start_case(ref, utcnow()))
+
+    @item_app.command("add-action")
+    def item_add_action(
+        case_ref: str,
+        queue: Annotated[str | None, typer.Option(help="queue (default: the Case's)")] = None,
+    ) -> None:
+        """A new Action in the Case; prints the Action reference."""
+        typer.echo(service().add_action(case_ref, queue, utcnow()))

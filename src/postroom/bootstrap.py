@@ -1,0 +1,41 @@
+"""The composition root: settings -> engine, blob store, services. Built once per entrypoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from postroom.services.ingest import IngestService
+from postroom.settings import Settings
+from postroom.storage.blobs import FileBlobStore
+from postroom.storage.database import ensure_schema, make_engine
+
+
+@dataclass
+class App:
+    settings: Settings = field(default_factory=Settings)
+    migrate: bool = True
+
+    @cached_property
+    def engine(self) -> Engine:
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(self.settings.effective_database_url)
+        if self.migrate:
+            ensure_schema(engine)
+        return engine
+
+    @cached_property
+    def blobs(self) -> FileBlobStore:
+        return FileBlobStore(self.settings.blob_dir)
+
+    @cached_property
+    def ingest(self) -> IngestService:
+        return IngestService(
+            self.engine,
+            self.blobs,
+            self.settings.handler_settings(),
+            self.settings.default_sender,
+            self.settings.templates_dir,
+        )

@@ -1,0 +1,217 @@
+"""Ingest: store the raw bytes, then handle them in one transaction; quarantine what fails (Q1).
+
+Order matters for "nothing lost, nothing twice":
+1. the bytes go to the blob store (durable before anything refers to them);
+2. one transaction records the arrival, asks the Email Handler and applies its
+   decision; a channel arrival already in the ledger is not handled again;
+3. if step 2 fails for any reason but storage, a fresh transaction records the
+   arrival as quarantined with the error, retryable later.
+Only when the arrival could not be recorded at all does ingest raise
+`StorageUnavailableError` (an MTA pipe then answers EX_TEMPFAIL).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from postroom.domain.context import HandlerSettings
+from postroom.domain.decision import Decision, Outcome, Rule
+from postroom.domain.handler import decide
+from postroom.domain.mail import ParsedMail
+from postroom.errors import StorageUnavailableError
+from postroom.mime import parse
+from postroom.services.apply import Applier, message_status
+from postroom.services.present import decision_json, item_json
+from postroom.storage import config, messages, workitems
+from postroom.storage.blobs import FileBlobStore
+from postroom.storage.context import SqlHandlerContext, own_addresses
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    message_row: int
+    decision: dict[str, Any]
+    already_stored: bool = False
+
+    @property
+    def outcome(self) -> str:
+        return str(self.decision["outcome"])
+
+
+class IngestService:
+    def __init__(
+        self,
+        engine: Engine,
+        blobs: FileBlobStore,
+        handler_settings: HandlerSettings,
+        default_sender: str,
+        templates_dir: Path | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.blobs = blobs
+        self.settings = handler_settings
+        self.default_sender = default_sender
+        self.templates_dir = templates_dir
+        self.clock = clock
+
+    def ingest(
+        self, raw: bytes, channel_id: int | None = None, source_uid: str | None = None
+    ) -> IngestResult:
+        sha = self.blobs.put(raw)
+        now = self.clock()
+        if channel_id is not None:
+            existing = self._existing(channel_id, source_uid, sha)
+            if existing is not None:
+                return existing
+        try:
+            mail = parse(raw)
+            with self.engine.begin() as conn:
+                row_id = messages.insert_arrival(
+                    conn,
+                    raw_sha256=sha,
+                    size=len(raw),
+                    now=now,
+                    channel_id=channel_id,
+                    source_uid=source_uid,
+                )
+                result = self._handle(conn, mail, row_id, now)
+            return result
+        except IntegrityError:
+            existing = self._existing(channel_id, source_uid, sha)
+            if existing is not None:
+                return existing
+            return self._quarantine(sha, len(raw), now, channel_id, source_uid)
+        except (StorageUnavailableError, OperationalError):
+            return self._quarantine(sha, len(raw), now, channel_id, source_uid)
+        except Exception:  # noqa: BLE001 - Q1: any unexpected error quarantines the message
+            return self._quarantine(sha, len(raw), now, channel_id, source_uid)
+
+    def handle_stored(self, message_row: int) -> IngestResult:
+        """Handle an arrival again (quarantine retry): same row, a new attempt."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            row = messages.get(conn, message_row)
+        raw = self.blobs.get(row.raw_sha256)
+        try:
+            mail = parse(raw)
+            with self.engine.begin() as conn:
+                return self._handle(conn, mail, message_row, now)
+        except Exception:  # noqa: BLE001 - stays in quarantine with the new error
+            with self.engine.begin() as conn:
+                messages.set_outcome(
+                    conn,
+                    message_row,
+                    status="quarantined",
+                    error=traceback.format_exc(limit=8),
+                    attempts=row.attempts + 1,
+                )
+            return IngestResult(message_row, _quarantined(message_row, traceback.format_exc(0)))
+
+    def decide_only(self, mail: ParsedMail) -> Decision:
+        """A dry run for `explain`: the decision, nothing written."""
+        with self.engine.connect() as conn:
+            return decide(mail, self._context(conn, None), self.settings, self.clock())
+
+    def _context(self, conn: Connection, row_id: int | None) -> SqlHandlerContext:
+        return SqlHandlerContext(
+            conn,
+            config.list_routes(conn),
+            own_addresses(conn, self.default_sender),
+            exclude_message=row_id,
+        )
+
+    def _handle(
+        self, conn: Connection, mail: ParsedMail, row_id: int, now: datetime
+    ) -> IngestResult:
+        decision = decide(mail, self._context(conn, row_id), self.settings, now)
+        applier = Applier(conn, self.blobs, self.default_sender, self.templates_dir, now)
+        touched = applier.apply(decision, mail, row_id)
+        items = [item_json(conn, workitems.by_id(conn, i)) for i in touched]
+        data = decision_json(decision, items, row_id)
+        messages.set_outcome(
+            conn,
+            row_id,
+            status=message_status(decision),
+            content_hash=mail.content_hash,
+            message_id=mail.message_id,
+            from_address=mail.from_.address if mail.from_ else None,
+            subject=mail.subject,
+            rule=decision.rule.value,
+            path=",".join(r.value for r in decision.path),
+            matched_by=decision.matched_by.value if decision.matched_by else None,
+            reason=decision.reason,
+            decision=data,
+            duplicate_of=decision.duplicate_of,
+            error=None,
+            attempts=1,
+        )
+        return IngestResult(row_id, data)
+
+    def _existing(
+        self, channel_id: int | None, source_uid: str | None, sha: str
+    ) -> IngestResult | None:
+        with self.engine.connect() as conn:
+            row = messages.find_arrival(conn, channel_id, source_uid, sha)
+        if row is None:
+            return None
+        data = row.decision or _quarantined(row.id, row.error or "")
+        return IngestResult(row.id, data, already_stored=True)
+
+    def _quarantine(
+        self,
+        sha: str,
+        size: int,
+        now: datetime,
+        channel_id: int | None,
+        source_uid: str | None,
+    ) -> IngestResult:
+        error = traceback.format_exc(limit=8)
+        log.warning("message %s quarantined: %s", sha[:12], error.strip().splitlines()[-1])
+        try:
+            with self.engine.begin() as conn:
+                row_id = messages.insert_arrival(
+                    conn,
+                    raw_sha256=sha,
+                    size=size,
+                    now=now,
+                    channel_id=channel_id,
+                    source_uid=source_uid,
+                    status="quarantined",
+                )
+                data = _quarantined(row_id, error)
+                messages.set_outcome(
+                    conn, row_id, error=error, attempts=1, decision=data, rule="Q1", path="Q1"
+                )
+        except SQLAlchemyError as exc:
+            raise StorageUnavailableError(f"could not record the message: {exc}") from exc
+        return IngestResult(row_id, data)
+
+
+def _quarantined(row_id: int, error: str) -> dict[str, Any]:
+    last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+    return {
+        "outcome": Outcome.QUARANTINED.value,
+        "rule": Rule.Q1.value,
+        "path": [Rule.Q1.value],
+        "matched_by": None,
+        "work_items": [],
+        "auto_reply": None,
+        "reason": f"could not be handled: {last}",
+        "message": row_id,
+    }

@@ -1,0 +1,80 @@
+"""Arrivals of raw messages: the ledger that makes every step idempotent.
+
+One row per arrival. A channel arrival is keyed by (channel, UIDL, SHA-256 of
+the bytes): storing it again finds the existing row instead of a second one,
+so a message downloaded twice (a crash between store and DELE) is handled once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from postroom.errors import NotFoundError
+from postroom.storage.tables import messages
+
+
+def find_arrival(
+    conn: Connection, channel_id: int | None, source_uid: str | None, raw_sha256: str
+) -> Row[Any] | None:
+    if channel_id is None or source_uid is None:
+        return None
+    return conn.execute(
+        select(messages).where(
+            messages.c.channel_id == channel_id,
+            messages.c.source_uid == source_uid,
+            messages.c.raw_sha256 == raw_sha256,
+        )
+    ).first()
+
+
+def uids_seen(conn: Connection, channel_id: int) -> set[str]:
+    """UIDLs of this channel already stored (to skip their RETR and go straight to DELE)."""
+    q = select(messages.c.source_uid).where(messages.c.channel_id == channel_id)
+    return {uid for uid in conn.execute(q).scalars() if uid is not None}
+
+
+def insert_arrival(
+    conn: Connection,
+    *,
+    raw_sha256: str,
+    size: int,
+    now: datetime,
+    channel_id: int | None = None,
+    source_uid: str | None = None,
+    status: str = "stored",
+) -> int:
+    return int(
+        conn.execute(
+            insert(messages)
+            .values(
+                raw_sha256=raw_sha256,
+                size=size,
+                channel_id=channel_id,
+                source_uid=source_uid,
+                received_at=now,
+                status=status,
+                attempts=0,
+            )
+            .returning(messages.c.id)
+        ).scalar_one()
+    )
+
+
+def get(conn: Connection, message_row_id: int) -> Row[Any]:
+    row = conn.execute(select(messages).where(messages.c.id == message_row_id)).first()
+    if row is None:
+        raise NotFoundError(f"no stored message {message_row_id}")
+    return row
+
+
+def set_outcome(conn: Connection, message_row_id: int, **values: Any) -> None:
+    conn.execute(update(messages).where(messages.c.id == message_row_id).values(**values))
+
+
+def by_status(conn: Connection, status: str) -> list[Row[Any]]:
+    return list(
+        conn.execute(select(messages).where(messages.c.status == status).order_by(messages.c.id))
+    )

@@ -1,0 +1,205 @@
+"""The schema (SQLAlchemy Core). Changes here need an Alembic revision in migrations/versions."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Times are naive UTC everywhere in the database; the edges convert.
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("email", String(320)),
+    Column("role", String(20), nullable=False, default="agent"),
+    Column("created_at", DateTime, nullable=False),
+)
+
+routes = Table(
+    "routes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("address", String(320), nullable=False, unique=True),
+    Column("context", String(300), nullable=False),
+    Column("category", String(300), nullable=False),
+    Column("queue", String(200), nullable=False),
+    Column("acknowledge", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("url", String(1000), nullable=False),
+    Column("address", String(320)),
+    Column("password_enc", Text),
+    Column("authzid", String(320)),
+    Column("ca_file", String(1000)),
+    Column("mechanism", String(20)),
+    Column("interval_s", Integer, nullable=False, default=60),
+    Column("max_failures", Integer, nullable=False, default=10),
+    Column("timeout_s", Integer, nullable=False, default=30),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text),
+    Column("failure_count", Integer, nullable=False, default=0),
+    Column("last_error_class", String(40)),
+    Column("last_error", Text),
+    Column("last_error_at", DateTime),
+    Column("last_success", DateTime),
+    Column("last_poll", DateTime),
+    Column("next_poll", DateTime),
+    Column("lease_owner", String(100)),
+    Column("lease_until", DateTime),
+    Column("last_check", JSON),
+    Column("last_check_ok", Boolean),
+    Column("smtp_url", String(1000)),
+    Column("created_at", DateTime, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("raw_sha256", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("content_hash", String(64), index=True),
+    Column("message_id", String(1000), index=True),
+    Column("channel_id", Integer, ForeignKey("channels.id")),
+    Column("source_uid", String(300)),
+    Column("received_at", DateTime, nullable=False),
+    Column("status", String(20), nullable=False),
+    # stored | handled | unhandled | duplicate | ignored | quarantined
+    Column("from_address", String(320)),
+    Column("subject", Text),
+    Column("rule", String(4)),
+    Column("path", String(100)),
+    Column("matched_by", String(20)),
+    Column("reason", Text),
+    Column("decision", JSON),
+    Column("duplicate_of", Integer, ForeignKey("messages.id")),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    UniqueConstraint("channel_id", "source_uid", "raw_sha256", name="uq_messages_arrival"),
+)
+
+work_items = Table(
+    "work_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reference", String(40), nullable=False, unique=True),
+    Column("number", Integer, nullable=False, index=True),
+    Column("type", String(10), nullable=False),
+    Column("action_no", Integer),
+    Column("state", String(20), nullable=False),
+    Column("resolution", String(100)),
+    Column("queue", String(200)),
+    Column("context", String(300)),
+    Column("category", String(300)),
+    Column("owner", String(200)),
+    Column("assignee", String(200)),
+    Column("case_id", Integer, ForeignKey("work_items.id")),
+    Column("linked_to_id", Integer, ForeignKey("work_items.id")),
+    Column("requester", String(320)),
+    Column("subject", Text),
+    Column("new_info", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("resolved_at", DateTime),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+item_events = Table(
+    "item_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("work_item_id", Integer, ForeignKey("work_items.id"), nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("field", String(40), nullable=False),
+    Column("old", Text),
+    Column("new", Text),
+    Column("cause", String(20), nullable=False),
+    # user | email-handler | system
+    Column("actor", String(200)),
+    Column("communication_id", Integer, ForeignKey("communications.id")),
+    Column("note", Text),
+)
+
+communications = Table(
+    "communications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("work_item_id", Integer, ForeignKey("work_items.id"), nullable=False, index=True),
+    Column("direction", String(10), nullable=False),
+    Column("message_row_id", Integer, ForeignKey("messages.id")),
+    Column("outbox_id", Integer, ForeignKey("outbox.id")),
+    Column("message_id", String(1000), index=True),
+    Column("from_address", String(320)),
+    Column("subject", Text),
+    Column("rule", String(4)),
+    Column("matched_by", String(20)),
+    Column("status", String(20)),
+    Column("status_detail", Text),
+    Column("created_at", DateTime, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("work_item_id", Integer, ForeignKey("work_items.id")),
+    Column("sender", String(320), nullable=False),
+    Column("recipients", JSON, nullable=False),
+    Column("first_recipient", String(320), index=True),
+    Column("subject", Text, nullable=False),
+    Column("message_id", String(1000), nullable=False, unique=True),
+    Column("raw_sha256", String(64), nullable=False),
+    Column("status", String(20), nullable=False),
+    # queued | sending | sent | failed | cancelled | bounced
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("next_attempt", DateTime),
+    Column("recipient_results", JSON),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    Index("ix_outbox_due", "status", "next_attempt"),
+)
+
+settings_kv = Table(
+    "settings",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)

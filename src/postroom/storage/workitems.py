@@ -1,0 +1,205 @@
+"""Work items in the database: numbering, state changes with their cause, Cases and Actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from postroom.domain.workitems import ItemType, Reference, State, WorkItemView
+from postroom.errors import NotFoundError, UserError
+from postroom.storage.tables import counters, item_events, work_items
+
+FIRST_NUMBER = 100001
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Who or what changed an item: a user, the handler (with the communication), the system."""
+
+    kind: str
+    actor: str | None = None
+    communication_id: int | None = None
+    note: str | None = None
+
+
+SYSTEM = Cause("system")
+
+
+def next_number(conn: Connection) -> int:
+    """Allocate the next Ticket number (Cases reuse their Ticket's number)."""
+    row = conn.execute(
+        update(counters)
+        .where(counters.c.name == "work_item")
+        .values(value=counters.c.value + 1)
+        .returning(counters.c.value)
+    ).first()
+    if row is None:
+        conn.execute(insert(counters).values(name="work_item", value=FIRST_NUMBER))
+        return FIRST_NUMBER
+    return int(row[0])
+
+
+def find(conn: Connection, ref: Reference) -> Row[Any] | None:
+    return conn.execute(select(work_items).where(work_items.c.reference == str(ref))).first()
+
+
+def get(conn: Connection, ref: Reference | str) -> Row[Any]:
+    text = str(ref)
+    if isinstance(ref, str):
+        try:
+            text = str(Reference.parse(ref))
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+    row = conn.execute(select(work_items).where(work_items.c.reference == text)).first()
+    if row is None:
+        raise NotFoundError(f"no work item {text}")
+    return row
+
+
+def by_id(conn: Connection, item_id: int) -> Row[Any]:
+    row = conn.execute(select(work_items).where(work_items.c.id == item_id)).first()
+    if row is None:
+        raise NotFoundError(f"no work item with id {item_id}")
+    return row
+
+
+def reference_of(conn: Connection, item_id: int | None) -> str | None:
+    if item_id is None:
+        return None
+    return conn.execute(
+        select(work_items.c.reference).where(work_items.c.id == item_id)
+    ).scalar_one_or_none()
+
+
+def view(conn: Connection, row: Row[Any]) -> WorkItemView:
+    case_ref = reference_of(conn, row.case_id)
+    linked = reference_of(conn, row.linked_to_id)
+    return WorkItemView(
+        reference=Reference.parse(row.reference),
+        state=State(row.state),
+        queue=row.queue,
+        context=row.context,
+        category=row.category,
+        owner=row.owner,
+        assignee=row.assignee,
+        case=Reference.parse(case_ref) if case_ref else None,
+        linked_to=Reference.parse(linked) if linked else None,
+    )
+
+
+def record(
+    conn: Connection,
+    item_id: int,
+    field: str,
+    old: object,
+    new: object,
+    cause: Cause,
+    now: datetime,
+) -> None:
+    conn.execute(
+        insert(item_events).values(
+            work_item_id=item_id,
+            at=now,
+            field=field,
+            old=None if old is None else str(old),
+            new=None if new is None else str(new),
+            cause=cause.kind,
+            actor=cause.actor,
+            communication_id=cause.communication_id,
+            note=cause.note,
+        )
+    )
+
+
+def create(
+    conn: Connection,
+    *,
+    ref: Reference,
+    state: State,
+    now: datetime,
+    cause: Cause,
+    queue: str | None = None,
+    context: str | None = None,
+    category: str | None = None,
+    requester: str | None = None,
+    subject: str | None = None,
+    case_id: int | None = None,
+    linked_to_id: int | None = None,
+    owner: str | None = None,
+) -> int:
+    item_id = conn.execute(
+        insert(work_items)
+        .values(
+            reference=str(ref),
+            number=ref.number,
+            type=ref.type.value,
+            action_no=ref.action,
+            state=state.value,
+            queue=queue,
+            context=context,
+            category=category,
+            requester=requester,
+            subject=subject,
+            case_id=case_id,
+            linked_to_id=linked_to_id,
+            owner=owner,
+            new_info=False,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(work_items.c.id)
+    ).scalar_one()
+    record(conn, item_id, "created", None, state.value, cause, now)
+    return int(item_id)
+
+
+def change(conn: Connection, row: Row[Any], now: datetime, cause: Cause, **values: Any) -> Row[Any]:
+    """Apply ``values`` to the item, recording each field that really changes."""
+    changed: dict[str, Any] = {}
+    for name, new in values.items():
+        old = getattr(row, name)
+        if old != new:
+            changed[name] = new
+            if name not in ("new_info", "resolved_at", "updated_at"):
+                record(conn, row.id, name, old, new, cause, now)
+    if not changed:
+        return row
+    if changed.get("state") == State.RESOLVED.value:
+        changed["resolved_at"] = now
+    changed["updated_at"] = now
+    conn.execute(update(work_items).where(work_items.c.id == row.id).values(**changed))
+    return by_id(conn, row.id)
+
+
+def set_state(
+    conn: Connection, row: Row[Any], state: State, now: datetime, cause: Cause
+) -> Row[Any]:
+    """Change state; a Ticket that launched a Case closes when its Case closes."""
+    if state is State.RESOLVED and row.type == ItemType.ACTION.value:
+        raise UserError("Actions have no Resolved state: use closed")
+    resolution = row.resolution
+    if state.active and row.state in (State.RESOLVED.value, State.CLOSED.value):
+        resolution = None
+    row = change(conn, row, now, cause, state=state.value, resolution=resolution)
+    if row.type == ItemType.CASE.value and state is State.CLOSED:
+        tickets = conn.execute(
+            select(work_items).where(
+                work_items.c.case_id == row.id, work_items.c.type == ItemType.TICKET.value
+            )
+        ).all()
+        for ticket in tickets:
+            if ticket.state != State.CLOSED.value:
+                change(conn, ticket, now, cause, state=State.CLOSED.value)
+    return row
+
+
+def next_action_number(conn: Connection, case_id: int) -> int:
+    top = conn.execute(
+        select(func.max(work_items.c.action_no)).where(
+            work_items.c.case_id == case_id, work_items.c.type == ItemType.ACTION.value
+        )
+    ).scalar()
+    return int(top or 0) + 1

@@ -1,0 +1,38 @@
+"""Run the real `postroom` entry point in-process, as a shell would (argv, stdin, exit code)."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from postroom.cli.app import main
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str, stdin: bytes = b"") -> Result:
+    capsys.readouterr()
+    old = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+    code = 0
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.stdin = old
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
