@@ -30,8 +30,17 @@ def addresses(
     if not values:
         return ()
     found: list[Address] = []
-    for name, raw_address in getaddresses(values):
+    for raw_name, raw_address in _fast_pairs(values) or getaddresses(values):
+        name = raw_name
         address = raw_address.strip().strip("<>").strip()
+        if _UNSAFE.search(address):
+            salvaged = _ADDR_SPEC.search(address)
+            if defects is not None:
+                defects.append(f"{what}: malformed address {address[:60]!r}")
+            if salvaged is None:
+                continue
+            name = name or address[: salvaged.start()].strip(' "<')
+            address = salvaged.group(0)
         if not address:
             if name.strip() and defects is not None:
                 defects.append(f"{what}: no address in {name.strip()[:60]!r}")
@@ -39,6 +48,34 @@ def addresses(
         display = _WS.sub(" ", decode_words(name, defects, what)).strip() if name else ""
         found.append(Address(address=address, name=display))
     return tuple(found)
+
+
+_UNSAFE = re.compile(r'[\s<>"]')
+_ADDR_SPEC = re.compile(r'[^\s<>"(),;:]+@[^\s<>"(),;:]+')
+_SIMPLE_ENTRY = re.compile(r"\s*(?:([^<>@]*?)\s*<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+))\s*")
+_SPECIALS = frozenset('"()\\:;[]')
+
+
+def _fast_pairs(values: list[str]) -> list[tuple[str, str]] | None:
+    """(name, address) pairs for the common simple forms, or None to use the full parser.
+
+    ``getaddresses`` is a careful RFC 5322 §3.4 parser and the slowest step
+    of parsing a message; most fields are just ``Name <a@b>, c@d``, which a
+    regex reads exactly when no quotes, comments, groups or routes occur.
+    """
+    pairs: list[tuple[str, str]] = []
+    for value in values:
+        if not _SPECIALS.isdisjoint(value):
+            return None
+        for entry in value.split(","):
+            if not entry.strip():
+                continue
+            match = _SIMPLE_ENTRY.fullmatch(entry)
+            if match is None:
+                return None
+            name, angle, bare = match.groups()
+            pairs.append((name or "", angle or bare))
+    return pairs
 
 
 def date(value: str | None, defects: list[str] | None = None) -> datetime | None:

@@ -139,7 +139,17 @@ def decode_words(value: str, defects: list[str] | None = None, what: str = "head
                 pending = bytearray()
             pieces.append(gap)
         charset = match.group(1).lower()
-        data = _decode_word_payload(match.group(2), match.group(3), defects, what)
+        data = _decode_word_payload(match.group(2), match.group(3))
+        if data is None:
+            # Keep a broken word as written: the reader may still make sense of it.
+            if defects is not None:
+                defects.append(f"{what}: broken base64 encoded-word")
+            if pending:
+                pieces.append(_decode_pending(pending, pending_charset, defects, what))
+                pending = bytearray()
+            pieces.append(match.group(0))
+            pos = match.end()
+            continue
         if pending and charset != pending_charset:
             pieces.append(_decode_pending(pending, pending_charset, defects, what))
             pending = bytearray()
@@ -152,17 +162,15 @@ def decode_words(value: str, defects: list[str] | None = None, what: str = "head
     return "".join(pieces)
 
 
-def _decode_word_payload(encoding: str, text: str, defects: list[str] | None, what: str) -> bytes:
-
+def _decode_word_payload(encoding: str, text: str) -> bytes | None:
+    """The bytes of one encoded-word, or None when its base64 is broken."""
     raw = text.encode("ascii", "replace")
     if encoding in "bB":
         padded = raw + b"=" * (-len(raw) % 4)
         try:
             return binascii.a2b_base64(padded)
         except binascii.Error:
-            if defects is not None:
-                defects.append(f"{what}: broken base64 encoded-word")
-            return raw
+            return None
     # RFC 2047 §4.2: "_" is a space in Q encoding.
     return binascii.a2b_qp(raw.replace(b"_", b" "))
 

@@ -70,7 +70,8 @@ def parse(raw: bytes) -> ParsedMail:
 
 def _parse(raw: bytes) -> ParsedMail:
     defects: list[str] = []
-    if not raw.strip():
+    empty = not raw or raw.isspace()  # no .strip(): it would copy a 25 MB message
+    if empty:
         defects.append("empty message")
     root = parse_structure(raw, defects)
     header = root.header
@@ -84,7 +85,7 @@ def _parse(raw: bytes) -> ParsedMail:
         defects.append("From header has no address")
     subject = unstructured(header.get("subject"), defects, "Subject")
     message_id = fields.first_message_id(header.get("message-id"))
-    if message_id is None and raw.strip():
+    if message_id is None and not empty:
         defects.append("no Message-ID header")
 
     body_text = "\n".join(collected.plain) if collected.plain else ""

@@ -67,7 +67,7 @@ def parse_part_at(
     return _parse_part(data, start, end, default_type, 0, defects, _Budget())
 
 
-def _parse_part(  # noqa: PLR0917 - private recursion
+def _parse_part(
     data: bytes,
     start: int,
     end: int,
