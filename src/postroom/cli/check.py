@@ -1,9 +1,141 @@
-"""CLI commands: check."""
+"""`postroom check URL`: test a mail server step by step; `postroom auth-string`."""
 
 from __future__ import annotations
 
+import getpass
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from postroom.cli.output import print_json
+from postroom.connection import MailUrl
+from postroom.diagnostics import CheckReport, run_check, sasl
+from postroom.errors import UserError
+
+_MARK = {True: "✓", False: "✗", None: "·"}
+
+
+class Mechanism(StrEnum):
+    PLAIN = "plain"
+    LOGIN = "login"
+
+
+def _usage(message: str) -> typer.BadParameter:
+    """A usage mistake: exit status 2 with a one-line reason."""
+    return typer.BadParameter(message)
+
+
+def read_password(env_var: str | None, from_stdin: bool) -> str | None:
+    """The password from an environment variable or the first line of stdin; never argv."""
+    if env_var and from_stdin:
+        raise _usage("give the password with --password-env or --password-stdin, not both")
+    if env_var:
+        value = os.environ.get(env_var)
+        if value is None:
+            raise _usage(f"the environment variable {env_var} is not set")
+        return value
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return None
+
+
+def render(report: CheckReport) -> str:
+    """One ✓/✗ line per step with its figure; on failure the error and a hint."""
+    lines = [f"postroom check {report.url}"]
+    for step in report.steps:
+        if step.ok is None and not step.summary:
+            text = "not run"
+        elif step.ok is False:
+            text = step.error or "failed"
+        else:
+            text = step.summary
+        lines.append(f"  {_MARK[step.ok]} {step.name.value:<13}{text}")
+        if step.hint:
+            label = "hint" if step.ok is False else "note"
+            lines.append(f"  {'':15}{label}: {step.hint}")
+    failed = [s.name.value for s in report.steps if s.ok is False]
+    lines.append("all steps passed" if not failed else f"failed: {', '.join(failed)}")
+    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
+
+    @app.command("check")
+    def check(
+        url: Annotated[
+            str,
+            typer.Argument(help="pop3[s]://, imap[s]://, smtp[s]://, submission:// USER@HOST:PORT"),
+        ],
+        password_env: Annotated[
+            str | None, typer.Option(help="read the password from this environment variable")
+        ] = None,
+        password_stdin: Annotated[
+            bool, typer.Option(help="read the password from the first line of stdin")
+        ] = False,
+        authzid: Annotated[
+            str | None, typer.Option(help="act for this mailbox (SASL authorization identity)")
+        ] = None,
+        ca_file: Annotated[
+            Path | None, typer.Option(help="trust the CA certificates in this PEM file")
+        ] = None,
+        send_to: Annotated[
+            str | None, typer.Option(help="SMTP: send a test message to this address")
+        ] = None,
+        timeout: Annotated[float, typer.Option(help="seconds to wait for each answer")] = 10.0,
+        json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    ) -> None:
+        """Test a mail server: DNS, TCP, TLS, certificate, greeting, capabilities, login,
+        mailbox (or a test message). Exit status 0 when every step that ran passed."""
+        try:
+            mail_url = MailUrl.parse(url)
+        except UserError as exc:
+            raise _usage(str(exc)) from None
+        if send_to is not None and mail_url.protocol != "smtp":
+            raise _usage("--send-to needs an smtp://, submission:// or smtps:// URL")
+        if timeout <= 0:
+            raise _usage("--timeout must be more than 0 seconds")
+        if ca_file is not None and not ca_file.is_file():
+            raise _usage(f"no CA file {ca_file}")
+        password = read_password(password_env, password_stdin)
+        try:
+            report = run_check(mail_url, password, authzid, ca_file, send_to, timeout)
+        except UserError as exc:
+            raise _usage(str(exc)) from None
+        if json_output:
+            print_json(report.to_json())
+        else:
+            sys.stdout.write(render(report) + "\n")
+        if not report.ok:
+            raise SystemExit(1)
+
+    @app.command("auth-string")
+    def auth_string(
+        user: Annotated[str, typer.Option(help="the login (authentication identity)")],
+        password_env: Annotated[
+            str | None, typer.Option(help="read the password from this environment variable")
+        ] = None,
+        authzid: Annotated[
+            str | None, typer.Option(help="act for this mailbox (PLAIN only)")
+        ] = None,
+        mechanism: Annotated[Mechanism, typer.Option(help="plain or login")] = Mechanism.PLAIN,
+    ) -> None:
+        """Print the Base64 lines of AUTH PLAIN / AUTH LOGIN, for testing a server by hand.
+        Without --password-env the password is asked for (or read from stdin)."""
+        password = read_password(password_env, False)
+        if password is None:
+            if sys.stdin.isatty():
+                password = getpass.getpass("password: ")
+            else:
+                password = sys.stdin.readline().rstrip("\r\n")
+        if mechanism is Mechanism.LOGIN:
+            if authzid:
+                raise _usage("AUTH LOGIN has no authorization identity: use --mechanism plain")
+            encoded_user, encoded_password = sasl.login(user, password)
+            sys.stdout.write(f"AUTH LOGIN\n{encoded_user}\n{encoded_password}\n")
+        else:
+            sys.stdout.write(f"AUTH PLAIN {sasl.plain(user, password, authzid)}\n")
