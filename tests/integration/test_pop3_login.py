@@ -11,10 +11,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support.mailstack import Mailstack
 
 from postroom.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
 from postroom.mailboxes import AuthMechanism, Pop3MailboxSource
+from support.mailstack import Mailstack
 
 pytestmark = pytest.mark.servers
 
@@ -50,7 +50,9 @@ def user(mailstack: Mailstack) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("scheme", ["pop3", "pop3s"])
-@pytest.mark.parametrize("mechanism", [AuthMechanism.PLAIN, AuthMechanism.LOGIN, AuthMechanism.USER])
+@pytest.mark.parametrize(
+    "mechanism", [AuthMechanism.PLAIN, AuthMechanism.LOGIN, AuthMechanism.USER]
+)
 def test_each_login_form_over_stls_and_pop3s(
     mailstack: Mailstack, user: tuple[str, str], scheme: str, mechanism: AuthMechanism
 ) -> None:
