@@ -168,9 +168,11 @@ def _decode_word_payload(encoding: str, text: str) -> bytes | None:
     if encoding in "bB":
         padded = raw + b"=" * (-len(raw) % 4)
         try:
-            return binascii.a2b_base64(padded)
+            decoded = binascii.a2b_base64(padded)
         except binascii.Error:
             return None
+        # Nothing decoded from something written: not base64 at all.
+        return decoded if decoded or not raw.strip(b"=") else None
     # RFC 2047 §4.2: "_" is a space in Q encoding.
     return binascii.a2b_qp(raw.replace(b"_", b" "))
 
