@@ -65,6 +65,9 @@ class Pop3MailboxSource:
         self.ca_file = ca_file
         self.timeout = timeout
         self._credentials = Credentials(url.user, password, authzid or None)
+        if authzid and mechanism in (AuthMechanism.LOGIN, AuthMechanism.USER):
+            # Refuse a configuration that cannot work before any connection.
+            raise UserError(f"an authorization identity needs SASL PLAIN, not {mechanism.value}")
 
     def __repr__(self) -> str:
         authzid = f" as {self._credentials.authzid}" if self._credentials.authzid else ""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from postroom.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
+from postroom.errors import UserError
 from postroom.mailboxes import AuthMechanism, Pop3MailboxSource
 
 PASSWORD = "Secr3t-p4ss"
@@ -250,3 +251,19 @@ def test_long_auth_plain_waits_for_the_continuation(
     url = MailUrl.parse(f"pop3://{'a' * 200}@127.0.0.1:{server.port}?tls=none")
     Pop3MailboxSource(url, PASSWORD, timeout=2).open().close()
     assert server.received[1] == b"AUTH PLAIN"
+
+
+@pytest.mark.parametrize("mechanism", [AuthMechanism.LOGIN, AuthMechanism.USER])
+def test_authzid_with_a_mechanism_that_cannot_carry_it_is_refused_at_once(
+    mechanism: AuthMechanism,
+) -> None:
+    url = MailUrl.parse("pop3s://alice@127.0.0.1:1")
+    with pytest.raises(UserError, match="authorization identity"):
+        Pop3MailboxSource(url, PASSWORD, authzid="shared@example.test", mechanism=mechanism)
+
+
+def test_only_pop3_urls_with_a_user() -> None:
+    with pytest.raises(UserError):
+        Pop3MailboxSource(MailUrl.parse("imaps://alice@127.0.0.1"), PASSWORD)
+    with pytest.raises(UserError):
+        Pop3MailboxSource(MailUrl.parse("pop3s://127.0.0.1"), PASSWORD)
