@@ -11,8 +11,9 @@ Which part is the body (RFC 2046 §5.1.3–§5.1.4, and what mail readers do):
 1. The first text/plain part that is not ``Content-Disposition:
    attachment`` is the body text; further inline text/plain parts without a
    filename directly in a multipart/mixed (list footers) are appended.
-2. The first such text/html part is ``html``; when there is no text/plain,
-   the body text is that HTML converted to text.
+2. The first such text/html part is ``html``; when there is no text/plain
+   (or only a blank one, as some mailers send), the body text is that HTML
+   converted to text.
 3. Every other leaf part is an attachment, inline images included;
    ``message/rfc822`` counts as one attachment (its parts are not listed).
 4. TNEF (``winmail.dat``, ``application/ms-tnef``) is listed as one
@@ -89,7 +90,7 @@ def _parse(raw: bytes) -> ParsedMail:
         defects.append("no Message-ID header")
 
     body_text = "\n".join(collected.plain) if collected.plain else ""
-    if not collected.plain and collected.html is not None:
+    if collected.html is not None and not body_text.strip():
         body_text = html_to_text(collected.html)
 
     from_ = from_list[0] if from_list else None

@@ -245,3 +245,15 @@ def test_deep_nesting_is_cut_with_a_defect() -> None:
     )
     mail = parse(b"From: a@b.example\n" + head + b"Content-Type: text/plain\n\ndeep\n")
     assert any("too deep" in defect for defect in mail.defects)
+
+
+def test_blank_plain_alternative_falls_back_to_html() -> None:
+    raw = (
+        b'Content-Type: multipart/alternative; boundary="a"\n\n'
+        b"--a\nContent-Type: text/plain\n\n \n"
+        b"--a\nContent-Type: text/html\n\n<p>Ref 100200-T</p>\n"
+        b"--a--\n"
+    )
+    mail = parse(raw)
+    assert mail.body_text == "Ref 100200-T"
+    assert mail.html == "<p>Ref 100200-T</p>"
