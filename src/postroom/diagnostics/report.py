@@ -67,7 +67,9 @@ class CheckReport:
 
     def scrub(self, secrets: list[str]) -> None:
         """Replace every occurrence of a secret in the report by ``***`` (defence in depth:
-        no step puts one there on purpose)."""
+        no step puts one there on purpose).  Secrets shorter than 4 characters are left
+        alone: they would match ordinary words, and such a match would reveal nothing."""
+        secrets = [s for s in secrets if len(s) >= 4]
         for step in self.steps:
             step.summary = _scrub(step.summary, secrets)
             step.error = _scrub(step.error, secrets)
