@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from postroom.domain.decision import AutoReply, Decision, NewTicket, Outcome, Rule
 from postroom.domain.mail import ParsedMail
@@ -21,6 +21,9 @@ from postroom.storage.blobs import FileBlobStore
 from postroom.storage.tables import communications, work_items
 from postroom.storage.tables import outbox as outbox_table
 from postroom.storage.workitems import Cause
+
+_SET_NEW_INFO = update(work_items).where(work_items.c.id == bindparam("_id")).values(new_info=True)
+_INSERT_COMMUNICATION = insert(communications).returning(communications.c.id)
 
 _STATUS = {
     Outcome.UPDATED: "handled",
@@ -74,24 +77,21 @@ class Applier:
         return touched
 
     def _file(self, item_id: int, mail: ParsedMail, message_row: int, decision: Decision) -> int:
-        return int(
-            self.conn.execute(
-                insert(communications)
-                .values(
-                    work_item_id=item_id,
-                    direction="in",
-                    message_row_id=message_row,
-                    message_id=mail.message_id,
-                    from_address=mail.from_.address if mail.from_ else None,
-                    subject=mail.subject,
-                    rule=decision.rule.value,
-                    matched_by=decision.matched_by.value if decision.matched_by else None,
-                    status="received",
-                    created_at=self.now,
-                )
-                .returning(communications.c.id)
-            ).scalar_one()
-        )
+        values = {
+            "work_item_id": item_id,
+            "direction": "in",
+            "message_row_id": message_row,
+            "outbox_id": None,
+            "message_id": mail.message_id,
+            "from_address": mail.from_.address if mail.from_ else None,
+            "subject": mail.subject,
+            "rule": decision.rule.value,
+            "matched_by": decision.matched_by.value if decision.matched_by else None,
+            "status": "received",
+            "status_detail": None,
+            "created_at": self.now,
+        }
+        return int(self.conn.execute(_INSERT_COMMUNICATION, values).scalar_one())
 
     def _new_ticket(
         self, ticket: NewTicket, mail: ParsedMail, message_row: int, decision: Decision
@@ -118,9 +118,7 @@ class Applier:
             linked_to_id=linked_id,
         )
         comm = self._file(item_id, mail, message_row, decision)
-        self.conn.execute(
-            update(work_items).where(work_items.c.id == item_id).values(new_info=True)
-        )
+        self.conn.execute(_SET_NEW_INFO, {"_id": item_id})
         if ticket.resolve:
             row = workitems.by_id(self.conn, item_id)
             note = "address not configured"

@@ -13,6 +13,7 @@ Only when the arrival could not be recorded at all does ingest raise
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from postroom.domain.context import HandlerSettings
 from postroom.domain.decision import Decision, Outcome, Rule
 from postroom.domain.handler import decide
 from postroom.domain.mail import ParsedMail
+from postroom.domain.routes import Route
 from postroom.errors import StorageUnavailableError
 from postroom.mime import parse
 from postroom.services.apply import Applier, message_status
@@ -69,6 +71,22 @@ class IngestService:
         self.default_sender = default_sender
         self.templates_dir = templates_dir
         self.clock = clock
+        self._config_cache: tuple[float, list[Route], frozenset[str]] | None = None
+
+    CONFIG_TTL = 5.0
+    """Seconds a long-running service keeps routes and own addresses before reading them again."""
+
+    def _config(self, conn: Connection) -> tuple[list[Route], frozenset[str]]:
+        now = time.monotonic()
+        cached = self._config_cache
+        if cached is None or now - cached[0] > self.CONFIG_TTL:
+            cached = (
+                now,
+                config.list_routes(conn),
+                own_addresses(conn, self.default_sender),
+            )
+            self._config_cache = cached
+        return cached[1], cached[2]
 
     def ingest(
         self, raw: bytes, channel_id: int | None = None, source_uid: str | None = None
@@ -129,12 +147,8 @@ class IngestService:
             return decide(mail, self._context(conn, None), self.settings, self.clock())
 
     def _context(self, conn: Connection, row_id: int | None) -> SqlHandlerContext:
-        return SqlHandlerContext(
-            conn,
-            config.list_routes(conn),
-            own_addresses(conn, self.default_sender),
-            exclude_message=row_id,
-        )
+        routes, own = self._config(conn)
+        return SqlHandlerContext(conn, routes, own, exclude_message=row_id)
 
     def _handle(
         self, conn: Connection, mail: ParsedMail, row_id: int, now: datetime

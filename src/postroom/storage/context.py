@@ -5,12 +5,40 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
 from postroom.storage import workitems
 from postroom.storage.tables import channels, communications, messages, outbox, routes, work_items
+
+_OWN_ID = select(outbox.c.id).where(outbox.c.message_id == bindparam("mid")).limit(1)
+_OUTBOUND = (
+    select(communications.c.id)
+    .where(communications.c.message_id == bindparam("mid"), communications.c.direction == "out")
+    .order_by(communications.c.id)
+    .limit(1)
+)
+_ITEMS_BY_MID = (
+    select(work_items)
+    .join(communications, communications.c.work_item_id == work_items.c.id)
+    .where(communications.c.message_id == bindparam("mid"))
+    .order_by(communications.c.id)
+)
+_AUTO_REPLIES = select(func.count()).where(
+    outbox.c.first_recipient == bindparam("address"),
+    outbox.c.kind.in_(("acknowledgement", "address-not-configured")),
+    outbox.c.created_at >= bindparam("since"),
+)
+_DUP_BASE = select(messages.c.id).where(
+    messages.c.content_hash == bindparam("hash"),
+    messages.c.id != bindparam("exclude"),
+    messages.c.status != "quarantined",
+)
+_DUP_WITH_ID = (
+    _DUP_BASE.where(messages.c.message_id == bindparam("mid")).order_by(messages.c.id).limit(1)
+)
+_DUP_WITHOUT_ID = _DUP_BASE.where(messages.c.message_id.is_(None)).order_by(messages.c.id).limit(1)
 
 
 class SqlHandlerContext:
@@ -29,45 +57,27 @@ class SqlHandlerContext:
         self._exclude = exclude_message
 
     def duplicate_of(self, message_id: str | None, content_hash: str) -> int | None:
-        q = select(messages.c.id).where(messages.c.content_hash == content_hash)
-        q = q.where(
-            messages.c.message_id == message_id
-            if message_id is not None
-            else messages.c.message_id.is_(None)
-        )
-        if self._exclude is not None:
-            q = q.where(messages.c.id != self._exclude)
-        q = q.where(messages.c.status != "quarantined").order_by(messages.c.id).limit(1)
-        found = self._conn.execute(q).scalar()
+        if not content_hash:
+            return None
+        params = {"hash": content_hash, "exclude": self._exclude or 0, "mid": message_id}
+        stmt = _DUP_WITH_ID if message_id is not None else _DUP_WITHOUT_ID
+        found = self._conn.execute(stmt, params).scalar()
         return int(found) if found is not None else None
 
     def is_own_message_id(self, message_id: str) -> bool:
-        q = select(outbox.c.id).where(outbox.c.message_id == message_id).limit(1)
-        return self._conn.execute(q).first() is not None
+        return self._conn.execute(_OWN_ID, {"mid": message_id}).first() is not None
 
     def own_addresses(self) -> frozenset[str]:
         return self._own
 
     def outbound_by_message_id(self, message_id: str) -> int | None:
-        q = (
-            select(communications.c.id)
-            .where(communications.c.message_id == message_id, communications.c.direction == "out")
-            .order_by(communications.c.id)
-            .limit(1)
-        )
-        found = self._conn.execute(q).scalar()
+        found = self._conn.execute(_OUTBOUND, {"mid": message_id}).scalar()
         return int(found) if found is not None else None
 
     def items_by_message_id(self, message_id: str) -> Sequence[WorkItemView]:
-        q = (
-            select(work_items)
-            .join(communications, communications.c.work_item_id == work_items.c.id)
-            .where(communications.c.message_id == message_id)
-            .order_by(communications.c.id)
-        )
         seen: set[int] = set()
         views = []
-        for row in self._conn.execute(q):
+        for row in self._conn.execute(_ITEMS_BY_MID, {"mid": message_id}):
             if row.id not in seen:
                 seen.add(row.id)
                 views.append(workitems.view(self._conn, row))
@@ -81,12 +91,8 @@ class SqlHandlerContext:
         return self._routes
 
     def auto_replies_since(self, address: str, since: datetime) -> int:
-        q = select(func.count()).where(
-            outbox.c.first_recipient == address.strip().lower(),
-            outbox.c.kind.in_(("acknowledgement", "address-not-configured")),
-            outbox.c.created_at >= since.replace(tzinfo=None),
-        )
-        return int(self._conn.execute(q).scalar_one())
+        params = {"address": address.strip().lower(), "since": since.replace(tzinfo=None)}
+        return int(self._conn.execute(_AUTO_REPLIES, params).scalar_one())
 
 
 def own_addresses(conn: Connection, default_sender: str) -> frozenset[str]:

@@ -10,10 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from postroom.errors import NotFoundError
 from postroom.storage.tables import messages
+
+_INSERT = insert(messages).returning(messages.c.id)
+_UPDATE = update(messages).where(messages.c.id == bindparam("_row"))
+_ARRIVAL = select(messages).where(
+    messages.c.channel_id == bindparam("channel"),
+    messages.c.source_uid == bindparam("uid"),
+    messages.c.raw_sha256 == bindparam("sha"),
+)
 
 
 def find_arrival(
@@ -22,11 +30,7 @@ def find_arrival(
     if channel_id is None or source_uid is None:
         return None
     return conn.execute(
-        select(messages).where(
-            messages.c.channel_id == channel_id,
-            messages.c.source_uid == source_uid,
-            messages.c.raw_sha256 == raw_sha256,
-        )
+        _ARRIVAL, {"channel": channel_id, "uid": source_uid, "sha": raw_sha256}
     ).first()
 
 
@@ -46,21 +50,16 @@ def insert_arrival(
     source_uid: str | None = None,
     status: str = "stored",
 ) -> int:
-    return int(
-        conn.execute(
-            insert(messages)
-            .values(
-                raw_sha256=raw_sha256,
-                size=size,
-                channel_id=channel_id,
-                source_uid=source_uid,
-                received_at=now,
-                status=status,
-                attempts=0,
-            )
-            .returning(messages.c.id)
-        ).scalar_one()
-    )
+    params = {
+        "raw_sha256": raw_sha256,
+        "size": size,
+        "channel_id": channel_id,
+        "source_uid": source_uid,
+        "received_at": now,
+        "status": status,
+        "attempts": 0,
+    }
+    return int(conn.execute(_INSERT, params).scalar_one())
 
 
 def get(conn: Connection, message_row_id: int) -> Row[Any]:
@@ -71,7 +70,7 @@ def get(conn: Connection, message_row_id: int) -> Row[Any]:
 
 
 def set_outcome(conn: Connection, message_row_id: int, **values: Any) -> None:
-    conn.execute(update(messages).where(messages.c.id == message_row_id).values(**values))
+    conn.execute(_UPDATE, {"_row": message_row_id, **values})
 
 
 def by_status(conn: Connection, status: str) -> list[Row[Any]]:

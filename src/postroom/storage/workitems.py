@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from postroom.domain.workitems import ItemType, Reference, State, WorkItemView
 from postroom.errors import NotFoundError, UserError
@@ -28,14 +28,24 @@ class Cause:
 SYSTEM = Cause("system")
 
 
+# Statements built once: building Core constructs per call costs more than the query.
+_NEXT = (
+    update(counters)
+    .where(counters.c.name == "work_item")
+    .values(value=counters.c.value + 1)
+    .returning(counters.c.value)
+)
+_BY_REFERENCE = select(work_items).where(work_items.c.reference == bindparam("ref"))
+_BY_ID = select(work_items).where(work_items.c.id == bindparam("id"))
+_REFERENCE_OF = select(work_items.c.reference).where(work_items.c.id == bindparam("id"))
+_INSERT_EVENT = insert(item_events)
+_INSERT_ITEM = insert(work_items).returning(work_items.c.id)
+_UPDATE_ITEM = update(work_items).where(work_items.c.id == bindparam("_id"))
+
+
 def next_number(conn: Connection) -> int:
     """Allocate the next Ticket number (Cases reuse their Ticket's number)."""
-    row = conn.execute(
-        update(counters)
-        .where(counters.c.name == "work_item")
-        .values(value=counters.c.value + 1)
-        .returning(counters.c.value)
-    ).first()
+    row = conn.execute(_NEXT).first()
     if row is None:
         conn.execute(insert(counters).values(name="work_item", value=FIRST_NUMBER))
         return FIRST_NUMBER
@@ -43,7 +53,7 @@ def next_number(conn: Connection) -> int:
 
 
 def find(conn: Connection, ref: Reference) -> Row[Any] | None:
-    return conn.execute(select(work_items).where(work_items.c.reference == str(ref))).first()
+    return conn.execute(_BY_REFERENCE, {"ref": str(ref)}).first()
 
 
 def get(conn: Connection, ref: Reference | str) -> Row[Any]:
@@ -53,14 +63,14 @@ def get(conn: Connection, ref: Reference | str) -> Row[Any]:
             text = str(Reference.parse(ref))
         except ValueError as exc:
             raise UserError(str(exc)) from exc
-    row = conn.execute(select(work_items).where(work_items.c.reference == text)).first()
+    row = conn.execute(_BY_REFERENCE, {"ref": text}).first()
     if row is None:
         raise NotFoundError(f"no work item {text}")
     return row
 
 
 def by_id(conn: Connection, item_id: int) -> Row[Any]:
-    row = conn.execute(select(work_items).where(work_items.c.id == item_id)).first()
+    row = conn.execute(_BY_ID, {"id": item_id}).first()
     if row is None:
         raise NotFoundError(f"no work item with id {item_id}")
     return row
@@ -69,9 +79,7 @@ def by_id(conn: Connection, item_id: int) -> Row[Any]:
 def reference_of(conn: Connection, item_id: int | None) -> str | None:
     if item_id is None:
         return None
-    return conn.execute(
-        select(work_items.c.reference).where(work_items.c.id == item_id)
-    ).scalar_one_or_none()
+    return conn.execute(_REFERENCE_OF, {"id": item_id}).scalar_one_or_none()
 
 
 def view(conn: Connection, row: Row[Any]) -> WorkItemView:
@@ -100,17 +108,18 @@ def record(
     now: datetime,
 ) -> None:
     conn.execute(
-        insert(item_events).values(
-            work_item_id=item_id,
-            at=now,
-            field=field,
-            old=None if old is None else str(old),
-            new=None if new is None else str(new),
-            cause=cause.kind,
-            actor=cause.actor,
-            communication_id=cause.communication_id,
-            note=cause.note,
-        )
+        _INSERT_EVENT,
+        {
+            "work_item_id": item_id,
+            "at": now,
+            "field": field,
+            "old": None if old is None else str(old),
+            "new": None if new is None else str(new),
+            "cause": cause.kind,
+            "actor": cause.actor,
+            "communication_id": cause.communication_id,
+            "note": cause.note,
+        },
     )
 
 
@@ -130,28 +139,28 @@ def create(
     linked_to_id: int | None = None,
     owner: str | None = None,
 ) -> int:
-    item_id = conn.execute(
-        insert(work_items)
-        .values(
-            reference=str(ref),
-            number=ref.number,
-            type=ref.type.value,
-            action_no=ref.action,
-            state=state.value,
-            queue=queue,
-            context=context,
-            category=category,
-            requester=requester,
-            subject=subject,
-            case_id=case_id,
-            linked_to_id=linked_to_id,
-            owner=owner,
-            new_info=False,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(work_items.c.id)
-    ).scalar_one()
+    values = {
+        "reference": str(ref),
+        "number": ref.number,
+        "type": ref.type.value,
+        "action_no": ref.action,
+        "state": state.value,
+        "queue": queue,
+        "context": context,
+        "category": category,
+        "requester": requester,
+        "subject": subject,
+        "case_id": case_id,
+        "linked_to_id": linked_to_id,
+        "owner": owner,
+        "assignee": None,
+        "resolution": None,
+        "new_info": False,
+        "created_at": now,
+        "updated_at": now,
+        "resolved_at": None,
+    }
+    item_id = conn.execute(_INSERT_ITEM, values).scalar_one()
     record(conn, item_id, "created", None, state.value, cause, now)
     return int(item_id)
 
@@ -170,7 +179,7 @@ def change(conn: Connection, row: Row[Any], now: datetime, cause: Cause, **value
     if changed.get("state") == State.RESOLVED.value:
         changed["resolved_at"] = now
     changed["updated_at"] = now
-    conn.execute(update(work_items).where(work_items.c.id == row.id).values(**changed))
+    conn.execute(_UPDATE_ITEM, {"_id": row.id, **changed})
     return by_id(conn, row.id)
 
 
