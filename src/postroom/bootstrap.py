@@ -7,6 +7,7 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
+from postroom.credentials import SecretBox
 from postroom.services.ingest import IngestService
 from postroom.settings import Settings
 from postroom.storage.blobs import FileBlobStore
@@ -29,6 +30,10 @@ class App:
     @cached_property
     def blobs(self) -> FileBlobStore:
         return FileBlobStore(self.settings.blob_dir)
+
+    @cached_property
+    def secrets(self) -> SecretBox:
+        return SecretBox.for_home(self.settings.home, self.settings.secret_key)
 
     @cached_property
     def ingest(self) -> IngestService:

@@ -82,6 +82,24 @@ channels = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+smtp_servers = Table(
+    "smtp_servers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("url", String(1000), nullable=False),
+    Column("password_enc", Text),
+    Column("authzid", String(320)),
+    Column("ca_file", String(1000)),
+    Column("send_as", Boolean, nullable=False, default=False),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("timeout_s", Integer, nullable=False, default=30),
+    Column("last_check", JSON),
+    Column("last_check_ok", Boolean),
+    Column("created_at", DateTime, nullable=False),
+)
+
 messages = Table(
     "messages",
     metadata,
@@ -192,6 +210,8 @@ outbox = Table(
     Column("last_error", Text),
     Column("next_attempt", DateTime),
     Column("recipient_results", JSON),
+    Column("smtp_server", String(200)),
+    Column("lease_until", DateTime),
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
     Index("ix_outbox_due", "status", "next_attempt"),

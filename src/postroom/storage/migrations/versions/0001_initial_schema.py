@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 00:47:09.599595
+Create Date: 2026-11-27
 """
 
 from __future__ import annotations
@@ -72,6 +72,24 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=100), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_settings")),
+    )
+    op.create_table(
+        "smtp_servers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("url", sa.String(length=1000), nullable=False),
+        sa.Column("password_enc", sa.Text(), nullable=True),
+        sa.Column("authzid", sa.String(length=320), nullable=True),
+        sa.Column("ca_file", sa.String(length=1000), nullable=True),
+        sa.Column("send_as", sa.Boolean(), nullable=False),
+        sa.Column("is_default", sa.Boolean(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("timeout_s", sa.Integer(), nullable=False),
+        sa.Column("last_check", sa.JSON(), nullable=True),
+        sa.Column("last_check_ok", sa.Boolean(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_smtp_servers")),
+        sa.UniqueConstraint("name", name=op.f("uq_smtp_servers_name")),
     )
     op.create_table(
         "users",
@@ -170,6 +188,8 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("next_attempt", sa.DateTime(), nullable=True),
         sa.Column("recipient_results", sa.JSON(), nullable=True),
+        sa.Column("smtp_server", sa.String(length=200), nullable=True),
+        sa.Column("lease_until", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("sent_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -279,6 +299,7 @@ def downgrade() -> None:
 
     op.drop_table("work_items")
     op.drop_table("users")
+    op.drop_table("smtp_servers")
     op.drop_table("settings")
     op.drop_table("routes")
     op.drop_table("counters")
