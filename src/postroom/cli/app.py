@@ -6,7 +6,17 @@ import sys
 
 import typer
 
-from postroom.cli import check, config, ingest, items, mailqueues, service
+from postroom.cli import (
+    channels,
+    check,
+    config,
+    ingest,
+    items,
+    mailqueues,
+    reply,
+    service,
+    smtp,
+)
 from postroom.cli.output import fail
 
 app = typer.Typer(
@@ -17,7 +27,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (ingest, service, config, items, mailqueues, check):
+for module in (ingest, service, config, channels, smtp, items, reply, mailqueues, check):
     module.register(app)
 
 

@@ -20,8 +20,11 @@ def _line(item: dict[str, Any]) -> str:
     return "\t".join(str(p) for p in parts)
 
 
+item_app = typer.Typer(help="Work items: Tickets, Cases, Actions.")
+"""Other modules (replies) add their commands to this group."""
+
+
 def register(app: typer.Typer) -> None:
-    item_app = typer.Typer(help="Work items: Tickets, Cases, Actions.")
     app.add_typer(item_app, name="item")
 
     def service() -> ItemService:
