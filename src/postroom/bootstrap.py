@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -9,6 +11,8 @@ from sqlalchemy import Engine
 
 from postroom.credentials import SecretBox
 from postroom.services.ingest import IngestService
+from postroom.services.poll import PollService
+from postroom.services.scheduler import Scheduler
 from postroom.settings import Settings
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import ensure_schema, make_engine
@@ -44,3 +48,11 @@ class App:
             self.settings.default_sender,
             self.settings.templates_dir,
         )
+
+    @cached_property
+    def poller(self) -> PollService:
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        return PollService(self.engine, self.ingest, self.secrets, owner)
+
+    def scheduler(self, max_connections: int = 8) -> Scheduler:
+        return Scheduler(self.engine, self.poller, max_connections)

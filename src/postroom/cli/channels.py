@@ -1,9 +1,262 @@
-"""CLI commands: channels."""
+"""`postroom channel …`: input channels (mailboxes), their checks and their health."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from postroom.cli.output import print_json
+from postroom.cli.state import current_app
+from postroom.connection import MailUrl
+from postroom.credentials import Secret, password_from
+from postroom.diagnostics import CheckReport, run_check
+from postroom.errors import UserError
+from postroom.mailboxes import AuthMechanism
+from postroom.services.ingest import utcnow
+from postroom.storage import channels
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+channel_app = typer.Typer(help="Input channels: the mailboxes Postroom polls.")
+"""Other modules (SMTP) add their commands to this group."""
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None
+
+
+def channel_json(row: Any) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "url": row.url,
+        "address": row.address,
+        "authzid": row.authzid,
+        "ca_file": row.ca_file,
+        "interval": row.interval_s,
+        "max_failures": row.max_failures,
+        "enabled": bool(row.enabled),
+        "disabled_reason": row.disabled_reason,
+        "failure_count": row.failure_count,
+        "last_error_class": row.last_error_class,
+        "last_error": row.last_error,
+        "last_error_at": _iso(row.last_error_at),
+        "last_success": _iso(row.last_success),
+        "last_poll": _iso(row.last_poll),
+        "next_poll": _iso(row.next_poll),
+        "last_check_ok": row.last_check_ok,
+        "smtp_url": row.smtp_url,
+    }
+
+
+def check_channel(row: Any, password: Secret | None, timeout: float = 15.0) -> CheckReport:
+    secret = password.reveal() if password else None
+    ca = Path(row.ca_file) if row.ca_file else None
+    return run_check(MailUrl.parse(row.url), secret, row.authzid, ca, None, timeout)
+
+
+def _first_failure(report: CheckReport) -> str:
+    for step in report.to_json()["steps"]:
+        if step["ok"] is False:
+            hint = f" ({step['hint']})" if step.get("hint") else ""
+            return f"{step['name']}: {step['error']}{hint}"
+    return "check failed"
+
+
+def _failure_class(report: CheckReport) -> str:
+    step_class = {
+        "dns": "dns",
+        "tcp": "connection",
+        "tls": "tls",
+        "certificate": "tls",
+        "greeting": "protocol",
+        "capabilities": "protocol",
+        "auth": "authentication",
+        "mailbox": "protocol",
+    }
+    for step in report.to_json()["steps"]:
+        if step["ok"] is False:
+            error = (step.get("error") or "").lower()
+            if "timed out" in error:
+                return "timeout"
+            return step_class.get(step["name"], "protocol")
+    return "protocol"
+
+
+def _store_check(conn: Any, row: Any, report: CheckReport, enable: bool) -> None:
+    values: dict[str, Any] = {"last_check": report.to_json(), "last_check_ok": report.ok}
+    if report.ok:
+        if enable:
+            values.update(enabled=True, disabled_reason=None, failure_count=0)
+    else:
+        values.update(
+            last_error_class=_failure_class(report),
+            last_error=_first_failure(report),
+            last_error_at=utcnow(),
+            failure_count=int(row.failure_count) + 1,
+        )
+    channels.set_values(conn, row.id, **values)
+
+
+@channel_app.command("add")
+def channel_add(
+    name: str,
+    url: Annotated[str, typer.Option(help="pop3://USER@HOST:PORT (STLS) or pop3s://…")],
+    password_env: Annotated[
+        str | None, typer.Option(help="environment variable holding the password")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option(help="read the password from standard input")
+    ] = False,
+    authzid: Annotated[
+        str | None, typer.Option(help="shared mailbox to open (authorization identity)")
+    ] = None,
+    ca_file: Annotated[Path | None, typer.Option(help="CA certificates to trust")] = None,
+    interval: Annotated[int, typer.Option(min=5, help="seconds between polls")] = 60,
+    max_failures: Annotated[int, typer.Option(min=1, help="switch off after N")] = 10,
+    address: Annotated[
+        str | None, typer.Option(help="the mailbox's address (default: authzid or user)")
+    ] = None,
+    mechanism: Annotated[AuthMechanism, typer.Option(help="login mechanism")] = (
+        AuthMechanism.AUTO
+    ),
+    timeout: Annotated[int, typer.Option(min=1, help="seconds for connect and reads")] = 30,
+    force: Annotated[bool, typer.Option(help="enable even if the check fails")] = False,
+    no_check: Annotated[bool, typer.Option(help="add disabled, without a check")] = False,
+) -> None:
+    """Add an input channel; it is enabled once its connection check passes."""
+    parsed = MailUrl.parse(url)
+    if parsed.protocol != "pop3":
+        raise UserError("input channels take pop3:// or pop3s:// URLs")
+    if not parsed.user:
+        raise UserError("the URL needs the login: pop3s://USER@HOST:PORT")
+    if ca_file is not None and not ca_file.is_file():
+        raise UserError(f"CA file {ca_file} does not exist")
+    password = password_from(password_env, sys.stdin.read() if password_stdin else None)
+    if password is None:
+        raise UserError("give the password with --password-env VAR or --password-stdin")
+    if authzid and mechanism in (AuthMechanism.LOGIN, AuthMechanism.USER):
+        raise UserError("an authorization identity needs --mechanism plain or auto")
+    own = address or authzid or (parsed.user if "@" in parsed.user else None)
+    application = current_app()
+    with application.engine.begin() as conn:
+        channel_id = channels.add_channel(
+            conn,
+            utcnow(),
+            name=name,
+            url=str(parsed),
+            address=own.lower() if own else None,
+            password_enc=application.secrets.seal(password),
+            authzid=authzid,
+            ca_file=str(ca_file.resolve()) if ca_file else None,
+            mechanism=mechanism.value,
+            interval_s=interval,
+            max_failures=max_failures,
+            timeout_s=timeout,
+            enabled=False,
+        )
+        row = channels.by_id(conn, channel_id)
+    if no_check:
+        typer.echo(f"channel {name} added, disabled (enable it after: postroom channel check)")
+        return
+    report = check_channel(row, password)
+    with application.engine.begin() as conn:
+        _store_check(conn, row, report, enable=report.ok)
+        if force and not report.ok:
+            channels.set_values(conn, row.id, enabled=True, disabled_reason=None)
+    if report.ok:
+        typer.echo(f"channel {name} added and enabled: check passed ({parsed})")
+    elif force:
+        typer.echo(f"channel {name} added and enabled (--force): {_first_failure(report)}")
+    else:
+        typer.echo(
+            f"channel {name} added but disabled: check failed at {_first_failure(report)}; "
+            f"fix it and run: postroom channel enable {name}"
+        )
+
+
+@channel_app.command("list")
+def channel_list(as_json: JsonOpt = False) -> None:
+    """Channels with their health: failure count, classified last error, last success."""
+    with current_app().engine.connect() as conn:
+        rows = [channel_json(r) for r in channels.list_channels(conn)]
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        state = "enabled" if r["enabled"] else "disabled"
+        health = f"failures {r['failure_count']}"
+        if r["last_error_class"]:
+            health += f" ({r['last_error_class']}: {r['last_error']})"
+        last = r["last_success"] or "never"
+        typer.echo(f"{r['name']}\t{r['url']}\t{state}\t{health}\tlast success {last}")
+        if r["disabled_reason"]:
+            typer.echo(f"\t{r['disabled_reason']}")
+
+
+@channel_app.command("enable")
+def channel_enable(
+    name: str,
+    force: Annotated[bool, typer.Option(help="enable without a passing check")] = False,
+) -> None:
+    """Enable a channel: its connection check must pass (or --force)."""
+    application = current_app()
+    with application.engine.connect() as conn:
+        row = channels.get_channel(conn, name)
+    if force:
+        with application.engine.begin() as conn:
+            channels.set_values(conn, row.id, enabled=True, disabled_reason=None, failure_count=0)
+        typer.echo(f"channel {name} enabled (--force)")
+        return
+    password = application.secrets.open(row.password_enc) if row.password_enc else None
+    report = check_channel(row, password)
+    with application.engine.begin() as conn:
+        _store_check(conn, row, report, enable=True)
+    if not report.ok:
+        raise UserError(
+            f"channel {name} stays disabled: check failed at {_first_failure(report)} "
+            "(use --force to enable anyway)"
+        )
+    typer.echo(f"channel {name} enabled: check passed")
+
+
+@channel_app.command("disable")
+def channel_disable(name: str) -> None:
+    """Stop polling a channel."""
+    with current_app().engine.begin() as conn:
+        row = channels.get_channel(conn, name)
+        channels.set_values(conn, row.id, enabled=False, disabled_reason="disabled by a user")
+    typer.echo(f"channel {name} disabled")
+
+
+@channel_app.command("remove")
+def channel_remove(name: str) -> None:
+    """Forget a channel (its stored messages stay)."""
+    with current_app().engine.begin() as conn:
+        channels.remove_channel(conn, name)
+    typer.echo(f"channel {name} removed")
+
+
+@channel_app.command("check")
+def channel_check(name: str, as_json: JsonOpt = False) -> None:
+    """Run `postroom check` with the channel's stored settings; keeps the result."""
+    from postroom.cli.check import render
+
+    application = current_app()
+    with application.engine.connect() as conn:
+        row = channels.get_channel(conn, name)
+    password = application.secrets.open(row.password_enc) if row.password_enc else None
+    report = check_channel(row, password)
+    with application.engine.begin() as conn:
+        _store_check(conn, row, report, enable=False)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        typer.echo(render(report))
+    if not report.ok:
+        raise SystemExit(1)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    app.add_typer(channel_app, name="channel")

@@ -1,7 +1,10 @@
-"""`postroom run`: the whole service in one process."""
+"""`postroom run` (the whole service) and `postroom poll` (one round, then exit)."""
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 import signal
 import threading
 from datetime import timedelta
@@ -10,18 +13,47 @@ from typing import Annotated
 
 import typer
 
+from postroom.cli.output import print_json
 from postroom.cli.state import current_app
 from postroom.services.ingest import utcnow
 from postroom.services.items import ItemService
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _serve(max_connections: int, tick: float, stop: threading.Event) -> None:
+    application = current_app()
+    items = ItemService(application.engine, actor="service")
+    feedback = timedelta(days=application.settings.feedback_days)
+
+    def housekeeping() -> None:
+        items.close_after_feedback(utcnow(), feedback)
+
+    application.scheduler(max_connections).run(stop, tick, housekeeping)
+
+
+def _worker(max_connections: int, tick: float) -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    _serve(max_connections, tick, stop)
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def run(
-        tick: Annotated[float, typer.Option(help="seconds between housekeeping rounds")] = 5.0,
+        workers: Annotated[
+            int, typer.Option(min=1, help="processes (each polls, handles and sends)")
+        ] = max(1, os.cpu_count() or 1),
+        max_connections: Annotated[
+            int, typer.Option(min=1, help="mailbox connections per process at once")
+        ] = 8,
+        tick: Annotated[float, typer.Option(help="seconds between scheduling rounds")] = 1.0,
     ) -> None:
         """Run the service until SIGINT/SIGTERM: polls channels, handles mail, sends the outbox."""
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         application = current_app()
+        application.engine  # noqa: B018 - create or upgrade the schema once, before the workers
         stop = threading.Event()
 
         def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -29,10 +61,47 @@ def register(app: typer.Typer) -> None:
 
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
-        items = ItemService(application.engine, actor="service")
-        feedback = timedelta(days=application.settings.feedback_days)
-        typer.echo(f"postroom running on {application.settings.home}", err=True)
-        while not stop.is_set():
-            items.close_after_feedback(utcnow(), feedback)
-            stop.wait(tick)
+        ctx = multiprocessing.get_context("spawn")
+        children = [
+            ctx.Process(target=_worker, args=(max_connections, tick), daemon=True)
+            for _ in range(workers - 1)
+        ]
+        for child in children:
+            child.start()
+        home = application.settings.home
+        typer.echo(f"postroom running: {workers} process(es), data in {home}", err=True)
+        _serve(max_connections, tick, stop)
+        for child in children:
+            if child.pid is not None:
+                os.kill(child.pid, signal.SIGTERM)
+        for child in children:
+            child.join(timeout=30)
         typer.echo("postroom stopped", err=True)
+
+    @app.command()
+    def poll(
+        channel: Annotated[list[str] | None, typer.Option(help="only this channel")] = None,
+        max_connections: Annotated[int, typer.Option(min=1, help="connections at once")] = 8,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """One poll of every enabled channel (or the named ones), then exit."""
+        reports = current_app().scheduler(max_connections).poll_once(channel)
+        if as_json:
+            print_json([r.to_json() for r in reports])
+        else:
+            for r in reports:
+                line = (
+                    f"{r.channel}: fetched {r.fetched}, handled {r.handled}, "
+                    f"quarantined {r.quarantined}, duplicates {r.duplicates + r.deleted_known}"
+                )
+                if r.remaining:
+                    line += f", {r.remaining} left for the next round"
+                if r.errors:
+                    line += f", error ({r.error_class}): {'; '.join(r.errors)}"
+                if r.switched_off:
+                    line += " — channel switched off"
+                if r.skipped:
+                    line += f" (skipped: {r.skipped})"
+                typer.echo(line)
+        if any(r.errors for r in reports):
+            raise SystemExit(1)

@@ -1,13 +1,41 @@
-"""Input channels: mailbox settings, encrypted credentials, failure monitoring, poll leases."""
+"""Input channels: mailbox settings, encrypted credentials, failure monitoring, poll leases.
+
+Failure monitoring follows the seed's "Failure Count above 0 combined with a
+reason": every failed poll adds one to ``failure_count`` and records the
+classified reason; a successful poll resets it; ``max_failures`` consecutive
+failures switch the channel off.
+
+A lease (``lease_owner`` + ``lease_until``) taken with one conditional UPDATE
+makes sure at most one poll of a channel runs at a time, whatever the number
+of `postroom run` processes sharing the database.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
-from postroom.errors import NotFoundError
+from postroom.errors import NotFoundError, UserError
 from postroom.storage.tables import channels
+
+_UPDATE = update(channels).where(channels.c.id == bindparam("_id"))
+
+
+def add_channel(conn: Connection, now: datetime, **values: Any) -> int:
+    values.setdefault("enabled", True)
+    values.update(failure_count=0, created_at=now)
+    try:
+        with conn.begin_nested():
+            return int(
+                conn.execute(
+                    insert(channels).values(**values).returning(channels.c.id)
+                ).scalar_one()
+            )
+    except IntegrityError as exc:
+        raise UserError(f"a channel named {values.get('name')!r} exists already") from exc
 
 
 def get_channel(conn: Connection, name: str) -> Row[Any]:
@@ -17,5 +45,97 @@ def get_channel(conn: Connection, name: str) -> Row[Any]:
     return row
 
 
+def by_id(conn: Connection, channel_id: int) -> Row[Any]:
+    row = conn.execute(select(channels).where(channels.c.id == channel_id)).first()
+    if row is None:
+        raise NotFoundError(f"no channel with id {channel_id}")
+    return row
+
+
 def list_channels(conn: Connection) -> list[Row[Any]]:
     return list(conn.execute(select(channels).order_by(channels.c.name)))
+
+
+def set_values(conn: Connection, channel_id: int, **values: Any) -> None:
+    conn.execute(_UPDATE, {"_id": channel_id, **values})
+
+
+def remove_channel(conn: Connection, name: str) -> None:
+    row = get_channel(conn, name)
+    conn.execute(update(channels).where(channels.c.id == row.id).values(enabled=False))
+    conn.execute(channels.delete().where(channels.c.id == row.id))
+
+
+def due(conn: Connection, now: datetime, names: list[str] | None = None) -> list[Row[Any]]:
+    """Enabled channels whose next poll is due (or the named ones, enabled or not)."""
+    q = select(channels)
+    if names:
+        q = q.where(channels.c.name.in_(names))
+    else:
+        q = q.where(
+            channels.c.enabled.is_(True),
+            or_(channels.c.next_poll.is_(None), channels.c.next_poll <= now),
+        )
+    return list(conn.execute(q.order_by(channels.c.next_poll, channels.c.id)))
+
+
+def take_lease(
+    conn: Connection, channel_id: int, owner: str, now: datetime, ttl: timedelta
+) -> bool:
+    """Take (or renew) the poll lease; False when another poller holds it."""
+    result = conn.execute(
+        update(channels)
+        .where(
+            channels.c.id == channel_id,
+            or_(
+                channels.c.lease_until.is_(None),
+                channels.c.lease_until < now,
+                channels.c.lease_owner == owner,
+            ),
+        )
+        .values(lease_owner=owner, lease_until=now + ttl)
+    )
+    return result.rowcount == 1
+
+
+def release_lease(conn: Connection, channel_id: int, owner: str) -> None:
+    conn.execute(
+        update(channels)
+        .where(and_(channels.c.id == channel_id, channels.c.lease_owner == owner))
+        .values(lease_owner=None, lease_until=None)
+    )
+
+
+def record_success(conn: Connection, channel_id: int, now: datetime, next_poll: datetime) -> None:
+    set_values(
+        conn,
+        channel_id,
+        failure_count=0,
+        last_error_class=None,
+        last_error=None,
+        last_success=now,
+        last_poll=now,
+        next_poll=next_poll,
+    )
+
+
+def record_failure(
+    conn: Connection, channel_id: int, kind: str, text: str, now: datetime, next_poll: datetime
+) -> bool:
+    """Count a failed poll; returns True when this failure switched the channel off."""
+    row = by_id(conn, channel_id)
+    count = int(row.failure_count) + 1
+    values: dict[str, Any] = {
+        "failure_count": count,
+        "last_error_class": kind,
+        "last_error": text,
+        "last_error_at": now,
+        "last_poll": now,
+        "next_poll": next_poll,
+    }
+    switched_off = bool(row.enabled) and count >= int(row.max_failures)
+    if switched_off:
+        values["enabled"] = False
+        values["disabled_reason"] = f"switched off after {count} consecutive failures ({kind})"
+    set_values(conn, channel_id, **values)
+    return switched_off
