@@ -26,9 +26,9 @@ from typing import Any
 
 from sqlalchemy import Engine, Row
 
+from postroom import failpoints
 from postroom.connection import ConnectionFailure, MailUrl
 from postroom.credentials import SecretBox
-from postroom import failpoints
 from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.mailboxes import AuthMechanism, MailboxSource, Pop3MailboxSource
 from postroom.services.ingest import IngestService, utcnow
