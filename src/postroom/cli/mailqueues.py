@@ -37,8 +37,32 @@ def _message_json(row: Any) -> dict[str, Any]:
     }
 
 
+outbox_app = typer.Typer(help="Outbound mail: queued, sent, failed.")
+"""Other modules (sending: cli/smtp.py) add their commands to this group."""
+
+
+def outbox_json(r: Any) -> dict[str, Any]:
+    """One outbox row as `outbox list --json` prints it (cli.md)."""
+    return {
+        "id": r.id,
+        "kind": r.kind,
+        "reference": getattr(r, "reference", None),
+        "from": r.sender,
+        "to": list(r.recipients),
+        "subject": r.subject,
+        "message_id": r.message_id,
+        "status": r.status,
+        "attempts": r.attempts,
+        "last_error": r.last_error,
+        "next_attempt": _iso(r.next_attempt) if r.status == "queued" else None,
+        "recipient_results": r.recipient_results,
+        "smtp_server": r.smtp_server,
+        "created_at": _iso(r.created_at),
+        "sent_at": _iso(r.sent_at),
+    }
+
+
 def register(app: typer.Typer) -> None:
-    outbox_app = typer.Typer(help="Outbound mail: queued, sent, failed.")
     quarantine_app = typer.Typer(help="Inbound mail that could not be processed.")
     unhandled_app = typer.Typer(help="Inbound mail that matched no item and no route.")
     app.add_typer(outbox_app, name="outbox")
@@ -49,31 +73,17 @@ def register(app: typer.Typer) -> None:
     def outbox_list(as_json: JsonOpt = False) -> None:
         """Queued, sent and failed outbound mail."""
         with current_app().engine.connect() as conn:
-            rows = [
-                {
-                    "id": r.id,
-                    "kind": r.kind,
-                    "reference": r.reference,
-                    "from": r.sender,
-                    "to": list(r.recipients),
-                    "subject": r.subject,
-                    "message_id": r.message_id,
-                    "status": r.status,
-                    "attempts": r.attempts,
-                    "last_error": r.last_error,
-                    "next_attempt": _iso(r.next_attempt) if r.status == "queued" else None,
-                    "created_at": _iso(r.created_at),
-                    "sent_at": _iso(r.sent_at),
-                }
-                for r in outbox.rows(conn)
-            ]
+            rows = [outbox_json(r) for r in outbox.rows(conn)]
         if as_json:
             print_json(rows)
             return
         for r in rows:
+            tries = f"{r['attempts']} attempt{'s' if r['attempts'] != 1 else ''}"
+            extra = f"\tnext {r['next_attempt']}" if r["next_attempt"] else ""
+            error = f"\t{r['last_error']}" if r["last_error"] else ""
             typer.echo(
                 f"{r['id']}\t{r['status']}\t{r['kind']}\t{r['reference'] or '-'}\t"
-                f"{', '.join(r['to'])}\t{r['subject']}"
+                f"{', '.join(r['to'])}\t{r['subject']}\t{tries}{extra}{error}"
             )
 
     def _list(status: str, as_json: bool) -> None:

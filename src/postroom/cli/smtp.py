@@ -1,9 +1,167 @@
-"""CLI commands: smtp."""
+"""`postroom smtp …` (outbound servers) and `postroom outbox send|retry|cancel`."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from postroom.cli.mailqueues import outbox_app, outbox_json
+from postroom.cli.output import print_json
+from postroom.cli.state import current_app
+from postroom.connection import MailUrl
+from postroom.credentials import password_from
+from postroom.errors import UserError
+from postroom.services.ingest import utcnow
+from postroom.services.send import OutboxSender
+from postroom.storage import outbox
+from postroom.storage import smtp as servers
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+smtp_app = typer.Typer(help="Outbound SMTP servers.")
+
+
+def server_json(row: Any) -> dict[str, Any]:
+    """An SMTP server for people and scripts: never its password."""
+    return {
+        "name": row.name,
+        "url": row.url,
+        "authzid": row.authzid,
+        "ca_file": row.ca_file,
+        "send_as": bool(row.send_as),
+        "default": bool(row.is_default),
+        "enabled": bool(row.enabled),
+        "has_password": row.password_enc is not None,
+    }
+
+
+def parse_smtp_url(text: str) -> MailUrl:
+    url = MailUrl.parse(text)
+    if url.protocol != "smtp":
+        raise UserError("SMTP servers take smtps://, submission:// or smtp:// URLs")
+    return url
+
+
+@smtp_app.command("add")
+def smtp_add(
+    name: str,
+    url: Annotated[str, typer.Option(help="smtps://USER@HOST:PORT or submission://… (STARTTLS)")],
+    password_env: Annotated[
+        str | None, typer.Option(help="environment variable holding the password")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option(help="read the password from standard input")
+    ] = False,
+    authzid: Annotated[
+        str | None, typer.Option(help="send as this account (authorization identity)")
+    ] = None,
+    ca_file: Annotated[Path | None, typer.Option(help="CA certificates to trust")] = None,
+    send_as: Annotated[bool, typer.Option(help="may send for any From address")] = False,
+    default: Annotated[bool, typer.Option(help="the server-wide server")] = False,
+) -> None:
+    """Add an SMTP server."""
+    parsed = parse_smtp_url(url)
+    if ca_file is not None and not ca_file.is_file():
+        raise UserError(f"CA file {ca_file} does not exist")
+    password = password_from(password_env, sys.stdin.read() if password_stdin else None)
+    if parsed.user and password is None:
+        raise UserError("give the password with --password-env VAR or --password-stdin")
+    if password is not None and not parsed.user:
+        raise UserError("a password needs a user in the URL: smtps://USER@HOST:PORT")
+    if authzid and not parsed.user:
+        raise UserError("--authzid needs a user in the URL")
+    application = current_app()
+    with application.engine.begin() as conn:
+        servers.add_server(
+            conn,
+            name=name,
+            url=str(parsed),
+            password_enc=application.secrets.seal(password) if password else None,
+            authzid=authzid,
+            ca_file=str(ca_file.resolve()) if ca_file else None,
+            send_as=send_as,
+            is_default=default,
+            now=utcnow(),
+        )
+    roles = [r for r, on in (("send-as", send_as), ("default", default)) if on]
+    suffix = f" ({', '.join(roles)})" if roles else ""
+    typer.echo(f"SMTP server {name} added: {parsed}{suffix}")
+
+
+@smtp_app.command("list")
+def smtp_list(as_json: JsonOpt = False) -> None:
+    """The SMTP servers (never a password)."""
+    with current_app().engine.connect() as conn:
+        rows = [server_json(r) for r in servers.list_servers(conn)]
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        roles = [k for k in ("send_as", "default") if r[k]]
+        state = "enabled" if r["enabled"] else "disabled"
+        typer.echo(f"{r['name']}\t{r['url']}\t{state}\t{','.join(roles) or '-'}")
+
+
+@smtp_app.command("enable")
+def smtp_enable(name: str) -> None:
+    """Use this server again."""
+    with current_app().engine.begin() as conn:
+        servers.set_enabled(conn, name, True)
+    typer.echo(f"SMTP server {name} enabled")
+
+
+@smtp_app.command("disable")
+def smtp_disable(name: str) -> None:
+    """Stop using this server (its mail waits in the outbox or goes through another)."""
+    with current_app().engine.begin() as conn:
+        servers.set_enabled(conn, name, False)
+    typer.echo(f"SMTP server {name} disabled")
+
+
+@outbox_app.command("send")
+def outbox_send(as_json: JsonOpt = False) -> None:
+    """Send what is due now, then exit."""
+    application = current_app()
+    sender = OutboxSender(application.engine, application.blobs, application.secrets)
+    report = sender.send_due(utcnow())
+    if as_json:
+        print_json(report.to_json())
+        return
+    typer.echo(
+        f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
+        f"unknown {report.unknown}, skipped {report.skipped}"
+    )
+    for error in report.errors:
+        typer.echo(f"  {error}", err=True)
+
+
+OutboxId = Annotated[int, typer.Argument(metavar="ID")]
+
+
+@outbox_app.command("retry")
+def outbox_retry(row_id: OutboxId, as_json: JsonOpt = False) -> None:
+    """Send it again at the next round (attempts start from zero)."""
+    with current_app().engine.begin() as conn:
+        row = outbox.retry(conn, row_id, utcnow())
+    _done(row, as_json)
+
+
+@outbox_app.command("cancel")
+def outbox_cancel(row_id: OutboxId, as_json: JsonOpt = False) -> None:
+    """Never send it."""
+    with current_app().engine.begin() as conn:
+        row = outbox.cancel(conn, row_id)
+    _done(row, as_json)
+
+
+def _done(row: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(outbox_json(row))
+    else:
+        typer.echo(f"{row.id} {row.status}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    app.add_typer(smtp_app, name="smtp")

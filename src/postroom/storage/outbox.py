@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
 
-from postroom.storage.tables import outbox, work_items
+from postroom.errors import NotFoundError, UserError
+from postroom.storage.tables import communications, outbox, work_items
 
 
 def enqueue(
@@ -51,3 +53,161 @@ def rows(conn: Connection, work_item_id: int | None = None) -> list[Row[Any]]:
     if work_item_id is not None:
         q = q.where(outbox.c.work_item_id == work_item_id)
     return list(conn.execute(q.order_by(outbox.c.id)))
+
+
+# ---------------------------------------------------------------------- sending
+# A row moves queued -> sending (claimed, lease taken) -> delivering (DATA under
+# way) -> sent | queued (retry later) | failed; see services/send.py for why
+# ``delivering`` exists.  ``lease_until`` doubles as the claimant's token: every
+# later update names it, so a process whose lease was taken over changes nothing.
+
+_DUE = or_(
+    and_(outbox.c.status == "queued", outbox.c.next_attempt <= bindparam("now")),
+    and_(outbox.c.status == "sending", outbox.c.lease_until < bindparam("now")),
+)
+_RETRYABLE = ("queued", "failed", "unknown", "cancelled")
+_CANCELLABLE = ("queued", "failed", "unknown")
+
+
+def lease_token(now: datetime, lease: timedelta) -> datetime:
+    """A lease end unique to its claimant: a random microsecond offset on top."""
+    return (now + lease + timedelta(microseconds=secrets.randbelow(999_999))).replace(tzinfo=None)
+
+
+def abandon_stale_deliveries(conn: Connection, now: datetime) -> list[int]:
+    """Rows left ``delivering`` by a process that stopped: outcome unknown, never resent."""
+    stale = list(
+        conn.execute(
+            select(outbox.c.id).where(outbox.c.status == "delivering", outbox.c.lease_until < now)
+        ).scalars()
+    )
+    for row_id in stale:
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id, outbox.c.status == "delivering")
+            .values(status="unknown", lease_until=None, last_error=UNKNOWN_OUTCOME)
+        )
+    return stale
+
+
+UNKNOWN_OUTCOME = (
+    "outcome unknown: the sending process stopped while the SMTP server was taking the "
+    "message; not sent again automatically (check the recipient or the server log for its "
+    "Message-ID; `postroom outbox retry ID` sends it again)"
+)
+
+
+def claim_due(conn: Connection, now: datetime, token: datetime, limit: int = 100) -> list[Row[Any]]:
+    """Take a lease on up to ``limit`` due rows; each is claimed by one process only."""
+    candidates = list(
+        conn.execute(
+            select(outbox.c.id)
+            .where(_DUE)
+            .order_by(outbox.c.next_attempt, outbox.c.id)
+            .limit(limit),
+            {"now": now},
+        ).scalars()
+    )
+    claimed: list[int] = []
+    for row_id in candidates:
+        result = conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row_id, _DUE)
+            .values(status="sending", lease_until=token),
+            {"now": now},
+        )
+        if result.rowcount == 1:
+            claimed.append(row_id)
+    if not claimed:
+        return []
+    return list(conn.execute(select(outbox).where(outbox.c.id.in_(claimed)).order_by(outbox.c.id)))
+
+
+def start_delivery(
+    conn: Connection, row_id: int, token: datetime, new_token: datetime, pending: dict[str, Any]
+) -> bool:
+    """``sending`` -> ``delivering`` under our lease (renewed to ``new_token``)."""
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.id == row_id, outbox.c.status == "sending", outbox.c.lease_until == token)
+        .values(status="delivering", lease_until=new_token, recipient_results=pending)
+    )
+    return result.rowcount == 1
+
+
+def finish(conn: Connection, row_id: int, token: datetime, **values: Any) -> bool:
+    """Record the outcome of an attempt and release the lease (only if still ours)."""
+    result = conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.id == row_id,
+            outbox.c.status.in_(("sending", "delivering")),
+            outbox.c.lease_until == token,
+        )
+        .values(lease_until=None, **values)
+    )
+    return result.rowcount == 1
+
+
+def get(conn: Connection, row_id: int) -> Row[Any]:
+    row = conn.execute(select(outbox).where(outbox.c.id == row_id)).first()
+    if row is None:
+        raise NotFoundError(f"no outbox message {row_id} (see: postroom outbox list)")
+    return row
+
+
+def retry(conn: Connection, row_id: int, now: datetime) -> Row[Any]:
+    """Due now, attempts from zero; recipients that took it already are not sent to again."""
+    row = get(conn, row_id)
+    if row.status not in _RETRYABLE:
+        raise UserError(
+            f"outbox message {row_id} is {row.status}: only {_listed(_RETRYABLE)} mail can be retried"
+        )
+    results = {
+        address: result
+        for address, result in (row.recipient_results or {}).items()
+        if result.get("status") == "accepted"
+    }
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id == row_id)
+        .values(
+            status="queued",
+            attempts=0,
+            next_attempt=now,
+            lease_until=None,
+            recipient_results=results or None,
+        )
+    )
+    set_communication_status(conn, row_id, "queued", f"retry asked at {now.isoformat()}Z")
+    return get(conn, row_id)
+
+
+def cancel(conn: Connection, row_id: int) -> Row[Any]:
+    row = get(conn, row_id)
+    if row.status not in _CANCELLABLE:
+        raise UserError(
+            f"outbox message {row_id} is {row.status}: only {_listed(_CANCELLABLE)} mail can be cancelled"
+        )
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id == row_id, outbox.c.status.in_(_CANCELLABLE))
+        .values(status="cancelled", next_attempt=None, lease_until=None)
+    )
+    set_communication_status(conn, row_id, "cancelled", None)
+    return get(conn, row_id)
+
+
+def set_communication_status(
+    conn: Connection, row_id: int, status: str, detail: str | None
+) -> None:
+    """The outbound communication on the work item shows what happened to its outbox row."""
+    conn.execute(
+        update(communications)
+        .where(communications.c.outbox_id == row_id, communications.c.status != "bounced")
+        .values(status=status, status_detail=detail)
+    )
+
+
+def _listed(statuses: tuple[str, ...]) -> str:
+    return ", ".join(statuses[:-1]) + f" or {statuses[-1]}"

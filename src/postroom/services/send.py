@@ -1,0 +1,216 @@
+"""The outbox sender: due messages out through SMTP, one connection per server per batch.
+
+What is guaranteed when the process stops at any moment (README text, "Sending"):
+
+* A message is claimed with a lease (status ``sending``, ``lease_until``) in
+  one committed UPDATE per row, so two processes never send the same row at
+  once; a lease left by a stopped process expires and the row is sent later.
+* Just before the message content goes to the server (DATA), the row is
+  committed as ``delivering``; right after the server's reply to DATA the
+  outcome is committed, one message at a time (never at the end of a batch).
+* A row found ``delivering`` with an expired lease — the process stopped
+  between handing the message over and recording the answer, the only window
+  in which Postroom cannot know whether the server took it — is marked
+  ``unknown`` and is **not** sent again automatically; ``postroom outbox
+  retry ID`` sends it again when a person decides so.  Postroom therefore
+  never sends a second copy by itself after a crash.
+* What SMTP itself cannot prevent remains: when the connection drops after
+  the message's final ``.`` but before the server's reply (RFC 5321 §4.1.1.4,
+  RFC 1047), the server may have taken it while Postroom saw a failure; that
+  attempt counts as temporary and is retried, which can deliver a duplicate
+  (with the same Message-ID, so mail clients usually show it once).
+* A recipient that accepted the message is never sent to again on a later
+  attempt; only the deferred ones are.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row
+
+from postroom.connection import ConnectionFailure, MailUrl
+from postroom.credentials import SecretBox
+from postroom.errors import PostroomError
+from postroom.outbound import SmtpConnection, SmtpServer
+from postroom.outbound.auth import Login
+from postroom.services import delivery
+from postroom.services.delivery import RetryPolicy, Settled
+from postroom.storage import outbox
+from postroom.storage.blobs import FileBlobStore
+from postroom.storage.smtp import ServerRecord, server_for
+
+log = logging.getLogger(__name__)
+
+Connector = Callable[[SmtpServer], SmtpConnection]
+
+
+@dataclass
+class SendReport:
+    """What one round did; plain counts for `postroom run` and `outbox send --json`."""
+
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    unknown: int = 0
+    """Rows found half-delivered by a stopped process (never resent automatically)."""
+    skipped: int = 0
+    """Rows another process took over, or left for the next round after a lost connection."""
+    connections: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Job:
+    row: Row[Any]
+    token: datetime
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        engine: Engine,
+        blobs: FileBlobStore,
+        secrets: SecretBox,
+        *,
+        policy: RetryPolicy | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        batch: int = 100,
+        connect: Connector = SmtpConnection.open,
+    ) -> None:
+        self.engine = engine
+        self.blobs = blobs
+        self.secrets = secrets
+        self.policy = policy or RetryPolicy()
+        self.lease = lease
+        self.batch = batch
+        self.connect = connect
+
+    def send_due(self, now: datetime) -> SendReport:
+        """Send every message due at ``now`` (naive UTC); never raises for a server's answer."""
+        report = SendReport()
+        token = outbox.lease_token(now, self.lease)
+        groups: dict[str | None, list[_Job]] = {}
+        servers: dict[str, ServerRecord] = {}
+        with self.engine.begin() as conn:
+            for row_id in outbox.abandon_stale_deliveries(conn, now):
+                outbox.set_communication_status(conn, row_id, "unknown", outbox.UNKNOWN_OUTCOME)
+                report.unknown += 1
+            for row in outbox.claim_due(conn, now, token, self.batch):
+                record = server_for(conn, row.sender)
+                key = record.name if record else None
+                if record is not None:
+                    servers[record.name] = record
+                groups.setdefault(key, []).append(_Job(row, token))
+        report.claimed = sum(len(jobs) for jobs in groups.values())
+        for key, jobs in groups.items():
+            if key is None:
+                for job in jobs:
+                    reason = (
+                        f"no SMTP server sends for {job.row.sender}: add one with "
+                        "`postroom smtp add NAME --url URL --default` or `channel set-smtp`"
+                    )
+                    self._give_up_attempt(job, reason, None, now, report)
+                continue
+            self._send_group(servers[key], jobs, now, report)
+        return report
+
+    # ------------------------------------------------------------------ one server
+    def _send_group(
+        self, record: ServerRecord, jobs: list[_Job], now: datetime, report: SendReport
+    ) -> None:
+        try:
+            connection = self.connect(self._server(record))
+        except (ConnectionFailure, PostroomError) as exc:
+            reason = f"{record.name}: {exc}"
+            report.errors.append(reason)
+            for job in jobs:
+                self._give_up_attempt(job, reason, record.name, now, report)
+            return
+        report.connections += 1
+        with connection:
+            for index, job in enumerate(jobs):
+                if connection.broken:
+                    self._release(jobs[index:], report)
+                    return
+                self._send_one(connection, record.name, job, now, report)
+
+    def _send_one(
+        self, connection: SmtpConnection, server: str, job: _Job, now: datetime, report: SendReport
+    ) -> None:
+        row = job.row
+        targets = delivery.still_to_send(list(row.recipients), row.recipient_results)
+        try:
+            raw = self.blobs.get(row.raw_sha256)
+        except PostroomError as exc:
+            self._give_up_attempt(job, str(exc), server, now, report)
+            return
+        new_token = outbox.lease_token(now, self.lease)
+        with self.engine.begin() as conn:
+            mine = outbox.start_delivery(
+                conn, row.id, job.token, new_token, delivery.pending(row.recipient_results, targets)
+            )
+        if not mine:
+            report.skipped += 1
+            return
+        job.token = new_token
+        result = connection.send(row.sender, targets, raw)
+        settled = delivery.settle(row.recipient_results, result, row.attempts, self.policy, now)
+        self._record(job, settled, server, report)
+
+    # ------------------------------------------------------------------ recording
+    def _give_up_attempt(
+        self, job: _Job, reason: str, server: str | None, now: datetime, report: SendReport
+    ) -> None:
+        row = job.row
+        targets = delivery.still_to_send(list(row.recipients), row.recipient_results)
+        settled = delivery.failed_attempt(
+            row.recipient_results, targets, reason, row.attempts, self.policy, now
+        )
+        self._record(job, settled, server, report)
+
+    def _record(self, job: _Job, settled: Settled, server: str | None, report: SendReport) -> None:
+        with self.engine.begin() as conn:
+            values = settled.values()
+            if not outbox.finish(conn, job.row.id, job.token, smtp_server=server, **values):
+                report.skipped += 1
+                return
+            outbox.set_communication_status(conn, job.row.id, settled.status, settled.detail())
+        if settled.status == "sent":
+            report.sent += 1
+        elif settled.status == "queued":
+            report.retrying += 1
+        else:
+            report.failed += 1
+        log.info("outbox %s: %s %s", job.row.id, settled.status, settled.last_error or "")
+
+    def _release(self, jobs: list[_Job], report: SendReport) -> None:
+        """Rows not tried because the connection broke: due again at the next round."""
+        with self.engine.begin() as conn:
+            for job in jobs:
+                _put_back(conn, job)
+                report.skipped += 1
+
+    def _server(self, record: ServerRecord) -> SmtpServer:
+        url = MailUrl.parse(record.url)
+        user = url.user or record.user
+        login = None
+        if user:
+            if not record.password_enc:
+                raise PostroomError(f"{record.name} has a user but no stored password")
+            login = Login(user, self.secrets.open(record.password_enc), record.authzid)
+        ca = Path(record.ca_file) if record.ca_file else None
+        return SmtpServer(url, login, ca, float(record.timeout_s))
+
+
+def _put_back(conn: Connection, job: _Job) -> None:
+    outbox.finish(conn, job.row.id, job.token, status="queued")

@@ -1,0 +1,139 @@
+"""SMTP servers: the server-wide relay, Send-As accounts, and channels that send their own mail.
+
+Which server sends a message follows from its From address (`server_for`):
+the input channel whose address it is, when that channel has SMTP settings
+(it reuses the channel's stored credentials and authorization identity);
+else an enabled server with Send As permission; else the enabled default.
+Passwords stay encrypted here; the service decrypts them only to connect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from postroom.connection import MailUrl
+from postroom.errors import NotFoundError, UserError
+from postroom.storage.tables import channels, smtp_servers
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRecord:
+    """Everything needed to open a connection; ``password_enc`` still sealed."""
+
+    name: str
+    """``smtp:NAME`` for a configured server, ``channel:NAME`` for a channel's own."""
+    url: str
+    user: str | None
+    password_enc: str | None
+    authzid: str | None
+    ca_file: str | None
+    timeout_s: int
+
+
+def add_server(
+    conn: Connection,
+    *,
+    name: str,
+    url: str,
+    password_enc: str | None,
+    authzid: str | None,
+    ca_file: str | None,
+    send_as: bool,
+    is_default: bool,
+    now: datetime,
+) -> int:
+    if is_default:
+        conn.execute(update(smtp_servers).values(is_default=False))
+    try:
+        with conn.begin_nested():
+            return int(
+                conn.execute(
+                    insert(smtp_servers)
+                    .values(
+                        name=name,
+                        url=url,
+                        password_enc=password_enc,
+                        authzid=authzid,
+                        ca_file=ca_file,
+                        send_as=send_as,
+                        is_default=is_default,
+                        enabled=True,
+                        timeout_s=30,
+                        created_at=now,
+                    )
+                    .returning(smtp_servers.c.id)
+                ).scalar_one()
+            )
+    except IntegrityError as exc:
+        raise UserError(f"an SMTP server named {name!r} exists already") from exc
+
+
+def get_server(conn: Connection, name: str) -> Row[Any]:
+    row = conn.execute(select(smtp_servers).where(smtp_servers.c.name == name)).first()
+    if row is None:
+        raise NotFoundError(f"no SMTP server {name!r} (see: postroom smtp list)")
+    return row
+
+
+def list_servers(conn: Connection) -> list[Row[Any]]:
+    return list(conn.execute(select(smtp_servers).order_by(smtp_servers.c.name)))
+
+
+def set_enabled(conn: Connection, name: str, enabled: bool) -> None:
+    row = get_server(conn, name)
+    conn.execute(update(smtp_servers).where(smtp_servers.c.id == row.id).values(enabled=enabled))
+
+
+def set_channel_smtp(conn: Connection, name: str, url: str | None) -> None:
+    """The channel sends mail from its address through ``url`` with its own credentials.
+
+    ``url`` is checked by the caller (`postroom.connection.MailUrl`); None stops it.
+    """
+    found = conn.execute(
+        update(channels).where(channels.c.name == name).values(smtp_url=url)
+    ).rowcount
+    if not found:
+        raise NotFoundError(f"no channel {name!r} (see: postroom channel list)")
+
+
+def server_for(conn: Connection, sender: str) -> ServerRecord | None:
+    """The server that sends mail From ``sender`` (see the module docstring), or None."""
+    address = sender.strip().lower()
+    channel = conn.execute(
+        select(channels)
+        .where(func.lower(channels.c.address) == address, channels.c.smtp_url.is_not(None))
+        .order_by(channels.c.id)
+        .limit(1)
+    ).first()
+    if channel is not None:
+        return ServerRecord(
+            name=f"channel:{channel.name}",
+            url=channel.smtp_url,
+            user=MailUrl.parse(channel.url).user,
+            password_enc=channel.password_enc,
+            authzid=channel.authzid,
+            ca_file=channel.ca_file,
+            timeout_s=channel.timeout_s,
+        )
+    enabled = select(smtp_servers).where(smtp_servers.c.enabled.is_(True))
+    row = conn.execute(
+        enabled.where(smtp_servers.c.send_as.is_(True)).order_by(smtp_servers.c.name).limit(1)
+    ).first()
+    if row is None:
+        row = conn.execute(enabled.where(smtp_servers.c.is_default.is_(True)).limit(1)).first()
+    if row is None:
+        return None
+    return ServerRecord(
+        name=f"smtp:{row.name}",
+        url=row.url,
+        user=None,
+        password_enc=row.password_enc,
+        authzid=row.authzid,
+        ca_file=row.ca_file,
+        timeout_s=row.timeout_s,
+    )
