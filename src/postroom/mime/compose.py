@@ -1,4 +1,4 @@
-"""Composing Postroom's outbound mail: automated replies now, agents' replies later.
+"""Composing Postroom's outbound mail: automated replies and agents' replies.
 
 Every message gets a Message-ID Postroom recognises, In-Reply-To and
 References to the conversation (RFC 5322 §3.6.4), the work item's reference in
@@ -23,6 +23,14 @@ from postroom.domain.context import MARKER_HEADER
 
 _BUILTIN = Path(__file__).resolve().parent.parent / "templates"
 _REFERENCE_TAG = re.compile(r"\s*\[\d+-(?:T|C(?:-A\d+)?)\]\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    """``type/subtype``; ``application/octet-stream`` when unknown."""
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,7 @@ def compose(
     automated: bool = False,
     cc: list[str] | None = None,
     sender_name: str = "",
+    attachments: tuple[Attachment, ...] = (),
 ) -> Composed:
     msg = EmailMessage(policy=SMTP)
     msg["From"] = formataddr((sender_name, sender)) if sender_name else sender
@@ -95,4 +104,9 @@ def compose(
         msg["X-Auto-Response-Suppress"] = "All"
     msg[MARKER_HEADER] = "1"
     msg.set_content(body)
+    for item in attachments:
+        maintype, _, subtype = item.content_type.partition("/")
+        if not subtype:
+            maintype, subtype = "application", "octet-stream"
+        msg.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename)
     return Composed(raw=msg.as_bytes(), message_id=message_id, subject=subject)
