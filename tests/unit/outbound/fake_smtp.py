@@ -1,0 +1,117 @@
+"""A scripted SMTP server on loopback: answers chosen replies per command, records deliveries.
+
+``replies`` maps a command to the replies it gives, in turn (the last one
+repeats): ``{"DATA": ["451 4.3.0 try later", "250 ok"]}``; ``rcpt`` maps a
+recipient to its reply.  No TLS, so clients must use ``?tls=none``.
+"""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Delivered:
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+
+@dataclass
+class Script:
+    replies: dict[str, list[str]] = field(default_factory=dict)
+    rcpt: dict[str, str] = field(default_factory=dict)
+    auth: bool = False
+    delivered: list[Delivered] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    connections: int = 0
+    drop_after_data: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reply(self, verb: str, default: str) -> str:
+        with self.lock:
+            queue = self.replies.get(verb)
+            if not queue:
+                return default
+            return queue.pop(0) if len(queue) > 1 else queue[0]
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    script: Script
+
+    def send(self, line: str) -> None:
+        self.wfile.write(line.encode() + b"\r\n")
+        self.wfile.flush()
+
+    def handle(self) -> None:
+        script = self.server.script  # type: ignore[attr-defined]
+        with script.lock:
+            script.connections += 1
+        self.send("220 fake.test ESMTP")
+        sender, rcpts = "", []
+        while line := self.rfile.readline():
+            text = line.decode().rstrip("\r\n")
+            verb = text.split(" ", 1)[0].upper()
+            with script.lock:
+                script.commands.append(verb)
+            if verb == "EHLO":
+                features = ["fake.test", "8BITMIME"] + (["AUTH PLAIN LOGIN"] if script.auth else [])
+                for i, f in enumerate(features):
+                    self.send(f"250{'-' if i < len(features) - 1 else ' '}{f}")
+            elif verb == "AUTH":
+                self.send(script.reply("AUTH", "235 2.7.0 ok"))
+            elif verb == "MAIL":
+                answer = script.reply("MAIL", "250 2.1.0 ok")
+                sender = text.split(":", 1)[1].split()[0].strip("<>")
+                rcpts = []
+                self.send(answer)
+            elif verb == "RCPT":
+                address = text.split(":", 1)[1].strip().strip("<>")
+                answer = script.rcpt.get(address, "250 2.1.5 ok")
+                if answer.startswith("2"):
+                    rcpts.append(address)
+                self.send(answer)
+            elif verb == "DATA":
+                self.send("354 go ahead")
+                data = b""
+                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                    data += chunk
+                if script.drop_after_data:
+                    return
+                answer = script.reply("DATA", "250 2.0.0 queued")
+                if answer.startswith("2"):
+                    with script.lock:
+                        script.delivered.append(Delivered(sender, rcpts, data))
+                self.send(answer)
+            elif verb == "RSET":
+                sender, rcpts = "", []
+                self.send("250 2.0.0 ok")
+            elif verb == "QUIT":
+                self.send("221 2.0.0 bye")
+                return
+            else:
+                self.send("502 5.5.2 not implemented")
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@contextmanager
+def fake_smtp(script: Script | None = None) -> Iterator[tuple[Script, int]]:
+    """Run a scripted server; yields the script and the port."""
+    script = script or Script()
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.script = script  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield script, server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

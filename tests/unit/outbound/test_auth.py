@@ -1,0 +1,55 @@
+"""SASL answers for AUTH PLAIN (with authorization identity) and LOGIN; the mechanism choice."""
+
+from __future__ import annotations
+
+import pytest
+
+from postroom.connection import ConnectionFailure, FailureKind
+from postroom.credentials import Secret
+from postroom.outbound.auth import Login, Mechanism, choose, offered, responder
+
+ALICE = Login("alice@example.test", Secret("s3cret-pw"))
+AS_SHARED = Login("alice@example.test", Secret("s3cret-pw"), "shared@example.test")
+
+
+@pytest.mark.parametrize(
+    ("feature", "login", "expected"),
+    [
+        ("PLAIN LOGIN", ALICE, Mechanism.PLAIN),
+        ("login plain", AS_SHARED, Mechanism.PLAIN),
+        ("LOGIN", ALICE, Mechanism.LOGIN),
+        ("CRAM-MD5 LOGIN", ALICE, Mechanism.LOGIN),
+    ],
+)
+def test_plain_is_preferred_login_is_the_fallback(
+    feature: str, login: Login, expected: Mechanism
+) -> None:
+    assert choose(offered(feature), login) is expected
+
+
+@pytest.mark.parametrize(
+    ("feature", "login"), [("LOGIN", AS_SHARED), ("CRAM-MD5", ALICE), ("", ALICE)]
+)
+def test_no_usable_mechanism_is_an_authentication_failure(feature: str, login: Login) -> None:
+    with pytest.raises(ConnectionFailure) as info:
+        choose(offered(feature), login)
+    assert info.value.kind is FailureKind.AUTHENTICATION
+    assert "s3cret-pw" not in str(info.value)
+
+
+def test_plain_carries_the_authorization_identity_rfc4616() -> None:
+    assert responder(Mechanism.PLAIN, AS_SHARED)(None) == (
+        "shared@example.test\0alice@example.test\0s3cret-pw"
+    )
+    assert responder(Mechanism.PLAIN, ALICE)(None) == "\0alice@example.test\0s3cret-pw"
+
+
+def test_login_answers_username_then_password() -> None:
+    step = responder(Mechanism.LOGIN, ALICE)
+    assert step(None) == "alice@example.test"
+    assert step(b"Username:") == "alice@example.test"
+    assert step(b"Password:") == "s3cret-pw"
+
+
+def test_a_login_never_shows_its_password() -> None:
+    assert "s3cret-pw" not in repr(AS_SHARED) + str(AS_SHARED)

@@ -1,0 +1,97 @@
+"""The SMTP adapter against a scripted server: reuse, RSET, per-recipient results, error classes."""
+
+from __future__ import annotations
+
+import pytest
+
+from postroom.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
+from postroom.credentials import Secret
+from postroom.outbound import Outcome, SmtpServer
+from postroom.outbound.auth import Login
+from unit.outbound.fake_smtp import Script, fake_smtp
+
+RAW = b"From: a@example.test\r\nTo: b@customer.test\r\nSubject: hi\r\n\r\n.leading dot\r\nbody\r\n"
+
+
+def server(port: int, *, tls: str = "none", login: Login | None = None) -> SmtpServer:
+    return SmtpServer(MailUrl.parse(f"smtp://127.0.0.1:{port}?tls={tls}"), login, timeout=5)
+
+
+def test_one_connection_many_messages_with_rset_between() -> None:
+    with fake_smtp() as (script, port), server(port).connect() as conn:
+        for i in range(3):
+            result = conn.send("a@example.test", [f"r{i}@customer.test"], RAW)
+            assert [r.outcome for r in result.recipients] == [Outcome.ACCEPTED]
+    assert script.connections == 1
+    assert script.commands.count("RSET") == 2
+    assert script.commands[-1] == "QUIT"
+    assert [d.recipients for d in script.delivered] == [[f"r{i}@customer.test"] for i in range(3)]
+    assert b"\r\n..leading dot\r\n" in script.delivered[0].data  # dot-stuffed on the wire
+
+
+def test_a_recipient_refused_while_others_are_accepted() -> None:
+    script = Script(rcpt={"gone@customer.test": "550 5.1.1 <gone@customer.test>: no such user"})
+    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+        result = conn.send("a@example.test", ["ok@customer.test", "gone@customer.test"], RAW)
+    assert [(r.address, r.outcome, r.code) for r in result.recipients] == [
+        ("ok@customer.test", Outcome.ACCEPTED, 250),
+        ("gone@customer.test", Outcome.REFUSED, 550),
+    ]
+    assert "no such user" in result.refused[0].reply
+    assert script.delivered[0].recipients == ["ok@customer.test"]
+
+
+@pytest.mark.parametrize(
+    ("verb", "answer", "outcome"),
+    [
+        ("MAIL", "451 4.3.0 busy", Outcome.DEFERRED),
+        ("MAIL", "553 5.7.1 sender not allowed", Outcome.REFUSED),
+        ("DATA", "452 4.3.1 out of space", Outcome.DEFERRED),
+        ("DATA", "554 5.7.1 spam", Outcome.REFUSED),
+    ],
+)
+def test_temporary_and_permanent_replies(verb: str, answer: str, outcome: Outcome) -> None:
+    script = Script(replies={verb: [answer]})
+    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+        result = conn.send("a@example.test", ["x@customer.test", "y@customer.test"], RAW)
+    assert {r.outcome for r in result.recipients} == {outcome}
+    assert answer.split(" ", 1)[1] in result.recipients[0].reply
+    assert not script.delivered
+
+
+def test_connection_lost_after_data_is_deferred_and_marks_the_connection_broken() -> None:
+    with fake_smtp(Script(drop_after_data=True)) as (_, port), server(port).connect() as conn:
+        result = conn.send("a@example.test", ["x@customer.test"], RAW)
+        assert result.connection_lost and conn.broken
+        assert result.recipients[0].outcome is Outcome.DEFERRED
+        with pytest.raises(ConnectionFailure):
+            conn.send("a@example.test", ["x@customer.test"], RAW)
+
+
+def test_starttls_is_required_unless_the_url_says_tls_none() -> None:
+    with fake_smtp() as (script, port):
+        with pytest.raises(ConnectionFailure) as info:
+            server(port, tls="required").connect()
+        assert info.value.kind is FailureKind.TLS
+        assert info.value.tls_problem is TlsProblem.NOT_OFFERED
+        assert "tls=none" in str(info.value)
+        assert "MAIL" not in script.commands
+
+
+def test_refused_login_is_an_authentication_failure_without_the_password() -> None:
+    script = Script(auth=True, replies={"AUTH": ["535 5.7.8 authentication failed"]})
+    login = Login("alice@example.test", Secret("hunter2-secret"))
+    with fake_smtp(script) as (_, port), pytest.raises(ConnectionFailure) as info:
+        server(port, login=login).connect()
+    assert info.value.kind is FailureKind.AUTHENTICATION
+    assert "535" in str(info.value)
+    assert "hunter2-secret" not in str(info.value) + repr(info.value)
+
+
+def test_nothing_listening_is_a_connection_failure() -> None:
+    with fake_smtp() as (_, port):
+        pass
+    with pytest.raises(ConnectionFailure) as info:
+        server(port).connect()
+    assert info.value.kind is FailureKind.CONNECTION
+    assert info.value.transient
