@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -11,7 +9,7 @@ from sqlalchemy import Engine
 
 from postroom.credentials import SecretBox
 from postroom.services.ingest import IngestService
-from postroom.services.poll import PollService
+from postroom.services.poll import PollService, lease_owner
 from postroom.services.scheduler import Scheduler
 from postroom.settings import Settings
 from postroom.storage.blobs import FileBlobStore
@@ -51,8 +49,7 @@ class App:
 
     @cached_property
     def poller(self) -> PollService:
-        owner = f"{socket.gethostname()}:{os.getpid()}"
-        return PollService(self.engine, self.ingest, self.secrets, owner)
+        return PollService(self.engine, self.ingest, self.secrets, lease_owner())
 
     def scheduler(self, max_connections: int = 8) -> Scheduler:
         return Scheduler(self.engine, self.poller, max_connections)

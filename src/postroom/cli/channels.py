@@ -50,7 +50,8 @@ def channel_json(row: Any) -> dict[str, Any]:
     }
 
 
-def check_channel(row: Any, password: Secret | None, timeout: float = 15.0) -> CheckReport:
+def check_channel(row: Any, password: Secret | None) -> CheckReport:
+    timeout = float(row.timeout_s)
     secret = password.reveal() if password else None
     ca = Path(row.ca_file) if row.ca_file else None
     return run_check(MailUrl.parse(row.url), secret, row.authzid, ca, None, timeout)

@@ -17,6 +17,8 @@ deletions of what *was* stored are still committed.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,7 +91,9 @@ def source_for(channel: Row[Any], secrets: SecretBox) -> MailboxSource:
 
 
 class PollService:
-    LEASE = timedelta(minutes=5)
+    LEASE = timedelta(minutes=2)
+    LEASE_RENEW = 30.0
+    """Seconds between lease renewals during a long poll."""
     MAX_MESSAGES = 1000
     """Per poll of one channel: a mailbox holding more is emptied over several rounds,
     so one huge mailbox never keeps the others waiting."""
@@ -110,14 +114,14 @@ class PollService:
         self.owner = owner
         self.source_factory = source_factory
         self.clock = clock
+        self._renewed: dict[int, float] = {}
 
     def poll(self, channel: Row[Any]) -> ChannelReport:
         report = ChannelReport(channel.name)
         started = time.monotonic()
-        with self.engine.begin() as conn:
-            if not channels.take_lease(conn, channel.id, self.owner, self.clock(), self.LEASE):
-                report.skipped = "another poller holds this channel"
-                return report
+        if not self._lease(channel.id):
+            report.skipped = "another poller holds this channel"
+            return report
         try:
             self._poll(channel, report, started)
         finally:
@@ -179,8 +183,23 @@ class PollService:
                 if report.switched_off:
                     log.error("channel %s switched off: %s", channel.name, text)
 
+    def _lease(self, channel_id: int) -> bool:
+        """Take the channel's lease; a lease left by a dead process on this host is taken over
+        at once (a crashed poller must not hold its mailboxes until the lease runs out)."""
+        with self.engine.begin() as conn:
+            if channels.take_lease(conn, channel_id, self.owner, self.clock(), self.LEASE):
+                return True
+            holder = channels.lease_holder(conn, channel_id)
+            if holder is None or not _dead_here(holder):
+                return False
+            log.warning("taking over channel %s from dead poller %s", channel_id, holder)
+            return channels.steal_lease(
+                conn, channel_id, holder, self.owner, self.clock(), self.LEASE
+            )
+
     def _renew(self, channel: Row[Any], started: float, index: int) -> None:
-        if index and index % 200 == 0:
+        if time.monotonic() - self._renewed.get(channel.id, started) > self.LEASE_RENEW:
+            self._renewed[channel.id] = time.monotonic()
             with self.engine.begin() as conn:
                 channels.take_lease(conn, channel.id, self.owner, self.clock(), self.LEASE)
 
@@ -192,3 +211,29 @@ class PollService:
             report.duplicates += 1
         else:
             report.handled += 1
+
+
+def lease_owner() -> str:
+    """This process's name in leases: host and pid, so a dead holder can be recognised."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_here(holder: str) -> bool:
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")

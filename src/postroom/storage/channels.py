@@ -98,6 +98,24 @@ def take_lease(
     return result.rowcount == 1
 
 
+def lease_holder(conn: Connection, channel_id: int) -> str | None:
+    return conn.execute(
+        select(channels.c.lease_owner).where(channels.c.id == channel_id)
+    ).scalar_one_or_none()
+
+
+def steal_lease(
+    conn: Connection, channel_id: int, stale: str, owner: str, now: datetime, ttl: timedelta
+) -> bool:
+    """Take over a lease whose holder is known to be dead (only if it still holds it)."""
+    result = conn.execute(
+        update(channels)
+        .where(channels.c.id == channel_id, channels.c.lease_owner == stale)
+        .values(lease_owner=owner, lease_until=now + ttl)
+    )
+    return result.rowcount == 1
+
+
 def release_lease(conn: Connection, channel_id: int, owner: str) -> None:
     conn.execute(
         update(channels)
