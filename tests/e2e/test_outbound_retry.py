@@ -1,0 +1,180 @@
+"""The outbox against a scripted SMTP server, on SQLite and PostgreSQL.
+
+451 then 250: sent once.  550: failed at once with the server's reason.  A
+recipient refused while another accepts: recorded per recipient.  Leases:
+two senders never send one row.  A stopped sender: never a second copy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from e2e.outbound import Shell, route
+from postroom.bootstrap import App
+from postroom.services.ingest import utcnow
+from postroom.services.send import OutboxSender
+from postroom.storage import outbox
+from unit.outbound.fake_smtp import Script, fake_smtp
+
+pytestmark = pytest.mark.usefixtures("postroom_env")
+
+
+@pytest.fixture
+def sh(capsys: pytest.CaptureFixture[str]) -> Shell:
+    shell = Shell(capsys)
+    route(shell)
+    return shell
+
+
+def sender() -> OutboxSender:
+    app = App()
+    return OutboxSender(app.engine, app.blobs, app.secrets)
+
+
+def queue_one(sh: Shell, port: int, recipient: str = "carol@customer.test") -> int:
+    sh.ok("smtp", "add", "fake", "--url", f"smtp://127.0.0.1:{port}?tls=none", "--default")
+    sh.ticket(recipient)
+    (row,) = sh.outbox()
+    return int(row["id"])
+
+
+def test_451_then_250_sends_the_mail_once(sh: Shell) -> None:
+    with fake_smtp(Script(replies={"DATA": ["451 4.3.0 try again later", "250 ok"]})) as (
+        script,
+        port,
+    ):
+        row_id = queue_one(sh, port)
+        first = sh.json("outbox", "send")
+        assert (first["sent"], first["retrying"]) == (0, 1)
+        (row,) = sh.outbox()
+        assert (row["status"], row["attempts"]) == ("queued", 1)
+        assert "451 4.3.0 try again later" in row["last_error"]
+        assert row["next_attempt"] is not None
+        assert sh.json("outbox", "send")["claimed"] == 0  # not due before the back-off
+        later = datetime.fromisoformat(row["next_attempt"].rstrip("Z")) + timedelta(seconds=1)
+        report = sender().send_due(later)
+        assert (report.sent, report.connections) == (1, 1)
+        assert sender().send_due(later + timedelta(hours=3)).claimed == 0
+    assert len(script.delivered) == 1
+    (row,) = sh.outbox()
+    assert (row["id"], row["status"], row["attempts"], row["last_error"]) == (
+        row_id,
+        "sent",
+        2,
+        None,
+    )
+    item = sh.json("item", "show", row["reference"])
+    assert item["communications"][-1]["status"] == "sent"
+
+
+def test_550_fails_at_once_with_the_servers_reason(sh: Shell) -> None:
+    script = Script(rcpt={"carol@customer.test": "550 5.1.1 <carol@customer.test>: no such user"})
+    with fake_smtp(script) as (_, port):
+        queue_one(sh, port)
+        assert sh.json("outbox", "send")["failed"] == 1
+        assert sender().send_due(utcnow() + timedelta(days=1)).claimed == 0
+    (row,) = sh.outbox()
+    assert (row["status"], row["attempts"], row["next_attempt"]) == ("failed", 1, None)
+    assert "550 5.1.1 <carol@customer.test>: no such user" in row["last_error"]
+    out = sh.json("item", "show", row["reference"])["communications"][-1]
+    assert (out["status"], out["direction"]) == ("failed", "out")
+    assert "no such user" in out["status_detail"]
+    assert "no such user" in sh.ok("outbox", "list")
+
+
+def test_mixed_recipients_are_recorded_per_recipient(sh: Shell, tmp_path: object) -> None:
+    script = Script(
+        rcpt={
+            "gone@customer.test": "550 5.1.1 gone",
+            "full@customer.test": "452 4.2.2 mailbox full",
+        }
+    )
+    with fake_smtp(script) as (_, port):
+        queue_one(sh, port)
+        ref = sh.outbox()[0]["reference"]
+        body = tmp_path / "body.txt"  # type: ignore[operator]
+        body.write_text("Here is the answer.\n")
+        sh.ok(
+            "item", "reply", ref, "--body-file", str(body),
+            "--cc", "gone@customer.test", "--cc", "full@customer.test",
+        )  # fmt: skip
+        sh.json("outbox", "send")
+        reply = sh.outbox()[-1]
+        results = reply["recipient_results"]
+        assert {a: r["status"] for a, r in results.items()} == {
+            "carol@customer.test": "accepted",
+            "gone@customer.test": "refused",
+            "full@customer.test": "deferred",
+        }
+        assert reply["status"] == "queued"
+        script.rcpt.clear()
+        sender().send_due(utcnow() + timedelta(hours=1))
+    reply = sh.outbox()[-1]
+    assert reply["status"] == "sent"
+    assert reply["recipient_results"]["full@customer.test"]["status"] == "accepted"
+    assert reply["recipient_results"]["gone@customer.test"]["status"] == "refused"
+    assert "gone@customer.test: 550 5.1.1 gone" in reply["last_error"]
+    # carol had it after the first attempt: the second went to the deferred one only
+    assert [d.recipients for d in script.delivered][-1] == ["full@customer.test"]
+
+
+def test_two_senders_never_claim_the_same_row(sh: Shell) -> None:
+    with fake_smtp() as (_, port):
+        queue_one(sh, port)
+        app = App()
+        now = utcnow()
+        with app.engine.begin() as conn:
+            first = outbox.claim_due(conn, now, outbox.lease_token(now, timedelta(minutes=5)))
+        with app.engine.begin() as conn:
+            second = outbox.claim_due(conn, now, outbox.lease_token(now, timedelta(minutes=5)))
+        assert (len(first), len(second)) == (1, 0)
+        assert sender().send_due(now).claimed == 0  # leased by "first"
+        # the lease of a claimant that stopped before DATA expires; the row is sent then
+        assert sender().send_due(now + timedelta(minutes=6)).sent == 1
+
+
+def test_a_sender_stopped_during_data_never_causes_a_second_copy(sh: Shell) -> None:
+    with fake_smtp() as (script, port):
+        row_id = queue_one(sh, port)
+        app = App()
+        now = utcnow()
+        token = outbox.lease_token(now, timedelta(minutes=5))
+        with app.engine.begin() as conn:
+            outbox.claim_due(conn, now, token)
+            assert outbox.start_delivery(conn, row_id, token, token, {})
+        # ... the process dies here, after handing the message over
+        report = sender().send_due(now + timedelta(minutes=10))
+        assert (report.unknown, report.sent) == (1, 0)
+        (row,) = sh.outbox()
+        assert row["status"] == "unknown"
+        assert "not sent again automatically" in row["last_error"]
+        assert not script.delivered
+        sh.ok("outbox", "retry", str(row_id))
+        assert sh.json("outbox", "send")["sent"] == 1
+    assert len(script.delivered) == 1
+
+
+def test_cancel_and_retry(sh: Shell) -> None:
+    row_id = queue_one(sh, 9)  # nothing listens on port 9: connection refused
+    report = sh.json("outbox", "send")
+    assert (report["retrying"], report["connections"]) == (1, 0)
+    assert "connection refused" in sh.outbox()[0]["last_error"]
+    assert sh.json("outbox", "cancel", str(row_id))["status"] == "cancelled"
+    assert sh.json("outbox", "send")["claimed"] == 0
+    again = sh.json("outbox", "retry", str(row_id))
+    assert (again["status"], again["attempts"]) == ("queued", 0)
+    bad = sh("outbox", "cancel", "999")
+    assert (bad.code, bad.err.strip()) == (
+        1,
+        "postroom: no outbox message 999 (see: postroom outbox list)",
+    )
+
+
+def test_no_server_for_the_address_waits_with_a_reason(sh: Shell) -> None:
+    sh.ticket("carol@customer.test")
+    sh.json("outbox", "send")
+    (row,) = sh.outbox()
+    assert row["status"] == "queued"
+    assert "no SMTP server sends for support@example.test" in row["last_error"]
