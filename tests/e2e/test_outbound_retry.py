@@ -97,9 +97,16 @@ def test_mixed_recipients_are_recorded_per_recipient(sh: Shell, tmp_path: object
         body = tmp_path / "body.txt"  # type: ignore[operator]
         body.write_text("Here is the answer.\n")
         sh.ok(
-            "item", "reply", ref, "--body-file", str(body),
-            "--cc", "gone@customer.test", "--cc", "full@customer.test",
-        )  # fmt: skip
+            "item",
+            "reply",
+            ref,
+            "--body-file",
+            str(body),
+            "--cc",
+            "gone@customer.test",
+            "--cc",
+            "full@customer.test",
+        )
         sh.json("outbox", "send")
         reply = sh.outbox()[-1]
         results = reply["recipient_results"]
