@@ -7,10 +7,27 @@ import random
 from email.message import EmailMessage
 from email.policy import SMTP
 
-WORDS = (
-    "invoice payroll contract service request please attached kindly regards update "
-    "schedule approval payment overdue account reference question answer team"
-).split()
+WORDS = [
+    "invoice",
+    "payroll",
+    "contract",
+    "service",
+    "request",
+    "please",
+    "attached",
+    "kindly",
+    "regards",
+    "update",
+    "schedule",
+    "approval",
+    "payment",
+    "overdue",
+    "account",
+    "reference",
+    "question",
+    "answer",
+    "team",
+]
 
 
 def message(i: int, rng: random.Random, attach: bool = False, size_kb: int = 8) -> bytes:
@@ -55,3 +72,23 @@ def big_message(attachment_mb: int = 18) -> bytes:
         b"Content-Transfer-Encoding: base64\r\n\r\n"
     )
     return head + payload.replace(b"\n", b"\r\n") + b"--BIG--\r\n"
+
+
+def mailbox_message(address: str, i: int, seed: int = 11) -> bytes:
+    """A ~8.3 KB multipart/alternative text + HTML message, quoted-printable UTF-8,
+    addressed to ``address``: the kind of mail the polling yardstick was measured with."""
+    rng = random.Random(seed * 100003 + i)
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = f"Clément Customer {i} <customer{i % 97}@client{i % 13}.test>"
+    msg["To"] = address
+    msg["Subject"] = f"Réf. question {i} about invoice {rng.randint(1000, 9999)}"
+    msg["Message-ID"] = f"<poll.{i}.{rng.getrandbits(48):x}@client.test>"
+    msg["Date"] = "Mon, 02 Nov 2026 09:30:00 +0000"
+    words: list[str] = []
+    while sum(len(w) + 1 for w in words) < 3400:
+        words.append(rng.choice(WORDS) + ("é" if rng.random() < 0.05 else ""))
+    text = "\n".join(" ".join(words[j : j + 12]) for j in range(0, len(words), 12))
+    html = "<html><body>" + "".join(f"<p>{line}</p>\n" for line in text.splitlines())
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative(html + "</body></html>", subtype="html", cte="quoted-printable")
+    return msg.as_bytes()

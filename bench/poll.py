@@ -122,7 +122,7 @@ class Stack:
         """`fill ADDRESS N` in-process (its own message generator): tmp/ then rename to new/."""
         maildir = self.maildir(address)
         for i in range(n):
-            data = raw if raw is not None else _fill_module().message(address, i, 8)
+            data = raw if raw is not None else _message(address, i)
             name = f"{time.time_ns()}.P{os.getpid()}Q{i}.postroom-bench,S={len(data)}"
             fd = os.open(maildir / "tmp" / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
@@ -138,6 +138,16 @@ class Stack:
 
 
 @functools.cache
+def _message(address: str, i: int) -> bytes:
+    """The stored messages: multipart text + HTML, quoted-printable UTF-8, ~8.3 KB (the
+    recipe's yardstick mail), or `fill`'s plain text with POSTROOM_BENCH_PLAIN=1."""
+    if os.environ.get("POSTROOM_BENCH_PLAIN") == "1":
+        return _fill_module().message(address, i, 8)  # type: ignore[no-any-return]
+    from corpus import mailbox_message
+
+    return mailbox_message(address, i)
+
+
 def _fill_module() -> Any:
     """tests/servers/mailstack/fill (a script without .py), for its `message()`."""
     loader = importlib.machinery.SourceFileLoader("mailstack_fill", str(STACK_TOOLS / "fill"))

@@ -49,7 +49,13 @@ class App:
 
     @cached_property
     def poller(self) -> PollService:
-        return PollService(self.engine, self.ingest, self.secrets, lease_owner())
+        return PollService(
+            self.engine,
+            self.ingest,
+            self.secrets,
+            lease_owner(),
+            batch_messages=self.settings.poll_batch,
+        )
 
-    def scheduler(self, max_connections: int = 8) -> Scheduler:
-        return Scheduler(self.engine, self.poller, max_connections)
+    def scheduler(self, max_connections: int = 8, processes: int = 1) -> Scheduler:
+        return Scheduler(self.engine, self.poller, max_connections, processes)

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     default_sender: str = "postroom@localhost"
     feedback_days: int = Field(default=5, ge=0)
     templates_dir: Path | None = None
+    poll_batch: int = Field(default=50, ge=1, le=1000)
+    """Messages stored with one commit during a poll (then deleted from the server)."""
 
     @property
     def effective_database_url(self) -> str:

@@ -21,7 +21,7 @@ from postroom.services.items import ItemService
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
-def _serve(max_connections: int, tick: float, stop: threading.Event) -> None:
+def _serve(max_connections: int, workers: int, tick: float, stop: threading.Event) -> None:
     application = current_app()
     items = ItemService(application.engine, actor="service")
     feedback = timedelta(days=application.settings.feedback_days)
@@ -29,14 +29,14 @@ def _serve(max_connections: int, tick: float, stop: threading.Event) -> None:
     def housekeeping() -> None:
         items.close_after_feedback(utcnow(), feedback)
 
-    application.scheduler(max_connections).run(stop, tick, housekeeping)
+    application.scheduler(max_connections, workers).run(stop, tick, housekeeping)
 
 
-def _worker(max_connections: int, tick: float) -> None:
+def _worker(max_connections: int, workers: int, tick: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    _serve(max_connections, tick, stop)
+    _serve(max_connections, workers, tick, stop)
 
 
 def register(app: typer.Typer) -> None:
@@ -63,14 +63,14 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGTERM, _stop)
         ctx = multiprocessing.get_context("spawn")
         children = [
-            ctx.Process(target=_worker, args=(max_connections, tick), daemon=True)
+            ctx.Process(target=_worker, args=(max_connections, workers, tick), daemon=True)
             for _ in range(workers - 1)
         ]
         for child in children:
             child.start()
         home = application.settings.home
         typer.echo(f"postroom running: {workers} process(es), data in {home}", err=True)
-        _serve(max_connections, tick, stop)
+        _serve(max_connections, workers, tick, stop)
         for child in children:
             if child.pid is not None:
                 os.kill(child.pid, signal.SIGTERM)

@@ -15,6 +15,8 @@ from typing import Protocol
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
 
+OWN_MESSAGE_ID_PREFIX = "<postroom."
+"""Every Message-ID Postroom writes starts so (``<postroom.<hex>@domain>``)."""
 MARKER_HEADER = "X-Postroom-Marker"
 """Set on every message Postroom sends; with one of our addresses in From it marks own mail (D2)."""
 

@@ -35,6 +35,11 @@ _FIND = re.compile(
     re.IGNORECASE,
 )
 
+# A cheap first look: every reference has a digit, a hyphen and T or C in a row.
+# Most mail has none, and the full pattern (with its look-behind at every
+# position) costs far more.
+_HINT = re.compile(r"[0-9]-[TtCc]")
+
 
 def find_references(text: str, limit: int | None = None) -> tuple[Reference, ...]:
     """Every reference in ``text``, in order of appearance, repeats included.
@@ -44,6 +49,8 @@ def find_references(text: str, limit: int | None = None) -> tuple[Reference, ...
     could turn ``101203-Tx`` at the edge into a reference, or an Action into
     its Case.
     """
+    if not _HINT.search(text):
+        return ()
     found: list[Reference] = []
     for m in _FIND.finditer(text):
         if limit is not None and m.end() > limit:

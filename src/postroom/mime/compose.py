@@ -19,7 +19,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 
-from postroom.domain.context import MARKER_HEADER
+from postroom.domain.context import MARKER_HEADER, OWN_MESSAGE_ID_PREFIX
 
 _BUILTIN = Path(__file__).resolve().parent.parent / "templates"
 _REFERENCE_TAG = re.compile(r"\s*\[\d+-(?:T|C(?:-A\d+)?)\]\s*", re.IGNORECASE)
@@ -42,7 +42,7 @@ class Composed:
 
 def new_message_id(sender: str) -> str:
     domain = sender.rpartition("@")[2] or "localhost"
-    return f"<postroom.{uuid.uuid4().hex}@{domain}>"
+    return f"{OWN_MESSAGE_ID_PREFIX}{uuid.uuid4().hex}@{domain}>"
 
 
 def subject_with_reference(subject: str, reference: str) -> str:

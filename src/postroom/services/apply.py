@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from postroom.domain.decision import AutoReply, Decision, NewTicket, Outcome, Rule
 from postroom.domain.mail import ParsedMail
@@ -18,11 +18,10 @@ from postroom.domain.workitems import ItemType, Reference, State
 from postroom.mime.compose import compose, load_template, render, subject_with_reference
 from postroom.storage import outbox, workitems
 from postroom.storage.blobs import FileBlobStore
-from postroom.storage.tables import communications, work_items
+from postroom.storage.tables import communications
 from postroom.storage.tables import outbox as outbox_table
 from postroom.storage.workitems import Cause
 
-_SET_NEW_INFO = update(work_items).where(work_items.c.id == bindparam("_id")).values(new_info=True)
 _INSERT_COMMUNICATION = insert(communications).returning(communications.c.id)
 
 _STATUS = {
@@ -116,9 +115,9 @@ class Applier:
             requester=requester.address if requester else None,
             subject=mail.subject,
             linked_to_id=linked_id,
+            new_info=True,
         )
         comm = self._file(item_id, mail, message_row, decision)
-        self.conn.execute(_SET_NEW_INFO, {"_id": item_id})
         if ticket.resolve:
             row = workitems.by_id(self.conn, item_id)
             note = "address not configured"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +42,15 @@ log = logging.getLogger(__name__)
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Raw bytes and where they came from (a channel and the message's UIDL there)."""
+
+    raw: bytes
+    channel_id: int | None = None
+    source_uid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,88 @@ class IngestService:
             return self._quarantine(sha, len(raw), now, channel_id, source_uid)
         except Exception:  # noqa: BLE001 - Q1: any unexpected error quarantines the message
             return self._quarantine(sha, len(raw), now, channel_id, source_uid)
+
+    def ingest_batch(self, arrivals: Sequence[Arrival]) -> list[IngestResult]:
+        """Store and handle several messages with one blob flush and one commit.
+
+        Each message is handled inside its own SAVEPOINT, so a message that fails is
+        quarantined (in the same transaction) without undoing the others. When this
+        returns, every message of the batch is durably stored: the caller may delete
+        them from the mailbox. It raises `StorageUnavailableError` when the batch
+        could not be committed (then nothing of it counts as stored).
+        """
+        shas = self.blobs.put_many([a.raw for a in arrivals])
+        now = self.clock()
+        pairs = list(zip(arrivals, shas, strict=True))
+        try:
+            # The common case: every message goes through; no SAVEPOINT per message.
+            with self.engine.begin() as conn:
+                return [self._ingest_plain(conn, arrival, sha, now) for arrival, sha in pairs]
+        except OperationalError as exc:
+            raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
+        except Exception:  # noqa: BLE001 - one message failed: redo with one SAVEPOINT each
+            log.info("a batch of %d had a failing message; handling one by one", len(pairs))
+        try:
+            with self.engine.begin() as conn:
+                return [self._ingest_in(conn, arrival, sha, now) for arrival, sha in pairs]
+        except SQLAlchemyError as exc:
+            raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
+
+    def _ingest_plain(
+        self, conn: Connection, arrival: Arrival, sha: str, now: datetime
+    ) -> IngestResult:
+        mail = parse(arrival.raw)
+        row_id = messages.insert_arrival(
+            conn,
+            raw_sha256=sha,
+            size=len(arrival.raw),
+            now=now,
+            channel_id=arrival.channel_id,
+            source_uid=arrival.source_uid,
+        )
+        return self._handle(conn, mail, row_id, now)
+
+    def _ingest_in(
+        self, conn: Connection, arrival: Arrival, sha: str, now: datetime
+    ) -> IngestResult:
+        try:
+            with conn.begin_nested():
+                mail = parse(arrival.raw)
+                row_id = messages.insert_arrival(
+                    conn,
+                    raw_sha256=sha,
+                    size=len(arrival.raw),
+                    now=now,
+                    channel_id=arrival.channel_id,
+                    source_uid=arrival.source_uid,
+                )
+                return self._handle(conn, mail, row_id, now)
+        except IntegrityError:
+            row = messages.find_arrival(conn, arrival.channel_id, arrival.source_uid, sha)
+            if row is not None:
+                data = row.decision or _quarantined(row.id, row.error or "")
+                return IngestResult(row.id, data, already_stored=True)
+            error = traceback.format_exc(limit=8)
+        except OperationalError:
+            raise
+        except Exception:  # noqa: BLE001 - Q1: any unexpected error quarantines the message
+            error = traceback.format_exc(limit=8)
+        log.warning("message %s quarantined: %s", sha[:12], error.strip().splitlines()[-1])
+        with conn.begin_nested():
+            row_id = messages.insert_arrival(
+                conn,
+                raw_sha256=sha,
+                size=len(arrival.raw),
+                now=now,
+                channel_id=arrival.channel_id,
+                source_uid=arrival.source_uid,
+                status="quarantined",
+            )
+            data = _quarantined(row_id, error)
+            messages.set_outcome(
+                conn, row_id, error=error, attempts=1, decision=data, rule="Q1", path="Q1"
+            )
+        return IngestResult(row_id, data)
 
     def handle_stored(self, message_row: int) -> IngestResult:
         """Handle an arrival again (quarantine retry): same row, a new attempt."""

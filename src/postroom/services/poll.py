@@ -32,8 +32,8 @@ from postroom import failpoints
 from postroom.connection import ConnectionFailure, MailUrl
 from postroom.credentials import SecretBox
 from postroom.errors import PostroomError, StorageUnavailableError
-from postroom.mailboxes import AuthMechanism, MailboxSource, Pop3MailboxSource
-from postroom.services.ingest import IngestService, utcnow
+from postroom.mailboxes import AuthMechanism, MailboxSession, MailboxSource, Pop3MailboxSource
+from postroom.services.ingest import Arrival, IngestService, utcnow
 from postroom.storage import channels, messages
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,9 @@ class PollService:
     """Per poll of one channel: a mailbox holding more is emptied over several rounds,
     so one huge mailbox never keeps the others waiting."""
     MAX_SECONDS = 120.0
+    BATCH_BYTES = 8 * 1024 * 1024
+    BATCH_SECONDS = 0.5
+    """A batch is stored with one flush and one commit, then its messages are deleted."""
 
     def __init__(
         self,
@@ -107,7 +110,9 @@ class PollService:
         owner: str,
         source_factory: SourceFactory = source_for,
         clock: Callable[[], datetime] = utcnow,
+        batch_messages: int = 50,
     ) -> None:
+        self.batch_messages = max(1, batch_messages)
         self.engine = engine
         self.ingest = ingest
         self.secrets = secrets
@@ -139,6 +144,7 @@ class PollService:
                 listing = session.list()
                 with self.engine.connect() as conn:
                     known = messages.uids_seen(conn, channel.id)
+                batch = _Batch()
                 for index, info in enumerate(listing):
                     if index >= self.MAX_MESSAGES or time.monotonic() - started > self.MAX_SECONDS:
                         report.remaining = len(listing) - index
@@ -152,16 +158,12 @@ class PollService:
                     raw = session.retrieve(info.number)
                     failpoints.hit("after-retr")
                     report.fetched += 1
-                    try:
-                        result = self.ingest.ingest(raw, channel_id=channel.id, source_uid=info.uid)
-                    except StorageUnavailableError as exc:
-                        report.errors.append(f"storage: {exc}")
-                        report.error_class = "storage"
+                    batch.add(info.number, Arrival(raw, channel.id, info.uid))
+                    full = batch.full(self.batch_messages, self.BATCH_BYTES, self.BATCH_SECONDS)
+                    if full and not self._flush(batch, session, report):
                         break
-                    failpoints.hit("after-store")
-                    self._count(report, result.outcome, result.already_stored)
-                    session.delete(info.number)
-                    failpoints.hit("after-dele")
+                if batch.pending:
+                    self._flush(batch, session, report)
                 failpoints.hit("before-quit")
                 session.commit()
                 failpoints.hit("after-quit")
@@ -182,6 +184,25 @@ class PollService:
                 )
                 if report.switched_off:
                     log.error("channel %s switched off: %s", channel.name, text)
+
+    def _flush(self, batch: _Batch, session: MailboxSession, report: ChannelReport) -> bool:
+        """Store the batch, then mark its messages deleted; False when storage failed."""
+        if not batch.pending or report.error_class == "storage":
+            return report.error_class != "storage"
+        try:
+            results = self.ingest.ingest_batch([a for _, a in batch.pending])
+        except StorageUnavailableError as exc:
+            report.errors.append(f"storage: {exc}")
+            report.error_class = "storage"
+            batch.clear()
+            return False
+        failpoints.hit("after-store")
+        for (number, _), result in zip(batch.pending, results, strict=True):
+            self._count(report, result.outcome, result.already_stored)
+            session.delete(number)
+            failpoints.hit("after-dele")
+        batch.clear()
+        return True
 
     def _lease(self, channel_id: int) -> bool:
         """Take the channel's lease; a lease left by a dead process on this host is taken over
@@ -211,6 +232,32 @@ class PollService:
             report.duplicates += 1
         else:
             report.handled += 1
+
+
+class _Batch:
+    """Retrieved messages waiting to be stored together."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[int, Arrival]] = []
+        self.bytes = 0
+        self.since = 0.0
+
+    def add(self, number: int, arrival: Arrival) -> None:
+        if not self.pending:
+            self.since = time.monotonic()
+        self.pending.append((number, arrival))
+        self.bytes += len(arrival.raw)
+
+    def full(self, messages: int, size: int, seconds: float) -> bool:
+        return (
+            len(self.pending) >= messages
+            or self.bytes >= size
+            or time.monotonic() - self.since >= seconds
+        )
+
+    def clear(self) -> None:
+        self.pending.clear()
+        self.bytes = 0
 
 
 def lease_owner() -> str:

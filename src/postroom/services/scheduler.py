@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 
 from sqlalchemy import Engine
 
@@ -26,10 +27,16 @@ log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, engine: Engine, poller: PollService, max_connections: int = 8) -> None:
+    MAX_ROUNDS = 1000
+    """`poll_once` polls a channel again while it reports messages left (fairness cap)."""
+
+    def __init__(
+        self, engine: Engine, poller: PollService, max_connections: int = 8, processes: int = 1
+    ) -> None:
         self.engine = engine
         self.poller = poller
         self.max_connections = max(1, max_connections)
+        self.processes = max(1, processes)
 
     def poll_once(self, names: list[str] | None = None) -> list[ChannelReport]:
         """One poll of every enabled channel (or of the named ones), then return."""
@@ -41,12 +48,20 @@ class Scheduler:
                     channels.get_channel(conn, sorted(missing)[0])
             else:
                 targets = [c for c in channels.list_channels(conn) if c.enabled]
-        reports: list[ChannelReport] = []
+        reports: dict[str, ChannelReport] = {}
         with ThreadPoolExecutor(self.max_connections, thread_name_prefix="poll") as pool:
-            futures = [pool.submit(self.poller.poll, c) for c in targets]
-            for future in as_completed(futures):
-                reports.append(future.result())
-        return sorted(reports, key=lambda r: r.channel)
+            rounds = 0
+            while targets and rounds < self.MAX_ROUNDS:
+                rounds += 1
+                futures = {pool.submit(self.poller.poll, c): c for c in targets}
+                again = []
+                for future in as_completed(futures):
+                    report = future.result()
+                    reports[report.channel] = _merge(reports.get(report.channel), report)
+                    if report.remaining and not report.errors and not report.skipped:
+                        again.append(futures[future])
+                targets = again
+        return sorted(reports.values(), key=lambda r: r.channel)
 
     def run(
         self,
@@ -56,6 +71,7 @@ class Scheduler:
     ) -> None:
         """Poll due channels until ``stop`` is set; ``housekeeping`` runs every tick."""
         in_flight: dict[int, Future[ChannelReport]] = {}
+        last_housekeeping = 0.0
         with ThreadPoolExecutor(self.max_connections, thread_name_prefix="poll") as pool:
             while not stop.is_set():
                 for cid, fut in list(in_flight.items()):
@@ -64,10 +80,13 @@ class Scheduler:
                         exc = fut.exception()
                         if exc is not None:
                             log.error("poll of channel %s failed: %s", cid, exc)
-                free = self.max_connections - len(in_flight)
-                if free > 0:
-                    with self.engine.connect() as conn:
-                        due = channels.due(conn, utcnow())
+                with self.engine.connect() as conn:
+                    enabled = channels.count_enabled(conn)
+                    # Hold at most this process's share of the channels, so the other
+                    # processes of `postroom run` (and their cores) get theirs.
+                    share = min(self.max_connections, max(1, -(-enabled // self.processes)))
+                    free = share - len(in_flight)
+                    due = channels.due(conn, utcnow()) if free > 0 else []
                     for channel in due:
                         if free <= 0:
                             break
@@ -75,11 +94,26 @@ class Scheduler:
                             continue
                         in_flight[channel.id] = pool.submit(self.poller.poll, channel)
                         free -= 1
-                if housekeeping is not None:
+                if housekeeping is not None and time.monotonic() - last_housekeeping >= tick:
+                    last_housekeeping = time.monotonic()
                     try:
                         housekeeping()
                     except Exception:  # housekeeping must not stop polling
                         log.exception("housekeeping failed")
-                stop.wait(tick)
+                if in_flight:
+                    wait(in_flight.values(), timeout=tick, return_when=FIRST_COMPLETED)
+                else:
+                    stop.wait(tick)
             for fut in in_flight.values():
                 fut.cancel()
+
+
+def _merge(old: ChannelReport | None, new: ChannelReport) -> ChannelReport:
+    """Add up the rounds of one channel in one `poll_once`."""
+    if old is None:
+        return new
+    for name in ("fetched", "handled", "quarantined", "duplicates", "deleted_known"):
+        setattr(new, name, getattr(old, name) + getattr(new, name))
+    new.errors = old.errors + new.errors
+    new.seconds += old.seconds
+    return new

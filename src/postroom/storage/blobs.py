@@ -53,6 +53,46 @@ class FileBlobStore:
             raise StorageUnavailableError(f"cannot store message blob: {exc.strerror}") from exc
         return digest
 
+    def put_many(self, items: list[bytes]) -> list[str]:
+        """Store several blobs durably with one flush: each file is written, then all are
+        synced (the first fsync commits the journal for the others), then their folders."""
+        digests: list[str] = []
+        pending: list[tuple[str, Path]] = []
+        try:
+            for data in items:
+                digest = hashlib.sha256(data).hexdigest()
+                digests.append(digest)
+                target = self.path(digest)
+                if target.exists() or any(d == digest for d, _ in pending):
+                    continue
+                folder = target.parent
+                if digest[:2] not in self._made:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    self._made.add(digest[:2])
+                fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                pending.append((digest, Path(tmp_name)))
+            if self.fsync:
+                for _, tmp in pending:
+                    fd = os.open(tmp, os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+            folders = set()
+            for digest, tmp in pending:
+                os.replace(tmp, self.path(digest))
+                folders.add(tmp.parent)
+            if self.fsync:
+                for folder in folders:
+                    _fsync_dir(folder)
+        except OSError as exc:
+            for _, tmp in pending:
+                tmp.unlink(missing_ok=True)
+            raise StorageUnavailableError(f"cannot store message blobs: {exc.strerror}") from exc
+        return digests
+
     def get(self, sha256: str) -> bytes:
         try:
             return self.path(sha256).read_bytes()

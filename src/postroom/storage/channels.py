@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from postroom.errors import NotFoundError, UserError
@@ -66,6 +66,14 @@ def remove_channel(conn: Connection, name: str) -> None:
     conn.execute(channels.delete().where(channels.c.id == row.id))
 
 
+def count_enabled(conn: Connection) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(channels).where(channels.c.enabled.is_(True))
+        ).scalar_one()
+    )
+
+
 def due(conn: Connection, now: datetime, names: list[str] | None = None) -> list[Row[Any]]:
     """Enabled channels whose next poll is due (or the named ones, enabled or not)."""
     q = select(channels)
@@ -75,6 +83,7 @@ def due(conn: Connection, now: datetime, names: list[str] | None = None) -> list
         q = q.where(
             channels.c.enabled.is_(True),
             or_(channels.c.next_poll.is_(None), channels.c.next_poll <= now),
+            or_(channels.c.lease_until.is_(None), channels.c.lease_until < now),
         )
     return list(conn.execute(q.order_by(channels.c.next_poll, channels.c.id)))
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, func, select
 
+from postroom.domain.context import OWN_MESSAGE_ID_PREFIX
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
 from postroom.storage import workitems
@@ -65,6 +66,8 @@ class SqlHandlerContext:
         return int(found) if found is not None else None
 
     def is_own_message_id(self, message_id: str) -> bool:
+        if not message_id.startswith(OWN_MESSAGE_ID_PREFIX):
+            return False  # every message Postroom composes has this prefix (mime.compose)
         return self._conn.execute(_OWN_ID, {"mid": message_id}).first() is not None
 
     def own_addresses(self) -> frozenset[str]:

@@ -161,7 +161,8 @@ def retry(conn: Connection, row_id: int, now: datetime) -> Row[Any]:
     row = get(conn, row_id)
     if row.status not in _RETRYABLE:
         raise UserError(
-            f"outbox message {row_id} is {row.status}: only {_listed(_RETRYABLE)} mail can be retried"
+            f"outbox message {row_id} is {row.status}: "
+            f"only {_listed(_RETRYABLE)} mail can be retried"
         )
     results = {
         address: result
@@ -187,7 +188,8 @@ def cancel(conn: Connection, row_id: int) -> Row[Any]:
     row = get(conn, row_id)
     if row.status not in _CANCELLABLE:
         raise UserError(
-            f"outbox message {row_id} is {row.status}: only {_listed(_CANCELLABLE)} mail can be cancelled"
+            f"outbox message {row_id} is {row.status}: "
+            f"only {_listed(_CANCELLABLE)} mail can be cancelled"
         )
     conn.execute(
         update(outbox)

@@ -138,6 +138,7 @@ def create(
     case_id: int | None = None,
     linked_to_id: int | None = None,
     owner: str | None = None,
+    new_info: bool = False,
 ) -> int:
     values = {
         "reference": str(ref),
@@ -155,7 +156,7 @@ def create(
         "owner": owner,
         "assignee": None,
         "resolution": None,
-        "new_info": False,
+        "new_info": new_info,
         "created_at": now,
         "updated_at": now,
         "resolved_at": None,

@@ -35,6 +35,7 @@ N = 6
 def test_crash_at_each_point_loses_nothing_and_duplicates_nothing(
     postroom: Postroom, point: str
 ) -> None:
+    postroom.env["POSTROOM_POLL_BATCH"] = "2"  # several batches, so each point is mid-poll
     box = postroom.mailbox("crash")
     postroom.stack.fill(box.address, N)
     assert postroom.subprocess_poll(point) == -signal.SIGKILL
