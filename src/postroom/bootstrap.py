@@ -11,6 +11,7 @@ from postroom.credentials import SecretBox
 from postroom.services.ingest import IngestService
 from postroom.services.poll import PollService, lease_owner
 from postroom.services.scheduler import Scheduler
+from postroom.services.send import OutboxSender
 from postroom.settings import Settings
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import ensure_schema, make_engine
@@ -56,6 +57,10 @@ class App:
             lease_owner(),
             batch_messages=self.settings.poll_batch,
         )
+
+    @cached_property
+    def sender(self) -> OutboxSender:
+        return OutboxSender(self.engine, self.blobs, self.secrets)
 
     def scheduler(self, max_connections: int = 8, processes: int = 1) -> Scheduler:
         return Scheduler(self.engine, self.poller, max_connections, processes)

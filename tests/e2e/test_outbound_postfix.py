@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import secrets
+import time
 from email.message import Message
 from email.policy import default
 from pathlib import Path
@@ -63,6 +64,18 @@ def add_server(
         str(ms.ca_file),
         *flags,
     )
+
+
+def captured_with_id(ms: Mailstack, to: str, message_id: str, timeout: float = 10.0) -> Message:
+    """The captured message for `to` with this Message-ID (deliveries may land in any order)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for raw in ms.captured(to):
+            mail = email.message_from_bytes(raw, policy=default)
+            if mail["Message-ID"] == message_id:
+                return mail
+        assert time.monotonic() < deadline, f"no message {message_id} captured for {to}"
+        time.sleep(0.05)
 
 
 def arrived(ms: Mailstack, to: str) -> Message:
@@ -127,9 +140,7 @@ def test_smtps_agent_reply_with_cc_and_attachment(
     item = sh.json("item", "show", ref)
     ack_id = item["communications"][1]["message_id"]
     for address in (carol, boss):
-        mails = mailstack.wait_captured(address)
-        reply = email.message_from_bytes(mails[-1], policy=default)
-        assert reply["Message-ID"] == queued["message_id"]
+        reply = captured_with_id(mailstack, address, queued["message_id"])
     assert reply["Subject"] == f"[{ref}] Re: Missing payslip"
     assert reply["In-Reply-To"] == ack_id
     assert "Auto-Submitted" not in reply
@@ -252,6 +263,7 @@ def test_passwords_never_show(
             "--ca-file",
             str(mailstack.ca_file),
             "--default",
+            "--force",
         )
     ]
     sh.ticket(customer())

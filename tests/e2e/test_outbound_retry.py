@@ -34,7 +34,8 @@ def sender() -> OutboxSender:
 
 
 def queue_one(sh: Shell, port: int, recipient: str = "carol@customer.test") -> int:
-    sh.ok("smtp", "add", "fake", "--url", f"smtp://127.0.0.1:{port}?tls=none", "--default")
+    url = f"smtp://127.0.0.1:{port}?tls=none"
+    sh.ok("smtp", "add", "fake", "--url", url, "--default", "--force")
     sh.ticket(recipient)
     (row,) = sh.outbox()
     return int(row["id"])

@@ -12,9 +12,10 @@ from postroom.cli.output import print_json
 from postroom.cli.state import current_app
 from postroom.connection import MailUrl
 from postroom.credentials import Secret, password_from
-from postroom.diagnostics import CheckReport, run_check
+from postroom.diagnostics import CheckReport
 from postroom.errors import UserError
 from postroom.mailboxes import AuthMechanism
+from postroom.services.checks import check_stored, failure_class, first_failure
 from postroom.services.ingest import utcnow
 from postroom.storage import channels
 
@@ -51,38 +52,7 @@ def channel_json(row: Any) -> dict[str, Any]:
 
 
 def check_channel(row: Any, password: Secret | None) -> CheckReport:
-    timeout = float(row.timeout_s)
-    secret = password.reveal() if password else None
-    ca = Path(row.ca_file) if row.ca_file else None
-    return run_check(MailUrl.parse(row.url), secret, row.authzid, ca, None, timeout)
-
-
-def _first_failure(report: CheckReport) -> str:
-    for step in report.to_json()["steps"]:
-        if step["ok"] is False:
-            hint = f" ({step['hint']})" if step.get("hint") else ""
-            return f"{step['name']}: {step['error']}{hint}"
-    return "check failed"
-
-
-def _failure_class(report: CheckReport) -> str:
-    step_class = {
-        "dns": "dns",
-        "tcp": "connection",
-        "tls": "tls",
-        "certificate": "tls",
-        "greeting": "protocol",
-        "capabilities": "protocol",
-        "auth": "authentication",
-        "mailbox": "protocol",
-    }
-    for step in report.to_json()["steps"]:
-        if step["ok"] is False:
-            error = (step.get("error") or "").lower()
-            if "timed out" in error:
-                return "timeout"
-            return step_class.get(step["name"], "protocol")
-    return "protocol"
+    return check_stored(row, password)
 
 
 def _store_check(conn: Any, row: Any, report: CheckReport, enable: bool) -> None:
@@ -92,8 +62,8 @@ def _store_check(conn: Any, row: Any, report: CheckReport, enable: bool) -> None
             values.update(enabled=True, disabled_reason=None, failure_count=0)
     else:
         values.update(
-            last_error_class=_failure_class(report),
-            last_error=_first_failure(report),
+            last_error_class=failure_class(report),
+            last_error=first_failure(report),
             last_error_at=utcnow(),
             failure_count=int(row.failure_count) + 1,
         )
@@ -169,10 +139,10 @@ def channel_add(
     if report.ok:
         typer.echo(f"channel {name} added and enabled: check passed ({parsed})")
     elif force:
-        typer.echo(f"channel {name} added and enabled (--force): {_first_failure(report)}")
+        typer.echo(f"channel {name} added and enabled (--force): {first_failure(report)}")
     else:
         typer.echo(
-            f"channel {name} added but disabled: check failed at {_first_failure(report)}; "
+            f"channel {name} added but disabled: check failed at {first_failure(report)}; "
             f"fix it and run: postroom channel enable {name}"
         )
 
@@ -216,7 +186,7 @@ def channel_enable(
         _store_check(conn, row, report, enable=True)
     if not report.ok:
         raise UserError(
-            f"channel {name} stays disabled: check failed at {_first_failure(report)} "
+            f"channel {name} stays disabled: check failed at {first_failure(report)} "
             "(use --force to enable anyway)"
         )
     typer.echo(f"channel {name} enabled: check passed")
@@ -257,6 +227,33 @@ def channel_check(name: str, as_json: JsonOpt = False) -> None:
         typer.echo(render(report))
     if not report.ok:
         raise SystemExit(1)
+
+
+@channel_app.command("set-smtp")
+def channel_set_smtp(
+    name: str,
+    url: Annotated[
+        str | None,
+        typer.Option(help="smtps://HOST:PORT or submission://HOST:PORT; omit to stop"),
+    ] = None,
+) -> None:
+    """The channel sends its own mail with its own credentials (and authorization identity)."""
+    from postroom.cli.smtp import parse_smtp_url
+    from postroom.storage.smtp import set_channel_smtp
+
+    application = current_app()
+    with application.engine.begin() as conn:
+        row = channels.get_channel(conn, name)
+        if url is None:
+            set_channel_smtp(conn, name, None)
+            typer.echo(f"channel {name} no longer sends its own mail")
+            return
+        smtp = parse_smtp_url(url)
+        if not row.address:
+            raise UserError(f"channel {name} has no address to send from (channel add --address)")
+        set_channel_smtp(conn, name, str(smtp))
+    login = MailUrl.parse(row.url).user
+    typer.echo(f"channel {name} sends mail from {row.address} through {smtp} as {login}")
 
 
 def register(app: typer.Typer) -> None:

@@ -26,8 +26,13 @@ def _serve(max_connections: int, workers: int, tick: float, stop: threading.Even
     items = ItemService(application.engine, actor="service")
     feedback = timedelta(days=application.settings.feedback_days)
 
+    sender = application.sender
+
     def housekeeping() -> None:
         items.close_after_feedback(utcnow(), feedback)
+        report = sender.send_due(utcnow())
+        if report.errors:
+            logging.getLogger("postroom.send").warning("outbox: %s", "; ".join(report.errors))
 
     application.scheduler(max_connections, workers).run(stop, tick, housekeeping)
 

@@ -12,8 +12,10 @@ from postroom.cli.mailqueues import outbox_app, outbox_json
 from postroom.cli.output import print_json
 from postroom.cli.state import current_app
 from postroom.connection import MailUrl
-from postroom.credentials import password_from
+from postroom.credentials import Secret, password_from
+from postroom.diagnostics import CheckReport
 from postroom.errors import UserError
+from postroom.services.checks import check_stored, first_failure
 from postroom.services.ingest import utcnow
 from postroom.services.send import OutboxSender
 from postroom.storage import outbox
@@ -34,6 +36,7 @@ def server_json(row: Any) -> dict[str, Any]:
         "default": bool(row.is_default),
         "enabled": bool(row.enabled),
         "has_password": row.password_enc is not None,
+        "last_check_ok": row.last_check_ok,
     }
 
 
@@ -60,8 +63,9 @@ def smtp_add(
     ca_file: Annotated[Path | None, typer.Option(help="CA certificates to trust")] = None,
     send_as: Annotated[bool, typer.Option(help="may send for any From address")] = False,
     default: Annotated[bool, typer.Option(help="the server-wide server")] = False,
+    force: Annotated[bool, typer.Option(help="enable even if the check fails")] = False,
 ) -> None:
-    """Add an SMTP server."""
+    """Add an SMTP server; it is enabled once its connection check passes."""
     parsed = parse_smtp_url(url)
     if ca_file is not None and not ca_file.is_file():
         raise UserError(f"CA file {ca_file} does not exist")
@@ -84,10 +88,37 @@ def smtp_add(
             send_as=send_as,
             is_default=default,
             now=utcnow(),
+            enabled=False,
         )
     roles = [r for r, on in (("send-as", send_as), ("default", default)) if on]
     suffix = f" ({', '.join(roles)})" if roles else ""
-    typer.echo(f"SMTP server {name} added: {parsed}{suffix}")
+    report = _check(application, name, password)
+    if report.ok or force:
+        with application.engine.begin() as conn:
+            servers.set_enabled(conn, name, True)
+    if report.ok:
+        typer.echo(f"SMTP server {name} added and enabled: check passed ({parsed}){suffix}")
+    elif force:
+        typer.echo(f"SMTP server {name} added and enabled (--force): {first_failure(report)}")
+    else:
+        typer.echo(
+            f"SMTP server {name} added but disabled: check failed at {first_failure(report)}; "
+            f"fix it and run: postroom smtp enable {name}"
+        )
+
+
+def _check(
+    application: Any, name: str, password: Secret | None = None, send_to: str | None = None
+) -> CheckReport:
+    """Check a stored server and keep the result with it."""
+    with application.engine.connect() as conn:
+        row = servers.get_server(conn, name)
+    if password is None and row.password_enc:
+        password = application.secrets.open(row.password_enc)
+    report = check_stored(row, password, send_to)
+    with application.engine.begin() as conn:
+        servers.record_check(conn, name, report.to_json(), report.ok)
+    return report
 
 
 @smtp_app.command("list")
@@ -105,11 +136,40 @@ def smtp_list(as_json: JsonOpt = False) -> None:
 
 
 @smtp_app.command("enable")
-def smtp_enable(name: str) -> None:
-    """Use this server again."""
-    with current_app().engine.begin() as conn:
+def smtp_enable(
+    name: str,
+    force: Annotated[bool, typer.Option(help="enable without a passing check")] = False,
+) -> None:
+    """Use this server: its connection check must pass (or --force)."""
+    application = current_app()
+    if not force:
+        report = _check(application, name)
+        if not report.ok:
+            raise UserError(
+                f"SMTP server {name} stays disabled: check failed at {first_failure(report)} "
+                "(use --force to enable anyway)"
+            )
+    with application.engine.begin() as conn:
         servers.set_enabled(conn, name, True)
-    typer.echo(f"SMTP server {name} enabled")
+    typer.echo(f"SMTP server {name} enabled" + (" (--force)" if force else ": check passed"))
+
+
+@smtp_app.command("check")
+def smtp_check(
+    name: str,
+    send_to: Annotated[str | None, typer.Option(help="send a test message to this address")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run `postroom check` with the server's stored settings; keeps the result."""
+    from postroom.cli.check import render
+
+    report = _check(current_app(), name, send_to=send_to)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        typer.echo(render(report))
+    if not report.ok:
+        raise SystemExit(1)
 
 
 @smtp_app.command("disable")

@@ -46,6 +46,7 @@ def add_server(
     send_as: bool,
     is_default: bool,
     now: datetime,
+    enabled: bool = True,
 ) -> int:
     if is_default:
         conn.execute(update(smtp_servers).values(is_default=False))
@@ -62,7 +63,7 @@ def add_server(
                         ca_file=ca_file,
                         send_as=send_as,
                         is_default=is_default,
-                        enabled=True,
+                        enabled=enabled,
                         timeout_s=30,
                         created_at=now,
                     )
@@ -87,6 +88,15 @@ def list_servers(conn: Connection) -> list[Row[Any]]:
 def set_enabled(conn: Connection, name: str, enabled: bool) -> None:
     row = get_server(conn, name)
     conn.execute(update(smtp_servers).where(smtp_servers.c.id == row.id).values(enabled=enabled))
+
+
+def record_check(conn: Connection, name: str, report: dict[str, Any], ok: bool) -> None:
+    row = get_server(conn, name)
+    conn.execute(
+        update(smtp_servers)
+        .where(smtp_servers.c.id == row.id)
+        .values(last_check=report, last_check_ok=ok)
+    )
 
 
 def set_channel_smtp(conn: Connection, name: str, url: str | None) -> None:

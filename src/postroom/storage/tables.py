@@ -205,7 +205,7 @@ outbox = Table(
     Column("message_id", String(1000), nullable=False, unique=True),
     Column("raw_sha256", String(64), nullable=False),
     Column("status", String(20), nullable=False),
-    # queued | sending | sent | failed | cancelled | bounced
+    # queued | sending | delivering | sent | failed | unknown | cancelled | bounced
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("next_attempt", DateTime),
