@@ -333,3 +333,41 @@ def dsn_about(message_id: str, recipient: str) -> bytes:
         "Subject: whatever\r\n"
         f"--{boundary}--\r\n"
     ).encode()
+
+
+def test_automated_replies_are_rate_limited_per_recipient(sh: Shell) -> None:
+    sh.ok(
+        "route",
+        "add",
+        "ack@example.com",
+        "--context",
+        "Acme",
+        "--category",
+        "Query",
+        "--queue",
+        "q",
+        "--acknowledge",
+    )
+    kinds = [
+        sh.ingest(make_mail(to="ack@example.com", subject=f"n{i}"))["auto_reply"] for i in range(4)
+    ]
+    assert kinds == ["acknowledgement"] * 3 + [None]
+    fourth = sh("item", "list", "--json").json()
+    assert len(fourth) == 4
+    other = sh.ingest(make_mail(to="ack@example.com", sender="dave@other.test"))
+    assert other["auto_reply"] == "acknowledgement"
+
+
+def test_every_change_is_recorded_with_its_cause(sh: Shell) -> None:
+    ref, _ = sh.new_ticket()
+    sh.ok("user", "add", "alice")
+    sh.ok("item", "set-owner", ref, "alice")
+    sh.ok("item", "set-state", ref, "resolved")
+    sh.ingest(reply(ref))
+    history = sh.show(ref)["history"]
+    fields = [(h["field"], h["cause"]) for h in history]
+    assert fields[0] == ("created", "email-handler")
+    assert ("owner", "user") in fields and ("state", "user") in fields
+    reopened = [h for h in history if h["field"] == "reopened"]
+    assert reopened and reopened[0]["cause"] == "email-handler"
+    assert reopened[0]["communication"] is not None

@@ -14,6 +14,7 @@ from postroom.domain.automatic import automatic_reason
 from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.mime import parse
 from postroom.services.present import decision_json, mail_json, preview_items
+from postroom.storage.context import own_addresses
 
 EX_TEMPFAIL = 75
 
@@ -88,7 +89,9 @@ def register(app: typer.Typer) -> None:
         decision = application.ingest.decide_only(mail)
         with application.engine.connect() as conn:
             items = preview_items(conn, decision)
-        automatic = automatic_reason(mail, frozenset())
+        with application.engine.connect() as conn:
+            own = own_addresses(conn, application.settings.default_sender)
+        automatic = automatic_reason(mail, own)
         data = {
             "mail": mail_json(mail, automatic),
             "decision": decision_json(decision, items, None),

@@ -67,6 +67,12 @@ def register(app: typer.Typer) -> None:
         ):
             if item.get(key) is not None:
                 typer.echo(f"{key + ':':12} {item[key]}")
+        for h in item["history"]:
+            by = h["actor"] or h["cause"]
+            if h["communication"]:
+                by += f" (communication {h['communication']})"
+            change = h["new"] if h["field"] == "created" else f"{h['old']} → {h['new']}"
+            typer.echo(f"  · {h['at']} {h['field']}: {change} by {by}")
         for c in item["communications"]:
             arrow = "←" if c["direction"] == "in" else "→"
             status = f" [{c['status']}]" if c["status"] not in (None, "received") else ""

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from postroom.domain.workitems import ItemType, Reference, State
 from postroom.errors import UserError
-from postroom.services.present import communications_json, item_json
+from postroom.services.present import communications_json, history_json, item_json
 from postroom.storage import config, workitems
 from postroom.storage.tables import work_items
 from postroom.storage.workitems import Cause
@@ -34,6 +34,7 @@ class ItemService:
             row = workitems.get(conn, ref)
             data = item_json(conn, row)
             data["communications"] = communications_json(conn, row.id)
+            data["history"] = history_json(conn, row.id)
             return data
 
     def set_state(self, ref: str, state: State, now: datetime) -> dict[str, Any]:

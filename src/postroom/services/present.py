@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Row, select
 from postroom.domain.decision import Decision
 from postroom.domain.mail import Address, ParsedMail
 from postroom.storage import workitems
-from postroom.storage.tables import communications
+from postroom.storage.tables import communications, item_events
 
 
 def item_json(conn: Connection, row: Row[Any]) -> dict[str, Any]:
@@ -51,6 +51,25 @@ def communications_json(conn: Connection, item_id: int) -> list[dict[str, Any]]:
             "at": c.created_at.isoformat() + "Z",
         }
         for c in conn.execute(q)
+    ]
+
+
+def history_json(conn: Connection, item_id: int) -> list[dict[str, Any]]:
+    """Every change of the item with its cause: who (a user, the email handler with the
+    communication that triggered it, the system) changed what, from what to what."""
+    q = select(item_events).where(item_events.c.work_item_id == item_id).order_by(item_events.c.id)
+    return [
+        {
+            "at": e.at.isoformat() + "Z",
+            "field": e.field,
+            "old": e.old,
+            "new": e.new,
+            "cause": e.cause,
+            "actor": e.actor,
+            "communication": e.communication_id,
+            "note": e.note,
+        }
+        for e in conn.execute(q)
     ]
 
 

@@ -1,0 +1,76 @@
+"""`postroom run` as an operator starts it: several processes poll every channel, the outbox
+is sent, and SIGTERM stops it cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from support.mails import make_mail
+from support.polling import Postroom
+
+
+def test_run_drains_every_channel_sends_the_outbox_and_stops_on_sigterm(
+    postroom: Postroom,
+) -> None:
+    stack = postroom.stack
+    boxes = [postroom.mailbox(f"run{i}") for i in range(3)]
+    for box in boxes:
+        stack.fill(box.address, 30)
+    os.environ["SMTP_PW"] = stack.password("alice@example.test")
+    url = f"submission://alice@example.test@{stack.host}:{stack.submission_port}"
+    postroom.ok(
+        "smtp",
+        "add",
+        "relay",
+        "--url",
+        url,
+        "--password-env",
+        "SMTP_PW",
+        "--ca-file",
+        str(stack.ca_file),
+        "--default",
+    )
+    postroom.ok(
+        "route",
+        "add",
+        "ack@example.test",
+        "--context",
+        "A",
+        "--category",
+        "B",
+        "--queue",
+        "q",
+        "--acknowledge",
+    )
+    customer = f"erin-{os.getpid()}-{time.time_ns()}@customer.test"
+    stack.deliver(boxes[0].address, make_mail(to="ack@example.test", sender=customer))
+
+    env = {**os.environ, **postroom.env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "postroom", "run", "--workers", "2", "--tick", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if not any(stack.count(b.address) for b in boxes) and stack.captured(customer):
+                break
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    assert b"postroom stopped" in err
+    assert [stack.count(b.address) for b in boxes] == [0, 0, 0]
+    counts = postroom.counts()
+    assert counts["messages"] == counts["distinct_ids"] == 91
+    [ack] = stack.captured(customer)
+    assert b"Auto-Submitted: auto-replied" in ack
+    [row] = postroom("outbox", "list", "--json").json()
+    assert row["status"] == "sent"
