@@ -84,7 +84,9 @@ class Postroom:
 
     def poll_json(self, *names: str) -> list[dict[str, Any]]:
         args = [a for n in names for a in ("--channel", n)]
-        return self("poll", "--json", *args).json()  # type: ignore[no-any-return]
+        result = self("poll", "--json", *args)
+        assert result.out.strip(), f"poll printed nothing (exit {result.code}): {result.err}"
+        return result.json()  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------- database truth
     def counts(self) -> dict[str, int]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import print_json
 from postroom.cli.state import current_app
 from postroom.connection import MailUrl
@@ -19,7 +19,6 @@ from postroom.services.checks import check_stored, failure_class, first_failure
 from postroom.services.ingest import utcnow
 from postroom.storage import channels
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 channel_app = typer.Typer(help="Input channels: the mailboxes Postroom polls.")
 """Other modules (SMTP) add their commands to this group."""
 
@@ -74,16 +73,10 @@ def _store_check(conn: Any, row: Any, report: CheckReport, enable: bool) -> None
 def channel_add(
     name: str,
     url: Annotated[str, typer.Option(help="pop3://USER@HOST:PORT (STLS) or pop3s://…")],
-    password_env: Annotated[
-        str | None, typer.Option(help="environment variable holding the password")
-    ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option(help="read the password from standard input")
-    ] = False,
-    authzid: Annotated[
-        str | None, typer.Option(help="shared mailbox to open (authorization identity)")
-    ] = None,
-    ca_file: Annotated[Path | None, typer.Option(help="CA certificates to trust")] = None,
+    password_env: PasswordEnv = None,
+    password_stdin: PasswordStdin = False,
+    authzid: Authzid = None,
+    ca_file: CaFile = None,
     interval: Annotated[int, typer.Option(min=5, help="seconds between polls")] = 60,
     max_failures: Annotated[int, typer.Option(min=1, help="switch off after N")] = 10,
     address: Annotated[
@@ -93,7 +86,7 @@ def channel_add(
         AuthMechanism.AUTO
     ),
     timeout: Annotated[int, typer.Option(min=1, help="seconds for connect and reads")] = 30,
-    force: Annotated[bool, typer.Option(help="enable even if the check fails")] = False,
+    force: Force = False,
     no_check: Annotated[bool, typer.Option(help="add disabled, without a check")] = False,
 ) -> None:
     """Add an input channel; it is enabled once its connection check passes."""

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from postroom.cli.options import JsonOpt
 from postroom.cli.output import print_json
 from postroom.cli.state import current_app
 from postroom.domain.routes import Route
@@ -17,7 +18,6 @@ from postroom.storage import config
 from postroom.storage.database import make_engine, upgrade
 
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.?[A-Za-z0-9-]*$")
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 class Role(StrEnum):

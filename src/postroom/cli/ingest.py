@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from postroom.cli.options import JsonOpt
 from postroom.cli.output import fail, print_json
 from postroom.cli.state import current_app
 from postroom.domain.automatic import automatic_reason
@@ -19,7 +20,6 @@ from postroom.storage.context import own_addresses
 EX_TEMPFAIL = 75
 
 FileArg = Annotated[str, typer.Argument(help="a raw message file, or - for standard input")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 def _read(source: str) -> bytes:

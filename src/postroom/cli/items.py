@@ -6,13 +6,12 @@ from typing import Annotated, Any
 
 import typer
 
+from postroom.cli.options import JsonOpt
 from postroom.cli.output import print_json
 from postroom.cli.state import current_app
 from postroom.domain.workitems import State
 from postroom.services.ingest import utcnow
 from postroom.services.items import ItemService
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 def _line(item: dict[str, Any]) -> str:

@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
+from postroom.cli.options import JsonOpt
 from postroom.cli.output import print_json
 from postroom.cli.state import current_app
 from postroom.errors import UserError
 from postroom.storage import messages, outbox
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 def _iso(value: Any) -> str | None:

@@ -13,12 +13,11 @@ from typing import Annotated
 
 import typer
 
+from postroom.cli.options import JsonOpt
 from postroom.cli.output import print_json
 from postroom.cli.state import current_app
 from postroom.services.ingest import utcnow
 from postroom.services.items import ItemService
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 def _serve(max_connections: int, workers: int, tick: float, stop: threading.Event) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from postroom.cli.mailqueues import outbox_app, outbox_json
+from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import print_json
 from postroom.cli.state import current_app
 from postroom.connection import MailUrl
@@ -21,7 +21,6 @@ from postroom.services.send import OutboxSender
 from postroom.storage import outbox
 from postroom.storage import smtp as servers
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 smtp_app = typer.Typer(help="Outbound SMTP servers.")
 
 
@@ -51,19 +50,13 @@ def parse_smtp_url(text: str) -> MailUrl:
 def smtp_add(
     name: str,
     url: Annotated[str, typer.Option(help="smtps://USER@HOST:PORT or submission://… (STARTTLS)")],
-    password_env: Annotated[
-        str | None, typer.Option(help="environment variable holding the password")
-    ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option(help="read the password from standard input")
-    ] = False,
-    authzid: Annotated[
-        str | None, typer.Option(help="send as this account (authorization identity)")
-    ] = None,
-    ca_file: Annotated[Path | None, typer.Option(help="CA certificates to trust")] = None,
+    password_env: PasswordEnv = None,
+    password_stdin: PasswordStdin = False,
+    authzid: Authzid = None,
+    ca_file: CaFile = None,
     send_as: Annotated[bool, typer.Option(help="may send for any From address")] = False,
     default: Annotated[bool, typer.Option(help="the server-wide server")] = False,
-    force: Annotated[bool, typer.Option(help="enable even if the check fails")] = False,
+    force: Force = False,
 ) -> None:
     """Add an SMTP server; it is enabled once its connection check passes."""
     parsed = parse_smtp_url(url)

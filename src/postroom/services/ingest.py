@@ -4,8 +4,9 @@ Order matters for "nothing lost, nothing twice":
 1. the bytes go to the blob store (durable before anything refers to them);
 2. one transaction records the arrival, asks the Email Handler and applies its
    decision; a channel arrival already in the ledger is not handled again;
-3. if step 2 fails for any reason but storage, a fresh transaction records the
-   arrival as quarantined with the error, retryable later.
+3. if step 2 fails for any reason but storage, the arrival is recorded as
+   quarantined with the error (inside a SAVEPOINT of the same transaction,
+   so the other messages of a batch are kept), retryable later.
 Only when the arrival could not be recorded at all does ingest raise
 `StorageUnavailableError` (an MTA pipe then answers EX_TEMPFAIL).
 """
@@ -100,34 +101,8 @@ class IngestService:
     def ingest(
         self, raw: bytes, channel_id: int | None = None, source_uid: str | None = None
     ) -> IngestResult:
-        sha = self.blobs.put(raw)
-        now = self.clock()
-        if channel_id is not None:
-            existing = self._existing(channel_id, source_uid, sha)
-            if existing is not None:
-                return existing
-        try:
-            mail = parse(raw)
-            with self.engine.begin() as conn:
-                row_id = messages.insert_arrival(
-                    conn,
-                    raw_sha256=sha,
-                    size=len(raw),
-                    now=now,
-                    channel_id=channel_id,
-                    source_uid=source_uid,
-                )
-                result = self._handle(conn, mail, row_id, now)
-            return result
-        except IntegrityError:
-            existing = self._existing(channel_id, source_uid, sha)
-            if existing is not None:
-                return existing
-            return self._quarantine(sha, len(raw), now, channel_id, source_uid)
-        except (StorageUnavailableError, OperationalError):
-            return self._quarantine(sha, len(raw), now, channel_id, source_uid)
-        except Exception:  # noqa: BLE001 - Q1: any unexpected error quarantines the message
-            return self._quarantine(sha, len(raw), now, channel_id, source_uid)
+        """Store and handle one message (an MTA pipe, a file); see `ingest_batch`."""
+        return self.ingest_batch([Arrival(raw, channel_id, source_uid)])[0]
 
     def ingest_batch(self, arrivals: Sequence[Arrival]) -> list[IngestResult]:
         """Store and handle several messages with one blob flush and one commit.
@@ -159,15 +134,7 @@ class IngestService:
         self, conn: Connection, arrival: Arrival, sha: str, now: datetime
     ) -> IngestResult:
         mail = parse(arrival.raw)
-        row_id = messages.insert_arrival(
-            conn,
-            raw_sha256=sha,
-            size=len(arrival.raw),
-            now=now,
-            channel_id=arrival.channel_id,
-            source_uid=arrival.source_uid,
-        )
-        return self._handle(conn, mail, row_id, now)
+        return self._handle(conn, mail, _arrive(conn, arrival, sha, now), now)
 
     def _ingest_in(
         self, conn: Connection, arrival: Arrival, sha: str, now: datetime
@@ -175,15 +142,7 @@ class IngestService:
         try:
             with conn.begin_nested():
                 mail = parse(arrival.raw)
-                row_id = messages.insert_arrival(
-                    conn,
-                    raw_sha256=sha,
-                    size=len(arrival.raw),
-                    now=now,
-                    channel_id=arrival.channel_id,
-                    source_uid=arrival.source_uid,
-                )
-                return self._handle(conn, mail, row_id, now)
+                return self._handle(conn, mail, _arrive(conn, arrival, sha, now), now)
         except IntegrityError:
             row = messages.find_arrival(conn, arrival.channel_id, arrival.source_uid, sha)
             if row is not None:
@@ -196,15 +155,7 @@ class IngestService:
             error = traceback.format_exc(limit=8)
         log.warning("message %s quarantined: %s", sha[:12], error.strip().splitlines()[-1])
         with conn.begin_nested():
-            row_id = messages.insert_arrival(
-                conn,
-                raw_sha256=sha,
-                size=len(arrival.raw),
-                now=now,
-                channel_id=arrival.channel_id,
-                source_uid=arrival.source_uid,
-                status="quarantined",
-            )
+            row_id = _arrive(conn, arrival, sha, now, status="quarantined")
             data = _quarantined(row_id, error)
             messages.set_outcome(
                 conn, row_id, error=error, attempts=1, decision=data, rule="Q1", path="Q1"
@@ -268,44 +219,20 @@ class IngestService:
         )
         return IngestResult(row_id, data)
 
-    def _existing(
-        self, channel_id: int | None, source_uid: str | None, sha: str
-    ) -> IngestResult | None:
-        with self.engine.connect() as conn:
-            row = messages.find_arrival(conn, channel_id, source_uid, sha)
-        if row is None:
-            return None
-        data = row.decision or _quarantined(row.id, row.error or "")
-        return IngestResult(row.id, data, already_stored=True)
 
-    def _quarantine(
-        self,
-        sha: str,
-        size: int,
-        now: datetime,
-        channel_id: int | None,
-        source_uid: str | None,
-    ) -> IngestResult:
-        error = traceback.format_exc(limit=8)
-        log.warning("message %s quarantined: %s", sha[:12], error.strip().splitlines()[-1])
-        try:
-            with self.engine.begin() as conn:
-                row_id = messages.insert_arrival(
-                    conn,
-                    raw_sha256=sha,
-                    size=size,
-                    now=now,
-                    channel_id=channel_id,
-                    source_uid=source_uid,
-                    status="quarantined",
-                )
-                data = _quarantined(row_id, error)
-                messages.set_outcome(
-                    conn, row_id, error=error, attempts=1, decision=data, rule="Q1", path="Q1"
-                )
-        except SQLAlchemyError as exc:
-            raise StorageUnavailableError(f"could not record the message: {exc}") from exc
-        return IngestResult(row_id, data)
+def _arrive(
+    conn: Connection, arrival: Arrival, sha: str, now: datetime, status: str = "stored"
+) -> int:
+    """Record the arrival (the ledger row); unique per channel, UIDL and content."""
+    return messages.insert_arrival(
+        conn,
+        raw_sha256=sha,
+        size=len(arrival.raw),
+        now=now,
+        channel_id=arrival.channel_id,
+        source_uid=arrival.source_uid,
+        status=status,
+    )
 
 
 def _quarantined(row_id: int, error: str) -> dict[str, Any]:

@@ -43,7 +43,10 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE: take the write lock at BEGIN, where the busy timeout applies. A
+            # deferred transaction that reads, then writes after another connection
+            # committed, fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if url.startswith(("postgresql", "postgres")):
