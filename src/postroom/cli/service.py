@@ -36,7 +36,13 @@ def _serve(max_connections: int, workers: int, tick: float, stop: threading.Even
     application.scheduler(max_connections, workers).run(stop, tick, housekeeping)
 
 
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def _worker(max_connections: int, workers: int, tick: float) -> None:
+    _logging()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -55,7 +61,7 @@ def register(app: typer.Typer) -> None:
         tick: Annotated[float, typer.Option(help="seconds between scheduling rounds")] = 1.0,
     ) -> None:
         """Run the service until SIGINT/SIGTERM: polls channels, handles mail, sends the outbox."""
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        _logging()
         application = current_app()
         application.engine  # noqa: B018 - create or upgrade the schema once, before the workers
         stop = threading.Event()
