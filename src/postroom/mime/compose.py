@@ -13,7 +13,7 @@ import re
 import string
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
@@ -92,7 +92,8 @@ def compose(
     if cc:
         msg["Cc"] = ", ".join(cc)
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(now)
+    # Stored times are naive UTC: say so (+0000), not "unknown zone" (-0000, RFC 5322 §3.3).
+    msg["Date"] = format_datetime(now if now.tzinfo else now.replace(tzinfo=UTC))
     message_id = new_message_id(sender)
     msg["Message-ID"] = message_id
     if in_reply_to:
