@@ -76,3 +76,6 @@ def test_smtp_check_by_name_and_channel_check_by_name(
     assert set_smtp.code == 0 and address in set_smtp.out
     [channel] = run_cli(capsys, "channel", "list", "--json").json()
     assert channel["smtp_url"].startswith("smtps://")
+    shown = run_cli(capsys, "channel", "show", "c", "--json").json()
+    assert shown["last_check_ok"] is True
+    assert [s["name"] for s in shown["last_check"]["steps"]][-2:] == ["auth", "mailbox"]

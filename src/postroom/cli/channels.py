@@ -159,6 +159,24 @@ def channel_list(as_json: JsonOpt = False) -> None:
             typer.echo(f"\t{r['disabled_reason']}")
 
 
+@channel_app.command("show")
+def channel_show(name: str, as_json: JsonOpt = False) -> None:
+    """One channel with its health and the steps of its last connection check."""
+    with current_app().engine.connect() as conn:
+        row = channels.get_channel(conn, name)
+    data = channel_json(row)
+    data["last_check"] = row.last_check
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        if key != "last_check" and value is not None:
+            typer.echo(f"{key + ':':18} {value}")
+    for step in (row.last_check or {}).get("steps", []):
+        mark = {True: "✓", False: "✗", None: "·"}[step["ok"]]
+        typer.echo(f"  {mark} {step['name']}" + (f": {step['error']}" if step["error"] else ""))
+
+
 @channel_app.command("enable")
 def channel_enable(
     name: str,
