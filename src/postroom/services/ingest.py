@@ -114,45 +114,55 @@ class IngestService:
         could not be committed (then nothing of it counts as stored).
         """
         shas = self.blobs.put_many([a.raw for a in arrivals])
+        # Parsing is pure and takes a good part of the time: do it before the write
+        # transaction, so other processes are kept waiting for the database only briefly.
+        parsed = [_safe_parse(a.raw) for a in arrivals]
         now = self.clock()
-        pairs = list(zip(arrivals, shas, strict=True))
+        items = list(zip(arrivals, shas, parsed, strict=True))
         try:
             # The common case: every message goes through; no SAVEPOINT per message.
             with self.engine.begin() as conn:
-                return [self._ingest_plain(conn, arrival, sha, now) for arrival, sha in pairs]
+                return [self._ingest_plain(conn, *item, now) for item in items]
         except OperationalError as exc:
             raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
         except Exception:  # noqa: BLE001 - one message failed: redo with one SAVEPOINT each
-            log.info("a batch of %d had a failing message; handling one by one", len(pairs))
+            log.info("a batch of %d had a failing message; handling one by one", len(items))
         try:
             with self.engine.begin() as conn:
-                return [self._ingest_in(conn, arrival, sha, now) for arrival, sha in pairs]
+                return [self._ingest_in(conn, *item, now) for item in items]
         except SQLAlchemyError as exc:
             raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
 
     def _ingest_plain(
-        self, conn: Connection, arrival: Arrival, sha: str, now: datetime
+        self, conn: Connection, arrival: Arrival, sha: str, mail: ParsedMail | None, now: datetime
     ) -> IngestResult:
-        mail = parse(arrival.raw)
+        if mail is None:
+            raise ValueError("the message could not be parsed")
         return self._handle(conn, mail, _arrive(conn, arrival, sha, now), now)
 
     def _ingest_in(
-        self, conn: Connection, arrival: Arrival, sha: str, now: datetime
+        self, conn: Connection, arrival: Arrival, sha: str, mail: ParsedMail | None, now: datetime
     ) -> IngestResult:
-        try:
-            with conn.begin_nested():
-                mail = parse(arrival.raw)
-                return self._handle(conn, mail, _arrive(conn, arrival, sha, now), now)
-        except IntegrityError:
-            row = messages.find_arrival(conn, arrival.channel_id, arrival.source_uid, sha)
-            if row is not None:
-                data = row.decision or _quarantined(row.id, row.error or "")
-                return IngestResult(row.id, data, already_stored=True)
-            error = traceback.format_exc(limit=8)
-        except OperationalError:
-            raise
-        except Exception:  # noqa: BLE001 - Q1: any unexpected error quarantines the message
-            error = traceback.format_exc(limit=8)
+        error = ""
+        for _attempt in range(2):
+            try:
+                with conn.begin_nested():
+                    if mail is None:
+                        mail = parse(arrival.raw)
+                    return self._handle(conn, mail, _arrive(conn, arrival, sha, now), now)
+            except IntegrityError:
+                row = messages.find_arrival(conn, arrival.channel_id, arrival.source_uid, sha)
+                if row is not None:
+                    data = row.decision or _quarantined(row.id, row.error or "")
+                    return IngestResult(row.id, data, already_stored=True)
+                # Another process committed the same message meanwhile (dedupe_key):
+                # decide again, now seeing it (D1).
+                error = traceback.format_exc(limit=8)
+            except OperationalError:
+                raise
+            except Exception:  # noqa: BLE001 - Q1: any unexpected error quarantines the message
+                error = traceback.format_exc(limit=8)
+                break
         log.warning("message %s quarantined: %s", sha[:12], error.strip().splitlines()[-1])
         with conn.begin_nested():
             row_id = _arrive(conn, arrival, sha, now, status="quarantined")
@@ -214,10 +224,27 @@ class IngestService:
             reason=decision.reason,
             decision=data,
             duplicate_of=decision.duplicate_of,
+            dedupe_key=_dedupe_key(mail, decision),
             error=None,
             attempts=1,
         )
         return IngestResult(row_id, data)
+
+
+def _dedupe_key(mail: ParsedMail, decision: Decision) -> str | None:
+    """Set for every message the handler acted on: the same message cannot be acted on twice,
+    even by two processes at the same moment (the second commit fails, then sees D1)."""
+    if decision.rule in (Rule.D1, Rule.D2) or not mail.content_hash:
+        return None
+    return f"{mail.message_id or ''}|{mail.content_hash}"
+
+
+def _safe_parse(raw: bytes) -> ParsedMail | None:
+    """`parse` never means to raise; if it does, the message is quarantined later (Q1)."""
+    try:
+        return parse(raw)
+    except Exception:  # noqa: BLE001 - handled as Q1 inside the transaction
+        return None
 
 
 def _arrive(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, text, update
 
 from postroom.domain.workitems import ItemType, Reference, State, WorkItemView
 from postroom.errors import NotFoundError, UserError
@@ -35,6 +35,7 @@ _NEXT = (
     .values(value=counters.c.value + 1)
     .returning(counters.c.value)
 )
+_NEXTVAL = text("SELECT nextval('work_item_number')")
 _BY_REFERENCE = select(work_items).where(work_items.c.reference == bindparam("ref"))
 _BY_ID = select(work_items).where(work_items.c.id == bindparam("id"))
 _REFERENCE_OF = select(work_items.c.reference).where(work_items.c.id == bindparam("id"))
@@ -44,7 +45,13 @@ _UPDATE_ITEM = update(work_items).where(work_items.c.id == bindparam("_id"))
 
 
 def next_number(conn: Connection) -> int:
-    """Allocate the next Ticket number (Cases reuse their Ticket's number)."""
+    """Allocate the next Ticket number (Cases reuse their Ticket's number).
+
+    PostgreSQL takes it from a sequence, which never waits for other transactions;
+    SQLite has one writer at a time anyway and uses a counter row.
+    """
+    if conn.dialect.name == "postgresql":
+        return int(conn.execute(_NEXTVAL).scalar_one())
     row = conn.execute(_NEXT).first()
     if row is None:
         conn.execute(insert(counters).values(name="work_item", value=FIRST_NUMBER))
