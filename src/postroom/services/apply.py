@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 
 from postroom.domain.decision import AutoReply, Decision, NewTicket, Outcome, Rule
 from postroom.domain.mail import ParsedMail
@@ -47,11 +47,11 @@ class Applier:
     templates_dir: Path | None
     now: datetime
 
-    def apply(self, decision: Decision, mail: ParsedMail, message_row: int) -> list[int]:
-        """Carry out ``decision``; returns the ids of the items created or updated, in order."""
-        touched: list[int] = []
+    def apply(self, decision: Decision, mail: ParsedMail, message_row: int) -> list[Row[Any]]:
+        """Carry out ``decision``; returns the items created or updated (as they are now)."""
+        touched: list[Row[Any]] = []
         if decision.rule is Rule.D3 and decision.bounced_outbound is not None:
-            touched.append(self._bounce(decision, mail, message_row))
+            touched.append(workitems.by_id(self.conn, self._bounce(decision, mail, message_row)))
             return touched
         for upd in decision.updates:
             row = workitems.get(self.conn, upd.reference)
@@ -64,9 +64,8 @@ class Applier:
                 values["assignee"] = row.owner
             if upd.reopen:
                 workitems.record(self.conn, row.id, "reopened", row.state, "to-do", cause, self.now)
-            workitems.change(self.conn, row, self.now, cause, **values)
-            touched.append(row.id)
-        created: list[int] = []
+            touched.append(workitems.change(self.conn, row, self.now, cause, **values))
+        created: list[Row[Any]] = []
         for ticket in decision.new_tickets:
             created.append(self._new_ticket(ticket, mail, message_row, decision))
         touched.extend(created)
@@ -94,7 +93,7 @@ class Applier:
 
     def _new_ticket(
         self, ticket: NewTicket, mail: ParsedMail, message_row: int, decision: Decision
-    ) -> int:
+    ) -> Row[Any]:
         ref = Reference(workitems.next_number(self.conn), ItemType.TICKET)
         linked_id = None
         if ticket.linked_to is not None:
@@ -103,7 +102,7 @@ class Applier:
         requester = (mail.reply_to[0] if mail.reply_to else mail.from_) if mail else None
         route = ticket.route
         cause = Cause("email-handler", note=f"rule {decision.rule.value}")
-        item_id = workitems.create(
+        row = workitems.create(
             self.conn,
             ref=ref,
             state=State.TODO,
@@ -117,11 +116,10 @@ class Applier:
             linked_to_id=linked_id,
             new_info=True,
         )
-        comm = self._file(item_id, mail, message_row, decision)
+        comm = self._file(row.id, mail, message_row, decision)
         if ticket.resolve:
-            row = workitems.by_id(self.conn, item_id)
             note = "address not configured"
-            workitems.change(
+            row = workitems.change(
                 self.conn,
                 row,
                 self.now,
@@ -129,12 +127,12 @@ class Applier:
                 state=State.RESOLVED.value,
                 resolution="Address not configured",
             )
-        return item_id
+        return row
 
     def _auto_reply(
-        self, reply: AutoReply, item_id: int, mail: ParsedMail, decision: Decision
+        self, reply: AutoReply, row: Row[Any], mail: ParsedMail, decision: Decision
     ) -> None:
-        row = workitems.by_id(self.conn, item_id)
+        item_id = row.id
         sender = reply.sender or self.default_sender
         original = mail.subject or "(no subject)"
         values = {

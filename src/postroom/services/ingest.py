@@ -34,7 +34,7 @@ from postroom.errors import StorageUnavailableError
 from postroom.mime import parse
 from postroom.services.apply import Applier, message_status
 from postroom.services.present import decision_json, item_json
-from postroom.storage import config, messages, workitems
+from postroom.storage import config, messages
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.context import SqlHandlerContext, own_addresses
 
@@ -208,7 +208,7 @@ class IngestService:
         decision = decide(mail, self._context(conn, row_id), self.settings, now)
         applier = Applier(conn, self.blobs, self.default_sender, self.templates_dir, now)
         touched = applier.apply(decision, mail, row_id)
-        items = [item_json(conn, workitems.by_id(conn, i)) for i in touched]
+        items = [item_json(conn, row) for row in touched]
         data = decision_json(decision, items, row_id)
         messages.set_outcome(
             conn,

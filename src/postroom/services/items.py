@@ -77,7 +77,7 @@ class ItemService:
                 category=ticket.category,
                 requester=ticket.requester,
                 subject=ticket.subject,
-            )
+            ).id
             ticket = workitems.change(
                 conn,
                 ticket,

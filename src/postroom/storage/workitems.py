@@ -40,8 +40,10 @@ _BY_REFERENCE = select(work_items).where(work_items.c.reference == bindparam("re
 _BY_ID = select(work_items).where(work_items.c.id == bindparam("id"))
 _REFERENCE_OF = select(work_items.c.reference).where(work_items.c.id == bindparam("id"))
 _INSERT_EVENT = insert(item_events)
-_INSERT_ITEM = insert(work_items).returning(work_items.c.id)
-_UPDATE_ITEM = update(work_items).where(work_items.c.id == bindparam("_id"))
+_INSERT_ITEM = insert(work_items).returning(*work_items.c)
+_UPDATE_ITEM = (
+    update(work_items).where(work_items.c.id == bindparam("_id")).returning(*work_items.c)
+)
 
 
 def next_number(conn: Connection) -> int:
@@ -146,7 +148,7 @@ def create(
     linked_to_id: int | None = None,
     owner: str | None = None,
     new_info: bool = False,
-) -> int:
+) -> Row[Any]:
     values = {
         "reference": str(ref),
         "number": ref.number,
@@ -168,9 +170,9 @@ def create(
         "updated_at": now,
         "resolved_at": None,
     }
-    item_id = conn.execute(_INSERT_ITEM, values).scalar_one()
-    record(conn, item_id, "created", None, state.value, cause, now)
-    return int(item_id)
+    row = conn.execute(_INSERT_ITEM, values).one()
+    record(conn, row.id, "created", None, state.value, cause, now)
+    return row
 
 
 def change(conn: Connection, row: Row[Any], now: datetime, cause: Cause, **values: Any) -> Row[Any]:
@@ -187,8 +189,7 @@ def change(conn: Connection, row: Row[Any], now: datetime, cause: Cause, **value
     if changed.get("state") == State.RESOLVED.value:
         changed["resolved_at"] = now
     changed["updated_at"] = now
-    conn.execute(_UPDATE_ITEM, {"_id": row.id, **changed})
-    return by_id(conn, row.id)
+    return conn.execute(_UPDATE_ITEM, {"_id": row.id, **changed}).one()
 
 
 def set_state(
