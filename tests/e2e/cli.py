@@ -36,3 +36,31 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str, stdin: bytes = b"") 
         sys.stdin = old
     captured = capsys.readouterr()
     return Result(code, captured.out, captured.err)
+
+
+class Shell:
+    """The CLI as a person at a shell uses it, with the checks every test repeats."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, *argv: str, stdin: bytes = b"") -> Result:
+        return run_cli(self.capsys, *argv, stdin=stdin)
+
+    def ok(self, *argv: str, stdin: bytes = b"") -> str:
+        result = self(*argv, stdin=stdin)
+        assert result.code == 0, f"{argv}: {result.err}"
+        return result.out.strip()
+
+    def json(self, *argv: str, stdin: bytes = b"") -> Any:
+        result = self(*argv, "--json", stdin=stdin)
+        assert result.code == 0, f"{argv}: {result.err}"
+        return result.json()
+
+    def ingest(self, raw: bytes) -> dict[str, Any]:
+        data: dict[str, Any] = self.json("ingest", "-", stdin=raw)
+        return data
+
+    def show(self, ref: str) -> dict[str, Any]:
+        data: dict[str, Any] = self.json("item", "show", ref)
+        return data

@@ -4,33 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from e2e.cli import Result, run_cli
+from e2e.cli import Shell as BaseShell
 from support.mails import make_mail
 
 
-class Shell:
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.capsys = capsys
-
-    def __call__(self, *argv: str, stdin: bytes = b"") -> Result:
-        return run_cli(self.capsys, *argv, stdin=stdin)
-
-    def ok(self, *argv: str, stdin: bytes = b"") -> str:
-        result = self(*argv, stdin=stdin)
-        assert result.code == 0, f"{argv}: {result.err}"
-        return result.out.strip()
-
-    def json(self, *argv: str, stdin: bytes = b"") -> Any:
-        result = self(*argv, "--json", stdin=stdin)
-        assert result.code == 0, f"{argv}: {result.err}"
-        return result.json()
-
-    def ingest(self, raw: bytes) -> dict[str, Any]:
-        data: dict[str, Any] = self.json("ingest", "-", stdin=raw)
-        return data
-
+class Shell(BaseShell):
     def outbox(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self.json("outbox", "list")
         return rows

@@ -11,34 +11,13 @@ from typing import Any
 
 import pytest
 
-from e2e.cli import Result, run_cli
+from e2e.cli import Shell as BaseShell
 from support.mails import make_mail
 
 pytestmark = pytest.mark.usefixtures("postroom_env")
 
 
-class Shell:
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.capsys = capsys
-
-    def __call__(self, *argv: str, stdin: bytes = b"") -> Result:
-        return run_cli(self.capsys, *argv, stdin=stdin)
-
-    def ok(self, *argv: str, stdin: bytes = b"") -> str:
-        result = self(*argv, stdin=stdin)
-        assert result.code == 0, f"{argv}: {result.err}"
-        return result.out.strip()
-
-    def ingest(self, raw: bytes) -> dict[str, Any]:
-        result = self("ingest", "-", "--json", stdin=raw)
-        assert result.code == 0, result.err
-        data: dict[str, Any] = result.json()
-        return data
-
-    def show(self, ref: str) -> dict[str, Any]:
-        data: dict[str, Any] = self("item", "show", ref, "--json").json()
-        return data
-
+class Shell(BaseShell):
     def new_ticket(self, subject: str = "Invoice question", **kw: Any) -> tuple[str, bytes]:
         raw = make_mail(subject=subject, **kw)
         decision = self.ingest(raw)
