@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,6 +121,8 @@ class PollService:
         self.source_factory = source_factory
         self.clock = clock
         self._renewed: dict[int, float] = {}
+        self.stopping = threading.Event()
+        """Set by the service on SIGTERM: polls store what they fetched, QUIT and return."""
 
     def poll(self, channel: Row[Any]) -> ChannelReport:
         report = ChannelReport(channel.name)
@@ -146,7 +149,11 @@ class PollService:
                     known = messages.uids_seen(conn, channel.id)
                 batch = _Batch()
                 for index, info in enumerate(listing):
-                    if index >= self.MAX_MESSAGES or time.monotonic() - started > self.MAX_SECONDS:
+                    if (
+                        index >= self.MAX_MESSAGES
+                        or time.monotonic() - started > self.MAX_SECONDS
+                        or self.stopping.is_set()
+                    ):
                         report.remaining = len(listing) - index
                         break
                     self._renew(channel, started, index)

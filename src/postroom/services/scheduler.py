@@ -104,6 +104,7 @@ class Scheduler:
                     wait(in_flight.values(), timeout=tick, return_when=FIRST_COMPLETED)
                 else:
                     stop.wait(tick)
+            self.poller.stopping.set()
             for fut in in_flight.values():
                 fut.cancel()
 

@@ -74,3 +74,28 @@ def test_run_drains_every_channel_sends_the_outbox_and_stops_on_sigterm(
     assert b"Auto-Submitted: auto-replied" in ack
     [row] = postroom("outbox", "list", "--json").json()
     assert row["status"] == "sent"
+
+
+def test_sigterm_during_a_long_poll_stops_soon_and_loses_nothing(postroom: Postroom) -> None:
+    box = postroom.mailbox("long")
+    postroom.stack.fill(box.address, 1500)
+    env = {**os.environ, **postroom.env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "postroom", "run", "--workers", "1", "--tick", "0.2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while postroom.counts()["messages"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stopping = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    assert proc.returncode == 0
+    assert time.monotonic() - stopping < 5
+    assert postroom.counts()["messages"] < 1500  # it did stop in the middle
+    postroom.poll_json()
+    assert postroom.stack.count(box.address) == 0
+    counts = postroom.counts()
+    assert counts["messages"] == counts["distinct_ids"] == counts["tickets"] == 1500
