@@ -34,7 +34,7 @@ from postroom.errors import StorageUnavailableError
 from postroom.mime import parse
 from postroom.services.apply import Applier, message_status
 from postroom.services.present import decision_json, item_json
-from postroom.storage import config, messages
+from postroom.storage import config, messages, workitems
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.context import SqlHandlerContext, own_addresses
 
@@ -120,9 +120,18 @@ class IngestService:
         now = self.clock()
         items = list(zip(arrivals, shas, parsed, strict=True))
         try:
-            # The common case: every message goes through; no SAVEPOINT per message.
+            # The common case: every message goes through; no SAVEPOINT per message, and
+            # the writes nothing reads back before the commit go out in one executemany.
             with self.engine.begin() as conn:
-                return [self._ingest_plain(conn, *item, now) for item in items]
+                outcomes: list[dict[str, Any]] = []
+                conn.info[workitems.PENDING_EVENTS] = []
+                try:
+                    results = [self._ingest_plain(conn, *item, now, outcomes) for item in items]
+                    workitems.flush_events(conn)
+                    messages.set_outcomes(conn, outcomes)
+                finally:
+                    conn.info.pop(workitems.PENDING_EVENTS, None)
+                return results
         except OperationalError as exc:
             raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
         except Exception:  # noqa: BLE001 - one message failed: redo with one SAVEPOINT each
@@ -134,11 +143,17 @@ class IngestService:
             raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
 
     def _ingest_plain(
-        self, conn: Connection, arrival: Arrival, sha: str, mail: ParsedMail | None, now: datetime
+        self,
+        conn: Connection,
+        arrival: Arrival,
+        sha: str,
+        mail: ParsedMail | None,
+        now: datetime,
+        outcomes: list[dict[str, Any]],
     ) -> IngestResult:
         if mail is None:
             raise ValueError("the message could not be parsed")
-        return self._handle(conn, mail, _arrive(conn, arrival, sha, now), now)
+        return self._handle(conn, mail, _arrive(conn, arrival, sha, now, mail=mail), now, outcomes)
 
     def _ingest_in(
         self, conn: Connection, arrival: Arrival, sha: str, mail: ParsedMail | None, now: datetime
@@ -149,7 +164,8 @@ class IngestService:
                 with conn.begin_nested():
                     if mail is None:
                         mail = parse(arrival.raw)
-                    return self._handle(conn, mail, _arrive(conn, arrival, sha, now), now)
+                    row_id = _arrive(conn, arrival, sha, now, mail=mail)
+                    return self._handle(conn, mail, row_id, now)
             except IntegrityError:
                 row = messages.find_arrival(conn, arrival.channel_id, arrival.source_uid, sha)
                 if row is not None:
@@ -203,16 +219,19 @@ class IngestService:
         return SqlHandlerContext(conn, routes, own, exclude_message=row_id)
 
     def _handle(
-        self, conn: Connection, mail: ParsedMail, row_id: int, now: datetime
+        self,
+        conn: Connection,
+        mail: ParsedMail,
+        row_id: int,
+        now: datetime,
+        outcomes: list[dict[str, Any]] | None = None,
     ) -> IngestResult:
         decision = decide(mail, self._context(conn, row_id), self.settings, now)
         applier = Applier(conn, self.blobs, self.default_sender, self.templates_dir, now)
         touched = applier.apply(decision, mail, row_id)
         items = [item_json(conn, row) for row in touched]
         data = decision_json(decision, items, row_id)
-        messages.set_outcome(
-            conn,
-            row_id,
+        outcome = dict(
             status=message_status(decision),
             content_hash=mail.content_hash,
             message_id=mail.message_id,
@@ -228,6 +247,10 @@ class IngestService:
             error=None,
             attempts=1,
         )
+        if outcomes is None:
+            messages.set_outcome(conn, row_id, **outcome)
+        else:
+            outcomes.append({"_row": row_id, **outcome})
         return IngestResult(row_id, data)
 
 
@@ -248,9 +271,15 @@ def _safe_parse(raw: bytes) -> ParsedMail | None:
 
 
 def _arrive(
-    conn: Connection, arrival: Arrival, sha: str, now: datetime, status: str = "stored"
+    conn: Connection,
+    arrival: Arrival,
+    sha: str,
+    now: datetime,
+    status: str = "stored",
+    mail: ParsedMail | None = None,
 ) -> int:
-    """Record the arrival (the ledger row); unique per channel, UIDL and content."""
+    """Record the arrival (the ledger row); unique per channel, UIDL and content. The
+    Message-ID and content hash go in at once: a copy later in the same batch is a D1."""
     return messages.insert_arrival(
         conn,
         raw_sha256=sha,
@@ -259,6 +288,8 @@ def _arrive(
         channel_id=arrival.channel_id,
         source_uid=arrival.source_uid,
         status=status,
+        content_hash=mail.content_hash if mail else None,
+        message_id=mail.message_id if mail else None,
     )
 
 

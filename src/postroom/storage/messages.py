@@ -49,8 +49,12 @@ def insert_arrival(
     channel_id: int | None = None,
     source_uid: str | None = None,
     status: str = "stored",
+    content_hash: str | None = None,
+    message_id: str | None = None,
 ) -> int:
     params = {
+        "content_hash": content_hash,
+        "message_id": message_id,
         "raw_sha256": raw_sha256,
         "size": size,
         "channel_id": channel_id,
@@ -71,6 +75,12 @@ def get(conn: Connection, message_row_id: int) -> Row[Any]:
 
 def set_outcome(conn: Connection, message_row_id: int, **values: Any) -> None:
     conn.execute(_UPDATE, {"_row": message_row_id, **values})
+
+
+def set_outcomes(conn: Connection, outcomes: list[dict[str, Any]]) -> None:
+    """Several `set_outcome`s with the same fields in one executemany (``_row`` names the row)."""
+    if outcomes:
+        conn.execute(_UPDATE, outcomes)
 
 
 def by_status(conn: Connection, status: str) -> list[Row[Any]]:

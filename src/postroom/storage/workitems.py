@@ -107,6 +107,18 @@ def view(conn: Connection, row: Row[Any]) -> WorkItemView:
     )
 
 
+PENDING_EVENTS = "postroom.pending_item_events"
+"""Key of ``Connection.info``: while a list is there, `record` collects item events in it
+and `flush_events` writes them with one executemany (they are never read back before the
+commit, so a batch of messages need not pay one INSERT per change)."""
+
+
+def flush_events(conn: Connection) -> None:
+    pending = conn.info.pop(PENDING_EVENTS, None)
+    if pending:
+        conn.execute(_INSERT_EVENT, pending)
+
+
 def record(
     conn: Connection,
     item_id: int,
@@ -116,20 +128,22 @@ def record(
     cause: Cause,
     now: datetime,
 ) -> None:
-    conn.execute(
-        _INSERT_EVENT,
-        {
-            "work_item_id": item_id,
-            "at": now,
-            "field": field,
-            "old": None if old is None else str(old),
-            "new": None if new is None else str(new),
-            "cause": cause.kind,
-            "actor": cause.actor,
-            "communication_id": cause.communication_id,
-            "note": cause.note,
-        },
-    )
+    event = {
+        "work_item_id": item_id,
+        "at": now,
+        "field": field,
+        "old": None if old is None else str(old),
+        "new": None if new is None else str(new),
+        "cause": cause.kind,
+        "actor": cause.actor,
+        "communication_id": cause.communication_id,
+        "note": cause.note,
+    }
+    pending = conn.info.get(PENDING_EVENTS)
+    if pending is not None:
+        pending.append(event)
+    else:
+        conn.execute(_INSERT_EVENT, event)
 
 
 def create(
