@@ -350,3 +350,23 @@ def test_every_change_is_recorded_with_its_cause(sh: Shell) -> None:
     reopened = [h for h in history if h["field"] == "reopened"]
     assert reopened and reopened[0]["cause"] == "email-handler"
     assert reopened[0]["communication"] is not None
+
+
+def test_item_list_has_the_keys_of_item_show_but_communications(sh: Shell) -> None:
+    ref, _ = sh.new_ticket()
+    [listed] = sh("item", "list", "--json").json()
+    shown = sh.show(ref)
+    assert set(listed) == set(shown) - {"communications"}
+    required = {
+        "reference",
+        "type",
+        "state",
+        "queue",
+        "context",
+        "category",
+        "owner",
+        "assignee",
+        "case",
+        "linked_to",
+    }
+    assert required <= set(listed)

@@ -27,7 +27,10 @@ class ItemService:
         if queue is not None:
             q = q.where(work_items.c.queue == queue)
         with self.engine.connect() as conn:
-            return [item_json(conn, r) for r in conn.execute(q)]
+            # cli.md: the keys of `item show` but communications (so the history too).
+            return [
+                {**item_json(conn, r), "history": history_json(conn, r.id)} for r in conn.execute(q)
+            ]
 
     def show(self, ref: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
