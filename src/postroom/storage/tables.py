@@ -121,12 +121,13 @@ messages = Table(
     Column("reason", Text),
     Column("decision", JSON),
     Column("duplicate_of", Integer, ForeignKey("messages.id")),
-    Column("dedupe_key", String(1100), unique=True),
+    Column("dedupe_key", String(1100)),
     # Message-ID and content hash of a message the handler acted on (NULL otherwise):
     # two processes handling the same message at once cannot both commit (rule D1).
     Column("error", Text),
     Column("attempts", Integer, nullable=False, default=0),
     UniqueConstraint("channel_id", "source_uid", "raw_sha256", name="uq_messages_arrival"),
+    Index("uq_messages_dedupe_key", "dedupe_key", unique=True),
 )
 
 work_items = Table(

@@ -18,9 +18,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("messages") as batch:
-        batch.add_column(sa.Column("dedupe_key", sa.String(length=1100), nullable=True))
-        batch.create_unique_constraint("uq_messages_dedupe_key", ["dedupe_key"])
+    # ADD COLUMN and CREATE INDEX work in place on both engines: no table rebuild, so the
+    # rows that refer to messages are never touched.
+    op.add_column("messages", sa.Column("dedupe_key", sa.String(length=1100), nullable=True))
+    op.create_index("uq_messages_dedupe_key", "messages", ["dedupe_key"], unique=True)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE SEQUENCE work_item_number START WITH 100001")
         op.execute(
@@ -31,6 +32,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP SEQUENCE work_item_number")
+    op.drop_index("uq_messages_dedupe_key", table_name="messages")
     with op.batch_alter_table("messages") as batch:
-        batch.drop_constraint("uq_messages_dedupe_key", type_="unique")
         batch.drop_column("dedupe_key")
