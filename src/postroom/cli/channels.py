@@ -11,7 +11,7 @@ from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, P
 from postroom.cli.output import print_json
 from postroom.cli.state import current_app
 from postroom.connection import MailUrl
-from postroom.credentials import Secret, password_from
+from postroom.credentials import password_from
 from postroom.diagnostics import CheckReport
 from postroom.errors import UserError
 from postroom.mailboxes import AuthMechanism
@@ -48,10 +48,6 @@ def channel_json(row: Any) -> dict[str, Any]:
         "last_check_ok": row.last_check_ok,
         "smtp_url": row.smtp_url,
     }
-
-
-def check_channel(row: Any, password: Secret | None) -> CheckReport:
-    return check_stored(row, password)
 
 
 def _store_check(conn: Any, row: Any, report: CheckReport, enable: bool) -> None:
@@ -124,7 +120,7 @@ def channel_add(
     if no_check:
         typer.echo(f"channel {name} added, disabled (enable it after: postroom channel check)")
         return
-    report = check_channel(row, password)
+    report = check_stored(row, password)
     with application.engine.begin() as conn:
         _store_check(conn, row, report, enable=report.ok)
         if force and not report.ok:
@@ -192,7 +188,7 @@ def channel_enable(
         typer.echo(f"channel {name} enabled (--force)")
         return
     password = application.secrets.open(row.password_enc) if row.password_enc else None
-    report = check_channel(row, password)
+    report = check_stored(row, password)
     with application.engine.begin() as conn:
         _store_check(conn, row, report, enable=True)
     if not report.ok:
@@ -229,7 +225,7 @@ def channel_check(name: str, as_json: JsonOpt = False) -> None:
     with application.engine.connect() as conn:
         row = channels.get_channel(conn, name)
     password = application.secrets.open(row.password_enc) if row.password_enc else None
-    report = check_channel(row, password)
+    report = check_stored(row, password)
     with application.engine.begin() as conn:
         _store_check(conn, row, report, enable=False)
     if as_json:

@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,20 +58,7 @@ class ChannelReport:
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel,
-            "fetched": self.fetched,
-            "handled": self.handled,
-            "quarantined": self.quarantined,
-            "duplicates": self.duplicates,
-            "deleted_known": self.deleted_known,
-            "remaining": self.remaining,
-            "errors": self.errors,
-            "error_class": self.error_class,
-            "switched_off": self.switched_off,
-            "skipped": self.skipped,
-            "seconds": round(self.seconds, 3),
-        }
+        return {**asdict(self), "seconds": round(self.seconds, 3)}
 
 
 SourceFactory = Callable[[Row[Any], SecretBox], MailboxSource]

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, sele
 from sqlalchemy.exc import IntegrityError
 
 from postroom.errors import NotFoundError, UserError
-from postroom.storage.tables import channels
+from postroom.storage.tables import channels, messages
 
 _UPDATE = update(channels).where(channels.c.id == bindparam("_id"))
 
@@ -61,8 +61,16 @@ def set_values(conn: Connection, channel_id: int, **values: Any) -> None:
 
 
 def remove_channel(conn: Connection, name: str) -> None:
+    """Forget a channel that never stored mail; one that did keeps its ledger (its UIDLs are
+    what prevents a second download), so it can only be disabled."""
     row = get_channel(conn, name)
-    conn.execute(update(channels).where(channels.c.id == row.id).values(enabled=False))
+    stored = conn.execute(
+        select(messages.c.id).where(messages.c.channel_id == row.id).limit(1)
+    ).first()
+    if stored is not None:
+        raise UserError(
+            f"channel {name} has stored messages: disable it instead (postroom channel disable)"
+        )
     conn.execute(channels.delete().where(channels.c.id == row.id))
 
 

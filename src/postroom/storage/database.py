@@ -27,7 +27,8 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: error texts never carry bound values (stored secrets included).
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -50,7 +51,7 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if url.startswith(("postgresql", "postgres")):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     raise UserError(f"unsupported database URL scheme in {url.split(':', 1)[0]!r}")
 
 

@@ -233,3 +233,15 @@ def test_two_thousand_messages_in_one_mailbox(postroom: Postroom) -> None:
     assert handled == 2000
     counts = postroom.counts()
     assert counts["messages"] == counts["distinct_ids"] == counts["tickets"] == 2000
+
+
+def test_a_channel_that_stored_mail_is_disabled_not_removed(postroom: Postroom) -> None:
+    box = postroom.mailbox()
+    postroom.stack.fill(box.address, 1)
+    postroom.poll_json()
+    refused = postroom("channel", "remove", box.channel)
+    assert refused.code == 1 and "disable it instead" in refused.err
+    assert len(refused.err.strip().splitlines()) == 1
+    assert postroom.channel(box.channel)["enabled"] is True
+    empty = postroom.mailbox("empty")
+    assert postroom("channel", "remove", empty.channel).code == 0
