@@ -18,6 +18,7 @@ from postroom.mailboxes import AuthMechanism
 from postroom.services.checks import check_stored, failure_class, first_failure
 from postroom.services.ingest import utcnow
 from postroom.storage import channels
+from postroom.storage.database import reading
 
 channel_app = typer.Typer(help="Input channels: the mailboxes Postroom polls.")
 """Other modules (SMTP) add their commands to this group."""
@@ -139,7 +140,7 @@ def channel_add(
 @channel_app.command("list")
 def channel_list(as_json: JsonOpt = False) -> None:
     """Channels with their health: failure count, classified last error, last success."""
-    with current_app().engine.connect() as conn:
+    with reading(current_app().engine) as conn:
         rows = [channel_json(r) for r in channels.list_channels(conn)]
     if as_json:
         print_json(rows)
@@ -158,7 +159,7 @@ def channel_list(as_json: JsonOpt = False) -> None:
 @channel_app.command("show")
 def channel_show(name: str, as_json: JsonOpt = False) -> None:
     """One channel with its health and the steps of its last connection check."""
-    with current_app().engine.connect() as conn:
+    with reading(current_app().engine) as conn:
         row = channels.get_channel(conn, name)
     data = channel_json(row)
     data["last_check"] = row.last_check
@@ -180,7 +181,7 @@ def channel_enable(
 ) -> None:
     """Enable a channel: its connection check must pass (or --force)."""
     application = current_app()
-    with application.engine.connect() as conn:
+    with reading(application.engine) as conn:
         row = channels.get_channel(conn, name)
     if force:
         with application.engine.begin() as conn:
@@ -222,7 +223,7 @@ def channel_check(name: str, as_json: JsonOpt = False) -> None:
     from postroom.cli.check import render
 
     application = current_app()
-    with application.engine.connect() as conn:
+    with reading(application.engine) as conn:
         row = channels.get_channel(conn, name)
     password = application.secrets.open(row.password_enc) if row.password_enc else None
     report = check_stored(row, password)

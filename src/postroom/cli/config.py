@@ -15,7 +15,7 @@ from postroom.domain.routes import Route
 from postroom.errors import UserError
 from postroom.services.ingest import utcnow
 from postroom.storage import config
-from postroom.storage.database import make_engine, upgrade
+from postroom.storage.database import make_engine, reading, upgrade
 
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.?[A-Za-z0-9-]*$")
 
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
     @route_app.command("list")
     def route_list(as_json: JsonOpt = False) -> None:
         """List the routes."""
-        with current_app().engine.connect() as conn:
+        with reading(current_app().engine) as conn:
             found = config.list_routes(conn)
         rows = [
             {
@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
     @user_app.command("list")
     def user_list(as_json: JsonOpt = False) -> None:
         """List users."""
-        with current_app().engine.connect() as conn:
+        with reading(current_app().engine) as conn:
             rows = [
                 {"name": u.name, "email": u.email, "role": u.role} for u in config.list_users(conn)
             ]

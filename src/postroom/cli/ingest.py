@@ -16,6 +16,7 @@ from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.mime import parse
 from postroom.services.present import decision_json, mail_json, preview_items
 from postroom.storage.context import own_addresses
+from postroom.storage.database import reading
 
 EX_TEMPFAIL = 75
 
@@ -63,7 +64,7 @@ def register(app: typer.Typer) -> None:
             if channel is not None:
                 from postroom.storage.channels import get_channel
 
-                with application.engine.connect() as conn:
+                with reading(application.engine) as conn:
                     channel_id = int(get_channel(conn, channel).id)
             result = application.ingest.ingest(raw, channel_id=channel_id)
         except StorageUnavailableError as exc:
@@ -87,9 +88,9 @@ def register(app: typer.Typer) -> None:
         application = current_app()
         mail = parse(raw)
         decision = application.ingest.decide_only(mail)
-        with application.engine.connect() as conn:
+        with reading(application.engine) as conn:
             items = preview_items(conn, decision)
-        with application.engine.connect() as conn:
+        with reading(application.engine) as conn:
             own = own_addresses(conn, application.settings.default_sender)
         automatic = automatic_reason(mail, own)
         data = {

@@ -11,6 +11,7 @@ from postroom.cli.output import print_json
 from postroom.cli.state import current_app
 from postroom.errors import UserError
 from postroom.storage import messages, outbox
+from postroom.storage.database import reading
 
 
 def _iso(value: Any) -> str | None:
@@ -71,7 +72,7 @@ def register(app: typer.Typer) -> None:
     @outbox_app.command("list")
     def outbox_list(as_json: JsonOpt = False) -> None:
         """Queued, sent and failed outbound mail."""
-        with current_app().engine.connect() as conn:
+        with reading(current_app().engine) as conn:
             rows = [outbox_json(r) for r in outbox.rows(conn)]
         if as_json:
             print_json(rows)
@@ -86,7 +87,7 @@ def register(app: typer.Typer) -> None:
             )
 
     def _list(status: str, as_json: bool) -> None:
-        with current_app().engine.connect() as conn:
+        with reading(current_app().engine) as conn:
             rows = [_message_json(r) for r in messages.by_status(conn, status)]
         if as_json:
             print_json(rows)
@@ -107,7 +108,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Handle a quarantined message again."""
         application = current_app()
-        with application.engine.connect() as conn:
+        with reading(application.engine) as conn:
             row = messages.get(conn, message_id)
         if row.status != "quarantined":
             raise UserError(f"message {message_id} is not in quarantine ({row.status})")

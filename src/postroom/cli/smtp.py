@@ -20,6 +20,7 @@ from postroom.services.ingest import utcnow
 from postroom.services.send import OutboxSender
 from postroom.storage import outbox
 from postroom.storage import smtp as servers
+from postroom.storage.database import reading
 
 smtp_app = typer.Typer(help="Outbound SMTP servers.")
 
@@ -104,7 +105,7 @@ def _check(
     application: Any, name: str, password: Secret | None = None, send_to: str | None = None
 ) -> CheckReport:
     """Check a stored server and keep the result with it."""
-    with application.engine.connect() as conn:
+    with reading(application.engine) as conn:
         row = servers.get_server(conn, name)
     if password is None and row.password_enc:
         password = application.secrets.open(row.password_enc)
@@ -117,7 +118,7 @@ def _check(
 @smtp_app.command("list")
 def smtp_list(as_json: JsonOpt = False) -> None:
     """The SMTP servers (never a password)."""
-    with current_app().engine.connect() as conn:
+    with reading(current_app().engine) as conn:
         rows = [server_json(r) for r in servers.list_servers(conn)]
     if as_json:
         print_json(rows)

@@ -37,6 +37,7 @@ from postroom.services.present import decision_json, item_json
 from postroom.storage import config, messages, workitems
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.context import SqlHandlerContext, own_addresses
+from postroom.storage.database import reading
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ class IngestService:
     def handle_stored(self, message_row: int) -> IngestResult:
         """Handle an arrival again (quarantine retry): same row, a new attempt."""
         now = self.clock()
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = messages.get(conn, message_row)
         raw = self.blobs.get(row.raw_sha256)
         try:
@@ -211,7 +212,7 @@ class IngestService:
 
     def decide_only(self, mail: ParsedMail) -> Decision:
         """A dry run for `explain`: the decision, nothing written."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return decide(mail, self._context(conn, None), self.settings, self.clock())
 
     def _context(self, conn: Connection, row_id: int | None) -> SqlHandlerContext:

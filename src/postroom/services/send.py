@@ -43,6 +43,7 @@ from postroom.services import delivery
 from postroom.services.delivery import RetryPolicy, Settled
 from postroom.storage import outbox
 from postroom.storage.blobs import FileBlobStore
+from postroom.storage.database import reading
 from postroom.storage.smtp import ServerRecord, server_for
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,9 @@ class OutboxSender:
     def send_due(self, now: datetime) -> SendReport:
         """Send every message due at ``now`` (naive UTC); never raises for a server's answer."""
         report = SendReport()
+        with reading(self.engine) as conn:
+            if not outbox.anything_to_do(conn, now):
+                return report
         token = outbox.lease_token(now, self.lease)
         groups: dict[str | None, list[_Job]] = {}
         servers: dict[str, ServerRecord] = {}

@@ -9,12 +9,26 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
 from postroom.errors import StorageUnavailableError, UserError
+from postroom.storage import writer_turn
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_READ_ONLY = "postroom_read_only"
+_BUSY_TIMEOUT = 30.0
+"""Seconds a SQLite writer waits for its turn before the write fails."""
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads only (``with reading(engine) as conn:``).
+
+    On SQLite its transaction is a deferred one: a snapshot that never waits for, nor
+    holds up, the writer, where ``engine.begin()`` takes the write lock at BEGIN. Nothing
+    written on it is committed.
+    """
+    return engine.connect().execution_options(**{_READ_ONLY: True})
 
 
 def make_engine(url: str) -> Engine:
@@ -25,10 +39,12 @@ def make_engine(url: str) -> Engine:
     """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
+        args: dict[str, Any] = {"timeout": _BUSY_TIMEOUT}
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            args = writer_turn.connect_args(Path(path), _BUSY_TIMEOUT)
         # hide_parameters: error texts never carry bound values (stored secrets included).
-        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_engine(url, connect_args=args, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -39,15 +55,29 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT * 1000)}")
+            if isinstance(dbapi_conn, writer_turn.TurnConnection):
+                cur.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints come after the turn
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin(conn: Any) -> None:
+        def _begin(conn: Connection) -> None:
+            if conn.get_execution_options().get(_READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+                return
             # IMMEDIATE: take the write lock at BEGIN, where the busy timeout applies. A
             # deferred transaction that reads, then writes after another connection
             # committed, fails at once with "database is locked" (SQLITE_BUSY_SNAPSHOT).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # The writer turn comes first: it queues the writers of all processes.
+            dbapi = conn.connection.dbapi_connection
+            if isinstance(dbapi, writer_turn.TurnConnection):
+                dbapi.take_turn()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                if isinstance(dbapi, writer_turn.TurnConnection):
+                    dbapi.give_back()
+                raise
 
         return engine
     if url.startswith(("postgresql", "postgres")):
@@ -70,7 +100,7 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -74,6 +74,14 @@ def lease_token(now: datetime, lease: timedelta) -> datetime:
     return (now + lease + timedelta(microseconds=secrets.randbelow(999_999))).replace(tzinfo=None)
 
 
+def anything_to_do(conn: Connection, now: datetime) -> bool:
+    """Whether `send_due` has work: a due row or a delivery left by a stopped process (a read,
+    so the service's every tick does not queue for the write lock for nothing)."""
+    stale = and_(outbox.c.status == "delivering", outbox.c.lease_until < now)
+    found = conn.execute(select(outbox.c.id).where(or_(_DUE, stale)).limit(1), {"now": now})
+    return found.first() is not None
+
+
 def abandon_stale_deliveries(conn: Connection, now: datetime) -> list[int]:
     """Rows left ``delivering`` by a process that stopped: outcome unknown, never resent."""
     stale = list(

@@ -1,0 +1,157 @@
+"""One SQLite writer at a time, queued without SQLite's sleep-and-retry.
+
+SQLite lets one connection write at a time. A second ``BEGIN IMMEDIATE`` waits in
+SQLite's busy handler, which sleeps in steps growing to 100 ms: with several poll
+threads in several processes each waiting writer oversleeps the lock by tens of
+milliseconds, and its mailbox stands still meanwhile. So Postroom's writers take a
+turn before BEGIN: a thread lock among the threads of a process (handed over at
+once), then an advisory lock on ``<database>-writer`` among processes (polled every
+millisecond). The turn ends when the transaction commits or rolls back, or when its
+connection closes; the kernel drops the file lock of a process that dies. Other
+programs writing the database still meet SQLite's own busy timeout. WAL checkpoints
+run after the turn (see `TurnConnection.commit`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+_POLL = 0.001
+"""Seconds between tries for another process's turn."""
+CHECKPOINT_EVERY = 1.0
+"""Seconds between WAL checkpoints of one process (the WAL holds about that much writing)."""
+log = logging.getLogger(__name__)
+
+
+class WriterTurn:
+    """The turn of one database file, shared by every connection to it in this process."""
+
+    def __init__(self, lock_path: Path, timeout: float) -> None:
+        self.lock_path = lock_path
+        self.timeout = timeout
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+        self._checkpointed = 0.0
+        self._checkpoint_lock = threading.Lock()
+
+    def acquire(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        if not self._threads.acquire(timeout=self.timeout):
+            raise sqlite3.OperationalError("database is locked (no writer turn)")
+        try:
+            fd = self._file()
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise sqlite3.OperationalError(
+                            "database is locked (another process holds the writer turn)"
+                        ) from None
+                    time.sleep(_POLL)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def checkpoint_due(self) -> bool:
+        """At most one checkpoint a `CHECKPOINT_EVERY` seconds from this process."""
+        now = time.monotonic()
+        with self._checkpoint_lock:
+            if now - self._checkpointed < CHECKPOINT_EVERY:
+                return False
+            self._checkpointed = now
+            return True
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None and self._pid == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _file(self) -> int:
+        # A file lock belongs to an open file description: a child process (fork) opens
+        # its own, or it would share its parent's turn.
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
+_TURNS: dict[str, WriterTurn] = {}
+_TURNS_LOCK = threading.Lock()
+
+
+def turn_for(database: Path, timeout: float) -> WriterTurn:
+    """The process-wide turn of ``database`` (one per file, whatever the engines)."""
+    key = str(database.resolve())
+    with _TURNS_LOCK:
+        turn = _TURNS.get(key)
+        if turn is None:
+            turn = _TURNS[key] = WriterTurn(Path(key + "-writer"), timeout)
+        return turn
+
+
+class TurnConnection(sqlite3.Connection):
+    """A sqlite3 connection that gives its writer turn back when its transaction ends."""
+
+    turn: WriterTurn | None = None
+    holding = False
+
+    def take_turn(self) -> None:
+        if self.turn is not None and not self.holding:
+            self.turn.acquire()
+            self.holding = True
+
+    def give_back(self) -> None:
+        if self.holding and self.turn is not None:
+            self.holding = False
+            self.turn.release()
+
+    def commit(self) -> None:
+        wrote = self.holding
+        try:
+            super().commit()
+        finally:
+            self.give_back()
+        if wrote and self.turn is not None and self.turn.checkpoint_due():
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database file, after the turn: a PASSIVE checkpoint waits
+        for no reader or writer, and SQLite's own (``wal_autocheckpoint``, switched off)
+        would run inside the committing writer's turn and keep every other writer waiting."""
+        try:
+            self.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:  # the next writer's checkpoint tries again
+            log.debug("checkpoint skipped: %s", exc)
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.give_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.give_back()
+
+
+def connect_args(database: Path, timeout: float) -> dict[str, Any]:
+    """`create_engine` connect_args for a file database whose writers take turns."""
+
+    class _Connection(TurnConnection):
+        turn = turn_for(database, timeout)
+
+    return {"timeout": timeout, "factory": _Connection}
