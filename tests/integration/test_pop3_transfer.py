@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import time
 import tracemalloc
 
 import pytest
@@ -73,17 +72,14 @@ def test_a_25_mb_message_is_fast_and_lean(mailstack: Mailstack, box: tuple[str, 
     mailstack.deliver(address, raw)
     with open_box(mailstack, address, password) as session:
         tracemalloc.start()
-        started = time.perf_counter()
         got = session.retrieve(1)
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     assert got == raw
     # The result itself is one copy; the reader holds at most one more while
-    # it unstuffs.  Measured here: ~0.2 s and 2.0x in RSS; poplib (with its
-    # line limit raised) ~0.5 s and 3.6x, reading 340,000 lines one by one.
+    # it unstuffs (measured here: 2.0x in RSS; poplib with its line limit
+    # raised 3.6x, reading 340,000 lines one by one). bench/poll.py times it.
     assert peak < 2.5 * len(raw), f"peak {peak / 1e6:.0f} MB for {len(raw) / 1e6:.0f} MB"
-    assert elapsed < 5, f"{elapsed:.1f} s for 25 MB"
 
 
 def test_dele_without_quit_keeps_the_message(mailstack: Mailstack, box: tuple[str, str]) -> None:
@@ -133,3 +129,63 @@ def test_many_messages_in_one_session(mailstack: Mailstack, box: tuple[str, str]
             session.delete(info.number)
         session.commit()
     assert mailstack.count(address) == 0
+
+
+def pipelined(
+    stack: Mailstack, address: str, password: str, window: int, octets: int
+) -> Pop3Session:
+    session = open_box(stack, address, password)
+    session.WINDOW, session.WINDOW_BYTES = window, octets
+    return session
+
+
+def test_retrieve_many_keeps_order_and_bytes(mailstack: Mailstack, box: tuple[str, str]) -> None:
+    address, password = box
+    sent = [message(f"body {i}\r\n".encode() * (1 + 300 * (i % 3)), f"m{i}") for i in range(12)]
+    for raw in sent:
+        mailstack.deliver(address, raw)
+    # A window of 4 requests and ~10 KB: both limits are reached on the way.
+    with pipelined(mailstack, address, password, 4, 10_000) as session:
+        infos = session.list()
+        got = list(session.retrieve_many(infos))
+    assert [info.number for info, _ in got] == [info.number for info in infos]
+    assert sorted(raw for _, raw in got) == sorted(sent)
+    assert all(len(raw) == info.size for info, raw in got)
+
+
+def test_deletes_travel_between_pipelined_retrs(mailstack: Mailstack, box: tuple[str, str]) -> None:
+    address, password = box
+    mailstack.fill(address, 30, size_kb=2)
+    with pipelined(mailstack, address, password, 5, 1_000_000) as session:
+        for info, raw in session.retrieve_many(session.list()):
+            assert len(raw) == info.size
+            session.delete(info.number)
+        session.commit()
+    assert mailstack.count(address) == 0
+
+
+def test_stopping_early_keeps_what_was_not_deleted(
+    mailstack: Mailstack, box: tuple[str, str]
+) -> None:
+    address, password = box
+    mailstack.fill(address, 10, size_kb=2)
+    with pipelined(mailstack, address, password, 8, 1_000_000) as session:
+        infos = session.list()
+        fetches = session.retrieve_many(infos)
+        for _ in range(3):  # three taken and deleted; five more asked for, never taken
+            info, _ = next(fetches)
+            session.delete(info.number)
+        session.commit()  # QUIT reads past the answers nobody took
+    with open_box(mailstack, address, password) as session:
+        assert [m.uid for m in session.list()] == [m.uid for m in infos[3:]]
+
+
+def test_a_message_over_the_window_is_still_fetched(
+    mailstack: Mailstack, box: tuple[str, str]
+) -> None:
+    address, password = box
+    mailstack.fill(address, 3, size_kb=64)
+    with pipelined(mailstack, address, password, 16, 1_000) as session:
+        got = list(session.retrieve_many(session.list()))
+    assert [len(raw) for _, raw in got] == [info.size for info, _ in got]
+    assert len(got) == 3

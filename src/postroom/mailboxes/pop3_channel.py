@@ -135,40 +135,27 @@ class Pop3Channel:
         text, _ = self.exchange(line, shown=shown)
         return text
 
-    def exchange(
-        self,
-        line: bytes,
-        *,
-        shown: str,
-        body: bool = False,
-        ahead: Sequence[tuple[bytes, str]] = (),
-    ) -> tuple[str, bytes]:
-        """Send a command (and, with ``body``, read its multi-line body).
+    def exchange(self, line: bytes, *, shown: str, body: bool = False) -> tuple[str, bytes]:
+        """Send a command and read its response (with ``body``, its multi-line body too):
+        the ``+OK`` text and the body (empty without ``body``); `ServerError` on ``-ERR``."""
+        self.send([(line, shown)])
+        return self.read(shown, body=body)
 
-        ``ahead`` are single-line commands sent in the same write before it
-        (RFC 2449 §6.6 PIPELINING, only when the server advertises it).
-        Every response is read before any ``-ERR`` is raised, so the stream
-        stays in step; the first refusal, in sending order, is the one raised.
-        Returns the ``+OK`` text and the body (empty without ``body``).
-        """
-        log.debug("%s: C: %s", self.where, ", ".join([*(s for _, s in ahead), shown]))
-        refused: list[ServerError] = []
+    def send(self, commands: Sequence[tuple[bytes, str]]) -> None:
+        """Send several commands in one write without reading (RFC 2449 §6.6 PIPELINING);
+        `read` then takes their responses in the same order."""
+        shown = ", ".join(s for _, s in commands)
+        log.debug("%s: C: %s", self.where, shown)
         with self._guard(shown):
             assert self._sock is not None
-            self._sock.sendall(b"".join(cmd + _CRLF for cmd, _ in [*ahead, (line, shown)]))
-            for _, ahead_shown in ahead:
-                try:
-                    self._status(ahead_shown)
-                except ServerError as exc:
-                    refused.append(exc)
-            try:
-                text = self._status(shown)
-            except ServerError as exc:
-                raise (refused or [exc])[0] from None
-            data = self._reader.multiline() if body else b""
-        if refused:
-            raise refused[0]
-        return text, data
+            self._sock.sendall(b"".join(cmd + _CRLF for cmd, _ in commands))
+
+    def read(self, shown: str, *, body: bool = False) -> tuple[str, bytes]:
+        """The response to the oldest command not yet read: its ``+OK`` text and, with
+        ``body``, its multi-line body; `ServerError` on ``-ERR`` (which has no body)."""
+        with self._guard(shown):
+            text = self._status(shown)
+            return text, self._reader.multiline() if body else b""
 
     def sasl_continue(self, line: bytes, *, shown: str) -> bytes:
         """Send a SASL step and expect a ``+`` challenge (RFC 5034 §4); return it decoded-raw."""

@@ -11,11 +11,17 @@ RETR, or the QUIT), which saves one network round trip per message — the
 round trip, not bandwidth, is what bounds POP3 throughput.  Deletions are
 pending until QUIT either way, so holding one back a moment changes nothing
 a caller can observe; a refused DELE is reported by the call that carried it.
+With PIPELINING, `Pop3Session.retrieve_many` also keeps several RETRs in flight:
+the server sends the next messages while the caller stores this one, so a
+mailbox is no longer fetched at one message per round trip.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -27,13 +33,29 @@ from postroom.mailboxes.source import MessageInfo
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """A command whose response has not been read yet."""
+
+    seq: int
+    shown: str
+    body: bool
+
+
 class Pop3Session:
     """Implements `postroom.mailboxes.source.MailboxSession` over one `Pop3Channel`."""
+
+    WINDOW = 16
+    """RETRs in flight at most (`retrieve_many`)."""
+    WINDOW_BYTES = 2 * 1024 * 1024
+    """Octets (by LIST) in flight at most; the next message is always asked for."""
 
     def __init__(self, channel: Pop3Channel, *, pipelining: bool = False) -> None:
         self._channel = channel
         self._pipelining = pipelining
         self._pending: list[tuple[bytes, str]] = []
+        self._sent: deque[_Sent] = deque()
+        self._seq = 0
 
     def __repr__(self) -> str:
         state = "open" if self._channel.open else "closed"
@@ -55,13 +77,36 @@ class Pop3Session:
             FailureKind.PROTOCOL, f"{self._channel.where}: {error.shown} refused: {error.text}"
         )
 
+    def _send(self, commands: Sequence[tuple[bytes, str, bool]]) -> list[int]:
+        """Send the held-back DELEs and ``commands`` (line, shown, has a body) in one write;
+        return the sequence numbers of ``commands``, for `_read_through`."""
+        ahead, self._pending = self._pending, []
+        lines = [(line, shown, False) for line, shown in ahead] + list(commands)
+        self._channel.send([(line, shown) for line, shown, _ in lines])
+        seqs = []
+        for _, shown, body in lines:
+            self._seq += 1
+            self._sent.append(_Sent(self._seq, shown, body))
+            seqs.append(self._seq)
+        return seqs[len(ahead) :]
+
+    def _read_through(self, seq: int) -> tuple[str, bytes]:
+        """Read responses in order up to the one of command ``seq`` and return it. Earlier
+        ones are checked (a refused DELE is raised here) and their bodies dropped: they
+        belong to RETRs nobody waits for any more, and the messages stay on the server."""
+        while True:
+            sent = self._sent.popleft()
+            try:
+                text, data = self._channel.read(sent.shown, body=sent.body)
+            except ServerError as exc:
+                raise self._protocol(exc) from None
+            if sent.seq == seq:
+                return text, data
+
     def _call(self, line: bytes, shown: str, *, body: bool = False) -> tuple[str, bytes]:
         """One command, carrying any held-back DELEs ahead of it."""
-        ahead, self._pending = self._pending, []
-        try:
-            return self._channel.exchange(line, shown=shown, body=body, ahead=ahead)
-        except ServerError as exc:
-            raise self._protocol(exc) from None
+        (seq,) = self._send([(line, shown, body)])
+        return self._read_through(seq)
 
     def list(self) -> list[MessageInfo]:
         """UIDL and LIST (RFC 1939 §7, §5): number, unique id and size of each message."""
@@ -85,6 +130,38 @@ class Pop3Session:
         """RETR (RFC 1939 §5): the message, dot-unstuffed, with CRLF line endings."""
         _, data = self._call(b"RETR %d" % number, f"RETR {number}", body=True)
         return data
+
+    def retrieve_many(self, messages: Sequence[MessageInfo]) -> Iterator[tuple[MessageInfo, bytes]]:
+        """RETR each of ``messages`` in order, keeping up to `WINDOW` requests (and
+        `WINDOW_BYTES` by LIST size) in flight when the server pipelines. The caller may
+        stop early and go on with `delete` and `commit`: what was asked for and not taken
+        is read and dropped, and stays on the server."""
+        if not self._pipelining:
+            for info in messages:
+                yield info, self.retrieve(info.number)
+            return
+        waiting: deque[MessageInfo] = deque(messages)
+        flying: deque[tuple[int, MessageInfo]] = deque()
+        octets = 0
+        while waiting or flying:
+            asked: list[MessageInfo] = []
+            while waiting and (
+                (not flying and not asked)
+                or (
+                    len(flying) + len(asked) < self.WINDOW
+                    and octets + waiting[0].size <= self.WINDOW_BYTES
+                )
+            ):
+                info = waiting.popleft()
+                asked.append(info)
+                octets += info.size
+            if asked:
+                commands = [(b"RETR %d" % i.number, f"RETR {i.number}", True) for i in asked]
+                flying.extend(zip(self._send(commands), asked, strict=True))
+            seq, info = flying.popleft()
+            _, data = self._read_through(seq)
+            octets -= info.size
+            yield info, data
 
     def delete(self, number: int) -> None:
         """DELE (RFC 1939 §5): marked now, removed at `commit`."""
@@ -111,4 +188,5 @@ class Pop3Session:
         if self._pending:
             log.debug("%s: dropping %d held DELE", self._channel.where, len(self._pending))
         self._pending = []
+        self._sent.clear()
         self._channel.abandon()

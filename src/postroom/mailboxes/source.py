@@ -15,6 +15,7 @@ with a `FailureKind`; no ``poplib``/``ssl``/``socket`` exception crosses it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
@@ -61,6 +62,11 @@ class MailboxSession(Protocol):
 
     def retrieve(self, number: int) -> bytes:
         """The raw message exactly as stored: CRLF line endings, no transport framing."""
+        ...
+
+    def retrieve_many(self, messages: Sequence[MessageInfo]) -> Iterator[tuple[MessageInfo, bytes]]:
+        """`retrieve` each in order, asking ahead for the next ones where the protocol
+        allows; the caller may stop early (what it did not take stays on the server)."""
         ...
 
     def delete(self, number: int) -> None:

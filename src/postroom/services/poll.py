@@ -36,6 +36,7 @@ from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.mailboxes import AuthMechanism, MailboxSession, MailboxSource, Pop3MailboxSource
 from postroom.services.ingest import Arrival, IngestService, utcnow
 from postroom.storage import channels, messages
+from postroom.storage.database import reading
 
 log = logging.getLogger(__name__)
 
@@ -132,24 +133,24 @@ class PollService:
             source = self.source_factory(channel, self.secrets)
             with source.open() as session:
                 listing = session.list()
-                with self.engine.connect() as conn:
+                with reading(self.engine) as conn:
                     known = messages.uids_seen(conn, channel.id)
-                batch = _Batch()
-                for index, info in enumerate(listing):
-                    if (
-                        index >= self.MAX_MESSAGES
-                        or time.monotonic() - started > self.MAX_SECONDS
-                        or self.stopping.is_set()
-                    ):
-                        report.remaining = len(listing) - index
-                        break
-                    self._renew(channel, started, index)
+                this_round = listing[: self.MAX_MESSAGES]
+                report.remaining = len(listing) - len(this_round)
+                for info in this_round:
                     if info.uid in known:
                         session.delete(info.number)
                         report.deleted_known += 1
-                        continue
+                fresh = [info for info in this_round if info.uid not in known]
+                fetches = session.retrieve_many(fresh)
+                batch = _Batch()
+                for index in range(len(fresh)):
+                    if time.monotonic() - started > self.MAX_SECONDS or self.stopping.is_set():
+                        report.remaining += len(fresh) - index
+                        break
+                    self._renew(channel, started, index)
                     failpoints.hit("before-retr")
-                    raw = session.retrieve(info.number)
+                    info, raw = next(fetches)
                     failpoints.hit("after-retr")
                     report.fetched += 1
                     batch.add(info.number, Arrival(raw, channel.id, info.uid))

@@ -16,7 +16,7 @@ import pytest
 
 from postroom.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
 from postroom.errors import UserError
-from postroom.mailboxes import AuthMechanism, Pop3MailboxSource
+from postroom.mailboxes import AuthMechanism, MessageInfo, Pop3MailboxSource
 
 PASSWORD = "Secr3t-p4ss"
 CAPA_PLAIN = b"+OK\r\nUIDL\r\nUSER\r\nSASL PLAIN\r\n.\r\n"
@@ -267,3 +267,79 @@ def test_only_pop3_urls_with_a_user() -> None:
         Pop3MailboxSource(MailUrl.parse("imaps://alice@127.0.0.1"), PASSWORD)
     with pytest.raises(UserError):
         Pop3MailboxSource(MailUrl.parse("pop3s://127.0.0.1"), PASSWORD)
+
+
+def _listed(count: int) -> list[MessageInfo]:
+    return [MessageInfo(n, f"uid{n}", 5) for n in range(1, count + 1)]
+
+
+def test_retrieve_many_asks_ahead_when_the_server_pipelines(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    server = scripted(
+        {
+            "CAPA": CAPA_PIPE,
+            "AUTH": b"+OK in\r\n",
+            "RETR": b"+OK\r\nmsg\r\n.\r\n",
+            "DELE": b"+OK marked\r\n",
+            "QUIT": b"+OK bye\r\n",
+        }
+    )
+    with source(server).open() as session:
+        for info, raw in session.retrieve_many(_listed(3)):
+            assert raw == b"msg\r\n"
+            session.delete(info.number)
+        session.commit()
+    # All three asked for at once; each DELE rides with the next write (here: QUIT).
+    assert server.received[-7:] == [
+        b"RETR 1",
+        b"RETR 2",
+        b"RETR 3",
+        b"DELE 1",
+        b"DELE 2",
+        b"DELE 3",
+        b"QUIT",
+    ]
+
+
+def test_retrieve_many_one_at_a_time_without_pipelining(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    server = scripted(
+        {
+            "CAPA": CAPA_PLAIN,
+            "AUTH": b"+OK in\r\n",
+            "RETR": b"+OK\r\nmsg\r\n.\r\n",
+            "DELE": b"+OK marked\r\n",
+            "QUIT": b"+OK bye\r\n",
+        }
+    )
+    with source(server).open() as session:
+        for info, _ in session.retrieve_many(_listed(2)):
+            session.delete(info.number)
+        session.commit()
+    assert server.received[-5:] == [b"RETR 1", b"DELE 1", b"RETR 2", b"DELE 2", b"QUIT"]
+
+
+def test_a_refused_retr_in_the_window_is_protocol_and_quit_still_works(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    server = scripted(
+        {
+            "CAPA": CAPA_PIPE,
+            "AUTH": b"+OK in\r\n",
+            "RETR 2": b"-ERR gone\r\n",
+            "RETR": b"+OK\r\nmsg\r\n.\r\n",
+            "DELE": b"+OK marked\r\n",
+            "QUIT": b"+OK bye\r\n",
+        }
+    )
+    with source(server).open() as session:
+        fetches = session.retrieve_many(_listed(4))
+        first, _ = next(fetches)
+        with pytest.raises(ConnectionFailure) as info:
+            next(fetches)
+        session.delete(first.number)
+        session.commit()  # reads past RETR 3 and 4, nobody took them
+    assert info.value.kind is FailureKind.PROTOCOL and "RETR 2" in str(info.value)
+    assert server.received[-2:] == [b"DELE 1", b"QUIT"]
