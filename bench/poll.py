@@ -37,6 +37,7 @@ import secrets
 import shutil
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,19 @@ STACK_TOOLS = ROOT / "tests" / "servers" / "mailstack"
 POSTROOM = Path(sys.executable).parent / "postroom"
 SCENARIOS = ("raw", "one", "many", "channels", "big")
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+def _machine_busy() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine so far (all cores, /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick
+
+
+def _cores_busy(before: tuple[float, float], after: tuple[float, float], wall: float) -> float:
+    """How many cores were busy on average between two `_machine_busy` readings."""
+    return (after[0] - before[0]) / wall if wall else 0.0
 
 
 def _peak_mb() -> float:
@@ -257,6 +271,7 @@ def child_one(p: dict[str, Any]) -> dict[str, Any]:
     totals: dict[str, int] = {}
     rounds = 0
     errors: list[str] = []
+    machine0, cpu0 = _machine_busy(), time.process_time()
     t0 = time.perf_counter()
     while True:
         rounds += 1
@@ -273,6 +288,7 @@ def child_one(p: dict[str, Any]) -> dict[str, Any]:
         if not any(r.remaining for r in reports) or errors or rounds > 20:
             break
     dt = time.perf_counter() - t0
+    cpu, machine = time.process_time() - cpu0, _machine_busy()
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(p["profile"])
@@ -283,6 +299,8 @@ def child_one(p: dict[str, Any]) -> dict[str, Any]:
         "seconds": dt,
         "rate": n / dt if dt else 0.0,
         "rounds": rounds,
+        "cpu_s": cpu,
+        "cores": _cores_busy(machine0, machine, dt),
         "totals": totals,
         "errors": errors[:3],
         "peak_mb": _peak_mb(),
@@ -378,21 +396,24 @@ def drain_with_run(
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     t_first: float | None = None
+    machine_first = _machine_busy()
     left = total
     cpu: dict[int, float] = {}
+    cpu_first: dict[int, float] = {}
     try:
         while time.perf_counter() - t0 < timeout:
             for pid in (proc.pid, *_children_of(proc.pid)):
                 cpu[pid] = max(cpu.get(pid, 0.0), _cpu_seconds(pid))
             if t_first is None and _stored(home) > 0:
-                t_first = time.perf_counter()
+                t_first, machine_first = time.perf_counter(), _machine_busy()
+                cpu_first = {pid: _cpu_seconds(pid) for pid in cpu}
             left = sum(stack.count(a) for a in addresses)
             if left == 0:
                 break
             if proc.poll() is not None:
                 break
             time.sleep(0.05)
-        t_end = time.perf_counter()
+        t_end, machine_end = time.perf_counter(), _machine_busy()
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -414,6 +435,8 @@ def drain_with_run(
         "rate_wall": moved / wall if wall else 0.0,
         "rate": moved / busy if busy else 0.0,
         "cpu": sorted(cpu.values(), reverse=True),
+        "cpu_after_first": sum(cpu.values()) - sum(cpu_first.values()),
+        "cores": _cores_busy(machine_first, machine_end, busy),
         "db": _db_counts(home),
         "exit": proc.returncode,
     }
@@ -433,8 +456,10 @@ def scenario_raw(stack: Stack, n: int) -> dict[str, Any]:
     return res
 
 
-def scenario_one(stack: Stack, n: int, tmp: Path, profile: str | None) -> dict[str, Any]:
-    home = tmp / "one"
+def scenario_one(
+    stack: Stack, n: int, tmp: Path, profile: str | None, round_: int = 0
+) -> dict[str, Any]:
+    home = tmp / f"one-{round_}"
     with users(stack, "benchone", 1) as made:
         stack.fill(made[0][0], n)
         _child("setup", {**_stack_params(stack), "home": str(home), "users": made})
@@ -448,9 +473,9 @@ def scenario_one(stack: Stack, n: int, tmp: Path, profile: str | None) -> dict[s
 
 
 def scenario_many(
-    stack: Stack, n: int, boxes: int, tmp: Path, max_connections: int
+    stack: Stack, n: int, boxes: int, tmp: Path, max_connections: int, round_: int = 0
 ) -> dict[str, Any]:
-    home = tmp / f"many-{max_connections}"
+    home = tmp / f"many-{max_connections}-{round_}"
     with users(stack, "benchmany", boxes) as made:
         for address, _ in made:
             stack.fill(address, n // boxes)
@@ -491,7 +516,16 @@ def _cores(res: dict[str, Any]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=2000, help="messages for raw, one and many")
-    ap.add_argument("--boxes", type=int, default=4, help="mailboxes for many")
+    ap.add_argument("--boxes", type=int, default=8, help="mailboxes for many")
+    ap.add_argument(
+        "--many-n", type=int, default=4000, help="messages for many, spread over --boxes"
+    )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of one and many, taken in turn; the summary gives their medians",
+    )
     ap.add_argument("--channels", type=int, default=200, help="channels for channels")
     ap.add_argument("--per-channel", type=int, default=10)
     ap.add_argument(
@@ -510,6 +544,7 @@ def main() -> None:
         return
     if args.quick:
         args.n, args.channels = min(args.n, 200), min(args.channels, 20)
+        args.many_n, args.rounds = min(args.many_n, 400), 1
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = only - set(SCENARIOS)
     if unknown:
@@ -517,7 +552,8 @@ def main() -> None:
     if os.geteuid() != 0:
         sys.exit("run as root: the benchmark writes the mail stack's Maildirs and users")
     stack = Stack.load()
-    raw = one = None
+    mcs = [int(x) for x in args.max_connections.split(",")]
+    raw = None
     with tempfile.TemporaryDirectory(prefix="postroom-bench-poll-") as tmpdir:
         tmp = Path(tmpdir)
         if "raw" in only:
@@ -528,29 +564,53 @@ def main() -> None:
                 f"login {raw['login_s'] * 1000:.0f} ms; peak {raw['peak_mb']:.0f} MB)",
                 flush=True,
             )
-        if "one" in only:
-            one = scenario_one(stack, args.n, tmp, args.profile)
-            ratio = f" = {one['rate'] / raw['rate']:.2f}x raw" if raw else ""
-            print(
-                f"postroom poll, 1 mailbox, SQLite  : {one['rate']:7.1f} msg/s{ratio}  "
-                f"(target >= 0.8x, aim 1.0x; {one['n']} msgs in {one['seconds']:.2f} s, "
-                f"{one['rounds']} poll round(s), peak {one['peak_mb']:.0f} MB, "
-                f"{one['left']} left; db {one['db']}"
-                + (f"; errors {one['errors']}" if one["errors"] else "")
-                + ")",
-                flush=True,
-            )
-        if "many" in only:
-            for mc in (int(x) for x in args.max_connections.split(",")):
-                many = scenario_many(stack, args.n, args.boxes, tmp, mc)
+        ones: list[float] = []
+        manys: dict[int, list[float]] = {mc: [] for mc in mcs}
+        for round_ in range(args.rounds if only & {"one", "many"} else 0):
+            one = None
+            if "one" in only:
+                one = scenario_one(stack, args.n, tmp, args.profile, round_)
+                ones.append(one["rate"])
+                ratio = f" = {one['rate'] / raw['rate']:.2f}x raw" if raw else ""
+                print(
+                    f"[{round_ + 1}] postroom poll, 1 mailbox, SQLite  : {one['rate']:7.1f} "
+                    f"msg/s{ratio}  (target >= 0.8x, aim 1.0x; {one['n']} msgs in "
+                    f"{one['seconds']:.2f} s, {one['rounds']} poll round(s), Postroom CPU "
+                    f"{one['cpu_s']:.2f} s, machine {one['cores']:.2f} cores busy, peak "
+                    f"{one['peak_mb']:.0f} MB, {one['left']} left; db {one['db']}"
+                    + (f"; errors {one['errors']}" if one["errors"] else "")
+                    + ")",
+                    flush=True,
+                )
+            for mc in mcs if "many" in only else []:
+                many = scenario_many(stack, args.many_n, args.boxes, tmp, mc, round_)
+                manys[mc].append(many["rate"])
                 ratio = f" = {many['rate'] / one['rate']:.2f}x one" if one else ""
                 print(
-                    f"postroom run --workers 2 --max-connections {mc}, "
-                    f"{args.boxes} x {args.n // args.boxes}: {many['rate']:7.1f} msg/s{ratio}  "
-                    f"(target >= 1.5x; {many['n']}/{many['total']} msgs emptied "
+                    f"[{round_ + 1}] postroom run --workers 2 --max-connections {mc}, "
+                    f"{args.boxes} x {args.many_n // args.boxes}: {many['rate']:7.1f} "
+                    f"msg/s{ratio}  (target >= 1.5x; {many['n']}/{many['total']} msgs emptied "
                     f"{many['busy_s']:.2f} s after the first was stored, "
                     f"{many['wall_s']:.2f} s after launch = {many['rate_wall']:.1f} msg/s; "
-                    f"{_cores(many)}; db {many['db']})",
+                    f"{_cores(many)}, {many['cpu_after_first']:.1f} s of it after the first, "
+                    f"machine {many['cores']:.2f} cores busy after the first; "
+                    f"db {many['db']})",
+                    flush=True,
+                )
+        if ones:
+            one_rate = statistics.median(ones)
+            ratio = f" = {one_rate / raw['rate']:.2f}x raw" if raw else ""
+            print(
+                f"median of {len(ones)}: postroom poll, 1 mailbox: {one_rate:7.1f} msg/s{ratio}",
+                flush=True,
+            )
+        for mc, rates in manys.items():
+            if rates:
+                rate = statistics.median(rates)
+                ratio = f" = {rate / statistics.median(ones):.2f}x one" if ones else ""
+                print(
+                    f"median of {len(rates)}: postroom run --workers 2 --max-connections {mc}, "
+                    f"{args.boxes} mailboxes: {rate:7.1f} msg/s{ratio}  (target >= 1.5x)",
                     flush=True,
                 )
         if "channels" in only:

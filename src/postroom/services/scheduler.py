@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from postroom.services.ingest import utcnow
 from postroom.services.poll import ChannelReport, PollService
 from postroom.storage import channels
+from postroom.storage.database import reading
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class Scheduler:
 
     def poll_once(self, names: list[str] | None = None) -> list[ChannelReport]:
         """One poll of every enabled channel (or of the named ones), then return."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             if names:
                 targets = channels.due(conn, utcnow(), names)
                 missing = set(names) - {c.name for c in targets}
@@ -80,7 +81,9 @@ class Scheduler:
                         exc = fut.exception()
                         if exc is not None:
                             log.error("poll of channel %s failed: %s", cid, exc)
-                with self.engine.connect() as conn:
+                        else:
+                            _log_report(fut.result())
+                with reading(self.engine) as conn:
                     enabled = channels.count_enabled(conn)
                     # Hold at most this process's share of the channels, so the other
                     # processes of `postroom run` (and their cores) get theirs.
@@ -107,6 +110,25 @@ class Scheduler:
             self.poller.stopping.set()
             for fut in in_flight.values():
                 fut.cancel()
+
+
+def _log_report(report: ChannelReport) -> None:
+    """One line per poll that moved mail or failed (an idle poll says nothing)."""
+    if report.errors:
+        log.warning("channel %s: %s: %s", report.channel, report.error_class, report.errors[0])
+    elif report.fetched or report.deleted_known:
+        log.info(
+            "channel %s: %d fetched (%d handled, %d quarantined, %d duplicates), "
+            "%d stored earlier deleted, %d left, %.1f s",
+            report.channel,
+            report.fetched,
+            report.handled,
+            report.quarantined,
+            report.duplicates,
+            report.deleted_known,
+            report.remaining,
+            report.seconds,
+        )
 
 
 def _merge(old: ChannelReport | None, new: ChannelReport) -> ChannelReport:
