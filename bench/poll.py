@@ -404,16 +404,21 @@ def drain_with_run(
         while time.perf_counter() - t0 < timeout:
             for pid in (proc.pid, *_children_of(proc.pid)):
                 cpu[pid] = max(cpu.get(pid, 0.0), _cpu_seconds(pid))
-            if t_first is None and _stored(home) > 0:
+            stored = _stored(home)
+            if t_first is None and stored > 0:
                 t_first, machine_first = time.perf_counter(), _machine_busy()
                 cpu_first = {pid: _cpu_seconds(pid) for pid in cpu}
-            left = sum(stack.count(a) for a in addresses)
-            if left == 0:
-                break
+            # Listing the Maildirs costs ~5 ms of CPU for 8 x 500 files: only once every
+            # message is stored, to see the last QUITs empty them.
+            if stored >= total:
+                left = sum(stack.count(a) for a in addresses)
+                if left == 0:
+                    break
             if proc.poll() is not None:
                 break
-            time.sleep(0.05)
+            time.sleep(0.05 if stored < total else 0.01)
         t_end, machine_end = time.perf_counter(), _machine_busy()
+        left = sum(stack.count(a) for a in addresses)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
