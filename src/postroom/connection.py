@@ -13,8 +13,11 @@ Shared by the mailbox adapters, SMTP and `postroom check`:
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -117,14 +120,40 @@ def redact(url: str) -> str:
     return f"{scheme}://{userinfo}{at}{hostport}{slash}{tail}"
 
 
+CONTEXT_TTL = 3600.0
+"""Seconds a shared TLS context is used before it is made anew (and the trust store read again)."""
+_contexts: dict[tuple[str | None, int | None], tuple[float, ssl.SSLContext]] = {}
+_contexts_lock = threading.Lock()
+
+
 def tls_context(ca_file: Path | str | None = None) -> ssl.SSLContext:
-    """A client context that verifies the chain and the host name, TLS 1.2 or later."""
+    """A client context that verifies the chain and the host name, TLS 1.2 or later.
+
+    Contexts are shared, per CA file and its modification time, for `CONTEXT_TTL`:
+    reading the system's trust store takes ~30 ms of CPU, which polling hundreds of
+    mailboxes every minute would otherwise pay on every poll. Callers must not change them.
+    """
+    key = (str(ca_file) if ca_file else None, _modified(ca_file))
+    now = time.monotonic()
+    with _contexts_lock:
+        shared = _contexts.get(key)
+    if shared is not None and now - shared[0] < CONTEXT_TTL:
+        return shared[1]
     try:
         ctx = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     except (OSError, ssl.SSLError) as exc:
         raise UserError(f"cannot read CA file {ca_file}: {exc}") from exc
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    with _contexts_lock:
+        _contexts[key] = (now, ctx)
     return ctx
+
+
+def _modified(ca_file: Path | str | None) -> int | None:
+    try:
+        return os.stat(ca_file).st_mtime_ns if ca_file else None
+    except OSError:
+        return None  # create_default_context says what is wrong with it
 
 
 class FailureKind(StrEnum):
