@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, insert, select, update
 
@@ -17,7 +17,6 @@ from postroom.domain.mail import ParsedMail
 from postroom.domain.workitems import ItemType, Reference, State
 from postroom.mime.compose import compose, load_template, render, subject_with_reference
 from postroom.storage import outbox, workitems
-from postroom.storage.blobs import FileBlobStore
 from postroom.storage.tables import communications
 from postroom.storage.tables import outbox as outbox_table
 from postroom.storage.workitems import Cause
@@ -39,10 +38,17 @@ def message_status(decision: Decision) -> str:
     return _STATUS[decision.outcome]
 
 
+class BlobWriter(Protocol):
+    """Where the raw bytes of queued outbound messages go (the blob store, or a staged batch
+    of it that the caller makes durable before its commit)."""
+
+    def put(self, data: bytes) -> str: ...
+
+
 @dataclass
 class Applier:
     conn: Connection
-    blobs: FileBlobStore
+    blobs: BlobWriter
     default_sender: str
     templates_dir: Path | None
     now: datetime

@@ -32,7 +32,7 @@ from postroom.domain.mail import ParsedMail
 from postroom.domain.routes import Route
 from postroom.errors import StorageUnavailableError
 from postroom.mime import parse
-from postroom.services.apply import Applier, message_status
+from postroom.services.apply import Applier, BlobWriter, message_status
 from postroom.services.present import decision_json, item_json
 from postroom.storage import config, messages, workitems
 from postroom.storage.blobs import FileBlobStore
@@ -123,25 +123,39 @@ class IngestService:
         try:
             # The common case: every message goes through; no SAVEPOINT per message, and
             # the writes nothing reads back before the commit go out in one executemany.
+            # Outbound messages queued on the way (automated replies) are written as they
+            # come and made durable together, once, before the commit.
+            staged = self.blobs.staged()
             with self.engine.begin() as conn:
                 outcomes: list[dict[str, Any]] = []
                 conn.info[workitems.PENDING_EVENTS] = []
                 try:
-                    results = [self._ingest_plain(conn, *item, now, outcomes) for item in items]
+                    results = [
+                        self._ingest_plain(conn, *item, now, outcomes, staged) for item in items
+                    ]
                     workitems.flush_events(conn)
                     messages.set_outcomes(conn, outcomes)
+                    staged.publish()
                 finally:
                     conn.info.pop(workitems.PENDING_EVENTS, None)
+                    staged.discard()
                 return results
         except OperationalError as exc:
             raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
+        except StorageUnavailableError:
+            raise
         except Exception:  # noqa: BLE001 - one message failed: redo with one SAVEPOINT each
             log.info("a batch of %d had a failing message; handling one by one", len(items))
+        staged = self.blobs.staged()
         try:
             with self.engine.begin() as conn:
-                return [self._ingest_in(conn, *item, now) for item in items]
+                results = [self._ingest_in(conn, *item, now, staged) for item in items]
+                staged.publish()
+                return results
         except SQLAlchemyError as exc:
             raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
+        finally:
+            staged.discard()
 
     def _ingest_plain(
         self,
@@ -151,13 +165,21 @@ class IngestService:
         mail: ParsedMail | None,
         now: datetime,
         outcomes: list[dict[str, Any]],
+        staged: BlobWriter,
     ) -> IngestResult:
         if mail is None:
             raise ValueError("the message could not be parsed")
-        return self._handle(conn, mail, _arrive(conn, arrival, sha, now, mail=mail), now, outcomes)
+        row_id = _arrive(conn, arrival, sha, now, mail=mail)
+        return self._handle(conn, mail, row_id, now, outcomes, staged)
 
     def _ingest_in(
-        self, conn: Connection, arrival: Arrival, sha: str, mail: ParsedMail | None, now: datetime
+        self,
+        conn: Connection,
+        arrival: Arrival,
+        sha: str,
+        mail: ParsedMail | None,
+        now: datetime,
+        staged: BlobWriter,
     ) -> IngestResult:
         error = ""
         for _attempt in range(2):
@@ -166,7 +188,7 @@ class IngestService:
                     if mail is None:
                         mail = parse(arrival.raw)
                     row_id = _arrive(conn, arrival, sha, now, mail=mail)
-                    return self._handle(conn, mail, row_id, now)
+                    return self._handle(conn, mail, row_id, now, blobs=staged)
             except IntegrityError:
                 row = messages.find_arrival(conn, arrival.channel_id, arrival.source_uid, sha)
                 if row is not None:
@@ -226,9 +248,10 @@ class IngestService:
         row_id: int,
         now: datetime,
         outcomes: list[dict[str, Any]] | None = None,
+        blobs: BlobWriter | None = None,
     ) -> IngestResult:
         decision = decide(mail, self._context(conn, row_id), self.settings, now)
-        applier = Applier(conn, self.blobs, self.default_sender, self.templates_dir, now)
+        applier = Applier(conn, blobs or self.blobs, self.default_sender, self.templates_dir, now)
         touched = applier.apply(decision, mail, row_id)
         items = [item_json(conn, row) for row in touched]
         data = decision_json(decision, items, row_id)

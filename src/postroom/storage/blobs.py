@@ -99,27 +99,29 @@ class FileBlobStore:
 
         Each new blob is written under a temporary name; then the data of all of them is
         flushed, they are renamed into place, and the renames are flushed."""
-        digests: list[str] = []
-        pending: dict[str, Path] = {}
-        try:
-            for data in items:
-                digest = hashlib.sha256(data).hexdigest()
-                digests.append(digest)
-                if digest not in pending and not self.path(digest).exists():
-                    pending[digest] = self._write_temporary(digest, data)
-            if pending:
-                if self.fsync:
-                    self.durability.sync_files(self.root, pending.values())
-                for digest, temporary in pending.items():
-                    os.replace(temporary, self.path(digest))
-                if self.fsync:
-                    folders = {self.path(digest).parent for digest in pending}
-                    self.durability.sync_names(self.root, folders)
-        except OSError as exc:
-            for temporary in pending.values():
-                temporary.unlink(missing_ok=True)
-            raise StorageUnavailableError(f"cannot store message blobs: {exc.strerror}") from exc
+        staged = self.staged()
+        digests = [staged.put(data) for data in items]
+        staged.publish()
         return digests
+
+    def staged(self) -> StagedBlobs:
+        """Blobs to be written now and made durable together later (`StagedBlobs.publish`)."""
+        return StagedBlobs(self)
+
+    def _publish(self, pending: dict[str, Path]) -> None:
+        if not pending:
+            return
+        try:
+            if self.fsync:
+                self.durability.sync_files(self.root, pending.values())
+            for digest, temporary in pending.items():
+                os.replace(temporary, self.path(digest))
+            if self.fsync:
+                folders = {self.path(digest).parent for digest in pending}
+                self.durability.sync_names(self.root, folders)
+        except OSError as exc:
+            _discard(pending)
+            raise StorageUnavailableError(f"cannot store message blobs: {exc.strerror}") from exc
 
     def _write_temporary(self, digest: str, data: bytes) -> Path:
         folder = self.root / digest[:2]
@@ -149,6 +151,42 @@ class FileBlobStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
+
+
+class StagedBlobs:
+    """Blobs written under temporary names as they come, made durable and put in place by
+    one `publish` (a transaction that queues several outbound messages publishes once,
+    before its commit). Anything not published is removed by `discard`."""
+
+    def __init__(self, store: FileBlobStore) -> None:
+        self._store = store
+        self._pending: dict[str, Path] = {}
+
+    def put(self, data: bytes) -> str:
+        """Write ``data`` under a temporary name; return its SHA-256 (hex)."""
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in self._pending or self._store.path(digest).exists():
+            return digest
+        try:
+            self._pending[digest] = self._store._write_temporary(digest, data)
+        except OSError as exc:
+            self.discard()
+            raise StorageUnavailableError(f"cannot store message blobs: {exc.strerror}") from exc
+        return digest
+
+    def publish(self) -> None:
+        """Make every blob put so far durable under its name."""
+        pending, self._pending = self._pending, {}
+        self._store._publish(pending)
+
+    def discard(self) -> None:
+        pending, self._pending = self._pending, {}
+        _discard(pending)
+
+
+def _discard(pending: dict[str, Path]) -> None:
+    for temporary in pending.values():
+        temporary.unlink(missing_ok=True)
 
 
 def _fsync(path: Path) -> None:

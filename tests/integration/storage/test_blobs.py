@@ -89,3 +89,24 @@ def test_without_fsync_nothing_is_flushed(tmp_path: Path) -> None:
     store = FileBlobStore(tmp_path / "blobs", fsync=False, durability=recording)
     assert store.get(store.put(b"x")) == b"x"
     assert recording.calls == []
+
+
+def test_staged_blobs_appear_under_their_names_only_when_published(tmp_path: Path) -> None:
+    recording = Recording(tmp_path / "blobs")
+    store = FileBlobStore(tmp_path / "blobs", durability=recording)
+    staged = store.staged()
+    digests = [staged.put(b"reply one"), staged.put(b"reply two"), staged.put(b"reply one")]
+    assert not any(store.exists(d) for d in digests) and recording.calls == []
+    staged.publish()
+    assert [store.get(d) for d in digests] == [b"reply one", b"reply two", b"reply one"]
+    assert [what for what, _, _ in recording.calls] == ["files", "names"]  # one flush for all
+
+
+def test_discarded_staged_blobs_leave_nothing(tmp_path: Path) -> None:
+    store = FileBlobStore(tmp_path / "blobs")
+    staged = store.staged()
+    digest = staged.put(b"rolled back")
+    staged.discard()
+    staged.publish()  # nothing left to publish
+    assert not store.exists(digest)
+    assert not [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
