@@ -133,14 +133,15 @@ def tls_context(ca_file: Path | str | None = None) -> ssl.SSLContext:
     reading the system's trust store takes ~30 ms of CPU, which polling hundreds of
     mailboxes every minute would otherwise pay on every poll. Callers must not change them.
     """
-    key = (str(ca_file) if ca_file else None, _modified(ca_file))
+    cafile = str(ca_file) if ca_file else None
+    key = (cafile, _modified(cafile))
     now = time.monotonic()
     with _contexts_lock:
         shared = _contexts.get(key)
     if shared is not None and now - shared[0] < CONTEXT_TTL:
         return shared[1]
     try:
-        ctx = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        ctx = ssl.create_default_context(cafile=cafile)
     except (OSError, ssl.SSLError) as exc:
         raise UserError(f"cannot read CA file {ca_file}: {exc}") from exc
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -149,9 +150,9 @@ def tls_context(ca_file: Path | str | None = None) -> ssl.SSLContext:
     return ctx
 
 
-def _modified(ca_file: Path | str | None) -> int | None:
+def _modified(cafile: str | None) -> int | None:
     try:
-        return os.stat(ca_file).st_mtime_ns if ca_file else None
+        return os.stat(cafile).st_mtime_ns if cafile else None
     except OSError:
         return None  # create_default_context says what is wrong with it
 

@@ -92,14 +92,17 @@ class Pop3Session:
 
     def _read_through(self, seq: int) -> tuple[str, bytes]:
         """Read responses in order up to the one of command ``seq`` and return it. Earlier
-        ones are checked (a refused DELE is raised here) and their bodies dropped: they
-        belong to RETRs nobody waits for any more, and the messages stay on the server."""
+        ones are checked (a refused DELE is raised here); the bodies before it belong to
+        RETRs nobody waits for any more: dropped, refused or not, the messages stay on the
+        server."""
         while True:
             sent = self._sent.popleft()
             try:
                 text, data = self._channel.read(sent.shown, body=sent.body)
             except ServerError as exc:
-                raise self._protocol(exc) from None
+                if sent.seq == seq or not sent.body:
+                    raise self._protocol(exc) from None
+                continue
             if sent.seq == seq:
                 return text, data
 

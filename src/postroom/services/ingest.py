@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ from postroom.mime import parse
 from postroom.services.apply import Applier, BlobWriter, message_status
 from postroom.services.present import decision_json, item_json
 from postroom.storage import config, messages, workitems
-from postroom.storage.blobs import FileBlobStore
+from postroom.storage.blobs import FileBlobStore, StagedBlobs
 from postroom.storage.context import SqlHandlerContext, own_addresses
 from postroom.storage.database import reading
 
@@ -123,10 +124,7 @@ class IngestService:
         try:
             # The common case: every message goes through; no SAVEPOINT per message, and
             # the writes nothing reads back before the commit go out in one executemany.
-            # Outbound messages queued on the way (automated replies) are written as they
-            # come and made durable together, once, before the commit.
-            staged = self.blobs.staged()
-            with self.engine.begin() as conn:
+            with self._writing() as (conn, staged):
                 outcomes: list[dict[str, Any]] = []
                 conn.info[workitems.PENDING_EVENTS] = []
                 try:
@@ -135,10 +133,8 @@ class IngestService:
                     ]
                     workitems.flush_events(conn)
                     messages.set_outcomes(conn, outcomes)
-                    staged.publish()
                 finally:
                     conn.info.pop(workitems.PENDING_EVENTS, None)
-                    staged.discard()
                 return results
         except OperationalError as exc:
             raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
@@ -146,14 +142,21 @@ class IngestService:
             raise
         except Exception:  # noqa: BLE001 - one message failed: redo with one SAVEPOINT each
             log.info("a batch of %d had a failing message; handling one by one", len(items))
+        try:
+            with self._writing() as (conn, staged):
+                return [self._ingest_in(conn, *item, now, staged) for item in items]
+        except SQLAlchemyError as exc:
+            raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
+
+    @contextmanager
+    def _writing(self) -> Iterator[tuple[Connection, StagedBlobs]]:
+        """A write transaction whose outbound messages (automated replies) are written as
+        they come and made durable together, once, just before the commit."""
         staged = self.blobs.staged()
         try:
             with self.engine.begin() as conn:
-                results = [self._ingest_in(conn, *item, now, staged) for item in items]
+                yield conn, staged
                 staged.publish()
-                return results
-        except SQLAlchemyError as exc:
-            raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
         finally:
             staged.discard()
 
@@ -197,8 +200,8 @@ class IngestService:
                 # Another process committed the same message meanwhile (dedupe_key):
                 # decide again, now seeing it (D1).
                 error = traceback.format_exc(limit=8)
-            except OperationalError:
-                raise
+            except (OperationalError, StorageUnavailableError):
+                raise  # storage, not the message: nothing of the batch counts as stored
             except Exception:  # noqa: BLE001 - Q1: any unexpected error quarantines the message
                 error = traceback.format_exc(limit=8)
                 break

@@ -65,6 +65,7 @@ _DUE = or_(
     and_(outbox.c.status == "queued", outbox.c.next_attempt <= bindparam("now")),
     and_(outbox.c.status == "sending", outbox.c.lease_until < bindparam("now")),
 )
+_STALE = and_(outbox.c.status == "delivering", outbox.c.lease_until < bindparam("now"))
 _RETRYABLE = ("queued", "failed", "unknown", "cancelled")
 _CANCELLABLE = ("queued", "failed", "unknown")
 
@@ -77,18 +78,13 @@ def lease_token(now: datetime, lease: timedelta) -> datetime:
 def anything_to_do(conn: Connection, now: datetime) -> bool:
     """Whether `send_due` has work: a due row or a delivery left by a stopped process (a read,
     so the service's every tick does not queue for the write lock for nothing)."""
-    stale = and_(outbox.c.status == "delivering", outbox.c.lease_until < now)
-    found = conn.execute(select(outbox.c.id).where(or_(_DUE, stale)).limit(1), {"now": now})
+    found = conn.execute(select(outbox.c.id).where(or_(_DUE, _STALE)).limit(1), {"now": now})
     return found.first() is not None
 
 
 def abandon_stale_deliveries(conn: Connection, now: datetime) -> list[int]:
     """Rows left ``delivering`` by a process that stopped: outcome unknown, never resent."""
-    stale = list(
-        conn.execute(
-            select(outbox.c.id).where(outbox.c.status == "delivering", outbox.c.lease_until < now)
-        ).scalars()
-    )
+    stale = list(conn.execute(select(outbox.c.id).where(_STALE), {"now": now}).scalars())
     for row_id in stale:
         conn.execute(
             update(outbox)

@@ -156,15 +156,7 @@ def test_password_is_in_no_message_log_or_repr(
 def test_pipelining_sends_dele_with_the_next_command(
     scripted: Callable[..., ScriptedServer],
 ) -> None:
-    server = scripted(
-        {
-            "CAPA": CAPA_PIPE,
-            "AUTH": b"+OK in\r\n",
-            "RETR": b"+OK\r\nmsg\r\n.\r\n",
-            "DELE": b"+OK marked\r\n",
-            "QUIT": b"+OK bye\r\n",
-        }
-    )
+    server = scripted(_mailbox(CAPA_PIPE))
     with source(server).open() as session:
         assert session.retrieve(1) == b"msg\r\n"
         session.delete(1)
@@ -273,18 +265,22 @@ def _listed(count: int) -> list[MessageInfo]:
     return [MessageInfo(n, f"uid{n}", 5) for n in range(1, count + 1)]
 
 
+def _mailbox(capa: bytes, **refused: bytes) -> dict[str, Reply]:
+    """A mailbox serving "msg" for every RETR, answering ``refused`` lines (e.g. "RETR 2")."""
+    return {
+        "CAPA": capa,
+        "AUTH": b"+OK in\r\n",
+        **{line.replace("_", " "): reply for line, reply in refused.items()},
+        "RETR": b"+OK\r\nmsg\r\n.\r\n",
+        "DELE": b"+OK marked\r\n",
+        "QUIT": b"+OK bye\r\n",
+    }
+
+
 def test_retrieve_many_asks_ahead_when_the_server_pipelines(
     scripted: Callable[..., ScriptedServer],
 ) -> None:
-    server = scripted(
-        {
-            "CAPA": CAPA_PIPE,
-            "AUTH": b"+OK in\r\n",
-            "RETR": b"+OK\r\nmsg\r\n.\r\n",
-            "DELE": b"+OK marked\r\n",
-            "QUIT": b"+OK bye\r\n",
-        }
-    )
+    server = scripted(_mailbox(CAPA_PIPE))
     with source(server).open() as session:
         for info, raw in session.retrieve_many(_listed(3)):
             assert raw == b"msg\r\n"
@@ -305,15 +301,7 @@ def test_retrieve_many_asks_ahead_when_the_server_pipelines(
 def test_retrieve_many_one_at_a_time_without_pipelining(
     scripted: Callable[..., ScriptedServer],
 ) -> None:
-    server = scripted(
-        {
-            "CAPA": CAPA_PLAIN,
-            "AUTH": b"+OK in\r\n",
-            "RETR": b"+OK\r\nmsg\r\n.\r\n",
-            "DELE": b"+OK marked\r\n",
-            "QUIT": b"+OK bye\r\n",
-        }
-    )
+    server = scripted(_mailbox(CAPA_PLAIN))
     with source(server).open() as session:
         for info, _ in session.retrieve_many(_listed(2)):
             session.delete(info.number)
@@ -324,16 +312,7 @@ def test_retrieve_many_one_at_a_time_without_pipelining(
 def test_a_refused_retr_in_the_window_is_protocol_and_quit_still_works(
     scripted: Callable[..., ScriptedServer],
 ) -> None:
-    server = scripted(
-        {
-            "CAPA": CAPA_PIPE,
-            "AUTH": b"+OK in\r\n",
-            "RETR 2": b"-ERR gone\r\n",
-            "RETR": b"+OK\r\nmsg\r\n.\r\n",
-            "DELE": b"+OK marked\r\n",
-            "QUIT": b"+OK bye\r\n",
-        }
-    )
+    server = scripted(_mailbox(CAPA_PIPE, RETR_2=b"-ERR gone\r\n"))
     with source(server).open() as session:
         fetches = session.retrieve_many(_listed(4))
         first, _ = next(fetches)
@@ -342,4 +321,15 @@ def test_a_refused_retr_in_the_window_is_protocol_and_quit_still_works(
         session.delete(first.number)
         session.commit()  # reads past RETR 3 and 4, nobody took them
     assert info.value.kind is FailureKind.PROTOCOL and "RETR 2" in str(info.value)
+    assert server.received[-2:] == [b"DELE 1", b"QUIT"]
+
+
+def test_a_refused_retr_nobody_waits_for_does_not_fail_the_quit(
+    scripted: Callable[..., ScriptedServer],
+) -> None:
+    server = scripted(_mailbox(CAPA_PIPE, RETR_3=b"-ERR gone\r\n"))
+    with source(server).open() as session:
+        first, _ = next(session.retrieve_many(_listed(4)))  # RETR 2, 3, 4 asked, not taken
+        session.delete(first.number)
+        session.commit()
     assert server.received[-2:] == [b"DELE 1", b"QUIT"]
