@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from support.mails import make_mail
 from support.polling import Postroom
@@ -57,6 +58,9 @@ def test_run_drains_every_channel_sends_the_outbox_and_stops_on_sigterm(
         stderr=subprocess.PIPE,
     )
     try:
+        # The worker is a forked copy of the service (no second interpreter start-up).
+        [worker] = _children(proc.pid)
+        assert _cmdline(worker) == _cmdline(proc.pid)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if not any(stack.count(b.address) for b in boxes) and stack.captured(customer):
@@ -67,6 +71,9 @@ def test_run_drains_every_channel_sends_the_outbox_and_stops_on_sigterm(
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     assert b"postroom stopped" in err
+    # Both processes polled: each log line names its process.
+    pollers = {line.split()[2] for line in err.decode().splitlines() if " fetched " in line}
+    assert pollers == {str(proc.pid), str(worker)}, err.decode()
     assert [stack.count(b.address) for b in boxes] == [0, 0, 0]
     counts = postroom.counts()
     assert counts["messages"] == counts["distinct_ids"] == 91
@@ -99,3 +106,17 @@ def test_sigterm_during_a_long_poll_stops_soon_and_loses_nothing(postroom: Postr
     assert postroom.stack.count(box.address) == 0
     counts = postroom.counts()
     assert counts["messages"] == counts["distinct_ids"] == counts["tickets"] == 1500
+
+
+def _children(pid: int) -> list[int]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if found:
+            return [int(x) for x in found]
+        time.sleep(0.01)
+    return []
+
+
+def _cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()

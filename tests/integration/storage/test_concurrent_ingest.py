@@ -3,7 +3,9 @@ on SQLite and PostgreSQL: Ticket numbers stay unique and the same message is act
 
 from __future__ import annotations
 
+import itertools
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -56,3 +58,38 @@ def test_ticket_numbers_stay_unique_under_concurrent_batches() -> None:
     )
     refs = [r.decision["work_items"][0]["reference"] for batch in results for r in batch]
     assert len(refs) == len(set(refs)) == 60
+
+
+def test_the_batches_of_one_process_are_ingested_one_at_a_time() -> None:
+    """Poll threads of one process take turns: a batch is stored, parsed and committed before
+    the next one starts (they would otherwise share the interpreter inside the writer turn)."""
+    from sqlalchemy import event
+
+    from postroom.services.ingest import Arrival
+
+    app = App()
+    with app.engine.begin() as conn:
+        config.add_route(conn, Route("support@example.com", "A", "B", "q"), utcnow())
+    spans: dict[str, list[float]] = {}
+    lock = threading.Lock()
+    put_many = app.blobs.put_many
+
+    def timed_put_many(raws: list[bytes]) -> list[str]:
+        with lock:
+            spans[threading.current_thread().name] = [time.perf_counter()]
+        return put_many(raws)
+
+    app.blobs.put_many = timed_put_many  # type: ignore[method-assign]
+
+    @event.listens_for(app.engine, "commit")
+    def _committed(_conn: Any) -> None:
+        with lock:
+            spans[threading.current_thread().name].append(time.perf_counter())
+
+    batches = [[Arrival(make_mail(subject=f"{w}-{i}")) for i in range(30)] for w in range(3)]
+    results = _race([lambda b=b: app.ingest.ingest_batch(b) for b in batches])
+    assert sum(len(r) for r in results) == 90
+    ordered = sorted((s[0], s[-1]) for s in spans.values())
+    assert len(ordered) == 3
+    for (_, end), (start, _) in itertools.pairwise(ordered):
+        assert end <= start, ordered
