@@ -38,7 +38,7 @@ from postroom.services.apply import Applier, BlobWriter, message_status
 from postroom.services.present import decision_json, item_json
 from postroom.storage import config, messages, workitems
 from postroom.storage.blobs import FileBlobStore, StagedBlobs
-from postroom.storage.context import SqlHandlerContext, own_addresses
+from postroom.storage.context import BatchSeen, SqlHandlerContext, own_addresses
 from postroom.storage.database import reading
 
 log = logging.getLogger(__name__)
@@ -136,21 +136,10 @@ class IngestService:
         parsed = [_safe_parse(a.raw) for a in arrivals]
         now = self.clock()
         items = list(zip(arrivals, shas, parsed, strict=True))
+        mails = [mail for mail in parsed if mail is not None]
         try:
-            # The common case: every message goes through; no SAVEPOINT per message, and
-            # the writes nothing reads back before the commit go out in one executemany.
-            with self._writing() as (conn, staged):
-                outcomes: list[dict[str, Any]] = []
-                conn.info[workitems.PENDING_EVENTS] = []
-                try:
-                    results = [
-                        self._ingest_plain(conn, *item, now, outcomes, staged) for item in items
-                    ]
-                    workitems.flush_events(conn)
-                    messages.set_outcomes(conn, outcomes)
-                finally:
-                    conn.info.pop(workitems.PENDING_EVENTS, None)
-                return results
+            if len(mails) == len(items):
+                return self._ingest_plain(items, mails, now)
         except OperationalError as exc:
             raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
         except StorageUnavailableError:
@@ -177,18 +166,25 @@ class IngestService:
 
     def _ingest_plain(
         self,
-        conn: Connection,
-        arrival: Arrival,
-        sha: str,
-        mail: ParsedMail | None,
+        items: list[tuple[Arrival, str, ParsedMail | None]],
+        mails: list[ParsedMail],
         now: datetime,
-        outcomes: list[dict[str, Any]],
-        staged: BlobWriter,
-    ) -> IngestResult:
-        if mail is None:
-            raise ValueError("the message could not be parsed")
-        row_id = _arrive(conn, arrival, sha, now, mail=mail)
-        return self._handle(conn, mail, row_id, now, outcomes, staged)
+    ) -> list[IngestResult]:
+        """The common case, every message going through: no SAVEPOINT per message, and the
+        writes nothing reads back before the commit go out as one statement each (the
+        ledger rows, the item events, the outcomes)."""
+        with self._writing() as (conn, staged):
+            ledger = [(sha, len(a.raw), a.channel_id, a.source_uid) for a, sha, _ in items]
+            rows = messages.insert_arrivals(conn, ledger, now)
+            outcomes: list[dict[str, Any]] = []
+            seen: dict[tuple[str | None, str], int] = {}
+            with workitems.deferred_writes(conn):
+                results = [
+                    self._handle(conn, mail, row_id, now, outcomes, staged, seen)
+                    for mail, row_id in zip(mails, rows, strict=True)
+                ]
+            messages.set_outcomes(conn, outcomes)
+            return results
 
     def _ingest_in(
         self,
@@ -255,9 +251,11 @@ class IngestService:
         with reading(self.engine) as conn:
             return decide(mail, self._context(conn, None), self.settings, self.clock())
 
-    def _context(self, conn: Connection, row_id: int | None) -> SqlHandlerContext:
+    def _context(
+        self, conn: Connection, row_id: int | None, batch_seen: BatchSeen | None = None
+    ) -> SqlHandlerContext:
         routes, own = self._config(conn)
-        return SqlHandlerContext(conn, routes, own, exclude_message=row_id)
+        return SqlHandlerContext(conn, routes, own, exclude_message=row_id, batch_seen=batch_seen)
 
     def _handle(
         self,
@@ -267,8 +265,13 @@ class IngestService:
         now: datetime,
         outcomes: list[dict[str, Any]] | None = None,
         blobs: BlobWriter | None = None,
+        batch_seen: dict[tuple[str | None, str], int] | None = None,
     ) -> IngestResult:
-        decision = decide(mail, self._context(conn, row_id), self.settings, now)
+        """Decide and apply. With ``batch_seen`` the message's row does not carry its
+        Message-ID and content hash yet: the later messages of the batch learn them here."""
+        decision = decide(mail, self._context(conn, row_id, batch_seen), self.settings, now)
+        if batch_seen is not None and mail.content_hash:
+            batch_seen.setdefault((mail.message_id, mail.content_hash), row_id)
         applier = Applier(conn, blobs or self.blobs, self.default_sender, self.templates_dir, now)
         touched = applier.apply(decision, mail, row_id)
         items = [item_json(conn, row) for row in touched]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -42,6 +42,11 @@ _DUP_WITH_ID = (
 _DUP_WITHOUT_ID = _DUP_BASE.where(messages.c.message_id.is_(None)).order_by(messages.c.id).limit(1)
 
 
+BatchSeen = Mapping[tuple[str | None, str], int]
+"""The messages handled earlier in a batch whose rows do not yet carry their Message-ID and
+content hash: (Message-ID, content hash) -> the first one's row id."""
+
+
 class SqlHandlerContext:
     """Answers within one transaction; ``exclude_message`` is the row being handled."""
 
@@ -51,11 +56,13 @@ class SqlHandlerContext:
         routes: Sequence[Route],
         own_addresses: frozenset[str],
         exclude_message: int | None = None,
+        batch_seen: BatchSeen | None = None,
     ) -> None:
         self._conn = conn
         self._routes = routes
         self._own = own_addresses
         self._exclude = exclude_message
+        self._batch_seen = batch_seen or {}
 
     def duplicate_of(self, message_id: str | None, content_hash: str) -> int | None:
         if not content_hash:
@@ -63,7 +70,9 @@ class SqlHandlerContext:
         params = {"hash": content_hash, "exclude": self._exclude or 0, "mid": message_id}
         stmt = _DUP_WITH_ID if message_id is not None else _DUP_WITHOUT_ID
         found = self._conn.execute(stmt, params).scalar()
-        return int(found) if found is not None else None
+        if found is None:  # rows of earlier batches come first: their ids are lower
+            return self._batch_seen.get((message_id, content_hash))
+        return int(found)
 
     def is_own_message_id(self, message_id: str) -> bool:
         if not message_id.startswith(OWN_MESSAGE_ID_PREFIX):

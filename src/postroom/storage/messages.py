@@ -16,6 +16,7 @@ from postroom.errors import NotFoundError
 from postroom.storage.tables import messages
 
 _INSERT = insert(messages).returning(messages.c.id)
+_INSERT_MANY = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
 _UPDATE = update(messages).where(messages.c.id == bindparam("_row"))
 _ARRIVAL = select(messages).where(
     messages.c.channel_id == bindparam("channel"),
@@ -64,6 +65,27 @@ def insert_arrival(
         "attempts": 0,
     }
     return int(conn.execute(_INSERT, params).scalar_one())
+
+
+def insert_arrivals(
+    conn: Connection, arrivals: list[tuple[str, int, int | None, str | None]], now: datetime
+) -> list[int]:
+    """Ledger rows for several arrivals ``(raw_sha256, size, channel_id, source_uid)`` in one
+    statement, their ids in the same order. Their Message-ID and content hash are left
+    empty: `set_outcomes` fills them in when the batch is handled."""
+    params = [
+        {
+            "raw_sha256": sha,
+            "size": size,
+            "channel_id": channel_id,
+            "source_uid": source_uid,
+            "received_at": now,
+            "status": "stored",
+            "attempts": 0,
+        }
+        for sha, size, channel_id, source_uid in arrivals
+    ]
+    return [int(row_id) for row_id in conn.execute(_INSERT_MANY, params).scalars()]
 
 
 def get(conn: Connection, message_row_id: int) -> Row[Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +37,9 @@ _NEXT = (
     .values(value=counters.c.value + 1)
     .returning(counters.c.value)
 )
+_SET_NUMBER = (
+    update(counters).where(counters.c.name == "work_item").values(value=bindparam("value"))
+)
 _NEXTVAL = text("SELECT nextval('work_item_number')")
 _BY_REFERENCE = select(work_items).where(work_items.c.reference == bindparam("ref"))
 _BY_ID = select(work_items).where(work_items.c.id == bindparam("id"))
@@ -50,15 +55,25 @@ def next_number(conn: Connection) -> int:
     """Allocate the next Ticket number (Cases reuse their Ticket's number).
 
     PostgreSQL takes it from a sequence, which never waits for other transactions;
-    SQLite has one writer at a time anyway and uses a counter row.
+    SQLite has one writer at a time anyway and uses a counter row. Inside
+    `deferred_writes` the numbers after the first are counted in memory and the
+    row is written once, at the end: no other writer can take one meanwhile.
     """
     if conn.dialect.name == "postgresql":
         return int(conn.execute(_NEXTVAL).scalar_one())
+    numbers: _Numbers | None = conn.info.get(_PENDING_NUMBERS)
+    if numbers is not None and numbers.last:
+        numbers.last += 1
+        return numbers.last
     row = conn.execute(_NEXT).first()
     if row is None:
         conn.execute(insert(counters).values(name="work_item", value=FIRST_NUMBER))
-        return FIRST_NUMBER
-    return int(row[0])
+        number = FIRST_NUMBER
+    else:
+        number = int(row[0])
+    if numbers is not None:
+        numbers.written = numbers.last = number
+    return number
 
 
 def find(conn: Connection, ref: Reference) -> Row[Any] | None:
@@ -107,16 +122,33 @@ def view(conn: Connection, row: Row[Any]) -> WorkItemView:
     )
 
 
-PENDING_EVENTS = "postroom.pending_item_events"
-"""Key of ``Connection.info``: while a list is there, `record` collects item events in it
-and `flush_events` writes them with one executemany (they are never read back before the
-commit, so a batch of messages need not pay one INSERT per change)."""
+_PENDING_EVENTS = "postroom.pending_item_events"
+_PENDING_NUMBERS = "postroom.pending_numbers"
 
 
-def flush_events(conn: Connection) -> None:
-    pending = conn.info.pop(PENDING_EVENTS, None)
-    if pending:
-        conn.execute(_INSERT_EVENT, pending)
+@dataclass
+class _Numbers:
+    written: int = 0
+    last: int = 0
+
+
+@contextmanager
+def deferred_writes(conn: Connection) -> Iterator[None]:
+    """Writes nothing reads back before the commit, made once at the end of a batch of
+    messages: the item events (one executemany) and, on SQLite, the Ticket counter (see
+    `next_number`). A batch then need not pay one statement per event or Ticket."""
+    events: list[dict[str, Any]] = []
+    numbers = _Numbers()
+    conn.info[_PENDING_EVENTS], conn.info[_PENDING_NUMBERS] = events, numbers
+    try:
+        yield
+    finally:
+        conn.info.pop(_PENDING_EVENTS, None)
+        conn.info.pop(_PENDING_NUMBERS, None)
+    if events:
+        conn.execute(_INSERT_EVENT, events)
+    if numbers.last != numbers.written:
+        conn.execute(_SET_NUMBER, {"value": numbers.last})
 
 
 def record(
@@ -139,7 +171,7 @@ def record(
         "communication_id": cause.communication_id,
         "note": cause.note,
     }
-    pending = conn.info.get(PENDING_EVENTS)
+    pending = conn.info.get(_PENDING_EVENTS)
     if pending is not None:
         pending.append(event)
     else:
