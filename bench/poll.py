@@ -8,7 +8,8 @@ Prints, in one run, each measurement in its own process:
             in-process, repeated until the mailbox is empty) of the same N messages
             from one mailbox into Tickets, on SQLite in a fresh POSTROOM_HOME
             (target >= 0.8x raw, aiming at >= 1.0x);
-  many      4 mailboxes of N/4 messages drained by `postroom run --workers 2`: time
+  many      --boxes mailboxes (8) sharing --many-n messages (4000), drained by
+            `postroom run --workers 2` (--workers): from the first stored message
             until every Maildir is empty, then SIGTERM (target >= 1.5x `one`);
   channels  200 channels holding 10 messages each, emptied by `postroom run`
             (target: within one 60 s poll cycle);
@@ -478,14 +479,20 @@ def scenario_one(
 
 
 def scenario_many(
-    stack: Stack, n: int, boxes: int, tmp: Path, max_connections: int, round_: int = 0
+    stack: Stack,
+    n: int,
+    boxes: int,
+    tmp: Path,
+    max_connections: int,
+    round_: int = 0,
+    workers: int = 2,
 ) -> dict[str, Any]:
     home = tmp / f"many-{max_connections}-{round_}"
     with users(stack, "benchmany", boxes) as made:
         for address, _ in made:
             stack.fill(address, n // boxes)
         _child("setup", {**_stack_params(stack), "home": str(home), "users": made})
-        return drain_with_run(stack, home, [a for a, _ in made], 2, max_connections, 300)
+        return drain_with_run(stack, home, [a for a, _ in made], workers, max_connections, 300)
 
 
 def scenario_channels(stack: Stack, count: int, per: int, tmp: Path) -> dict[str, Any]:
@@ -538,6 +545,7 @@ def main() -> None:
         default="8,2",
         help="--max-connections of `postroom run` in many (comma-separated: one run each)",
     )
+    ap.add_argument("--workers", type=int, default=2, help="--workers of `postroom run` in many")
     ap.add_argument("--quick", action="store_true", help="smoke run: 200 msgs, 20 channels")
     ap.add_argument("--only", default=",".join(SCENARIOS), help=",".join(SCENARIOS))
     ap.add_argument("--profile", help="write a cProfile of `one` to this file")
@@ -588,11 +596,11 @@ def main() -> None:
                     flush=True,
                 )
             for mc in mcs if "many" in only else []:
-                many = scenario_many(stack, args.many_n, args.boxes, tmp, mc, round_)
+                many = scenario_many(stack, args.many_n, args.boxes, tmp, mc, round_, args.workers)
                 manys[mc].append(many["rate"])
                 ratio = f" = {many['rate'] / one['rate']:.2f}x one" if one else ""
                 print(
-                    f"[{round_ + 1}] postroom run --workers 2 --max-connections {mc}, "
+                    f"[{round_ + 1}] postroom run --workers {args.workers} --max-connections {mc}, "
                     f"{args.boxes} x {args.many_n // args.boxes}: {many['rate']:7.1f} "
                     f"msg/s{ratio}  (target >= 1.5x; {many['n']}/{many['total']} msgs emptied "
                     f"{many['busy_s']:.2f} s after the first was stored, "
@@ -614,7 +622,8 @@ def main() -> None:
                 rate = statistics.median(rates)
                 ratio = f" = {rate / statistics.median(ones):.2f}x one" if ones else ""
                 print(
-                    f"median of {len(rates)}: postroom run --workers 2 --max-connections {mc}, "
+                    f"median of {len(rates)}: postroom run --workers {args.workers} "
+                    f"--max-connections {mc}, "
                     f"{args.boxes} mailboxes: {rate:7.1f} msg/s{ratio}  (target >= 1.5x)",
                     flush=True,
                 )
