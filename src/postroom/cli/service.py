@@ -66,6 +66,9 @@ def register(app: typer.Typer) -> None:
         _logging()
         application = current_app()
         application.engine  # noqa: B018 - create or upgrade the schema once, before the workers
+        swept = application.blobs.sweep_temporaries()
+        if swept:
+            logging.getLogger("postroom.blobs").info("removed %d unfinished blob file(s)", swept)
         # The workers are forked copies of this process, started in milliseconds with
         # Postroom already imported (spawned ones took ~1 s each, the other cores idle
         # meanwhile). No thread runs yet and no database connection is carried over:

@@ -4,7 +4,8 @@ A blob is written under a temporary name, made durable, and only then renamed in
 place, and the rename is made durable before ``put_many`` returns: a crash leaves
 either the whole blob under its name or none, and writing the same bytes twice is a
 no-op. Blobs are only ever added: a blob whose database row was rolled back is
-harmless and is found again by its hash.
+harmless and is found again by its hash. A temporary file left by a process that
+died before its rename is removed by `FileBlobStore.sweep_temporaries`.
 
 Durability costs one flush per batch, not one per file: on Linux ``syncfs(2)``
 writes out the whole file system of the blob folder at once (one journal commit
@@ -18,11 +19,18 @@ import ctypes
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
 from postroom.errors import StorageUnavailableError
+
+TEMPORARY = ".tmp-"
+"""Name prefix of a blob being written (never a blob's own name: those are hex)."""
+SWEEP_AFTER = 3600.0
+"""Seconds after which a temporary file is taken as left by a dead process (a write
+in progress lasts milliseconds)."""
 
 
 class Durability(Protocol):
@@ -130,7 +138,7 @@ class FileBlobStore:
             self._made.add(digest[:2])
         # Unique per process and thread: two pollers storing the same message (one mail
         # to two shared mailboxes) each write their own file and rename it into place.
-        temporary = folder / f".tmp-{digest[2:]}-{os.getpid()}-{threading.get_native_id()}"
+        temporary = folder / f"{TEMPORARY}{digest[2:]}-{os.getpid()}-{threading.get_native_id()}"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
             view = memoryview(data)
@@ -142,6 +150,28 @@ class FileBlobStore:
             raise
         os.close(fd)
         return temporary
+
+    def sweep_temporaries(self, older_than: float = SWEEP_AFTER) -> int:
+        """Remove the temporary files older than ``older_than`` seconds (left by a process
+        that died between writing a blob and renaming it); return how many."""
+        cutoff = time.time() - older_than
+        removed = 0
+        try:
+            folders = [e.path for e in os.scandir(self.root) if e.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            return 0
+        for folder in folders:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if not entry.name.startswith(TEMPORARY):
+                        continue
+                    try:
+                        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                            os.unlink(entry.path)
+                            removed += 1
+                    except FileNotFoundError:  # renamed or removed meanwhile
+                        continue
+        return removed
 
     def get(self, sha256: str) -> bytes:
         try:

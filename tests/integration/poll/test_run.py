@@ -50,6 +50,11 @@ def test_run_drains_every_channel_sends_the_outbox_and_stops_on_sigterm(
     customer = f"erin-{os.getpid()}-{time.time_ns()}@customer.test"
     stack.deliver(boxes[0].address, make_mail(to="ack@example.test", sender=customer))
 
+    # A blob half-written by a process that died two hours ago: the service removes it.
+    unfinished = Path(postroom.env["POSTROOM_HOME"]) / "blobs" / "ab" / f".tmp-{'c' * 62}-1-1"
+    unfinished.parent.mkdir(parents=True, exist_ok=True)
+    unfinished.write_bytes(b"half a message")
+    os.utime(unfinished, (time.time() - 7200, time.time() - 7200))
     env = {**os.environ, **postroom.env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "postroom", "run", "--workers", "2", "--tick", "0.2"],
@@ -71,6 +76,7 @@ def test_run_drains_every_channel_sends_the_outbox_and_stops_on_sigterm(
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     assert b"postroom stopped" in err
+    assert not unfinished.exists()
     # Both processes polled: each log line names its process.
     pollers = {line.split()[2] for line in err.decode().splitlines() if " fetched " in line}
     assert pollers == {str(proc.pid), str(worker)}, err.decode()

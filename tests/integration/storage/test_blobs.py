@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from postroom.errors import StorageUnavailableError
-from postroom.storage.blobs import FileBlobStore, PerFile, WholeFileSystem, best_durability
+from postroom.storage.blobs import (
+    TEMPORARY,
+    FileBlobStore,
+    PerFile,
+    WholeFileSystem,
+    best_durability,
+)
 
 
 class Recording:
@@ -110,3 +117,22 @@ def test_discarded_staged_blobs_leave_nothing(tmp_path: Path) -> None:
     staged.publish()  # nothing left to publish
     assert not store.exists(digest)
     assert not [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
+
+
+def test_temporary_files_left_by_a_dead_process_are_swept_and_fresh_ones_kept(
+    tmp_path: Path,
+) -> None:
+    store = FileBlobStore(tmp_path / "blobs")
+    [digest] = store.put_many([b"kept blob"])
+    folder = store.path(digest).parent
+    old = folder / f"{TEMPORARY}{'1' * 62}-999-999"
+    fresh = folder / f"{TEMPORARY}{'2' * 62}-999-998"
+    for temporary in (old, fresh):
+        temporary.write_bytes(b"half a message")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    assert store.sweep_temporaries() == 1
+    assert not old.exists()
+    assert fresh.exists()
+    assert store.get(digest) == b"kept blob"
+    assert FileBlobStore(tmp_path / "none").sweep_temporaries() == 0
