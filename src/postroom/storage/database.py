@@ -34,8 +34,10 @@ def reading(engine: Engine) -> Connection:
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
 
-    WAL with ``synchronous=FULL`` makes every commit durable before we return,
-    which is what "store, then delete" needs (a POP3 DELE follows the commit).
+    Every commit is durable before it returns, which is what "store, then delete"
+    needs (a POP3 DELE follows the commit): WAL with ``synchronous=FULL``, or, for
+    connections whose writers take turns, ``synchronous=NORMAL`` and a flush of the
+    WAL after the turn (`writer_turn`).
     """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
@@ -53,11 +55,14 @@ def make_engine(url: str) -> Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT * 1000)}")
             if isinstance(dbapi_conn, writer_turn.TurnConnection):
-                cur.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints come after the turn
+                # The WAL is flushed and checkpointed after the turn (see writer_turn).
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA wal_autocheckpoint=0")
+            else:
+                cur.execute("PRAGMA synchronous=FULL")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -106,11 +106,11 @@ def test_a_reader_does_not_wait_for_a_writer(tmp_path: Path) -> None:
 
 
 def test_a_turn_held_elsewhere_times_out_with_a_clear_error(tmp_path: Path) -> None:
-    lock = tmp_path / "db.sqlite-writer"
-    holder = os.open(lock, os.O_RDWR | os.O_CREAT)
+    database = tmp_path / "db.sqlite"
+    holder = os.open(tmp_path / "db.sqlite-writer", os.O_RDWR | os.O_CREAT)
     fcntl.flock(holder, fcntl.LOCK_EX)  # another open file: as another process would hold it
     try:
-        turn = WriterTurn(lock, timeout=0.3)
+        turn = WriterTurn(database, timeout=0.3)
         started = time.monotonic()
         with pytest.raises(sqlite3.OperationalError, match="database is locked"):
             turn.acquire()
@@ -127,7 +127,7 @@ def _free(turn: WriterTurn) -> bool:
     result: list[bool] = []
 
     def probe() -> None:
-        probe_turn = WriterTurn(turn.lock_path, timeout=0.2)
+        probe_turn = WriterTurn(Path(str(turn.lock_path).removesuffix("-writer")), timeout=0.2)
         try:
             probe_turn.acquire()
         except sqlite3.OperationalError:
@@ -144,3 +144,29 @@ def _free(turn: WriterTurn) -> bool:
         turn._threads.release()
         return result[0]
     return False
+
+
+def test_a_commit_flushes_the_log_after_giving_the_turn_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk wait of a commit is not spent in the writer turn, and the commit is still
+    on disk when it returns; a read-only transaction flushes nothing."""
+    engine = engine_at(tmp_path / "db.sqlite")
+    turn = turn_for(tmp_path / "db.sqlite", 1.0)
+    flushes: list[tuple[str, bool]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        if name.endswith("-wal"):
+            flushes.append((name, _free(turn)))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES ('durable', 1)"))
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+    assert flushes == [(str(tmp_path / "db.sqlite-wal"), True)]
+    with reading(engine) as conn:
+        conn.execute(text("SELECT count(*) FROM t")).scalar()
+    assert len(flushes) == 1
