@@ -85,8 +85,6 @@ def insert_arrivals(
         }
         for sha, size, channel_id, source_uid in arrivals
     ]
-    if len(params) == 1:  # one message (an MTA pipe): a plain INSERT costs less
-        return [int(conn.execute(_INSERT, params[0]).scalar_one())]
     return [int(row_id) for row_id in conn.execute(_INSERT_MANY, params).scalars()]
 
 
