@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -80,6 +81,8 @@ channels = Table(
     Column("last_check_ok", Boolean),
     Column("smtp_url", String(1000)),
     Column("created_at", DateTime, nullable=False),
+    Column("uidl_reuse_seen", Boolean, nullable=False, default=False, server_default=false()),
+    # The POP3 server gave a known UIDL to new content: every known UIDL is verified by RETR.
 )
 
 smtp_servers = Table(
@@ -128,6 +131,18 @@ messages = Table(
     Column("attempts", Integer, nullable=False, default=0),
     UniqueConstraint("channel_id", "source_uid", "raw_sha256", name="uq_messages_arrival"),
     Index("uq_messages_dedupe_key", "dedupe_key", unique=True),
+)
+
+pop3_oversize = Table(
+    # A message too large to retrieve (POSTROOM_MAX_MESSAGE_BYTES): left on the server,
+    # never retrieved again nor deleted while its UIDL is listed.
+    "pop3_oversize",
+    metadata,
+    Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_uid", String(300), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("seen_at", DateTime, nullable=False),
 )
 
 work_items = Table(
