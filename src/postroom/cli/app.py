@@ -37,12 +37,16 @@ def main(argv: list[str] | None = None) -> None:
     Exit status (cli.md): 0 success, 2 bad usage, 1 other errors; commands that
     need another code (ingest's 75) raise SystemExit themselves.
     """
-    from postroom.errors import UserError
+    from postroom.errors import StorageUnavailableError, UserError
 
     try:
         result = app(args=argv, prog_name="postroom", standalone_mode=False)
     except UserError as exc:
         fail(str(exc), code=1)
+    except StorageUnavailableError as exc:
+        # The database (or the blob store) cannot be used now: a failed operation, which
+        # changed nothing it did not commit; worth trying again later.
+        fail(f"storage: {exc}", code=1)
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into exit codes

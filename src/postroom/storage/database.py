@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import SQLAlchemyError
 
 from postroom.errors import StorageUnavailableError, UserError
@@ -19,6 +21,20 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _READ_ONLY = "postroom_read_only"
 _BUSY_TIMEOUT = 30.0
 """Seconds a SQLite writer waits for its turn before the write fails."""
+_POSTGRES_CONNECT: dict[str, Any] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+"""libpq options unless the URL sets them: a server that vanished without closing its
+connections (a host down, a cable out) is noticed within a minute, not two hours."""
+_SQLITE_OUTAGES = {5, 6, 7, 8, 10, 13, 14, 15}
+"""Primary result codes of a database that cannot be used right now, not of a wrong
+statement: BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL."""
+_SQLITE_OUTAGE_TEXTS = ("database is locked", "could not flush the database log")
+"""What `writer_turn` says when it raises for SQLite (those errors carry no code)."""
 
 
 def reading(engine: Engine) -> Connection:
@@ -47,6 +63,7 @@ def make_engine(url: str) -> Engine:
             args = writer_turn.connect_args(Path(path), _BUSY_TIMEOUT)
         # hide_parameters: error texts never carry bound values (stored secrets included).
         engine = create_engine(url, connect_args=args, hide_parameters=True)
+        event.listen(engine, "handle_error", _outage, retval=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -76,7 +93,12 @@ def make_engine(url: str) -> Engine:
             # The writer turn comes first: it queues the writers of all processes.
             dbapi = conn.connection.dbapi_connection
             if isinstance(dbapi, writer_turn.TurnConnection):
-                dbapi.take_turn()
+                try:
+                    dbapi.take_turn()
+                except sqlite3.OperationalError as exc:  # raised outside SQLAlchemy's wrapping
+                    raise StorageUnavailableError(
+                        f"the database could not be used ({exc})"
+                    ) from exc
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
@@ -86,8 +108,61 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if url.startswith(("postgresql", "postgres")):
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        given = make_url(url).query
+        options = {k: v for k, v in _POSTGRES_CONNECT.items() if k not in given}
+        # pool_pre_ping: a pooled connection the server dropped (a restart) is replaced
+        # before use instead of failing the next transaction.
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=options)
+        event.listen(engine, "handle_error", _outage, retval=True)
+        return engine
     raise UserError(f"unsupported database URL scheme in {url.split(':', 1)[0]!r}")
+
+
+def _outage(context: ExceptionContext) -> StorageUnavailableError | None:
+    """Translate a database that cannot be used *now* into `StorageUnavailableError`.
+
+    A lost or refused connection, a server shutting down or starting up, SQLite busy
+    past its timeout or failing its disk: transient failures the caller retries later
+    (a poll leaves the mail on the server, `postroom run` backs off and reconnects).
+    Any other error (a wrong statement, a constraint) is left as it is. The message is
+    one line naming the cause, without the statement. The pool's own liveness probe
+    (``pool_pre_ping``) is left alone: it replaces the dead connection by itself.
+    """
+    original = context.original_exception
+    if context.is_pre_ping or not isinstance(original, Exception):  # not Ctrl-C, SystemExit
+        return None
+    if isinstance(original, sqlite3.Error):
+        if not _sqlite_outage(original):
+            return None
+    elif not (
+        context.is_disconnect
+        or context.connection is None  # connecting failed
+        or _is_a(context, ("OperationalError", "InterfaceError"))
+    ):
+        return None
+    cause = _first_line(str(original)) or original.__class__.__name__
+    if context.is_disconnect or context.connection is None:
+        return StorageUnavailableError(f"the database could not be reached ({cause})")
+    return StorageUnavailableError(f"the database could not be used ({cause})")
+
+
+def _sqlite_outage(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in _SQLITE_OUTAGES
+    return str(exc).startswith(_SQLITE_OUTAGE_TEXTS)
+
+
+def _is_a(context: ExceptionContext, names: tuple[str, ...]) -> bool:
+    """The DB-API class hierarchy (PEP 249) by name: the driver module is not imported here."""
+    return any(c.__name__ in names for c in type(context.original_exception).__mro__)
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    """The driver's first line (its later ones hint at configuration, or quote SQL)."""
+    line = text.strip().split("\n", 1)[0].strip()
+    line = "".join(c if c.isprintable() else " " for c in line)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -122,7 +197,7 @@ def ensure_schema(engine: Engine) -> None:
     """Upgrade when the database is behind (every command does this on first use)."""
     try:
         current = current_revision(engine)
-    except SQLAlchemyError as exc:
+    except SQLAlchemyError as exc:  # an outage is already one (see `_outage`)
         raise StorageUnavailableError(
             f"cannot open the database: {exc.__class__.__name__}"
         ) from exc
