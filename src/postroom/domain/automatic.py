@@ -18,9 +18,16 @@ Signals, checked in this order (the first one found is the reason):
    null reverse-path of bounces).  A missing Return-Path says nothing.
 7. A From or Reply-To that is a system mailbox (MAILER-DAEMON, postmaster,
    no-reply and its spellings) or one of this installation's own addresses.
+
+Mail that passes still gets an automated reply only at a fully qualified
+address (`address_problem`, `reply_address`): Reply-To, else From, never an
+address a relay would complete with its own domain.
 """
 
 from __future__ import annotations
+
+import string
+from dataclasses import dataclass
 
 from postroom.domain.mail import Address, ParsedMail
 from postroom.domain.references import base_address
@@ -90,3 +97,120 @@ def _sender_reason(mail: ParsedMail, own_addresses: frozenset[str]) -> str | Non
         if address in own_addresses or base_address(address) in own_addresses:
             return f"{label}: {sender.address} is one of our own addresses"
     return None
+
+
+# ---------------------------------------------------------------------- who may get mail
+_LDH = frozenset(string.ascii_letters + string.digits + "-")
+_ATEXT = _LDH | frozenset("!#$%&'*+/=?^_`{|}~")
+"""RFC 5322 §3.2.3 atext (ASCII)."""
+_PRIVATE_TLDS = frozenset({"localhost", "localdomain", "local", "internal"})
+_MAX_LOCAL = 64
+_MAX_DOMAIN = 253
+_MAX_LABEL = 63
+
+
+def address_problem(address: str) -> str | None:
+    """Why Postroom must not write mail to ``address``, or None when it may.
+
+    A relay qualifies a bare ``all-staff`` with its own domain, so an outsider
+    who puts it in Reply-To would make Postroom write to an internal list.  Only
+    a fully qualified address, written exactly as it will travel, gets mail:
+
+    1. No control character or white space of any kind (C0, DEL, C1, U+2028…).
+    2. ASCII only, until SMTPUTF8 (RFC 6531/6532) is supported: a non-ASCII
+       local part cannot be written in a header at all (an RFC 2047 word is not
+       allowed there, RFC 2047 §5), and a non-ASCII domain would need IDNA.
+    3. ``local@domain`` with exactly one ``@``; no quoted local part, no
+       comments, no angle brackets.
+    4. The local part is a dot-atom (RFC 5322 §3.2.3): atext runs joined by
+       single dots, at most 64 octets (RFC 5321 §4.5.3.1.1).
+    5. The domain has at least two labels (a dot: single-label names such as
+       ``localhost`` or ``intranet`` are completed by whoever relays the mail),
+       each 1–63 letters, digits or hyphens, not starting or ending with a
+       hyphen (RFC 1035 §2.3.1, RFC 1123 §2.1), 253 octets in all; the last
+       label is not all digits (no IP addresses) and domain literals
+       (``[192.0.2.1]``) are refused.
+    6. The top-level label is not one that only exists inside a network:
+       ``localhost`` (RFC 6761 §6.3), ``local`` (RFC 6762), ``localdomain``,
+       ``internal``.
+    """
+    if any(c == " " or not c.isprintable() for c in address):
+        return "contains a control character or white space"
+    if address.count("@") != 1:
+        return "not of the form local@domain (no @domain: not a fully qualified address)"
+    local, _, domain = address.partition("@")
+    if not local:
+        return "empty local part"
+    if not domain:
+        return "no domain: not a fully qualified address"
+    if '"' in local:
+        return "a quoted local part is not written"
+    if not local.isascii():
+        return "a non-ASCII local part needs SMTPUTF8 (RFC 6531), not supported yet"
+    if not domain.isascii():
+        return "a non-ASCII domain needs IDNA (RFC 5891), not supported yet"
+    return _local_problem(local) or _domain_problem(domain)
+
+
+def _local_problem(local: str) -> str | None:
+    if len(local) > _MAX_LOCAL:
+        return f"local part longer than {_MAX_LOCAL} octets"
+    if any(not atom or not _ATEXT.issuperset(atom) for atom in local.split(".")):
+        return "local part is not a dot-atom (RFC 5322 §3.2.3)"
+    return None
+
+
+def _domain_problem(domain: str) -> str | None:
+    if domain.startswith("["):
+        return "a domain literal is not written"
+    if len(domain) > _MAX_DOMAIN:
+        return f"domain longer than {_MAX_DOMAIN} octets"
+    labels = domain.split(".")
+    if len(labels) < 2:
+        return f"single-label domain {domain!r}: not a fully qualified address"
+    for label in labels:
+        if not label or len(label) > _MAX_LABEL or not _LDH.issuperset(label):
+            return f"invalid domain label {label[: _MAX_LABEL + 1]!r}"
+        if label.startswith("-") or label.endswith("-"):
+            return f"domain label {label!r} starts or ends with a hyphen"
+    if labels[-1].isdigit():
+        return "an IP address is not a fully qualified domain"
+    if labels[-1].lower() in _PRIVATE_TLDS:
+        return f".{labels[-1].lower()} names exist only inside a network: not fully qualified"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyAddress:
+    """The address an automated reply goes to, and why any candidate before it was passed over."""
+
+    address: Address | None
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def why(self) -> str:
+        """Why nobody gets the reply (empty when someone does)."""
+        if self.address is not None:
+            return ""
+        return "no fully qualified address to reply to: " + "; ".join(self.skipped)
+
+
+def reply_address(mail: ParsedMail) -> ReplyAddress:
+    """Reply-To, else From (handler.md §5), but only a fully qualified address.
+
+    The first Reply-To address that `address_problem` accepts wins; failing
+    that, From; failing that, nobody.  Each address passed over is recorded
+    with its reason (escaped: it is remote text).
+    """
+    skipped: list[str] = []
+    candidates = [("Reply-To", a) for a in mail.reply_to]
+    if mail.from_ is not None:
+        candidates.append(("From", mail.from_))
+    for label, candidate in candidates:
+        problem = address_problem(candidate.address.strip())
+        if problem is None:
+            return ReplyAddress(candidate, tuple(skipped))
+        skipped.append(f"{label} {candidate.address[:80]!r}: {problem}")
+    if mail.from_ is None:
+        skipped.append("no From")
+    return ReplyAddress(None, tuple(skipped))

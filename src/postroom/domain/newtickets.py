@@ -5,9 +5,10 @@ Reached when no work item matched, or when the one that matched is closed
 installation's policy decides between a resolved Ticket with an "address not
 configured" reply (the seed's behaviour) and the Unhandled list.
 
-Every automated reply passes one gate: it is never sent to automatic mail or
-to a message without From, and never more than the per-recipient limit in the
-window, acknowledgements included, so that two systems cannot loop.
+Every automated reply passes one gate: it is never sent to automatic mail, to
+a message without From or to an address that is not fully qualified
+(`automatic.reply_address`), and never more than the per-recipient limit in
+the window, acknowledgements included, so that two systems cannot loop.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from postroom.domain.automatic import automatic_reason
+from postroom.domain.automatic import automatic_reason, reply_address
 from postroom.domain.context import HandlerContext, HandlerSettings, UnroutedPolicy
 from postroom.domain.decision import AutoReply, AutoReplyKind, NewTicket, Outcome, Rule
 from postroom.domain.mail import ParsedMail
@@ -128,16 +129,6 @@ def address_written_to(mail: ParsedMail, own_addresses: frozenset[str]) -> str |
     return None
 
 
-def reply_target(mail: ParsedMail) -> str | None:
-    """Reply-To, else From (handler.md §5); None without a From at all."""
-    if mail.from_ is None or not mail.from_.normalized:
-        return None
-    for address in mail.reply_to:
-        if address.normalized:
-            return address.normalized
-    return mail.from_.normalized
-
-
 def gate_auto_replies(
     wanted: tuple[AutoReply, ...],
     mail: ParsedMail,
@@ -154,8 +145,7 @@ def gate_auto_replies(
     """
     if not wanted:
         return (), None
-    to = reply_target(mail)
-    if to is None:
+    if mail.from_ is None or not mail.from_.normalized:
         why = "no From address to reply to"
         trace.append(f"auto-reply: suppressed, {why}")
         return (), why
@@ -164,6 +154,12 @@ def gate_auto_replies(
         why = f"automatic mail ({automatic})"
         trace.append(f"auto-reply: suppressed, {why}")
         return (), why
+    chosen = reply_address(mail)
+    if chosen.address is None:
+        trace.append(f"auto-reply: suppressed, {chosen.why}")
+        return (), chosen.why
+    to = chosen.address.normalized
+    trace.extend(f"auto-reply: passed over {skipped}" for skipped in chosen.skipped)
     sent = ctx.auto_replies_since(to, now - settings.autoreply_window)
     room = max(0, settings.autoreply_limit - sent)
     allowed = tuple(replace(reply, to=to) for reply in wanted[:room])

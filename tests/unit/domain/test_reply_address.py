@@ -1,0 +1,165 @@
+"""Who may receive mail Postroom writes: fully qualified addresses only (issue 10, item 8).
+
+`Reply-To: all-staff` once led a relay to deliver an acknowledgement to
+``all-staff@<its own domain>``.  The rule is pure: a table of unqualified forms,
+generated qualified ones, and the choice between Reply-To and From, down to
+what the handler decides and records.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from postroom.domain.automatic import address_problem, reply_address
+from postroom.domain.context import HandlerSettings
+from postroom.domain.handler import decide
+from postroom.domain.mail import Address, ParsedMail
+from postroom.domain.routes import Route
+from unit.domain.fakes import InMemoryHandlerContext
+
+NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
+SUPPORT = Route("support@example.com", "Acme/Payroll", "Query", "support", acknowledge=True)
+
+UNQUALIFIED = [
+    "all-staff",
+    "",
+    " ",
+    "@",
+    "@@",
+    "@example.com",
+    "user@",
+    "user@localhost",
+    "user@LOCALHOST",
+    "user@mail",
+    "user@intranet-01",
+    "user@host.localhost",
+    "root@localhost.localdomain",
+    "staff@corp.local",
+    "staff@dc1.internal",
+    '"all staff"@example.com',
+    '"all-staff"@example.com',
+    '"a"@example.com',
+    "all staff@example.com",
+    "user@@example.com",
+    "a@b@example.com",
+    "user@-bad.example.com",
+    "user@bad-.example.com",
+    "user@exa_mple.com",
+    "user@example..com",
+    "user@.example.com",
+    "user@example.com.",
+    "user@[192.0.2.1]",
+    "user@192.0.2.1",
+    "user@example.123",
+    ".user@example.com",
+    "user.@example.com",
+    "us..er@example.com",
+    "user(comment)@example.com",
+    "user,other@example.com",
+    "<user@example.com>",
+    "user@example.com\x00",
+    "us\ter@example.com",
+    "user\x1b[2J@example.com",
+    "user@exam\u2028ple.com",
+    "us\x85er@example.com",
+    "user\x7f@example.com",
+    "jos\u00e9@example.com",
+    "user@b\u00fccher.example",
+    "x" * 65 + "@example.com",
+    "user@" + "a" * 64 + ".example.com",
+    "user@" + ".".join(["abcdefghi"] * 30) + ".com",
+]
+
+
+@pytest.mark.parametrize("address", UNQUALIFIED)
+def test_unqualified_and_unwritable_forms_are_refused_with_a_reason(address: str) -> None:
+    problem = address_problem(address)
+    assert problem is not None
+    assert problem.strip()
+
+
+_ATEXT = string.ascii_letters + string.digits + "!#$%&'*+-/=?^_`{|}~"
+_LDH = string.ascii_letters + string.digits
+
+
+@st.composite
+def qualified(draw: st.DrawFn) -> str:
+    words = draw(st.lists(st.text(_ATEXT, min_size=1, max_size=12), min_size=1, max_size=3))
+    local = ".".join(words)
+    labels = draw(
+        st.lists(
+            st.builds(
+                lambda a, mid, b: a + mid + b,
+                st.text(_LDH, min_size=1, max_size=1),
+                st.text(_LDH + "-", max_size=20),
+                st.text(_LDH, min_size=1, max_size=1),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    tld = draw(st.text(string.ascii_letters, min_size=2, max_size=6))
+    if tld.lower() in ("local", "localhost", "localdomain", "internal"):
+        tld = "com"
+    return f"{local}@{'.'.join(labels)}.{tld}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(qualified())
+def test_generated_qualified_addresses_are_accepted(address: str) -> None:
+    assert address_problem(address) is None, address
+
+
+MAIL = ParsedMail(
+    from_=Address("Carol@Customer.example"),
+    to=(Address("support@example.com"),),
+    message_id="<m1@customer.example>",
+    content_hash="h1",
+)
+
+
+@pytest.mark.parametrize("bad", UNQUALIFIED)
+def test_an_unqualified_reply_to_falls_back_to_from(bad: str) -> None:
+    chosen = reply_address(replace(MAIL, reply_to=(Address(bad),)))
+    assert chosen.address is not None
+    assert chosen.address.address == "Carol@Customer.example"
+    assert chosen.skipped  # why the Reply-To was passed over is kept
+
+
+def test_the_first_qualified_reply_to_wins_over_from() -> None:
+    mail = replace(MAIL, reply_to=(Address("all-staff"), Address("Desk@Partner.example")))
+    assert reply_address(mail).address == Address("Desk@Partner.example")
+
+
+@pytest.mark.parametrize("bad", UNQUALIFIED)
+def test_nothing_qualified_means_no_address_and_a_reason(bad: str) -> None:
+    mail = replace(MAIL, from_=Address(bad), reply_to=(Address("all-staff"),))
+    chosen = reply_address(mail)
+    assert chosen.address is None
+    assert "all-staff" in chosen.why
+
+
+@pytest.mark.parametrize("bad", UNQUALIFIED)
+def test_the_handler_acknowledges_the_qualified_from_instead(bad: str) -> None:
+    ctx = InMemoryHandlerContext().with_route(SUPPORT)
+    d = decide(replace(MAIL, reply_to=(Address(bad),)), ctx, HandlerSettings(), NOW)
+    assert [r.to for r in d.auto_replies] == ["carol@customer.example"]
+    assert any("Reply-To" in line for line in d.trace)
+
+
+@pytest.mark.parametrize("bad", UNQUALIFIED)
+def test_the_handler_sends_nothing_and_records_why(bad: str) -> None:
+    ctx = InMemoryHandlerContext().with_route(SUPPORT)
+    mail = replace(MAIL, from_=Address(bad), reply_to=(Address("all-staff"),))
+    d = decide(mail, ctx, HandlerSettings(), NOW)
+    assert d.auto_replies == ()
+    assert d.suppressed_auto_reply is not None
+    expected = "no From address" if not bad.strip() else "fully qualified"
+    assert expected in d.suppressed_auto_reply
+    assert len(d.new_tickets) == 1  # the Ticket is opened all the same
