@@ -4,6 +4,10 @@
 SIGKILL the 3rd time it passes the point ``after-store`` — no cleanup, no
 QUIT, exactly what a power cut or ``kill -9`` does. Unset (always, outside
 tests) a failpoint costs one dictionary lookup.
+
+``POSTROOM_FAILPOINTS="parse-stall"`` makes `stall` hang forever on a message
+that holds `STALL_MARKER`: a stand-in for input that sends a parser into a
+loop, to test the time budget that stops it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 _lock = threading.Lock()
 _counts: dict[str, int] = {}
@@ -27,6 +32,7 @@ def _armed() -> dict[str, int]:
 
 
 _ARMED = _armed()
+STALL_MARKER = b"X-Postroom-Failpoint: stall"
 
 
 def hit(name: str) -> None:
@@ -37,3 +43,10 @@ def hit(name: str) -> None:
         _counts[name] = _counts.get(name, 0) + 1
         if _counts[name] >= _ARMED[name]:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def stall(name: str, raw: bytes) -> None:
+    """Hang here for good if the environment armed this point and ``raw`` asks for it."""
+    if name in _ARMED and STALL_MARKER in raw:
+        while True:
+            time.sleep(3600)

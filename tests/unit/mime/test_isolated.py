@@ -1,0 +1,127 @@
+"""Parsing in child processes: same results as in-process, a time budget per message, and a
+stop that never waits on a stalled message."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from postroom.domain.mail import ParsedMail
+from postroom.failpoints import STALL_MARKER
+from postroom.mime import parse
+from postroom.mime.isolated import IsolatedParser, ParseFailure, ParseInterrupted, budget
+
+CORPUS = Path(__file__).parents[2] / "data" / "mail"
+
+
+def _mail(n: int, stall: bool = False) -> bytes:
+    marker = STALL_MARKER + b"\r\n" if stall else b""
+    return (
+        b"From: sender%d@example.com\r\nTo: support@example.com\r\n%sSubject: message %d\r\n"
+        b"Message-ID: <m%d@example.com>\r\n\r\nbody %d\r\n" % (n, marker, n, n, n)
+    )
+
+
+@pytest.fixture
+def stalls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Children started from now on hang on a message carrying the stall marker."""
+    monkeypatch.setenv("POSTROOM_FAILPOINTS", "parse-stall")
+
+
+def test_children_parse_exactly_what_the_parser_does() -> None:
+    raws = [path.read_bytes() for path in sorted(CORPUS.glob("*.eml"))]
+    assert len(raws) > 10
+    parser = IsolatedParser()
+    try:
+        assert parser.parse_many(raws) == [parse(raw) for raw in raws]
+    finally:
+        parser.close()
+
+
+@pytest.mark.usefixtures("stalls")
+def test_a_stalled_message_fails_alone_after_its_budget_and_the_batch_goes_on() -> None:
+    parser = IsolatedParser(seconds=1.0)
+    raws = [_mail(1), _mail(2, stall=True), _mail(3), _mail(4, stall=True), _mail(5)]
+    try:
+        started = time.monotonic()
+        out = parser.parse_many(raws)
+        took = time.monotonic() - started
+    finally:
+        parser.close()
+    assert [type(o) for o in out] == [
+        ParsedMail,
+        ParseFailure,
+        ParsedMail,
+        ParseFailure,
+        ParsedMail,
+    ]
+    assert [o.subject for o in out if isinstance(o, ParsedMail)] == [
+        "message 1",
+        "message 3",
+        "message 5",
+    ]
+    failure = out[1]
+    assert isinstance(failure, ParseFailure)
+    assert "longer than 1 s" in failure.reason and "POSTROOM_MESSAGE_SECONDS" in failure.reason
+    assert 2.0 <= took < 10.0  # two budgets of ~1 s, not a hang
+
+
+@pytest.mark.usefixtures("stalls")
+def test_stopping_ends_the_wait_for_a_stalled_message_within_a_second() -> None:
+    parser = IsolatedParser(seconds=600.0)
+    stopping = threading.Event()
+    threading.Timer(0.5, stopping.set).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ParseInterrupted):
+            parser.parse_many([_mail(1), _mail(2, stall=True), _mail(3)], stopping)
+    finally:
+        parser.close()
+    assert time.monotonic() - started < 3.0
+
+
+def test_a_child_that_dies_fails_that_message_and_a_new_child_takes_the_next() -> None:
+    parser = IsolatedParser()
+    try:
+        assert isinstance(parser.parse_many([_mail(1)])[0], ParsedMail)
+        (child,) = parser._idle
+        os.kill(child.process.pid, signal.SIGKILL)
+        child.process.wait()
+        out = parser.parse_many([_mail(2), _mail(3)])
+    finally:
+        parser.close()
+    # The dead child is noticed before use: a fresh one parses both.
+    assert [o.subject for o in out if isinstance(o, ParsedMail)] == ["message 2", "message 3"]
+
+
+@pytest.mark.usefixtures("stalls")
+def test_one_mailbox_stalling_does_not_hold_another_callers_parse() -> None:
+    parser = IsolatedParser(seconds=5.0, size=2)
+    results: dict[str, float] = {}
+
+    def stalled() -> None:
+        parser.parse_many([_mail(1, stall=True)])
+        results["stalled"] = time.monotonic()
+
+    started = time.monotonic()
+    thread = threading.Thread(target=stalled)
+    thread.start()
+    time.sleep(0.3)
+    try:
+        out = parser.parse_many([_mail(2)])
+        results["other"] = time.monotonic()
+        thread.join()
+    finally:
+        parser.close()
+    assert isinstance(out[0], ParsedMail)
+    assert results["other"] - started < 3.0 < results["stalled"] - started
+
+
+def test_the_budget_grows_with_the_size() -> None:
+    assert budget(0, 10.0) == 10.0
+    assert budget(50 * 1024 * 1024, 10.0) == pytest.approx(35.0)
