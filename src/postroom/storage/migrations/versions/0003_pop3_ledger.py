@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("source_uid", sa.String(length=300), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("limit_bytes", sa.BigInteger(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("seen_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
