@@ -1,9 +1,14 @@
-"""The schema (SQLAlchemy Core). Changes here need an Alembic revision in migrations/versions."""
+"""The schema (SQLAlchemy Core). Changes here need an Alembic revision in migrations/versions.
+
+Columns that take text from a message or a server are `RemoteText` / `RemoteJSON`
+(storage/columns.py): unbounded, NUL and lone surrogates replaced on the way in, so that
+PostgreSQL stores what SQLite stores. Their indexes are hash indexes on PostgreSQL, and
+their unique keys are on an MD5 of the text there: a btree entry stops at ~2.7 KB.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -17,7 +22,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
+    text,
 )
+
+from postroom.storage.columns import RemoteJSON, RemoteText
 
 metadata = MetaData(
     naming_convention={
@@ -70,14 +79,14 @@ channels = Table(
     Column("disabled_reason", Text),
     Column("failure_count", Integer, nullable=False, default=0),
     Column("last_error_class", String(40)),
-    Column("last_error", Text),
+    Column("last_error", RemoteText),
     Column("last_error_at", DateTime),
     Column("last_success", DateTime),
     Column("last_poll", DateTime),
     Column("next_poll", DateTime),
     Column("lease_owner", String(100)),
     Column("lease_until", DateTime),
-    Column("last_check", JSON),
+    Column("last_check", RemoteJSON),
     Column("last_check_ok", Boolean),
     Column("smtp_url", String(1000)),
     Column("created_at", DateTime, nullable=False),
@@ -98,7 +107,7 @@ smtp_servers = Table(
     Column("is_default", Boolean, nullable=False, default=False),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("timeout_s", Integer, nullable=False, default=30),
-    Column("last_check", JSON),
+    Column("last_check", RemoteJSON),
     Column("last_check_ok", Boolean),
     Column("created_at", DateTime, nullable=False),
 )
@@ -110,40 +119,55 @@ messages = Table(
     Column("raw_sha256", String(64), nullable=False, index=True),
     Column("size", BigInteger, nullable=False),
     Column("content_hash", String(64), index=True),
-    Column("message_id", String(1000), index=True),
+    Column("message_id", RemoteText),
     Column("channel_id", Integer, ForeignKey("channels.id")),
-    Column("source_uid", String(300)),
+    Column("source_uid", RemoteText),
     Column("received_at", DateTime, nullable=False),
     Column("status", String(20), nullable=False),
     # stored | handled | unhandled | duplicate | ignored | quarantined
-    Column("from_address", String(320)),
-    Column("subject", Text),
+    Column("from_address", RemoteText),
+    Column("subject", RemoteText),
     Column("rule", String(4)),
     Column("path", String(100)),
     Column("matched_by", String(20)),
-    Column("reason", Text),
-    Column("decision", JSON),
+    Column("reason", RemoteText),
+    Column("decision", RemoteJSON),
     Column("duplicate_of", Integer, ForeignKey("messages.id")),
-    Column("dedupe_key", String(1100)),
+    Column("dedupe_key", RemoteText),
     # Message-ID and content hash of a message the handler acted on (NULL otherwise):
     # two processes handling the same message at once cannot both commit (rule D1).
-    Column("error", Text),
+    Column("error", RemoteText),
     Column("attempts", Integer, nullable=False, default=0),
-    UniqueConstraint("channel_id", "source_uid", "raw_sha256", name="uq_messages_arrival"),
-    Index("uq_messages_dedupe_key", "dedupe_key", unique=True),
+    Index("ix_messages_message_id", "message_id", postgresql_using="hash"),
+    UniqueConstraint("channel_id", "source_uid", "raw_sha256", name="uq_messages_arrival").ddl_if(
+        dialect="sqlite"
+    ),
+    Index(
+        "uq_messages_arrival",
+        "channel_id",
+        func.md5(text("source_uid")),
+        "raw_sha256",
+        unique=True,
+    ).ddl_if(dialect="postgresql"),
+    Index("ix_messages_source_uid", "source_uid", postgresql_using="hash").ddl_if(
+        dialect="postgresql"
+    ),
+    Index("uq_messages_dedupe_key", "dedupe_key", unique=True).ddl_if(dialect="sqlite"),
+    Index("uq_messages_dedupe_key", func.md5(text("dedupe_key")), unique=True).ddl_if(
+        dialect="postgresql"
+    ),
 )
 
 pop3_oversize = Table(
-    # A message too large to retrieve (POSTROOM_MAX_MESSAGE_BYTES): left on the server, not
-    # retrieved again nor deleted while listed at this size under a limit up to limit_bytes.
+    # A message too large to retrieve (POSTROOM_MAX_MESSAGE_BYTES): left on the server,
+    # never retrieved again nor deleted while its UIDL is listed.
     "pop3_oversize",
     metadata,
     Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True),
-    Column("source_uid", String(300), primary_key=True),
+    # On PostgreSQL the key is (channel_id, md5(source_uid)), a unique index (migration 0004).
+    Column("source_uid", RemoteText, primary_key=True),
     Column("size", BigInteger, nullable=False),
-    # size: the LIST size; limit_bytes: the limit it was over.
-    Column("limit_bytes", BigInteger, nullable=False),
-    Column("reason", Text, nullable=False),
+    Column("reason", RemoteText, nullable=False),
     Column("seen_at", DateTime, nullable=False),
 )
 
@@ -164,8 +188,8 @@ work_items = Table(
     Column("assignee", String(200)),
     Column("case_id", Integer, ForeignKey("work_items.id")),
     Column("linked_to_id", Integer, ForeignKey("work_items.id")),
-    Column("requester", String(320)),
-    Column("subject", Text),
+    Column("requester", RemoteText),
+    Column("subject", RemoteText),
     Column("new_info", Boolean, nullable=False, default=False),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
@@ -186,13 +210,13 @@ item_events = Table(
     Column("work_item_id", Integer, ForeignKey("work_items.id"), nullable=False, index=True),
     Column("at", DateTime, nullable=False),
     Column("field", String(40), nullable=False),
-    Column("old", Text),
-    Column("new", Text),
+    Column("old", RemoteText),
+    Column("new", RemoteText),
     Column("cause", String(20), nullable=False),
     # user | email-handler | system
     Column("actor", String(200)),
     Column("communication_id", Integer, ForeignKey("communications.id")),
-    Column("note", Text),
+    Column("note", RemoteText),
 )
 
 communications = Table(
@@ -203,14 +227,15 @@ communications = Table(
     Column("direction", String(10), nullable=False),
     Column("message_row_id", Integer, ForeignKey("messages.id")),
     Column("outbox_id", Integer, ForeignKey("outbox.id")),
-    Column("message_id", String(1000), index=True),
-    Column("from_address", String(320)),
-    Column("subject", Text),
+    Column("message_id", RemoteText),
+    Column("from_address", RemoteText),
+    Column("subject", RemoteText),
     Column("rule", String(4)),
     Column("matched_by", String(20)),
     Column("status", String(20)),
-    Column("status_detail", Text),
+    Column("status_detail", RemoteText),
     Column("created_at", DateTime, nullable=False),
+    Index("ix_communications_message_id", "message_id", postgresql_using="hash"),
 )
 
 outbox = Table(
@@ -220,22 +245,23 @@ outbox = Table(
     Column("kind", String(40), nullable=False),
     Column("work_item_id", Integer, ForeignKey("work_items.id")),
     Column("sender", String(320), nullable=False),
-    Column("recipients", JSON, nullable=False),
-    Column("first_recipient", String(320), index=True),
-    Column("subject", Text, nullable=False),
+    Column("recipients", RemoteJSON, nullable=False),
+    Column("first_recipient", RemoteText),
+    Column("subject", RemoteText, nullable=False),
     Column("message_id", String(1000), nullable=False, unique=True),
     Column("raw_sha256", String(64), nullable=False),
     Column("status", String(20), nullable=False),
     # queued | sending | delivering | sent | failed | unknown | cancelled | bounced
     Column("attempts", Integer, nullable=False, default=0),
-    Column("last_error", Text),
+    Column("last_error", RemoteText),
     Column("next_attempt", DateTime),
-    Column("recipient_results", JSON),
+    Column("recipient_results", RemoteJSON),
     Column("smtp_server", String(200)),
     Column("lease_until", DateTime),
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
     Index("ix_outbox_due", "status", "next_attempt"),
+    Index("ix_outbox_first_recipient", "first_recipient", postgresql_using="hash"),
 )
 
 settings_kv = Table(
