@@ -41,6 +41,9 @@ def customer() -> str:
     return f"carol-{secrets.token_hex(5)}@customer.test"
 
 
+EXCHANGE_DOMAIN = "SL2P216MB1234.KORP216.PROD.OUTLOOK.COM"
+
+
 def add_server(
     sh: Shell,
     ms: Mailstack,
@@ -283,3 +286,58 @@ def test_passwords_never_show(
     assert wrong not in text
     db = Path(App().settings.effective_database_url.removeprefix("sqlite:///")).read_bytes()
     assert wrong.encode() not in db
+
+
+def _id_field(raw: bytes, name: str) -> list[bytes]:
+    """The physical lines of one header field, as Postfix delivered them (LF line ends)."""
+    found: list[bytes] = []
+    inside = False
+    for line in raw.split(b"\n\n", 1)[0].split(b"\n"):
+        if line[:1] in (b" ", b"\t"):
+            if inside:
+                found.append(line)
+            continue
+        inside = line.split(b":", 1)[0].lower() == name.lower().encode()
+        if inside:
+            found.append(line)
+    return found
+
+
+def test_an_exchange_length_message_id_threads_raw_through_postfix(
+    sh: Shell, mailstack: Mailstack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    add_server(sh, mailstack, monkeypatch, "submission", "alice@example.test", "--default")
+    carol = customer()
+    exchange_id = f"<SL2P216MB{secrets.token_hex(24).upper()}@{EXCHANGE_DOMAIN}>"
+    assert len(exchange_id) >= 78
+    raw = (
+        f"From: Carol <{carol}>\r\nTo: support@example.test\r\nSubject: Payslip\r\n"
+        f"Date: Mon, 02 Nov 2026 09:30:00 +0000\r\nMessage-ID: {exchange_id}\r\n\r\nHello\r\n"
+    ).encode()
+    ref = sh.ingest(raw)["work_items"][0]["reference"]
+    body = tmp_path / "body.txt"
+    body.write_text("Here it is.\n")
+    queued = sh.json("item", "reply", ref, "--body-file", str(body))
+    assert sh.json("outbox", "send")["sent"] == 2  # the acknowledgement and the reply
+    deadline = time.monotonic() + 10
+    while len(mailstack.captured(carol)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    captured = mailstack.captured(carol)
+    assert len(captured) == 2
+    for mail in captured:
+        for name in ("Message-ID", "In-Reply-To", "References"):
+            lines = _id_field(mail, name)
+            assert lines and all(b"=?" not in line and len(line) <= 998 for line in lines)
+        references = b" ".join(_id_field(mail, "References")).split(b":", 1)[1].split()
+        assert exchange_id.encode() in references
+    (ack,) = [m for m in captured if queued["message_id"].encode() not in m]
+    assert _id_field(ack, "In-Reply-To") == [f"In-Reply-To: {exchange_id}".encode()]
+    # the customer's client answers the acknowledgement: it threads back to the Ticket
+    ack_id = email.message_from_bytes(ack, policy=default)["Message-ID"]
+    answer = (
+        f"From: Carol <{carol}>\r\nTo: support@example.test\r\nSubject: Thanks\r\n"
+        f"Message-ID: <{secrets.token_hex(8)}@customer.test>\r\nIn-Reply-To: {ack_id}\r\n"
+        f"References: {exchange_id}\r\n {ack_id}\r\n\r\nThanks\r\n"
+    ).encode()
+    back = sh.ingest(answer)
+    assert (back["matched_by"], back["work_items"][0]["reference"]) == ("thread", ref)

@@ -107,9 +107,10 @@ _PRIVATE_TLDS = frozenset({"localhost", "localdomain", "local", "internal"})
 _MAX_LOCAL = 64
 _MAX_DOMAIN = 253
 _MAX_LABEL = 63
+_MAX_ADDRESS = 254
 
 
-def address_problem(address: str) -> str | None:
+def address_problem(address: str, *, qualified: bool = True) -> str | None:
     """Why Postroom must not write mail to ``address``, or None when it may.
 
     A relay qualifies a bare ``all-staff`` with its own domain, so an outsider
@@ -123,7 +124,8 @@ def address_problem(address: str) -> str | None:
     3. ``local@domain`` with exactly one ``@``; no quoted local part, no
        comments, no angle brackets.
     4. The local part is a dot-atom (RFC 5322 §3.2.3): atext runs joined by
-       single dots, at most 64 octets (RFC 5321 §4.5.3.1.1).
+       single dots, at most 64 octets (RFC 5321 §4.5.3.1.1); the whole
+       address at most 254 (the 256-octet path of §4.5.3.1.3, brackets included).
     5. The domain has at least two labels (a dot: single-label names such as
        ``localhost`` or ``intranet`` are completed by whoever relays the mail),
        each 1–63 letters, digits or hyphens, not starting or ending with a
@@ -133,6 +135,9 @@ def address_problem(address: str) -> str | None:
     6. The top-level label is not one that only exists inside a network:
        ``localhost`` (RFC 6761 §6.3), ``local`` (RFC 6762), ``localdomain``,
        ``internal``.
+
+    ``qualified=False`` drops rule 5's dot and rule 6: for our own sender address,
+    which is configuration, not remote text, and only has to be writable.
     """
     if any(c == " " or not c.isprintable() for c in address):
         return "contains a control character or white space"
@@ -143,13 +148,15 @@ def address_problem(address: str) -> str | None:
         return "empty local part"
     if not domain:
         return "no domain: not a fully qualified address"
+    if len(address) > _MAX_ADDRESS:
+        return f"longer than {_MAX_ADDRESS} octets"
     if '"' in local:
         return "a quoted local part is not written"
     if not local.isascii():
         return "a non-ASCII local part needs SMTPUTF8 (RFC 6531), not supported yet"
     if not domain.isascii():
         return "a non-ASCII domain needs IDNA (RFC 5891), not supported yet"
-    return _local_problem(local) or _domain_problem(domain)
+    return _local_problem(local) or _domain_problem(domain, qualified)
 
 
 def _local_problem(local: str) -> str | None:
@@ -160,13 +167,13 @@ def _local_problem(local: str) -> str | None:
     return None
 
 
-def _domain_problem(domain: str) -> str | None:
+def _domain_problem(domain: str, qualified: bool) -> str | None:
     if domain.startswith("["):
         return "a domain literal is not written"
     if len(domain) > _MAX_DOMAIN:
         return f"domain longer than {_MAX_DOMAIN} octets"
     labels = domain.split(".")
-    if len(labels) < 2:
+    if qualified and len(labels) < 2:
         return f"single-label domain {domain!r}: not a fully qualified address"
     for label in labels:
         if not label or len(label) > _MAX_LABEL or not _LDH.issuperset(label):
@@ -175,7 +182,7 @@ def _domain_problem(domain: str) -> str | None:
             return f"domain label {label!r} starts or ends with a hyphen"
     if labels[-1].isdigit():
         return "an IP address is not a fully qualified domain"
-    if labels[-1].lower() in _PRIVATE_TLDS:
+    if qualified and labels[-1].lower() in _PRIVATE_TLDS:
         return f".{labels[-1].lower()} names exist only inside a network: not fully qualified"
     return None
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, insert, select, update
 
+from postroom.domain.automatic import address_problem, reply_address
 from postroom.domain.decision import AutoReply, Decision, NewTicket, Outcome, Rule
 from postroom.domain.mail import ParsedMail
 from postroom.domain.workitems import ItemType, Reference, State
@@ -105,7 +106,8 @@ class Applier:
         if ticket.linked_to is not None:
             linked = workitems.find(self.conn, ticket.linked_to)
             linked_id = linked.id if linked is not None else None
-        requester = (mail.reply_to[0] if mail.reply_to else mail.from_) if mail else None
+        # The address an agent's reply goes to by default: qualified like an automated reply's.
+        requester = reply_address(mail).address or mail.from_
         route = ticket.route
         cause = Cause("email-handler", note=f"rule {decision.rule.value}")
         row = workitems.create(
@@ -140,6 +142,9 @@ class Applier:
     ) -> None:
         item_id = row.id
         sender = reply.sender or self.default_sender
+        if address_problem(sender, qualified=False) is not None:
+            # N2 answers from the address written to, which the customer chose.
+            sender = self.default_sender
         original = mail.subject or "(no subject)"
         values = {
             "reference": row.reference,
@@ -163,13 +168,21 @@ class Applier:
             references=mail.references,
             automated=True,
         )
+        if not composed.recipients:
+            # The handler chose a fully qualified address; one that still cannot be
+            # written is not sent to, and the Ticket says why.
+            why = "; ".join(f"{a[:80]!r}: {problem}" for a, problem in composed.left_out)
+            note = f"{reply.kind.value} not sent: {why}"
+            cause = Cause("email-handler", note=note)
+            workitems.record(self.conn, item_id, "auto_reply", None, None, cause, self.now)
+            return
         sha = self.blobs.put(composed.raw)
         out_id = outbox.enqueue(
             self.conn,
             kind=reply.kind.value,
             work_item_id=item_id,
             sender=sender,
-            recipients=[reply.to],
+            recipients=list(composed.recipients),
             subject=composed.subject,
             message_id=composed.message_id,
             raw_sha256=sha,

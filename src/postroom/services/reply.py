@@ -6,6 +6,9 @@ else the one of our addresses the customer wrote to, else the default
 sender).  It answers the item's latest communication (In-Reply-To) and lists
 the earlier ones in References (RFC 5322 §3.6.4), and carries the item's
 reference in the subject once, so the customer's answer comes back to it.
+The subject is the customer's text made fit for a header (`header_text`); a
+recipient that cannot be written (`address_problem`) stops the reply with the
+reason instead of being dropped silently.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from sqlalchemy import Connection, insert, select
 
 from postroom.errors import UserError
 from postroom.mime import parse
-from postroom.mime.compose import Attachment, compose, subject_with_reference
+from postroom.mime.compose import (
+    Attachment,
+    UnwritableSender,
+    compose,
+    header_text,
+    subject_with_reference,
+)
 from postroom.storage import outbox, workitems
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.context import own_addresses
@@ -81,26 +90,34 @@ def queue_reply(
     ids = [c.message_id for c in thread if c.message_id]
     latest = ids[-1] if ids else None
     from_address = sender or _conversation_address(conn, blobs, thread, default_sender)
-    bare = _REPLY_PREFIX.sub("", (item.subject or "").strip()) or "(no subject)"
+    # The stored subject is the customer's text: one line without control characters.
+    bare = _REPLY_PREFIX.sub("", header_text(item.subject or "")) or "(no subject)"
     subject = subject_with_reference(f"Re: {bare}", item.reference)
-    composed = compose(
-        sender=from_address,
-        to=recipients,
-        cc=list(cc or []),
-        subject=subject,
-        body=body,
-        now=now,
-        in_reply_to=latest,
-        references=tuple(ids[-_MAX_REFERENCES:]),
-        attachments=attachments,
-    )
+    try:
+        composed = compose(
+            sender=from_address,
+            to=recipients,
+            cc=list(cc or []),
+            subject=subject,
+            body=body,
+            now=now,
+            in_reply_to=latest,
+            references=tuple(ids[-_MAX_REFERENCES:]),
+            attachments=attachments,
+        )
+    except UnwritableSender as exc:
+        raise UserError(f"{exc}: give --from ADDRESS") from exc
+    if composed.left_out:
+        # An agent's explicit recipient is never dropped silently: nothing is queued.
+        why = "; ".join(f"{a[:80]!r}: {problem}" for a, problem in composed.left_out)
+        raise UserError(f"cannot write to {why}; nothing queued (use --to/--cc)")
     sha = blobs.put(composed.raw)
     out_id = outbox.enqueue(
         conn,
         kind="reply",
         work_item_id=item.id,
         sender=from_address,
-        recipients=recipients + [c for c in (cc or []) if c not in recipients],
+        recipients=list(composed.recipients),
         subject=composed.subject,
         message_id=composed.message_id,
         raw_sha256=sha,

@@ -1,0 +1,149 @@
+"""Outbound mail built from hostile inbound mail, through the real CLI and a scripted SMTP
+server (issue 10, items 7, 8 and 9): what reaches the wire is checked byte by byte.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import pytest
+
+from e2e.outbound import Shell, route
+from unit.outbound.fake_smtp import Delivered, Script, fake_smtp
+
+pytestmark = pytest.mark.usefixtures("postroom_env")
+
+EXCHANGE_DOMAIN = "SL2P216MB1234.KORP216.PROD.OUTLOOK.COM"
+
+
+@pytest.fixture
+def sh(capsys: pytest.CaptureFixture[str]) -> Shell:
+    shell = Shell(capsys)
+    route(shell)
+    return shell
+
+
+def raw_mail(
+    *, sender: str, subject: str = "Question", reply_to: str | None = None, message_id: str = ""
+) -> bytes:
+    """Bytes as a hostile or unusual client writes them (no library tidies them up)."""
+    head = [
+        f"From: {sender}",
+        "To: support@example.test",
+        f"Subject: {subject}",
+        "Date: Mon, 02 Nov 2026 09:30:00 +0000",
+        f"Message-ID: {message_id or f'<{secrets.token_hex(8)}@customer.test>'}",
+    ]
+    if reply_to is not None:
+        head.append(f"Reply-To: {reply_to}")
+    return ("\r\n".join(head) + "\r\n\r\nHello,\r\nplease help.\r\n").encode("utf-8")
+
+
+def use_fake(sh: Shell, port: int) -> None:
+    sh.ok("smtp", "add", "fake", "--url", f"smtp://127.0.0.1:{port}?tls=none", "--default")
+
+
+def head_of(delivered: Delivered) -> bytes:
+    return delivered.data.split(b"\r\n\r\n", 1)[0]
+
+
+def field_lines(head: bytes, name: str) -> list[bytes]:
+    lines: list[bytes] = []
+    inside = False
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            if inside:
+                lines.append(line)
+            continue
+        inside = line.split(b":", 1)[0].lower() == name.lower().encode()
+        if inside:
+            lines.append(line)
+    return lines
+
+
+@pytest.mark.parametrize(
+    "reply_to",
+    ["all-staff", "all-staff@localhost", '"all staff"', "@", "<>", "staff@corp.local"],
+)
+def test_an_unqualified_reply_to_is_never_written_to(sh: Shell, reply_to: str) -> None:
+    carol = f"carol-{secrets.token_hex(4)}@customer.test"
+    decision = sh.ingest(raw_mail(sender=carol, reply_to=reply_to))
+    assert (decision["outcome"], decision["auto_reply"]) == ("new_ticket", "acknowledgement")
+    (row,) = sh.outbox()
+    assert row["to"] == [carol]
+    with fake_smtp() as (script, port):
+        use_fake(sh, port)
+        assert sh.json("outbox", "send")["sent"] == 1
+    (sent,) = script.delivered
+    assert sent.recipients == [carol]
+    assert field_lines(head_of(sent), "To") == [f"To: {carol}".encode()]
+
+
+@pytest.mark.parametrize("sender", ["bob", "bob@localhost", "bob@intranet", '"bob"@'])
+def test_nothing_qualified_sends_nothing_and_says_why(sh: Shell, sender: str) -> None:
+    decision = sh.ingest(raw_mail(sender=sender, reply_to="all-staff"))
+    assert decision["outcome"] == "new_ticket"
+    assert decision["auto_reply"] is None
+    why = decision["auto_reply_suppressed"]
+    assert "fully qualified" in why or why == "no From address to reply to"  # From unreadable
+    assert sh.outbox() == []
+
+
+SUBJECT_CHARS = ["\x00", "\x07", "\x0b", "\x1b", "\x1c", "\x7f", "\x85", "\x9b", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("char", SUBJECT_CHARS, ids=lambda c: f"U+{ord(c):04X}")
+def test_item_reply_works_for_a_subject_with_any_control_character(
+    sh: Shell, tmp_path: Path, char: str
+) -> None:
+    carol = f"carol-{secrets.token_hex(4)}@customer.test"
+    word = "".join(f"={b:02X}" for b in f"Invoice{char}42".encode())
+    decision = sh.ingest(raw_mail(sender=carol, subject=f"=?utf-8?q?{word}?= overdue"))
+    new_ref = decision["work_items"][0]["reference"]
+    body = tmp_path / "body.txt"
+    body.write_text("Here is the answer.\n")
+    result = sh("item", "reply", new_ref, "--body-file", str(body), "--json")
+    assert result.code == 0, result.err
+    with fake_smtp() as (script, port):
+        use_fake(sh, port)
+        sh.json("outbox", "send")
+    assert script.delivered
+    for sent in script.delivered:
+        head = head_of(sent)
+        assert all(0x20 <= b < 0x7F or b in b"\r\n" for b in head)
+        parsed = message_from_bytes(sent.data, policy=default)
+        for name, value in parsed.items():
+            text = str(value)
+            assert not [c for c in text if unicodedata.category(c) in ("Cc", "Zl", "Zp")], name
+    reply = message_from_bytes(script.delivered[-1].data, policy=default)
+    assert str(reply["Subject"]).startswith(f"[{new_ref}] Re: Invoice")
+
+
+def test_an_exchange_length_message_id_threads_raw(sh: Shell, tmp_path: Path) -> None:
+    carol = f"carol-{secrets.token_hex(4)}@customer.test"
+    exchange_id = f"<SL2P216MB{secrets.token_hex(20).upper()}@{EXCHANGE_DOMAIN}>"
+    assert len(exchange_id) >= 78
+    decision = sh.ingest(raw_mail(sender=carol, message_id=exchange_id))
+    ref = decision["work_items"][0]["reference"]
+    body = tmp_path / "body.txt"
+    body.write_text("Here is the answer.\n")
+    sh.ok("item", "reply", ref, "--body-file", str(body))
+    absurd = "<" + "z" * 3000 + "@customer.test>"
+    sh.ingest(raw_mail(sender=carol, subject=f"[{ref}] more", message_id=absurd))
+    sh.ok("item", "reply", ref, "--body-file", str(body))
+    with fake_smtp(Script()) as (script, port):
+        use_fake(sh, port)
+        assert sh.json("outbox", "send")["sent"] == 3
+    ack, first, second = (head_of(d) for d in script.delivered)
+    for head in (ack, first, second):
+        for name in ("Message-ID", "In-Reply-To", "References"):
+            for line in field_lines(head, name):
+                assert b"=?" not in line and len(line) <= 998
+        assert b"zzzz" not in head  # the absurd id is never copied
+    assert field_lines(ack, "In-Reply-To") == [f"In-Reply-To: {exchange_id}".encode()]
+    assert exchange_id.encode() in b" ".join(field_lines(first, "References"))
+    assert exchange_id.encode() in b" ".join(field_lines(second, "References"))
