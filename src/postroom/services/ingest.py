@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError, StatementError
 
 from postroom.domain.context import HandlerSettings
 from postroom.domain.decision import Decision, Outcome, Rule
@@ -203,18 +203,18 @@ class IngestService:
                         mail = parse(arrival.raw)
                     row_id = _arrive(conn, arrival, sha, now, mail=mail)
                     return self._handle(conn, mail, row_id, now, blobs=staged)
-            except IntegrityError:
+            except IntegrityError as exc:
                 row = messages.find_arrival(conn, arrival.channel_id, arrival.source_uid, sha)
                 if row is not None:
                     data = row.decision or _quarantined(row.id, row.error or "")
                     return IngestResult(row.id, data, already_stored=True)
                 # Another process committed the same message meanwhile (dedupe_key):
                 # decide again, now seeing it (D1).
-                error = traceback.format_exc(limit=8)
+                error = _error_text(exc)
             except (OperationalError, StorageUnavailableError):
                 raise  # storage, not the message: nothing of the batch counts as stored
-            except Exception:  # noqa: BLE001 - Q1: any unexpected error quarantines the message
-                error = traceback.format_exc(limit=8)
+            except Exception as exc:  # noqa: BLE001 - Q1: any unexpected error quarantines it
+                error = _error_text(exc)
                 break
         log.warning("message %s quarantined: %s", sha[:12], error.strip().splitlines()[-1])
         with conn.begin_nested():
@@ -235,16 +235,13 @@ class IngestService:
             mail = parse(raw)
             with self.engine.begin() as conn:
                 return self._handle(conn, mail, message_row, now)
-        except Exception:  # noqa: BLE001 - stays in quarantine with the new error
+        except Exception as exc:  # noqa: BLE001 - stays in quarantine with the new error
+            error = _error_text(exc)
             with self.engine.begin() as conn:
                 messages.set_outcome(
-                    conn,
-                    message_row,
-                    status="quarantined",
-                    error=traceback.format_exc(limit=8),
-                    attempts=row.attempts + 1,
+                    conn, message_row, status="quarantined", error=error, attempts=row.attempts + 1
                 )
-            return IngestResult(message_row, _quarantined(message_row, traceback.format_exc(0)))
+            return IngestResult(message_row, _quarantined(message_row, error))
 
     def decide_only(self, mail: ParsedMail) -> Decision:
         """A dry run for `explain`: the decision, nothing written."""
@@ -339,6 +336,8 @@ def _arrive(
 
 
 def _quarantined(row_id: int, error: str) -> dict[str, Any]:
+    """The decision of a message that could not be handled: its reason is the last line of
+    ``error``, which `_error_text` makes the real cause."""
     last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
     return {
         "outcome": Outcome.QUARANTINED.value,
@@ -350,3 +349,29 @@ def _quarantined(row_id: int, error: str) -> dict[str, Any]:
         "reason": f"could not be handled: {last}",
         "message": row_id,
     }
+
+
+_CAUSE_LIMIT = 300
+"""Characters of a cause kept in the reason (an exception can quote the whole message)."""
+
+
+def _error_text(exc: BaseException) -> str:
+    """What a quarantined message keeps of its failure: the traceback, for whoever fixes the
+    bug, then the real cause in one line (`_cause`), which the reason and the log quote."""
+    return "".join(traceback.format_exception(exc, limit=8)) + _cause(exc)
+
+
+def _cause(exc: BaseException) -> str:
+    """``Class: first line of the message`` of the exception that really failed.
+
+    A database error is named by the driver's own exception: SQLAlchemy's text around it
+    adds the statement and a link to its documentation. Only the first line is taken
+    (PostgreSQL's DETAIL line quotes the values of the row), at most `_CAUSE_LIMIT`
+    characters of it; the rest is kept as it is (whoever shows it escapes it).
+    """
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        exc = exc.orig
+    lines = str(exc).strip().splitlines()
+    first = lines[0][:_CAUSE_LIMIT].strip() if lines else ""
+    name = type(exc).__name__
+    return f"{name}: {first}" if first else name
