@@ -8,7 +8,15 @@ chain and the host name.  AUTH follows `postroom.outbound.auth`.
 One `SmtpConnection` sends many messages: each is one transaction (MAIL,
 RCPT per recipient, DATA) and the connection is reset with RSET before the
 next one (RFC 5321 §4.1.1.5), so a transaction that ended half-way never
-leaks into the next.  A reply the server gave is a `Delivery`; a server
+leaks into the next.
+
+The server takes responsibility for a message only when it answers the
+final ``.`` of DATA (RFC 5321 §4.1.1.4, §6.1).  The caller's ``before_end``
+hook runs just before that dot, once the envelope was accepted and the
+content sent: the outbox marks the message ``delivering`` there, so a
+process stopped anywhere earlier leaves a message that was certainly not
+taken.  A hook that says no (or raises) drops the connection without the
+dot: the server then discards the transaction.  A reply the server gave is a `Delivery`; a server
 that cannot be used raises `ConnectionFailure`.  No ``smtplib``, ``ssl`` or
 ``socket`` exception leaves this module.
 """
@@ -18,12 +26,15 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
+import re
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from postroom import failpoints
 from postroom.connection import (
     ConnectionFailure,
     FailureKind,
@@ -42,6 +53,19 @@ log = logging.getLogger(__name__)
 
 _SERVICE_CLOSING = 421
 """RFC 5321 §3.8: the server is closing the channel; the connection is gone."""
+_START_MAIL_INPUT = 354
+_LINE_START_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+BeforeEnd = Callable[[list[str]], bool]
+"""Called with the accepted recipients just before DATA's final dot; False: do not send."""
+
+
+class _HookFailed(Exception):
+    """``before_end`` raised: carried past the handler of library errors, then re-raised."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +130,21 @@ class SmtpConnection:
         return cls(server, client)
 
     # ------------------------------------------------------------------ sending
-    def send(self, sender: str, recipients: list[str], raw: bytes) -> Delivery:
+    def send(
+        self,
+        sender: str,
+        recipients: list[str],
+        raw: bytes,
+        before_end: BeforeEnd | None = None,
+    ) -> Delivery:
         """One transaction: MAIL FROM, RCPT TO for each recipient, DATA.
 
         Returns what the server said for each recipient; raises nothing for
         replies.  After a lost connection `broken` is set and the connection
-        must not be used again.
+        must not be used again.  ``before_end(accepted)`` is called with the
+        recipients RCPT accepted, just before the final dot; when it returns
+        False the message is not sent (every recipient deferred, connection
+        dropped), and what it raises is raised after the connection is dropped.
         """
         if self.broken:
             raise ConnectionFailure(FailureKind.CONNECTION, "the SMTP connection was lost")
@@ -119,7 +152,9 @@ class SmtpConnection:
             if self._used:
                 self._reset()
             self._used = True
-            return self._transaction(sender, recipients, raw)
+            return self._transaction(sender, recipients, raw, before_end)
+        except _HookFailed as failed:
+            raise failed.error from None
         except (smtplib.SMTPException, OSError, ValueError) as exc:
             self.broken = True
             failure = _translate(exc, f"{self.server.url.host}:{self.server.url.port}")
@@ -128,7 +163,9 @@ class SmtpConnection:
                 recipients, Outcome.DEFERRED, None, str(failure), connection_lost=True
             )
 
-    def _transaction(self, sender: str, recipients: list[str], raw: bytes) -> Delivery:
+    def _transaction(
+        self, sender: str, recipients: list[str], raw: bytes, before_end: BeforeEnd | None
+    ) -> Delivery:
         client = self._client
         options = ["BODY=8BITMIME"] if _is_8bit(raw) and client.has_extn("8bitmime") else []
         code, reply = client.mail(sender, options)
@@ -143,16 +180,54 @@ class SmtpConnection:
         taken = [a for a, r in results.items() if r.outcome is Outcome.ACCEPTED]
         if not taken:
             return Delivery(tuple(results.values()))
-        try:
-            dcode, dreply = client.data(raw)
-        except smtplib.SMTPDataError as exc:  # the DATA command itself was refused
-            dcode, dreply = exc.smtp_code, _raw(exc.smtp_error)
+        failpoints.hit("smtp-envelope-accepted")
+        answer = self._data(raw, taken, before_end)
+        if answer is None:
+            return Delivery.everyone(
+                recipients,
+                Outcome.DEFERRED,
+                None,
+                "not sent: stopped before the end of DATA",
+                connection_lost=True,
+            )
+        dcode, dreply = answer
         if dcode == _SERVICE_CLOSING:
             self.broken = True
         final = RecipientResult("", outcome_of(dcode), dcode, _text(dreply))
         for address in taken:
             results[address] = RecipientResult(address, final.outcome, final.code, final.reply)
         return Delivery(tuple(results.values()), self.broken)
+
+    def _data(
+        self, raw: bytes, taken: list[str], before_end: BeforeEnd | None
+    ) -> tuple[int, bytes] | None:
+        """DATA, the content, ``before_end``, the final dot (RFC 5321 §4.1.1.4, §4.5.2).
+
+        None when ``before_end`` said no: the connection is dropped without the
+        dot, which is the only way to abandon DATA.
+        """
+        client = self._client
+        client.putcmd("data")
+        code, reply = client.getreply()
+        if code != _START_MAIL_INPUT:  # the DATA command itself was refused
+            return code, reply
+        client.send(_dot_stuffed(raw))
+        if before_end is not None:
+            try:
+                go_on = before_end(taken)
+            except Exception as exc:
+                self._drop()
+                raise _HookFailed(exc) from exc
+            if not go_on:
+                self._drop()
+                return None
+        failpoints.hit("smtp-before-final-dot")
+        client.send(b".\r\n")
+        return client.getreply()
+
+    def _drop(self) -> None:
+        self.broken = True
+        _close_quietly(self._client, quit_first=False)
 
     def _whole(self, recipients: list[str], code: int, reply: bytes, command: str) -> Delivery:
         if code == _SERVICE_CLOSING:
@@ -260,6 +335,12 @@ def _close_quietly(client: smtplib.SMTP, *, quit_first: bool = True) -> None:
 
 def _raw(reply: bytes | str) -> bytes:
     return reply if isinstance(reply, bytes) else reply.encode("utf-8", "replace")
+
+
+def _dot_stuffed(raw: bytes) -> bytes:
+    """Lines starting with a dot get another (RFC 5321 §4.5.2); the content ends with CRLF."""
+    stuffed = _LINE_START_DOT.sub(b"..", raw)
+    return stuffed if stuffed.endswith(b"\r\n") else stuffed + b"\r\n"
 
 
 def _is_8bit(raw: bytes) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socketserver
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -30,6 +30,10 @@ class Script:
     commands: list[str] = field(default_factory=list)
     connections: int = 0
     drop_after_data: bool = False
+    on: dict[str, Callable[[], None]] = field(default_factory=dict)
+    """Called when a command arrives, before it is answered (e.g. kill the client)."""
+    data_seen: list[bytes] = field(default_factory=list)
+    """What arrived after 354, final dot or not (a client may drop the line before it)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reply(self, verb: str, default: str) -> str:
@@ -48,6 +52,12 @@ class _Handler(socketserver.StreamRequestHandler):
         self.wfile.flush()
 
     def handle(self) -> None:
+        try:
+            self._serve()
+        except OSError:  # the client died (some tests kill it on purpose)
+            return
+
+    def _serve(self) -> None:
         script = self.server.script  # type: ignore[attr-defined]
         with script.lock:
             script.connections += 1
@@ -58,6 +68,8 @@ class _Handler(socketserver.StreamRequestHandler):
             verb = text.split(" ", 1)[0].upper()
             with script.lock:
                 script.commands.append(verb)
+            if verb in script.on:
+                script.on[verb]()
             if verb == "EHLO":
                 features = ["fake.test", "8BITMIME"] + (["AUTH PLAIN LOGIN"] if script.auth else [])
                 for i, f in enumerate(features):
@@ -80,6 +92,10 @@ class _Handler(socketserver.StreamRequestHandler):
                 data = b""
                 while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
                     data += chunk
+                with script.lock:
+                    script.data_seen.append(data)
+                if chunk != b".\r\n":
+                    return  # the client went away before the final dot: nothing was taken
                 if script.drop_after_data:
                     return
                 answer = script.reply("DATA", "250 2.0.0 queued")

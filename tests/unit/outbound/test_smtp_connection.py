@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from postroom.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
@@ -95,3 +97,95 @@ def test_nothing_listening_is_a_connection_failure() -> None:
         server(port).connect()
     assert info.value.kind is FailureKind.CONNECTION
     assert info.value.transient
+
+
+# ---------------------------------------------------------------------- before the final dot
+class Marks:
+    """A `before_end` hook that records what the server had seen when it was called."""
+
+    def __init__(self, script: Script, answer: bool = True) -> None:
+        self.script = script
+        self.answer = answer
+        self.calls: list[tuple[list[str], list[str], int]] = []
+
+    def __call__(self, taken: list[str]) -> bool:
+        with self.script.lock:
+            seen = (list(taken), list(self.script.commands), len(self.script.delivered))
+        self.calls.append(seen)
+        return self.answer
+
+
+def test_the_hook_runs_after_the_envelope_and_before_the_final_dot() -> None:
+    script = Script(rcpt={"gone@customer.test": "550 5.1.1 no such user"})
+    marks = Marks(script)
+    recipients = ["a@customer.test", "gone@customer.test", "b@customer.test"]
+    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+        result = conn.send("s@example.test", recipients, RAW, before_end=marks)
+    ((taken, commands, delivered),) = marks.calls
+    assert taken == ["a@customer.test", "b@customer.test"]  # only those RCPT accepted
+    assert commands[-5:] == ["MAIL", "RCPT", "RCPT", "RCPT", "DATA"]
+    assert delivered == 0  # the content is sent, the final dot not yet
+    assert [r.outcome for r in result.recipients] == [
+        Outcome.ACCEPTED,
+        Outcome.REFUSED,
+        Outcome.ACCEPTED,
+    ]
+    assert len(script.delivered) == 1
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        Script(replies={"MAIL": ["451 4.3.0 busy"]}),
+        Script(rcpt={"a@customer.test": "550 5.1.1 no such user"}),
+        Script(rcpt={"a@customer.test": "452 4.2.2 full"}),
+    ],
+    ids=["mail-refused", "rcpt-refused", "rcpt-deferred"],
+)
+def test_no_hook_when_the_envelope_was_not_accepted(script: Script) -> None:
+    marks = Marks(script)
+    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+        result = conn.send("s@example.test", ["a@customer.test"], RAW, before_end=marks)
+    assert marks.calls == []
+    assert result.accepted == []
+
+
+def test_a_hook_that_says_no_leaves_the_server_without_a_message() -> None:
+    script = Script()
+    marks = Marks(script, answer=False)
+    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+        result = conn.send("s@example.test", ["a@customer.test"], RAW, before_end=marks)
+        assert conn.broken and result.connection_lost
+        deadline = time.monotonic() + 5
+        while not script.data_seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert len(marks.calls) == 1
+    assert result.accepted == []
+    assert not script.delivered
+    assert script.data_seen and b"leading dot" in script.data_seen[0]  # the content, no dot
+
+
+def test_a_hook_that_raises_drops_the_connection_and_the_error_goes_up() -> None:
+    script = Script()
+
+    def fails(taken: list[str]) -> bool:
+        raise RuntimeError("database gone")
+
+    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+        with pytest.raises(RuntimeError, match="database gone"):
+            conn.send("s@example.test", ["a@customer.test"], RAW, before_end=fails)
+        assert conn.broken
+    assert not script.delivered
+
+
+@pytest.mark.parametrize("size", [0, 1, 997, 64 * 1024 + 3])
+def test_content_goes_dot_stuffed_and_whole(size: int) -> None:
+    body = b"".join(b".%d\r\n" % i if i % 3 == 0 else b"line %d\r\n" % i for i in range(size // 8))
+    raw = b"From: a@example.test\r\nTo: b@customer.test\r\n\r\n" + body + b"no newline at end"
+    with fake_smtp() as (script, port), server(port).connect() as conn:
+        conn.send("a@example.test", ["b@customer.test"], raw, before_end=lambda taken: True)
+    (delivered,) = script.delivered
+    unstuffed = b"\r\n".join(
+        line[1:] if line.startswith(b"..") else line for line in delivered.data.split(b"\r\n")
+    )
+    assert unstuffed == raw + b"\r\n"
