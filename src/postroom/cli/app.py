@@ -17,7 +17,7 @@ from postroom.cli import (
     service,
     smtp,
 )
-from postroom.cli.output import fail
+from postroom.cli.output import escape_last_resort, fail
 
 app = typer.Typer(
     name="postroom",
@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     from postroom.errors import StorageUnavailableError, UserError
 
+    escape_last_resort()
     try:
         result = app(args=argv, prog_name="postroom", standalone_mode=False)
     except UserError as exc:

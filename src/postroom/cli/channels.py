@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
-from postroom.cli.output import print_json
+from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.connection import MailUrl
 from postroom.credentials import password_from
@@ -119,7 +119,7 @@ def channel_add(
         )
         row = channels.by_id(conn, channel_id)
     if no_check:
-        typer.echo(f"channel {name} added, disabled (enable it after: postroom channel check)")
+        echo(f"channel {name} added, disabled (enable it after: postroom channel check)")
         return
     report = check_stored(row, password)
     with application.engine.begin() as conn:
@@ -127,12 +127,12 @@ def channel_add(
         if force and not report.ok:
             channels.set_values(conn, row.id, enabled=True, disabled_reason=None)
     if report.ok:
-        typer.echo(f"channel {name} added and enabled: check passed ({parsed})")
+        echo(f"channel {name} added and enabled: check passed ({parsed})")
     elif force:
-        typer.echo(f"channel {name} added and enabled (--force): {first_failure(report)}")
+        echo(f"channel {name} added and enabled (--force): {shown(first_failure(report))}")
     else:
-        typer.echo(
-            f"channel {name} added but disabled: check failed at {first_failure(report)}; "
+        echo(
+            f"channel {name} added but disabled: check failed at {shown(first_failure(report))}; "
             f"fix it and run: postroom channel enable {name}"
         )
 
@@ -149,11 +149,11 @@ def channel_list(as_json: JsonOpt = False) -> None:
         state = "enabled" if r["enabled"] else "disabled"
         health = f"failures {r['failure_count']}"
         if r["last_error_class"]:
-            health += f" ({r['last_error_class']}: {r['last_error']})"
+            health += f" ({shown(r['last_error_class'])}: {shown(r['last_error'])})"
         last = r["last_success"] or "never"
-        typer.echo(f"{r['name']}\t{r['url']}\t{state}\t{health}\tlast success {last}")
+        echo(f"{shown(r['name'])}\t{shown(r['url'])}\t{state}\t{health}\tlast success {last}")
         if r["disabled_reason"]:
-            typer.echo(f"\t{r['disabled_reason']}")
+            echo(f"\t{shown(r['disabled_reason'])}")
 
 
 @channel_app.command("show")
@@ -168,10 +168,11 @@ def channel_show(name: str, as_json: JsonOpt = False) -> None:
         return
     for key, value in data.items():
         if key != "last_check" and value is not None:
-            typer.echo(f"{key + ':':18} {value}")
+            echo(f"{key + ':':18} {shown(value)}")
     for step in (row.last_check or {}).get("steps", []):
         mark = {True: "✓", False: "✗", None: "·"}[step["ok"]]
-        typer.echo(f"  {mark} {step['name']}" + (f": {step['error']}" if step["error"] else ""))
+        error = f": {shown(step['error'])}" if step["error"] else ""
+        echo(f"  {mark} {shown(step['name'])}{error}")
 
 
 @channel_app.command("enable")
@@ -186,7 +187,7 @@ def channel_enable(
     if force:
         with application.engine.begin() as conn:
             channels.set_values(conn, row.id, enabled=True, disabled_reason=None, failure_count=0)
-        typer.echo(f"channel {name} enabled (--force)")
+        echo(f"channel {name} enabled (--force)")
         return
     password = application.secrets.open(row.password_enc) if row.password_enc else None
     report = check_stored(row, password)
@@ -197,7 +198,7 @@ def channel_enable(
             f"channel {name} stays disabled: check failed at {first_failure(report)} "
             "(use --force to enable anyway)"
         )
-    typer.echo(f"channel {name} enabled: check passed")
+    echo(f"channel {name} enabled: check passed")
 
 
 @channel_app.command("disable")
@@ -206,7 +207,7 @@ def channel_disable(name: str) -> None:
     with current_app().engine.begin() as conn:
         row = channels.get_channel(conn, name)
         channels.set_values(conn, row.id, enabled=False, disabled_reason="disabled by a user")
-    typer.echo(f"channel {name} disabled")
+    echo(f"channel {name} disabled")
 
 
 @channel_app.command("remove")
@@ -214,7 +215,7 @@ def channel_remove(name: str) -> None:
     """Forget a channel (its stored messages stay)."""
     with current_app().engine.begin() as conn:
         channels.remove_channel(conn, name)
-    typer.echo(f"channel {name} removed")
+    echo(f"channel {name} removed")
 
 
 @channel_app.command("check")
@@ -232,7 +233,7 @@ def channel_check(name: str, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(report.to_json())
     else:
-        typer.echo(render(report))
+        echo(render(report))
     if not report.ok:
         raise SystemExit(1)
 
@@ -254,14 +255,14 @@ def channel_set_smtp(
         row = channels.get_channel(conn, name)
         if url is None:
             set_channel_smtp(conn, name, None)
-            typer.echo(f"channel {name} no longer sends its own mail")
+            echo(f"channel {name} no longer sends its own mail")
             return
         smtp = parse_smtp_url(url)
         if not row.address:
             raise UserError(f"channel {name} has no address to send from (channel add --address)")
         set_channel_smtp(conn, name, str(smtp))
     login = MailUrl.parse(row.url).user
-    typer.echo(f"channel {name} sends mail from {row.address} through {smtp} as {login}")
+    echo(f"channel {name} sends mail from {shown(row.address)} through {smtp} as {shown(login)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from postroom.cli.output import print_json
+from postroom.cli.output import echo, print_json, shown
 from postroom.connection import MailUrl
 from postroom.diagnostics import CheckReport, run_check, sasl
 from postroom.errors import UserError
@@ -44,8 +44,10 @@ def read_password(env_var: str | None, from_stdin: bool) -> str | None:
 
 
 def render(report: CheckReport) -> str:
-    """One ✓/✗ line per step with its figure; on failure the error and a hint."""
-    lines = [f"postroom check {report.url}"]
+    """One ✓/✗ line per step with its figure; on failure the error and a hint. A figure,
+    an error or a hint may quote the server (its banner, its refusal, its certificate's
+    subject): each is escaped for the terminal."""
+    lines = [f"postroom check {shown(report.url)}"]
     for step in report.steps:
         if step.ok is None and not step.summary:
             text = "not run"
@@ -53,10 +55,10 @@ def render(report: CheckReport) -> str:
             text = step.error or "failed"
         else:
             text = step.summary
-        lines.append(f"  {_MARK[step.ok]} {step.name.value:<13}{text}")
+        lines.append(f"  {_MARK[step.ok]} {step.name.value:<13}{shown(text)}")
         if step.hint:
             label = "hint" if step.ok is False else "note"
-            lines.append(f"  {'':15}{label}: {step.hint}")
+            lines.append(f"  {'':15}{label}: {shown(step.hint)}")
     failed = [s.name.value for s in report.steps if s.ok is False]
     lines.append("all steps passed" if not failed else f"failed: {', '.join(failed)}")
     return "\n".join(lines)
@@ -109,7 +111,7 @@ def register(app: typer.Typer) -> None:
         if json_output:
             print_json(report.to_json())
         else:
-            sys.stdout.write(render(report) + "\n")
+            echo(render(report))
         if not report.ok:
             raise SystemExit(1)
 

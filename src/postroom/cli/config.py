@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from postroom.cli.options import JsonOpt
-from postroom.cli.output import print_json
+from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.domain.routes import Route
 from postroom.errors import UserError
@@ -64,7 +64,10 @@ def register(app: typer.Typer) -> None:
         )
         with current_app().engine.begin() as conn:
             config.add_route(conn, route, utcnow())
-        typer.echo(f"route {route.address} → {route.context} / {route.category} / {route.queue}")
+        echo(
+            f"route {shown(route.address)} → {shown(route.context)} / "
+            f"{shown(route.category)} / {shown(route.queue)}"
+        )
 
     @route_app.command("list")
     def route_list(as_json: JsonOpt = False) -> None:
@@ -86,14 +89,15 @@ def register(app: typer.Typer) -> None:
             return
         for r in rows:
             ack = " (acknowledge)" if r["acknowledge"] else ""
-            typer.echo(f"{r['address']}\t{r['context']}\t{r['category']}\t{r['queue']}{ack}")
+            fields = (r["address"], r["context"], r["category"], r["queue"])
+            echo("\t".join(shown(f) for f in fields) + ack)
 
     @route_app.command("remove")
     def route_remove(address: str) -> None:
         """Remove the route for ADDRESS."""
         with current_app().engine.begin() as conn:
             config.remove_route(conn, checked_address(address))
-        typer.echo(f"removed route {address.lower()}")
+        echo(f"removed route {shown(address.lower())}")
 
     @user_app.command("add")
     def user_add(
@@ -106,7 +110,7 @@ def register(app: typer.Typer) -> None:
         mail = checked_address(email) if email else None
         with current_app().engine.begin() as conn:
             config.add_user(conn, name, mail, role.value, utcnow())
-        typer.echo(f"user {name} ({role.value})")
+        echo(f"user {shown(name)} ({role.value})")
 
     @user_app.command("list")
     def user_list(as_json: JsonOpt = False) -> None:
@@ -119,12 +123,12 @@ def register(app: typer.Typer) -> None:
             print_json(rows)
             return
         for r in rows:
-            typer.echo(f"{r['name']}\t{r['email'] or ''}\t{r['role']}")
+            echo("\t".join(shown(f) for f in (r["name"], r["email"] or "", r["role"])))
 
     @db_app.command("upgrade")
     def db_upgrade() -> None:
         """Create or upgrade the database schema."""
-        settings = current_app().settings
-        settings.home.mkdir(parents=True, exist_ok=True)
-        revision = upgrade(make_engine(settings.effective_database_url))
-        typer.echo(f"database at revision {revision}")
+        application = current_app()
+        _ = application.home  # made private (storage/home.py)
+        revision = upgrade(make_engine(application.settings.effective_database_url))
+        echo(f"database at revision {revision}")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from postroom.cli.options import JsonOpt
-from postroom.cli.output import fail, print_json
+from postroom.cli.output import echo, fail, print_json, shown
 from postroom.cli.state import current_app
 from postroom.domain.automatic import automatic_reason
 from postroom.errors import PostroomError, StorageUnavailableError
@@ -33,20 +33,21 @@ def _read(source: str) -> bytes:
 
 
 def _describe(decision: dict[str, Any]) -> str:
+    """The decision in a line, and its reason (which quotes Message-IDs and addresses)."""
     refs = ", ".join(
-        f"{i['reference'] or 'new ticket'} ({i['state']}"
-        + (f", queue {i['queue']}" if i.get("queue") else "")
+        f"{shown(i['reference'] or 'new ticket')} ({shown(i['state'])}"
+        + (f", queue {shown(i['queue'])}" if i.get("queue") else "")
         + ")"
         for i in decision["work_items"]
     )
-    path = " → ".join(decision["path"])
-    by = f" by {decision['matched_by']}" if decision.get("matched_by") else ""
-    line = f"{decision['outcome']} [{path}]{by}"
+    path = " → ".join(shown(rule) for rule in decision["path"])
+    by = f" by {shown(decision['matched_by'])}" if decision.get("matched_by") else ""
+    line = f"{shown(decision['outcome'])} [{path}]{by}"
     if refs:
         line += f": {refs}"
     if decision.get("auto_reply"):
-        line += f"; auto reply: {decision['auto_reply']}"
-    return line + (f"\n  {decision['reason']}" if decision.get("reason") else "")
+        line += f"; auto reply: {shown(decision['auto_reply'])}"
+    return line + (f"\n  {shown(decision['reason'])}" if decision.get("reason") else "")
 
 
 def register(app: typer.Typer) -> None:
@@ -76,7 +77,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(result.decision)
         else:
-            typer.echo(_describe(result.decision))
+            echo(_describe(result.decision))
 
     @app.command()
     def explain(
@@ -102,15 +103,16 @@ def register(app: typer.Typer) -> None:
             print_json(data)
             return
         m = data["mail"]
-        typer.echo(f"From:    {m['from_name'] or ''} <{m['from'] or ''}>".replace(" <>", ""))
-        typer.echo(f"To:      {', '.join(m['to'])}")
-        typer.echo(f"Subject: {m['subject']}")
-        typer.echo(f"Message-ID: {m['message_id']}")
-        typer.echo(f"Attachments: {len(m['attachments'])}; HTML: {m['has_html']}")
+        sender = f"{shown(m['from_name'] or '')} <{shown(m['from'] or '')}>"
+        echo(f"From:    {sender}".replace(" <>", ""))
+        echo(f"To:      {', '.join(shown(a) for a in m['to'])}")
+        echo(f"Subject: {shown(m['subject'])}")
+        echo(f"Message-ID: {shown(m['message_id'])}")
+        echo(f"Attachments: {len(m['attachments'])}; HTML: {m['has_html']}")
         if automatic:
-            typer.echo(f"Automatic mail: {automatic}")
+            echo(f"Automatic mail: {shown(automatic)}")
         for d in m["defects"]:
-            typer.echo(f"Defect:  {d}")
-        typer.echo("Decision: " + _describe(data["decision"]))
+            echo(f"Defect:  {shown(d)}")
+        echo("Decision: " + _describe(data["decision"]))
         for step in decision.trace:
-            typer.echo(f"  · {step}")
+            echo(f"  · {shown(step)}")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from postroom.cli.options import JsonOpt
-from postroom.cli.output import print_json
+from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.domain.workitems import State
 from postroom.services.ingest import utcnow
@@ -16,7 +16,7 @@ from postroom.services.items import ItemService
 
 def _line(item: dict[str, Any]) -> str:
     parts = [item["reference"], item["state"], item["queue"] or "-", item["subject"] or ""]
-    return "\t".join(str(p) for p in parts)
+    return "\t".join(shown(p) for p in parts)
 
 
 item_app = typer.Typer(help="Work items: Tickets, Cases, Actions.")
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
             print_json(items)
             return
         for item in items:
-            typer.echo(_line(item))
+            echo(_line(item))
 
     @item_app.command("show")
     def item_show(ref: str, as_json: JsonOpt = False) -> None:
@@ -65,34 +65,36 @@ def register(app: typer.Typer) -> None:
             "subject",
         ):
             if item.get(key) is not None:
-                typer.echo(f"{key + ':':12} {item[key]}")
+                echo(f"{key + ':':12} {shown(item[key])}")
         for h in item["history"]:
-            by = h["actor"] or h["cause"]
+            by = shown(h["actor"] or h["cause"])
             if h["communication"]:
                 by += f" (communication {h['communication']})"
-            change = h["new"] if h["field"] == "created" else f"{h['old']} → {h['new']}"
-            typer.echo(f"  · {h['at']} {h['field']}: {change} by {by}")
+            new, old = shown(h["new"]), shown(h["old"])
+            change = new if h["field"] == "created" else f"{old} → {new}"
+            echo(f"  · {h['at']} {shown(h['field'])}: {change} by {by}")
         for c in item["communications"]:
             arrow = "←" if c["direction"] == "in" else "→"
-            status = f" [{c['status']}]" if c["status"] not in (None, "received") else ""
-            typer.echo(f"  {arrow} {c['at']} {c['from'] or ''}: {c['subject'] or ''}{status}")
+            status = f" [{shown(c['status'])}]" if c["status"] not in (None, "received") else ""
+            sender, subject = shown(c["from"] or ""), shown(c["subject"] or "")
+            echo(f"  {arrow} {c['at']} {sender}: {subject}{status}")
 
     @item_app.command("set-state")
     def item_set_state(ref: str, state: State) -> None:
         """Change the state: to-do, in-progress, waiting, resolved, closed."""
         item = service().set_state(ref, state, utcnow())
-        typer.echo(f"{item['reference']} {item['state']}")
+        echo(f"{item['reference']} {item['state']}")
 
     @item_app.command("set-owner")
     def item_set_owner(ref: str, user: str) -> None:
         """Set the owner (updates to a Case are assigned to its owner)."""
         item = service().set_owner(ref, user, utcnow())
-        typer.echo(f"{item['reference']} owner {item['owner']}")
+        echo(f"{item['reference']} owner {shown(item['owner'])}")
 
     @item_app.command("start-case")
     def item_start_case(ref: str) -> None:
         """The Ticket starts a Case with the same number; prints the Case reference."""
-        typer.echo(service().start_case(ref, utcnow()))
+        echo(service().start_case(ref, utcnow()))
 
     @item_app.command("add-action")
     def item_add_action(
@@ -100,4 +102,4 @@ def register(app: typer.Typer) -> None:
         queue: Annotated[str | None, typer.Option(help="queue (default: the Case's)")] = None,
     ) -> None:
         """A new Action in the Case; prints the Action reference."""
-        typer.echo(service().add_action(case_ref, queue, utcnow()))
+        echo(service().add_action(case_ref, queue, utcnow()))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from postroom.cli.options import JsonOpt
-from postroom.cli.output import print_json
+from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.errors import UserError
 from postroom.storage import messages, outbox
@@ -80,10 +80,12 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             tries = f"{r['attempts']} attempt{'s' if r['attempts'] != 1 else ''}"
             extra = f"\tnext {r['next_attempt']}" if r["next_attempt"] else ""
-            error = f"\t{r['last_error']}" if r["last_error"] else ""
-            typer.echo(
-                f"{r['id']}\t{r['status']}\t{r['kind']}\t{r['reference'] or '-'}\t"
-                f"{', '.join(r['to'])}\t{r['subject']}\t{tries}{extra}{error}"
+            error = f"\t{shown(r['last_error'])}" if r["last_error"] else ""
+            fields = (r["id"], r["status"], r["kind"], r["reference"] or "-")
+            to = ", ".join(shown(a) for a in r["to"])
+            echo(
+                "\t".join(shown(f) for f in fields)
+                + f"\t{to}\t{shown(r['subject'])}\t{tries}{extra}{error}"
             )
 
     def _list(status: str, as_json: bool) -> None:
@@ -95,7 +97,7 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             why = r["error"] if status == "quarantined" else r["reason"]
             fields = [r["id"], r["received_at"], r["from"] or "-", r["subject"] or "", why or ""]
-            typer.echo("\t".join(str(f) for f in fields))
+            echo("\t".join(shown(f) for f in fields))
 
     @quarantine_app.command("list")
     def quarantine_list(as_json: JsonOpt = False) -> None:
@@ -116,7 +118,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json(result.decision)
         else:
-            typer.echo(f"{message_id}: {result.decision['outcome']} ({result.decision['rule']})")
+            echo(f"{message_id}: {result.decision['outcome']} ({result.decision['rule']})")
 
     @unhandled_app.command("list")
     def unhandled_list(as_json: JsonOpt = False) -> None:

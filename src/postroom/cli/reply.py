@@ -10,7 +10,7 @@ import typer
 
 from postroom.cli.config import checked_address
 from postroom.cli.items import item_app
-from postroom.cli.output import print_json
+from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.errors import UserError
 from postroom.services.ingest import utcnow
@@ -51,7 +51,8 @@ def item_reply(
     if as_json:
         print_json(asdict(queued))
         return
-    typer.echo(f"reply {queued.outbox_id} queued for {', '.join(queued.to)}: {queued.subject}")
+    recipients = ", ".join(shown(a) for a in queued.to)
+    echo(f"reply {queued.outbox_id} queued for {recipients}: {shown(queued.subject)}")
 
 
 def _read_body(path: Path) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from postroom.cli.options import JsonOpt
-from postroom.cli.output import print_json
+from postroom.cli.output import TerminalFormatter, echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.services.ingest import utcnow
 from postroom.services.items import ItemService
@@ -37,9 +37,12 @@ def _serve(max_connections: int, workers: int, tick: float, stop: threading.Even
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"
+    """Log lines (which quote servers' errors and messages' ids) on stderr, escaped."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        TerminalFormatter("%(asctime)s %(process)d %(levelname)s %(name)s %(message)s")
     )
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
@@ -89,14 +92,14 @@ def register(app: typer.Typer) -> None:
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
         home = application.settings.home
-        typer.echo(f"postroom running: {workers} process(es), data in {home}", err=True)
+        echo(f"postroom running: {workers} process(es), data in {shown(home)}", err=True)
         _serve(max_connections, workers, tick, stop)
         for child in children:
             if child.pid is not None:
                 os.kill(child.pid, signal.SIGTERM)
         for child in children:
             child.join(timeout=30)
-        typer.echo("postroom stopped", err=True)
+        echo("postroom stopped", err=True)
 
     @app.command()
     def poll(
@@ -111,17 +114,18 @@ def register(app: typer.Typer) -> None:
         else:
             for r in reports:
                 line = (
-                    f"{r.channel}: fetched {r.fetched}, handled {r.handled}, "
+                    f"{shown(r.channel)}: fetched {r.fetched}, handled {r.handled}, "
                     f"quarantined {r.quarantined}, duplicates {r.duplicates + r.deleted_known}"
                 )
                 if r.remaining:
                     line += f", {r.remaining} left for the next round"
                 if r.errors:
-                    line += f", error ({r.error_class}): {'; '.join(r.errors)}"
+                    errors = "; ".join(shown(e) for e in r.errors)
+                    line += f", error ({shown(r.error_class)}): {errors}"
                 if r.switched_off:
                     line += " — channel switched off"
                 if r.skipped:
-                    line += f" (skipped: {r.skipped})"
-                typer.echo(line)
+                    line += f" (skipped: {shown(r.skipped)})"
+                echo(line)
         if any(r.errors for r in reports):
             raise SystemExit(1)

@@ -9,7 +9,7 @@ import typer
 
 from postroom.cli.mailqueues import outbox_app, outbox_json
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
-from postroom.cli.output import print_json
+from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.connection import MailUrl
 from postroom.credentials import Secret, password_from
@@ -91,12 +91,13 @@ def smtp_add(
         with application.engine.begin() as conn:
             servers.set_enabled(conn, name, True)
     if report.ok:
-        typer.echo(f"SMTP server {name} added and enabled: check passed ({parsed}){suffix}")
+        echo(f"SMTP server {name} added and enabled: check passed ({parsed}){suffix}")
     elif force:
-        typer.echo(f"SMTP server {name} added and enabled (--force): {first_failure(report)}")
+        echo(f"SMTP server {name} added and enabled (--force): {shown(first_failure(report))}")
     else:
-        typer.echo(
-            f"SMTP server {name} added but disabled: check failed at {first_failure(report)}; "
+        echo(
+            f"SMTP server {name} added but disabled: check failed at "
+            f"{shown(first_failure(report))}; "
             f"fix it and run: postroom smtp enable {name}"
         )
 
@@ -126,7 +127,7 @@ def smtp_list(as_json: JsonOpt = False) -> None:
     for r in rows:
         roles = [k for k in ("send_as", "default") if r[k]]
         state = "enabled" if r["enabled"] else "disabled"
-        typer.echo(f"{r['name']}\t{r['url']}\t{state}\t{','.join(roles) or '-'}")
+        echo(f"{shown(r['name'])}\t{shown(r['url'])}\t{state}\t{','.join(roles) or '-'}")
 
 
 @smtp_app.command("enable")
@@ -145,7 +146,7 @@ def smtp_enable(
             )
     with application.engine.begin() as conn:
         servers.set_enabled(conn, name, True)
-    typer.echo(f"SMTP server {name} enabled" + (" (--force)" if force else ": check passed"))
+    echo(f"SMTP server {name} enabled" + (" (--force)" if force else ": check passed"))
 
 
 @smtp_app.command("check")
@@ -161,7 +162,7 @@ def smtp_check(
     if as_json:
         print_json(report.to_json())
     else:
-        typer.echo(render(report))
+        echo(render(report))
     if not report.ok:
         raise SystemExit(1)
 
@@ -171,7 +172,7 @@ def smtp_disable(name: str) -> None:
     """Stop using this server (its mail waits in the outbox or goes through another)."""
     with current_app().engine.begin() as conn:
         servers.set_enabled(conn, name, False)
-    typer.echo(f"SMTP server {name} disabled")
+    echo(f"SMTP server {name} disabled")
 
 
 @outbox_app.command("send")
@@ -183,12 +184,12 @@ def outbox_send(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(report.to_json())
         return
-    typer.echo(
+    echo(
         f"sent {report.sent}, retrying {report.retrying}, failed {report.failed}, "
         f"unknown {report.unknown}, skipped {report.skipped}"
     )
     for error in report.errors:
-        typer.echo(f"  {error}", err=True)
+        echo(f"  {shown(error)}", err=True)
 
 
 OutboxId = Annotated[int, typer.Argument(metavar="ID")]
@@ -214,7 +215,7 @@ def _done(row: Any, as_json: bool) -> None:
     if as_json:
         print_json(outbox_json(row))
     else:
-        typer.echo(f"{row.id} {row.status}")
+        echo(f"{row.id} {row.status}")
 
 
 def register(app: typer.Typer) -> None:
