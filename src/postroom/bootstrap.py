@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -13,6 +14,7 @@ from postroom.services.poll import PollService, lease_owner
 from postroom.services.scheduler import Scheduler
 from postroom.services.send import OutboxSender
 from postroom.settings import Settings
+from postroom.storage import home as data_folder
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import ensure_schema, make_engine
 
@@ -23,8 +25,13 @@ class App:
     migrate: bool = True
 
     @cached_property
+    def home(self) -> Path:
+        """The data folder: made private, or tightened when found open (storage/home.py)."""
+        return data_folder.prepare(self.settings.home)
+
+    @cached_property
     def engine(self) -> Engine:
-        self.settings.home.mkdir(parents=True, exist_ok=True)
+        _ = self.home
         engine = make_engine(self.settings.effective_database_url)
         if self.migrate:
             ensure_schema(engine)
@@ -32,11 +39,12 @@ class App:
 
     @cached_property
     def blobs(self) -> FileBlobStore:
+        _ = self.home
         return FileBlobStore(self.settings.blob_dir)
 
     @cached_property
     def secrets(self) -> SecretBox:
-        return SecretBox.for_home(self.settings.home, self.settings.secret_key)
+        return SecretBox.for_home(self.home, self.settings.secret_key)
 
     @cached_property
     def ingest(self) -> IngestService:

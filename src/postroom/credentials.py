@@ -46,9 +46,10 @@ class SecretBox:
             return cls(env_key.encode())
         path = home / "secret.key"
         if not path.exists():
-            home.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            home.mkdir(mode=0o700, parents=True, exist_ok=True)  # App made it so already
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
             with os.fdopen(fd, "wb") as fh:
+                os.fchmod(fd, 0o600)  # whatever the umask (storage/home.py)
                 fh.write(Fernet.generate_key())
         return cls(path.read_bytes().strip())
 

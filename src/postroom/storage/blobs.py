@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from postroom.errors import StorageUnavailableError
+from postroom.storage.home import make_folder
 
 TEMPORARY = ".tmp-"
 """Name prefix of a blob being written (never a blob's own name: those are hex)."""
@@ -134,7 +135,8 @@ class FileBlobStore:
     def _write_temporary(self, digest: str, data: bytes) -> Path:
         folder = self.root / digest[:2]
         if digest[:2] not in self._made:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_folder(self.root)  # both 0700 (storage/home.py)
+            make_folder(folder)
             self._made.add(digest[:2])
         # Unique per process and thread: two pollers storing the same message (one mail
         # to two shared mailboxes) each write their own file and rename it into place.

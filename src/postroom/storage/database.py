@@ -15,7 +15,7 @@ from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import SQLAlchemyError
 
 from postroom.errors import StorageUnavailableError, UserError
-from postroom.storage import writer_turn
+from postroom.storage import home, writer_turn
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _READ_ONLY = "postroom_read_only"
@@ -59,7 +59,9 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[1] if "///" in url else ""
         args: dict[str, Any] = {"timeout": _BUSY_TIMEOUT}
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Made here, private: SQLite gives its -wal and -shm files the same mode.
+            home.make_folder(Path(path).parent)
+            home.create_file(Path(path))
             args = writer_turn.connect_args(Path(path), _BUSY_TIMEOUT)
         # hide_parameters: error texts never carry bound values (stored secrets included).
         engine = create_engine(url, connect_args=args, hide_parameters=True)
