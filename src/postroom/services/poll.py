@@ -11,7 +11,11 @@ For each message the server lists:
 A crash anywhere loses nothing: what was not committed is still on the
 server; what was committed and not yet deleted is recognised by its UIDL.
 If storage itself fails the poll stops before marking that message, and the
-deletions of what *was* stored are still committed.
+deletions of what *was* stored are still committed (a read or lease renewal that
+fails leaves the session without QUIT: no deletion at all). Either way the report
+says ``storage`` and what was kept; a database that went away is no reason to
+stop (see `Scheduler.run`), and what the poll could not write then — its lease
+release, its outcome on the channel — is written by `settle_owed` once it is back.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Row
+from sqlalchemy import Connection, Engine, Row
 
 from postroom import failpoints
 from postroom.connection import ConnectionFailure, MailUrl
@@ -111,20 +115,95 @@ class PollService:
         self._renewed: dict[int, float] = {}
         self.stopping = threading.Event()
         """Set by the service on SIGTERM: polls store what they fetched, QUIT and return."""
+        self._owed_lock = threading.Lock()
+        self._owed_releases: set[int] = set()
+        self._owed_records: dict[int, _Outcome] = {}
+        """What a storage outage kept from the database: written by `settle_owed`."""
+        self._polling: set[int] = set()
 
     def poll(self, channel: Row[Any]) -> ChannelReport:
+        """Poll one channel; a storage outage is reported (class ``storage``), not raised."""
         report = ChannelReport(channel.name)
         started = time.monotonic()
-        if not self._lease(channel.id):
-            report.skipped = "another poller holds this channel"
-            return report
+        with self._owed_lock:
+            self._polling.add(channel.id)
+            self._owed_releases.discard(channel.id)
         try:
-            self._poll(channel, report, started)
+            try:
+                leased = self._lease(channel.id)
+            except StorageUnavailableError as exc:
+                report.errors.append(f"{exc}; the mailbox was not opened")
+                report.error_class = "storage"
+                now = self.clock()
+                self._owe(channel.id, _Outcome("storage", report.errors[0], now, now))
+                return report
+            if not leased:
+                report.skipped = "another poller holds this channel"
+                return report
+            try:
+                self._poll(channel, report, started)
+            finally:
+                report.seconds = time.monotonic() - started
+                try:
+                    with self.engine.begin() as conn:
+                        channels.release_lease(conn, channel.id, self.owner)
+                except StorageUnavailableError:
+                    with self._owed_lock:
+                        self._owed_releases.add(channel.id)
         finally:
-            report.seconds = time.monotonic() - started
-            with self.engine.begin() as conn:
-                channels.release_lease(conn, channel.id, self.owner)
+            with self._owed_lock:
+                self._polling.discard(channel.id)
         return report
+
+    def settle_owed(self) -> None:
+        """Write what a storage outage kept from the database: the lease releases (until
+        then the channels stay off-limits to the other processes) and the outcomes of the
+        polls (a storage failure shows on its channel once the database is back).
+        Raises `StorageUnavailableError` while it is still away."""
+        with self._owed_lock:
+            releases = self._owed_releases - self._polling
+            records = {k: v for k, v in self._owed_records.items() if k not in self._polling}
+        if not releases and not records:
+            return
+        with self.engine.begin() as conn:
+            for channel_id in releases:
+                channels.release_lease(conn, channel_id, self.owner)
+            for channel_id, outcome in records.items():
+                row = channels.by_id(conn, channel_id)
+                if row.last_poll is None or row.last_poll <= outcome.at:  # nothing newer
+                    self._write(conn, channel_id, outcome)
+        with self._owed_lock:
+            self._owed_releases -= releases
+            for channel_id, outcome in records.items():
+                if self._owed_records.get(channel_id) is outcome:
+                    del self._owed_records[channel_id]
+
+    def _owe(self, channel_id: int, outcome: _Outcome) -> None:
+        with self._owed_lock:
+            self._owed_records[channel_id] = outcome
+
+    def _write(self, conn: Connection, channel_id: int, outcome: _Outcome) -> bool:
+        """Record a poll on its channel; True when this failure switched the channel off.
+
+        A storage failure is not the mailbox's fault: it is shown on the channel but does
+        not count towards switching it off (``max_failures``)."""
+        if outcome.error_class is None:
+            channels.record_success(conn, channel_id, outcome.at, outcome.next_poll)
+            return False
+        if outcome.error_class == "storage":
+            channels.set_values(
+                conn,
+                channel_id,
+                last_error_class="storage",
+                last_error=outcome.text,
+                last_error_at=outcome.at,
+                last_poll=outcome.at,
+                next_poll=outcome.next_poll,
+            )
+            return False
+        return channels.record_failure(
+            conn, channel_id, outcome.error_class, outcome.text, outcome.at, outcome.next_poll
+        )
 
     def _poll(self, channel: Row[Any], report: ChannelReport, started: float) -> None:
         now = self.clock()
@@ -162,6 +241,11 @@ class PollService:
                 failpoints.hit("before-quit")
                 session.commit()
                 failpoints.hit("after-quit")
+        except StorageUnavailableError as exc:
+            # A read or a lease renewal failed: the session was left without QUIT, so no
+            # deletion of this poll took effect; what was stored is known by its UIDL.
+            report.errors.append(f"{exc}; nothing was deleted from the server{_kept(report)}")
+            report.error_class = "storage"
         except ConnectionFailure as exc:
             report.errors.append(str(exc))
             report.error_class = exc.kind.value
@@ -169,16 +253,19 @@ class PollService:
             report.errors.append(str(exc))
             report.error_class = "configuration"
         next_poll = now + interval if not report.remaining else self.clock()
-        with self.engine.begin() as conn:
-            if report.error_class is None:
-                channels.record_success(conn, channel.id, self.clock(), next_poll)
-            else:
-                text = "; ".join(report.errors)
-                report.switched_off = channels.record_failure(
-                    conn, channel.id, report.error_class, text, self.clock(), next_poll
-                )
-                if report.switched_off:
-                    log.error("channel %s switched off: %s", channel.name, text)
+        self._record(channel, report, next_poll)
+
+    def _record(self, channel: Row[Any], report: ChannelReport, next_poll: datetime) -> None:
+        """The poll's outcome on its channel, or owed until the database is back."""
+        text = "; ".join(report.errors)
+        outcome = _Outcome(report.error_class, text, self.clock(), next_poll)
+        try:
+            with self.engine.begin() as conn:
+                report.switched_off = self._write(conn, channel.id, outcome)
+        except StorageUnavailableError:
+            self._owe(channel.id, outcome)  # written when the database is back
+        if report.switched_off:
+            log.error("channel %s switched off: %s", channel.name, text)
 
     def _flush(self, batch: _Batch, session: MailboxSession, report: ChannelReport) -> bool:
         """Store the batch, then mark its messages deleted; False when storage failed."""
@@ -187,7 +274,12 @@ class PollService:
         try:
             results = self.ingest.ingest_batch([a for _, a in batch.pending])
         except StorageUnavailableError as exc:
-            report.errors.append(f"storage: {exc}")
+            # QUIT follows: only the deletions of what was stored take effect.
+            if _stored(report):
+                kept = f"{_kept(report)} (and deleted from the server); the rest stays there"
+            else:
+                kept = "; nothing was stored, every message stays on the server"
+            report.errors.append(f"{exc}{kept}")
             report.error_class = "storage"
             batch.clear()
             return False
@@ -227,6 +319,25 @@ class PollService:
             report.duplicates += 1
         else:
             report.handled += 1
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A poll's outcome as its channel records it."""
+
+    error_class: str | None
+    text: str
+    at: datetime
+    next_poll: datetime
+
+
+def _stored(report: ChannelReport) -> int:
+    return report.handled + report.quarantined + report.duplicates
+
+
+def _kept(report: ChannelReport) -> str:
+    stored = _stored(report)
+    return f"; {stored} message(s) stored before the outage were kept" if stored else ""
 
 
 class _Batch:

@@ -7,10 +7,12 @@
   stops after `PollService.MAX_MESSAGES` or `MAX_SECONDS`, so a huge or slow
   mailbox holds one connection and never the whole pool.
 * Errors of one channel are recorded on that channel and never stop the others.
+* A storage outage never stops the loop: see `Scheduler.run`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -19,7 +21,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_c
 
 from sqlalchemy import Engine
 
+from postroom.errors import StorageUnavailableError
 from postroom.services.ingest import utcnow
+from postroom.services.outage import Outage
 from postroom.services.poll import ChannelReport, PollService
 from postroom.storage import channels
 from postroom.storage.database import reading
@@ -62,6 +66,9 @@ class Scheduler:
                     if report.remaining and not report.errors and not report.skipped:
                         again.append(futures[future])
                 targets = again
+        # Outcomes and lease releases an outage kept from the database: written if it is back.
+        with contextlib.suppress(StorageUnavailableError):
+            self.poller.settle_owed()
         return sorted(reports.values(), key=lambda r: r.channel)
 
     def run(
@@ -70,39 +77,44 @@ class Scheduler:
         tick: float = 1.0,
         housekeeping: Callable[[], None] | None = None,
     ) -> None:
-        """Poll due channels until ``stop`` is set; ``housekeeping`` runs every tick."""
+        """Poll due channels until ``stop`` is set; ``housekeeping`` runs every tick.
+
+        Nothing that goes wrong here ends the loop (a worker process that stops would
+        leave its share of the mailboxes unpolled). A storage outage — the database
+        went away — is said once and tried again with back-off (`Outage`); polls under
+        way end on their own, leaving on the server what they could not store, and what
+        they could not write down (lease releases, outcomes) is written once the
+        database is back. Any other failure of a round is logged with its traceback,
+        also once per back-off step.
+        """
         in_flight: dict[int, Future[ChannelReport]] = {}
         last_housekeeping = 0.0
+        storage = Outage(log, "storage")
+        scheduling = Outage(log, "scheduling")
+        chores = Outage(log, "housekeeping")
         with ThreadPoolExecutor(self.max_connections, thread_name_prefix="poll") as pool:
             while not stop.is_set():
-                for cid, fut in list(in_flight.items()):
-                    if fut.done():
-                        del in_flight[cid]
-                        exc = fut.exception()
-                        if exc is not None:
-                            log.error("poll of channel %s failed: %s", cid, exc)
-                        else:
-                            _log_report(fut.result())
-                with reading(self.engine) as conn:
-                    enabled = channels.count_enabled(conn)
-                    # Hold at most this process's share of the channels, so the other
-                    # processes of `postroom run` (and their cores) get theirs.
-                    share = min(self.max_connections, max(1, -(-enabled // self.processes)))
-                    free = share - len(in_flight)
-                    due = channels.due(conn, utcnow()) if free > 0 else []
-                    for channel in due:
-                        if free <= 0:
-                            break
-                        if channel.id in in_flight:
-                            continue
-                        in_flight[channel.id] = pool.submit(self.poller.poll, channel)
-                        free -= 1
-                if housekeeping is not None and time.monotonic() - last_housekeeping >= tick:
+                _collect(in_flight)
+                if storage.ready() and scheduling.ready():
+                    try:
+                        self.poller.settle_owed()
+                        self._schedule(pool, in_flight)
+                        storage.succeeded("the database is back")
+                        scheduling.succeeded("scheduling works again")
+                    except StorageUnavailableError as exc:
+                        storage.failed(exc)
+                    except Exception as exc:  # noqa: BLE001 - the loop must go on
+                        scheduling.failed(exc, trace=True)
+                chores_due = time.monotonic() - last_housekeeping >= tick
+                if housekeeping is not None and chores_due and storage.ready() and chores.ready():
                     last_housekeeping = time.monotonic()
                     try:
                         housekeeping()
-                    except Exception:  # housekeeping must not stop polling
-                        log.exception("housekeeping failed")
+                        chores.succeeded("housekeeping works again")
+                    except StorageUnavailableError as exc:
+                        storage.failed(exc)
+                    except Exception as exc:  # noqa: BLE001 - housekeeping must not stop polling
+                        chores.failed(exc, trace=True)
                 if in_flight:
                     wait(in_flight.values(), timeout=tick, return_when=FIRST_COMPLETED)
                 else:
@@ -110,6 +122,39 @@ class Scheduler:
             self.poller.stopping.set()
             for fut in in_flight.values():
                 fut.cancel()
+        with contextlib.suppress(StorageUnavailableError):
+            self.poller.settle_owed()
+
+    def _schedule(
+        self, pool: ThreadPoolExecutor, in_flight: dict[int, Future[ChannelReport]]
+    ) -> None:
+        """Submit the due channels, up to this process's share."""
+        with reading(self.engine) as conn:
+            enabled = channels.count_enabled(conn)
+            # Hold at most this process's share of the channels, so the other
+            # processes of `postroom run` (and their cores) get theirs.
+            share = min(self.max_connections, max(1, -(-enabled // self.processes)))
+            free = share - len(in_flight)
+            due = channels.due(conn, utcnow()) if free > 0 else []
+        for channel in due:
+            if free <= 0:
+                break
+            if channel.id in in_flight:
+                continue
+            in_flight[channel.id] = pool.submit(self.poller.poll, channel)
+            free -= 1
+
+
+def _collect(in_flight: dict[int, Future[ChannelReport]]) -> None:
+    """Log the polls that ended and forget them."""
+    for cid, fut in list(in_flight.items()):
+        if fut.done():
+            del in_flight[cid]
+            exc = fut.exception()
+            if exc is not None:
+                log.error("poll of channel %s failed: %s", cid, exc)
+            else:
+                _log_report(fut.result())
 
 
 def _log_report(report: ChannelReport) -> None:

@@ -21,6 +21,12 @@ What is guaranteed when the process stops at any moment (README text, "Sending")
   (with the same Message-ID, so mail clients usually show it once).
 * A recipient that accepted the message is never sent to again on a later
   attempt; only the deferred ones are.
+* A database that goes away in the middle of a round changes none of this: the
+  outcomes of what was sent meanwhile, and the release of the rows not tried,
+  are kept in memory and written at the next round that reaches the database
+  (`postroom run` tries again with back-off). A process that stops before that
+  leaves them to the leases: a row not tried is sent once its lease runs out, a
+  sent one is found ``delivering`` and marked ``unknown``, never sent twice.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from sqlalchemy import Connection, Engine, Row
 
 from postroom.connection import ConnectionFailure, MailUrl
 from postroom.credentials import SecretBox
-from postroom.errors import PostroomError
+from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.outbound import SmtpConnection, SmtpServer
 from postroom.outbound.auth import Login
 from postroom.services import delivery
@@ -74,6 +80,13 @@ class SendReport:
 class _Job:
     row: Row[Any]
     token: datetime
+    next_token: datetime | None = None
+    """The lease `start_delivery` was asked to set: the row holds it if that commit went
+    through while its answer was lost with the database connection."""
+    settled: Settled | None = None
+    server: str | None = None
+    done: bool = False
+    """Its outcome (or its release) is committed."""
 
 
 class OutboxSender:
@@ -95,10 +108,13 @@ class OutboxSender:
         self.lease = lease
         self.batch = batch
         self.connect = connect
+        self._owed: list[_Job] = []
+        """Claimed rows whose outcome or release a storage outage kept from the database."""
 
     def send_due(self, now: datetime) -> SendReport:
         """Send every message due at ``now`` (naive UTC); never raises for a server's answer."""
         report = SendReport()
+        self._settle_owed(report)
         with reading(self.engine) as conn:
             if not outbox.anything_to_do(conn, now):
                 return report
@@ -116,17 +132,39 @@ class OutboxSender:
                     servers[record.name] = record
                 groups.setdefault(key, []).append(_Job(row, token))
         report.claimed = sum(len(jobs) for jobs in groups.values())
-        for key, jobs in groups.items():
-            if key is None:
-                for job in jobs:
-                    reason = (
-                        f"no SMTP server sends for {job.row.sender}: add one with "
-                        "`postroom smtp add NAME --url URL --default` or `channel set-smtp`"
-                    )
-                    self._give_up_attempt(job, reason, None, now, report)
-                continue
-            self._send_group(servers[key], jobs, now, report)
+        try:
+            for key, jobs in groups.items():
+                if key is None:
+                    for job in jobs:
+                        reason = (
+                            f"no SMTP server sends for {job.row.sender}: add one with "
+                            "`postroom smtp add NAME --url URL --default` or `channel set-smtp`"
+                        )
+                        self._give_up_attempt(job, reason, None, now, report)
+                    continue
+                self._send_group(servers[key], jobs, now, report)
+        except StorageUnavailableError:
+            # The database went away mid-round: what was sent is known here only, and the
+            # rows not tried yet are leased to this process. Both are written at the next
+            # round that reaches the database (`_settle_owed`), so nothing waits for its
+            # lease to run out. (A process that stops meanwhile leaves that to the leases.)
+            self._owed.extend(job for jobs in groups.values() for job in jobs if not job.done)
+            raise
         return report
+
+    def _settle_owed(self, report: SendReport) -> None:
+        """Write the outcomes and releases an outage kept from the database; raises
+        `StorageUnavailableError` while it is still away (the debt is kept)."""
+        if not self._owed:
+            return
+        with self.engine.begin() as conn:
+            written = [self._write(conn, job) for job in self._owed]
+        for job, mine in zip(self._owed, written, strict=True):
+            if job.settled is None or not mine:
+                report.skipped += 1
+            else:
+                self._count(job, job.settled, report)
+        self._owed.clear()
 
     # ------------------------------------------------------------------ one server
     def _send_group(
@@ -159,14 +197,16 @@ class OutboxSender:
             self._give_up_attempt(job, str(exc), server, now, report)
             return
         new_token = outbox.lease_token(now, self.lease)
+        job.next_token = new_token
         with self.engine.begin() as conn:
             mine = outbox.start_delivery(
                 conn, row.id, job.token, new_token, delivery.pending(row.recipient_results, targets)
             )
         if not mine:
+            job.done = True
             report.skipped += 1
             return
-        job.token = new_token
+        job.token, job.next_token = new_token, None
         result = connection.send(row.sender, targets, raw)
         settled = delivery.settle(row.recipient_results, result, row.attempts, self.policy, now)
         self._record(job, settled, server, report)
@@ -183,12 +223,29 @@ class OutboxSender:
         self._record(job, settled, server, report)
 
     def _record(self, job: _Job, settled: Settled, server: str | None, report: SendReport) -> None:
+        job.settled, job.server = settled, server
         with self.engine.begin() as conn:
-            values = settled.values()
-            if not outbox.finish(conn, job.row.id, job.token, smtp_server=server, **values):
-                report.skipped += 1
-                return
-            outbox.set_communication_status(conn, job.row.id, settled.status, settled.detail())
+            mine = self._write(conn, job)
+        job.done = True
+        if not mine:
+            report.skipped += 1
+            return
+        self._count(job, settled, report)
+
+    def _write(self, conn: Connection, job: _Job) -> bool:
+        """The job's outcome, or its release when it was not tried; False when another
+        process took the row over meanwhile."""
+        settled = job.settled
+        if settled is None:
+            tokens = [job.token] if job.next_token is None else [job.token, job.next_token]
+            return any(_put_back(conn, job, token) for token in tokens)
+        values = settled.values()
+        if not outbox.finish(conn, job.row.id, job.token, smtp_server=job.server, **values):
+            return False
+        outbox.set_communication_status(conn, job.row.id, settled.status, settled.detail())
+        return True
+
+    def _count(self, job: _Job, settled: Settled, report: SendReport) -> None:
         if settled.status == "sent":
             report.sent += 1
         elif settled.status == "queued":
@@ -201,8 +258,10 @@ class OutboxSender:
         """Rows not tried because the connection broke: due again at the next round."""
         with self.engine.begin() as conn:
             for job in jobs:
-                _put_back(conn, job)
+                _put_back(conn, job, job.token)
                 report.skipped += 1
+        for job in jobs:
+            job.done = True
 
     def _server(self, record: ServerRecord) -> SmtpServer:
         url = MailUrl.parse(record.url)
@@ -216,5 +275,5 @@ class OutboxSender:
         return SmtpServer(url, login, ca, float(record.timeout_s))
 
 
-def _put_back(conn: Connection, job: _Job) -> None:
-    outbox.finish(conn, job.row.id, job.token, status="queued")
+def _put_back(conn: Connection, job: _Job, token: datetime) -> bool:
+    return outbox.finish(conn, job.row.id, token, status="queued")

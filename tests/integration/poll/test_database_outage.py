@@ -1,0 +1,304 @@
+"""A PostgreSQL server that goes away and comes back (issue 10, items 6 and 14).
+
+`postroom poll` says per channel what the outage did and kept (error class
+``storage``, exit 1); `postroom run` keeps both processes up, says once that the
+database is unreachable and when it tries again, and goes on when it is back:
+every message filed exactly once, every automated reply sent exactly once.
+Each test has a private PostgreSQL cluster (`support.pgcluster`) it stops and
+starts; the shared server is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from postroom.cli.state import current_app
+from postroom.errors import StorageUnavailableError
+from postroom.outbound import SmtpConnection, SmtpServer
+from postroom.services.ingest import Arrival, IngestResult, IngestService, utcnow
+from support.mails import make_mail
+from support.pgcluster import Cluster, pg_cluster
+from support.polling import Box, Postroom
+
+__all__ = ["pg_cluster"]
+
+
+@pytest.fixture
+def database_url(pg_cluster: Cluster) -> str:
+    """Postroom's database is the private cluster (overrides `support.database`)."""
+    return pg_cluster.url
+
+
+def _stop_before_batch(
+    monkeypatch: pytest.MonkeyPatch, cluster: Cluster, nth: int, restart: bool
+) -> list[int]:
+    """Stop the cluster just before the ``nth`` batch is stored (and start it again right
+    after that batch failed, when ``restart``); returns the sizes of the batches seen."""
+    real = IngestService.ingest_batch
+    seen: list[int] = []
+
+    def ingest_batch(
+        self: IngestService, arrivals: Sequence[Arrival], *args: Any, **kwargs: Any
+    ) -> list[IngestResult]:
+        seen.append(len(arrivals))
+        if len(seen) != nth:
+            return real(self, arrivals, *args, **kwargs)
+        cluster.stop("fast")
+        try:
+            return real(self, arrivals, *args, **kwargs)
+        finally:
+            if restart:
+                cluster.start()
+
+    monkeypatch.setattr(IngestService, "ingest_batch", ingest_batch)
+    return seen
+
+
+def _filled(postroom: Postroom, monkeypatch: pytest.MonkeyPatch, batch: int) -> tuple[Box, int]:
+    monkeypatch.setenv("POSTROOM_POLL_BATCH", str(batch))
+    box = postroom.mailbox("outage")
+    total = batch * 3
+    postroom.stack.fill(box.address, total)
+    return box, total
+
+
+def _line(out: str, channel: str) -> str:
+    [line] = [x for x in out.splitlines() if x.startswith(f"{channel}:")]
+    return line
+
+
+def test_poll_facing_a_stopped_database_says_what_it_kept_and_deletes_only_that(
+    postroom: Postroom, pg_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = 2
+    box, total = _filled(postroom, monkeypatch, batch)
+    with pytest.MonkeyPatch.context() as patch:
+        _stop_before_batch(patch, pg_cluster, nth=2, restart=False)
+        result = postroom("poll")
+
+    assert result.code == 1, result.out + result.err
+    assert "internal error" not in result.err and "Traceback" not in result.out + result.err
+    line = _line(result.out, box.channel)
+    assert "error (storage): the database could not be reached" in line, line
+    assert f"{batch} message(s) stored before the outage were kept" in line, line
+    # Store, then delete: only what was committed before the outage left the server.
+    assert postroom.stack.count(box.address) == total - batch
+    pg_cluster.start()
+    postroom.poll_json()
+    assert postroom.stack.count(box.address) == 0
+    counts = postroom.counts()
+    assert counts["messages"] == counts["distinct_ids"] == counts["tickets"] == total
+
+
+def test_a_storage_failure_is_recorded_on_the_channel_once_the_database_is_back(
+    postroom: Postroom, pg_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = 3
+    box, total = _filled(postroom, monkeypatch, batch)
+    with pytest.MonkeyPatch.context() as patch:
+        _stop_before_batch(patch, pg_cluster, nth=1, restart=True)
+        result = postroom("poll")
+
+    assert result.code == 1, result.out + result.err
+    line = _line(result.out, box.channel)
+    assert "error (storage)" in line and "nothing was stored" in line, line
+    channel = postroom.channel(box.channel)
+    assert channel["last_error_class"] == "storage"
+    assert "could not be reached" in channel["last_error"]
+    # Not the mailbox's fault: an outage does not count towards switching the channel off.
+    assert channel["failure_count"] == 0 and channel["enabled"]
+    assert postroom.stack.count(box.address) == total
+    [report] = postroom.poll_json()
+    assert report["fetched"] == total and not report["errors"]
+    assert postroom.channel(box.channel)["last_error_class"] is None
+
+
+def test_poll_with_the_database_down_from_the_start_is_one_readable_line(
+    postroom: Postroom, pg_cluster: Cluster
+) -> None:
+    box = postroom.mailbox("down")
+    postroom.stack.fill(box.address, 2)
+    pg_cluster.stop("fast")
+
+    result = postroom("poll")
+
+    assert result.code == 1
+    assert result.err.startswith("postroom: storage: the database could not be reached"), result.err
+    assert len(result.err.splitlines()) == 1 and "internal error" not in result.err
+    assert postroom.stack.count(box.address) == 2
+
+
+# ---------------------------------------------------------------------------- sending
+def test_sending_goes_on_after_the_database_went_away_in_the_middle_of_a_round(
+    postroom: Postroom, pg_cluster: Cluster
+) -> None:
+    _relay_and_acknowledge(postroom)
+    tag = f"{os.getpid()}-{time.time_ns()}"
+    customers = [f"s{i}-{tag}@customer.test" for i in range(5)]
+    for customer in customers:
+        result = postroom("ingest", stdin=make_mail(to="ack@example.test", sender=customer))
+        assert result.code == 0, result.err
+    sender = current_app().sender
+    real_open = sender.connect
+    stopped: list[bool] = []
+
+    def connect(server: SmtpServer) -> SmtpConnection:
+        """The database stops right after the first message is handed over."""
+        connection = real_open(server)
+        real_send = connection.send
+
+        def send(*args: Any, **kwargs: Any) -> Any:
+            result = real_send(*args, **kwargs)
+            if not stopped:
+                stopped.append(True)
+                pg_cluster.stop("fast")
+            return result
+
+        connection.send = send  # type: ignore[method-assign]
+        return connection
+
+    sender.connect = connect
+    with pytest.raises(StorageUnavailableError):
+        sender.send_due(utcnow())
+    pg_cluster.start()
+    # The next round writes what the last one could not, and sends the rest at once
+    # (no waiting for leases to run out).
+    report = sender.send_due(utcnow())
+    assert report.sent == len(customers) and not report.errors, report
+    assert [len(postroom.stack.wait_captured(c)) for c in customers] == [1] * len(customers)
+    rows = postroom("outbox", "list", "--json").json()
+    assert [r["status"] for r in rows] == ["sent"] * len(customers)
+
+
+# ---------------------------------------------------------------------------- postroom run
+OUTAGE = 7.0
+"""Seconds the database stays down while `postroom run` works."""
+
+
+def test_run_survives_a_database_restart(
+    postroom: Postroom, pg_cluster: Cluster, tmp_path: Path
+) -> None:
+    stack = postroom.stack
+    boxes = [postroom.mailbox(f"dbrun{i}") for i in range(3)]
+    for box in boxes:
+        stack.fill(box.address, 300)
+    _relay_and_acknowledge(postroom)
+    tag = f"{os.getpid()}-{time.time_ns()}"
+    customers = [f"c{i}-{tag}@customer.test" for i in range(12)]
+    before, during = customers[:6], customers[6:]
+    for i, customer in enumerate(before):
+        stack.deliver(boxes[i % 3].address, make_mail(to="ack@example.test", sender=customer))
+    log_path = tmp_path / "run.log"
+    env = {**os.environ, **postroom.env}
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "postroom", "run", "--workers", "2", "--tick", "0.2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
+    try:
+        [worker] = _workers(proc.pid)
+        _wait(lambda: postroom.counts()["messages"] >= 150, 60, "polling under way")
+        pg_cluster.stop("immediate")  # a crash: sessions cut in the middle of their work
+        for i, customer in enumerate(during):  # mail keeps arriving meanwhile
+            stack.deliver(boxes[i % 3].address, make_mail(to="ack@example.test", sender=customer))
+        time.sleep(OUTAGE)
+        assert _alive(proc.pid) and _alive(worker), log_path.read_text()
+        pg_cluster.start()
+        _wait(
+            lambda: (
+                not any(stack.count(b.address) for b in boxes)
+                and all(stack.captured(c) for c in customers)
+            ),
+            120,
+            "every mailbox emptied and every reply sent after the restart",
+            log_path,
+        )
+        assert _alive(proc.pid) and _alive(worker), log_path.read_text()
+        assert _workers(proc.pid) == [worker]  # the same worker: it survived, not restarted
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    log = log_path.read_text()
+    assert proc.returncode == 0, log
+    assert "Traceback" not in log and "internal error" not in log, log
+    for pid in (proc.pid, worker):
+        mine = [line for line in log.splitlines() if line.split()[2:3] == [str(pid)]]
+        down = [line for line in mine if "database could not be reached" in line]
+        assert any(re.search(r"retrying in \d+ s", line) for line in down), log
+        assert any("database is back" in line for line in mine), log
+        # At most one line per back-off step (1, 2, 4 s ...), never one per tick (0.2 s),
+        # plus one per poll that was under way when the server stopped.
+        assert len(down) <= 5 + 3, "\n".join(down)
+    counts = postroom.counts()
+    assert counts["messages"] == counts["distinct_ids"] == 900 + len(customers)
+    assert counts["inbound"] == counts["tickets"] == 900 + len(customers)
+    assert [len(stack.captured(c)) for c in customers] == [1] * len(customers)
+    rows = postroom("outbox", "list", "--json").json()
+    assert len(rows) == len(customers) and {r["status"] for r in rows} == {"sent"}
+
+
+def _relay_and_acknowledge(postroom: Postroom) -> None:
+    stack = postroom.stack
+    os.environ["SMTP_PW"] = stack.password("alice@example.test")
+    url = f"submission://alice@example.test@{stack.host}:{stack.submission_port}"
+    postroom.ok("smtp", "add", "relay", "--url", url, "--password-env", "SMTP_PW",
+                "--ca-file", str(stack.ca_file), "--default")  # fmt: skip
+    postroom.ok("route", "add", "ack@example.test", "--context", "A", "--category", "B",
+                "--queue", "q", "--acknowledge")  # fmt: skip
+
+
+def _wait(done: object, timeout: float, what: str, log: Path | None = None) -> None:
+    assert callable(done)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if done():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}\n{log.read_text() if log else ''}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+_NOT_WORKERS = (b"postroom.mime.isolated", b"resource_tracker")
+
+
+def _workers(pid: int) -> list[int]:
+    """The worker processes of `postroom run` ``pid`` (not its parser children)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = [
+            int(x)
+            for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            if not any(
+                m in _cmdline(int(x)) for m in (b"postroom.mime.isolated", b"resource_tracker")
+            )
+        ]
+        if found:
+            return found
+        time.sleep(0.01)
+    return []
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
