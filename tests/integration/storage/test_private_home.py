@@ -5,6 +5,7 @@ at start, with a warning. Real ``postroom`` commands in a subprocess with the um
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -75,3 +76,35 @@ def test_a_folder_found_wider_is_tightened_at_start(tmp_path: Path) -> None:
     done = _run(home, 0o022, "ingest", "-", stdin=make_mail(subject="later"))
     assert _not_private(home) == []
     assert b"0700" in done.stderr, done.stderr
+
+
+SHOW_WHILE_OPEN = """
+import json, os, stat, sys
+from postroom.bootstrap import App
+from postroom.storage import config
+from postroom.domain.routes import Route
+from datetime import datetime
+app = App()
+with app.engine.begin() as conn:  # a write: the WAL has frames, the pool keeps the connection
+    config.add_route(conn, Route("x@example.com", "A", "B", "q"), datetime(2026, 11, 1))
+home = app.settings.home
+print(json.dumps({p.name: stat.S_IMODE(p.lstat().st_mode) for p in home.iterdir()}))
+"""
+
+
+def test_the_wal_and_shm_files_of_an_open_database_are_private(tmp_path: Path) -> None:
+    home = tmp_path / "postroom"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTROOM_")}
+    env["POSTROOM_HOME"] = str(home)
+    done = subprocess.run(
+        [sys.executable, "-c", SHOW_WHILE_OPEN],
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=120,
+        preexec_fn=lambda: os.umask(0),
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    modes = json.loads(done.stdout)
+    assert {"postroom.db", "postroom.db-wal", "postroom.db-shm"} <= set(modes), modes
+    assert {name: 0o600 for name in modes} == modes
