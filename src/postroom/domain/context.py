@@ -45,6 +45,18 @@ class HandlerContext(Protocol):
         (content hash alone when ``message_id`` is None), else None."""
         ...
 
+    def routes_handled(
+        self, message_id: str | None, content_hash: str, routes: Sequence[str]
+    ) -> frozenset[str]:
+        """Of ``routes`` (route addresses, lowercased), those a stored copy of this message
+        was already handled for; all of them when a copy was handled for routes unknown."""
+        ...
+
+    def arrival_address(self) -> str | None:
+        """The address of the mailbox (channel) this copy was fetched from, if it has one:
+        an address the copy was delivered for, like its Delivered-To."""
+        ...
+
     def is_own_message_id(self, message_id: str) -> bool:
         """True when Postroom sent a message with this Message-ID."""
         ...

@@ -103,6 +103,10 @@ class Decision:
     """D1: the id of the stored message this one duplicates."""
     bounced_outbound: int | None = None
     """D3: the id of the outbound communication the report is about."""
+    routes: tuple[str, ...] = ()
+    """The route addresses this copy of the message was handled for: its routed recipients,
+    less those an earlier copy was handled for (empty for D1, D2 and unrouted mail). Storage
+    keeps them with the message, so that a later copy is a duplicate only for these."""
     trace: tuple[str, ...] = field(default=())
     """Every strategy and rule tried, hit or miss, in order (for `explain`)."""
 

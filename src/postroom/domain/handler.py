@@ -12,6 +12,13 @@ Order: D1 duplicate, D2 own mail, D3 bounce of our mail; then matching
 (A1–A2, C1–C3, T1–T4); without a match, or for a closed Case or Ticket, the
 new-Ticket rules (N1–N3).  Q1 belongs to the service, which catches what this
 module never means to raise.
+
+Copies and routes (decided for issue 10; handler.md §4 states D1 for one route): the
+address of the mailbox a message was fetched from counts as an address it was delivered
+for, and D1 holds per route.  A copy of a stored message that arrives for a route no copy
+was handled for (a Bcc to two routed mailboxes) opens that route's Ticket, just as one
+message with both routes in To and Cc opens both; a copy for routes already handled, or
+for none, is a duplicate.  The rules are numbered in `postroom.domain.copies`.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from postroom.domain.context import MARKER_HEADER, HandlerContext, HandlerSettings
+from postroom.domain.copies import RoutesOnly, delivered_also_to, filed_already, find_copies
 from postroom.domain.decision import Decision, ItemUpdate, MatchedBy, Outcome, Rule
 from postroom.domain.mail import ParsedMail
 from postroom.domain.matching import Match, find_match
@@ -37,6 +45,10 @@ class _Walk:
     settings: HandlerSettings
     now: datetime
     matched_by: MatchedBy | None = None
+    copy_of: int | None = None
+    """D1 found a stored copy, but this one arrived for routes it was not handled for."""
+    routes: tuple[str, ...] = ()
+    """The route addresses this copy is handled for (`Decision.routes`)."""
     path: list[Rule] = field(default_factory=list)
     clauses: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
@@ -51,6 +63,8 @@ class _Walk:
         return (text[:1].upper() + text[1:] + ".") if text else ""
 
     def updated(self, update: ItemUpdate) -> Decision:
+        if self.copy_of is not None and filed_already(self.mail, self.ctx, update.reference):
+            return self.duplicate(f"already filed on {_name(update.reference)}")
         return Decision(
             outcome=Outcome.UPDATED,
             rule=self.path[-1],
@@ -58,6 +72,20 @@ class _Walk:
             matched_by=self.matched_by,
             reason=self.reason(),
             updates=(update,),
+            trace=tuple(self.trace),
+            routes=self.routes,
+        )
+
+    def duplicate(self, why: str) -> Decision:
+        """D1 for a copy that reached the table (`postroom.domain.copies`, rule 3)."""
+        clause = f"a copy of stored message {self.copy_of}, {why}, ignored"
+        self.trace.append(f"D1: {clause}")
+        return Decision(
+            outcome=Outcome.IGNORED,
+            rule=Rule.D1,
+            path=(Rule.D1,),
+            reason=clause[:1].upper() + clause[1:] + ".",
+            duplicate_of=self.copy_of,
             trace=tuple(self.trace),
         )
 
@@ -77,6 +105,7 @@ class _Walk:
             auto_replies=plan.auto_replies,
             suppressed_auto_reply=plan.suppressed_auto_reply,
             trace=tuple(self.trace),
+            routes=tuple(t.route.address for t in plan.new_tickets if t.route is not None),
         )
 
 
@@ -84,7 +113,11 @@ def decide(
     mail: ParsedMail, ctx: HandlerContext, settings: HandlerSettings, now: datetime
 ) -> Decision:
     """Decide what one inbound message does (handler.md §1–§5)."""
+    arrival = ctx.arrival_address()
+    mail = delivered_also_to(mail, arrival)
     walk = _Walk(mail, ctx, settings, now)
+    if arrival:
+        walk.trace.append(f"fetched from the mailbox of {arrival}")
     early = _before_handler(walk)
     if early is not None:
         return early
@@ -101,11 +134,21 @@ def decide(
 def _before_handler(walk: _Walk) -> Decision | None:
     """D1, D2, D3: messages that never reach the table."""
     mail, ctx = walk.mail, walk.ctx
-    duplicate = ctx.duplicate_of(mail.message_id, mail.content_hash)
-    if duplicate is not None:
-        walk.step(Rule.D1, f"a duplicate of stored message {duplicate}, ignored")
-        return _early(walk, Outcome.IGNORED, duplicate_of=duplicate)
-    walk.trace.append("D1: not a duplicate")
+    copies = find_copies(mail, ctx)
+    walk.routes = tuple(route.address for route in copies.routes)
+    if copies.duplicate:
+        handled = f" for {', '.join(copies.handled)}" if copies.handled else ""
+        walk.step(Rule.D1, f"a duplicate of stored message {copies.first}{handled}, ignored")
+        return _early(walk, Outcome.IGNORED, duplicate_of=copies.first)
+    if copies.first is not None:
+        # Handled for the new routes only (copies.py, rule 3).
+        walk.copy_of = copies.first
+        walk.ctx = RoutesOnly(ctx, copies.routes)
+        clause = f"a copy of stored message {copies.first} for {', '.join(walk.routes)}"
+        walk.clauses.append(clause)
+        walk.trace.append(f"D1: {clause}, which no copy was handled for")
+    else:
+        walk.trace.append("D1: not a duplicate")
 
     if mail.message_id and ctx.is_own_message_id(mail.message_id):
         walk.step(Rule.D2, f"Postroom sent {mail.message_id} itself, ignored as own mail")
@@ -127,6 +170,8 @@ def _before_handler(walk: _Walk) -> Decision | None:
                 outbound = ctx.outbound_by_message_id(message_id)
                 if outbound is None:
                     continue
+                if walk.copy_of is not None:
+                    return walk.duplicate(f"a delivery report about our message {message_id}")
                 walk.step(
                     Rule.D3,
                     f"a delivery report about our message {message_id}: "
@@ -160,6 +205,7 @@ def _early(
         duplicate_of=duplicate_of,
         bounced_outbound=bounced_outbound,
         trace=tuple(walk.trace),
+        routes=walk.routes if outcome is not Outcome.IGNORED else (),
     )
 
 

@@ -38,7 +38,7 @@ from postroom.services.apply import Applier, BlobWriter, message_status
 from postroom.services.present import decision_json, item_json
 from postroom.storage import config, messages, workitems
 from postroom.storage.blobs import FileBlobStore, StagedBlobs
-from postroom.storage.context import BatchSeen, SqlHandlerContext, own_addresses
+from postroom.storage.context import BatchSeen, SqlHandlerContext, dedupe_key, own_addresses
 from postroom.storage.database import reading
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ class IngestService:
             ledger = [(sha, len(a.raw), a.channel_id, a.source_uid) for a, sha, _ in items]
             rows = messages.insert_arrivals(conn, ledger, now)
             outcomes: list[dict[str, Any]] = []
-            seen: dict[tuple[str | None, str], int] = {}
+            seen = BatchSeen()
             with workitems.deferred_writes(conn):
                 results = [
                     self._handle(conn, mail, row_id, now, outcomes, staged, seen)
@@ -262,13 +262,14 @@ class IngestService:
         now: datetime,
         outcomes: list[dict[str, Any]] | None = None,
         blobs: BlobWriter | None = None,
-        batch_seen: dict[tuple[str | None, str], int] | None = None,
+        batch_seen: BatchSeen | None = None,
     ) -> IngestResult:
         """Decide and apply. With ``batch_seen`` the message's row does not carry its
         Message-ID and content hash yet: the later messages of the batch learn them here."""
         decision = decide(mail, self._context(conn, row_id, batch_seen), self.settings, now)
+        key = _dedupe_key(mail, decision)
         if batch_seen is not None and mail.content_hash:
-            batch_seen.setdefault((mail.message_id, mail.content_hash), row_id)
+            batch_seen.record(mail.message_id, mail.content_hash, row_id, key)
         applier = Applier(conn, blobs or self.blobs, self.default_sender, self.templates_dir, now)
         touched = applier.apply(decision, mail, row_id)
         items = [item_json(conn, row) for row in touched]
@@ -285,7 +286,7 @@ class IngestService:
             reason=decision.reason,
             decision=data,
             duplicate_of=decision.duplicate_of,
-            dedupe_key=_dedupe_key(mail, decision),
+            dedupe_key=key,
             error=None,
             attempts=1,
         )
@@ -297,11 +298,12 @@ class IngestService:
 
 
 def _dedupe_key(mail: ParsedMail, decision: Decision) -> str | None:
-    """Set for every message the handler acted on: the same message cannot be acted on twice,
-    even by two processes at the same moment (the second commit fails, then sees D1)."""
+    """Set for every message the handler acted on: the same message cannot be acted on twice
+    for the same routes, even by two processes at the same moment (the second commit fails,
+    then sees D1); a copy for other routes can be (`postroom.domain.copies`)."""
     if decision.rule in (Rule.D1, Rule.D2) or not mail.content_hash:
         return None
-    return f"{mail.message_id or ''}|{mail.content_hash}"
+    return dedupe_key(mail.message_id, mail.content_hash, decision.routes)
 
 
 def _safe_parse(raw: bytes) -> ParsedMail | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -40,11 +41,80 @@ _DUP_WITH_ID = (
     _DUP_BASE.where(messages.c.message_id == bindparam("mid")).order_by(messages.c.id).limit(1)
 )
 _DUP_WITHOUT_ID = _DUP_BASE.where(messages.c.message_id.is_(None)).order_by(messages.c.id).limit(1)
+_KEYS_BASE = select(messages.c.dedupe_key).where(
+    messages.c.content_hash == bindparam("hash"),
+    messages.c.id != bindparam("exclude"),
+    messages.c.dedupe_key.is_not(None),
+)
+_KEYS_WITH_ID = _KEYS_BASE.where(messages.c.message_id == bindparam("mid"))
+_KEYS_WITHOUT_ID = _KEYS_BASE.where(messages.c.message_id.is_(None))
+_ARRIVAL = (
+    select(channels.c.address)
+    .select_from(messages.join(channels, messages.c.channel_id == channels.c.id))
+    .where(messages.c.id == bindparam("row"))
+)
+
+_ROUTE_DIGEST = 12
+"""Hex characters of SHA-256 per route address in a `dedupe_key`."""
+_KEY_ROUTES = (1100 - 65) // (_ROUTE_DIGEST + 1)
+"""Routes a key can list within its column (``String(1100)``); past that it says ``*``."""
 
 
-BatchSeen = Mapping[tuple[str | None, str], int]
-"""The messages handled earlier in a batch whose rows do not yet carry their Message-ID and
-content hash: (Message-ID, content hash) -> the first one's row id."""
+def dedupe_key(message_id: str | None, content_hash: str, routes: Iterable[str]) -> str:
+    """The unique key of a message the handler acted on, for the routes it acted for
+    (`Decision.routes`): the same message cannot be acted on twice for the same routes,
+    even by two processes at once (the second commit fails, then sees D1), while copies
+    for other routes can (`postroom.domain.copies`).
+
+    ``SHA-256(Message-ID|content hash)|d1 d2 …``: each route is a fixed-width digest of its
+    address, sorted, so that a key of many routes still fits its column and any Message-ID
+    does; `routes_handled` reads the routes back. Keys stored before routes were part of
+    them are ``Message-ID|content hash`` and count as handled for every route.
+    """
+    digests = sorted({_route_digest(route) for route in routes})
+    listed = " ".join(digests) if len(digests) <= _KEY_ROUTES else "*"
+    return f"{_message_digest(message_id, content_hash)}|{listed}"
+
+
+def _message_digest(message_id: str | None, content_hash: str) -> str:
+    text = f"{message_id or ''}|{content_hash}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _route_digest(route: str) -> str:
+    text = route.strip().lower().encode("utf-8", "surrogatepass")
+    return hashlib.sha256(text).hexdigest()[:_ROUTE_DIGEST]
+
+
+def _routes_in_key(key: str, message_id: str | None, content_hash: str) -> frozenset[str] | None:
+    """The route digests a key lists; None when it stands for every route (an old key, a
+    key of too many routes, or one this version cannot read)."""
+    prefix = f"{_message_digest(message_id, content_hash)}|"
+    if not key.startswith(prefix) or key == f"{prefix}*":
+        return None
+    return frozenset(key[len(prefix) :].split())
+
+
+class BatchSeen:
+    """The messages handled earlier in a batch, whose rows do not carry their Message-ID,
+    content hash and `dedupe_key` before the batch's outcomes are written."""
+
+    def __init__(self) -> None:
+        self._first: dict[tuple[str | None, str], int] = {}
+        self._keys: dict[tuple[str | None, str], list[str]] = {}
+
+    def record(
+        self, message_id: str | None, content_hash: str, row_id: int, key: str | None
+    ) -> None:
+        self._first.setdefault((message_id, content_hash), row_id)
+        if key is not None:
+            self._keys.setdefault((message_id, content_hash), []).append(key)
+
+    def first(self, message_id: str | None, content_hash: str) -> int | None:
+        return self._first.get((message_id, content_hash))
+
+    def keys(self, message_id: str | None, content_hash: str) -> list[str]:
+        return self._keys.get((message_id, content_hash), [])
 
 
 class SqlHandlerContext:
@@ -62,7 +132,7 @@ class SqlHandlerContext:
         self._routes = routes
         self._own = own_addresses
         self._exclude = exclude_message
-        self._batch_seen = batch_seen or {}
+        self._batch_seen = batch_seen if batch_seen is not None else BatchSeen()
 
     def duplicate_of(self, message_id: str | None, content_hash: str) -> int | None:
         if not content_hash:
@@ -71,8 +141,29 @@ class SqlHandlerContext:
         stmt = _DUP_WITH_ID if message_id is not None else _DUP_WITHOUT_ID
         found = self._conn.execute(stmt, params).scalar()
         if found is None:  # rows of earlier batches come first: their ids are lower
-            return self._batch_seen.get((message_id, content_hash))
+            return self._batch_seen.first(message_id, content_hash)
         return int(found)
+
+    def routes_handled(
+        self, message_id: str | None, content_hash: str, routes: Sequence[str]
+    ) -> frozenset[str]:
+        params = {"hash": content_hash, "exclude": self._exclude or 0, "mid": message_id}
+        stmt = _KEYS_WITH_ID if message_id is not None else _KEYS_WITHOUT_ID
+        keys = [*self._conn.execute(stmt, params).scalars()]
+        keys += self._batch_seen.keys(message_id, content_hash)
+        handled: set[str] = set()
+        for key in keys:
+            listed = _routes_in_key(key, message_id, content_hash)
+            if listed is None:
+                return frozenset(routes)
+            handled.update(listed)
+        return frozenset(route for route in routes if _route_digest(route) in handled)
+
+    def arrival_address(self) -> str | None:
+        if not self._exclude:
+            return None  # a dry run (`explain`): no arrival
+        found = self._conn.execute(_ARRIVAL, {"row": self._exclude}).scalar()
+        return str(found) if found else None
 
     def is_own_message_id(self, message_id: str) -> bool:
         if not message_id.startswith(OWN_MESSAGE_ID_PREFIX):

@@ -22,6 +22,11 @@ class InMemoryHandlerContext:
     """Message-ID -> the items its communication belongs to, first opened first."""
     stored: list[tuple[int, str | None, str]] = field(default_factory=list)
     """(id, Message-ID, content hash) of every stored inbound message."""
+    handled: dict[tuple[str | None, str], set[str] | None] = field(default_factory=dict)
+    """(Message-ID, content hash) -> the routes its stored copies were handled for;
+    None: unknown (a copy stored by `with_stored`), every route counts as handled."""
+    arrival: str | None = None
+    """The address of the mailbox the message under test was fetched from."""
     own_message_ids: set[str] = field(default_factory=set)
     outbound: dict[str, int] = field(default_factory=dict)
     addresses: set[str] = field(default_factory=set)
@@ -44,6 +49,21 @@ class InMemoryHandlerContext:
         self, ident: int, message_id: str | None, content_hash: str
     ) -> InMemoryHandlerContext:
         self.stored.append((ident, message_id, content_hash))
+        self.handled[(message_id, content_hash)] = None
+        return self
+
+    def with_copy(
+        self, ident: int, message_id: str | None, content_hash: str, *routes: str
+    ) -> InMemoryHandlerContext:
+        """A stored copy that was handled for ``routes`` (none: it went to no route)."""
+        self.stored.append((ident, message_id, content_hash))
+        known = self.handled.setdefault((message_id, content_hash), set())
+        if known is not None:
+            known.update(r.lower() for r in routes)
+        return self
+
+    def with_arrival(self, address: str) -> InMemoryHandlerContext:
+        self.arrival = address
         return self
 
     def with_own_message_id(self, message_id: str) -> InMemoryHandlerContext:
@@ -80,6 +100,21 @@ class InMemoryHandlerContext:
             if message_id is None or stored_id == message_id:
                 return ident
         return None
+
+    def routes_handled(
+        self, message_id: str | None, content_hash: str, routes: Sequence[str]
+    ) -> frozenset[str]:
+        self.calls.append("routes_handled")
+        found: set[str] = set()
+        for (stored_id, stored_hash), known in self.handled.items():
+            if stored_hash != content_hash or (message_id is not None and stored_id != message_id):
+                continue
+            found.update(routes if known is None else (r for r in routes if r in known))
+        return frozenset(found)
+
+    def arrival_address(self) -> str | None:
+        self.calls.append("arrival_address")
+        return self.arrival
 
     def is_own_message_id(self, message_id: str) -> bool:
         self.calls.append("is_own_message_id")
