@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from postroom import failpoints
 from postroom.domain.mail import Address, Attachment, ParsedMail
 from postroom.mime import fields
 from postroom.mime.charset import decode_text
@@ -56,6 +57,7 @@ def parse(raw: bytes) -> ParsedMail:
     """Parse one raw RFC 5322 message; never raises, problems go to ``defects``."""
     if not isinstance(raw, bytes):
         raw = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
+    failpoints.stall("parse-stall", raw)
     try:
         return _parse(raw)
     except Exception as exc:  # noqa: BLE001 - the contract is "never raises"; say why instead

@@ -33,7 +33,7 @@ from postroom.domain.handler import decide
 from postroom.domain.mail import ParsedMail
 from postroom.domain.routes import Route
 from postroom.errors import StorageUnavailableError
-from postroom.mime import parse
+from postroom.mime.isolated import InProcessParser, MailParser, ParseFailure, ParseOutcome
 from postroom.services.apply import Applier, BlobWriter, message_status
 from postroom.services.present import decision_json, item_json
 from postroom.storage import config, messages, workitems
@@ -77,8 +77,11 @@ class IngestService:
         default_sender: str,
         templates_dir: Path | None = None,
         clock: Callable[[], datetime] = utcnow,
+        parser: MailParser | None = None,
     ) -> None:
         self.engine = engine
+        self.parser: MailParser = parser or InProcessParser()
+        """Parses with a time budget per message in `postroom run` (`IsolatedParser`)."""
         self.blobs = blobs
         self.settings = handler_settings
         self.default_sender = default_sender
@@ -109,14 +112,22 @@ class IngestService:
         """Store and handle one message (an MTA pipe, a file); see `ingest_batch`."""
         return self.ingest_batch([Arrival(raw, channel_id, source_uid)])[0]
 
-    def ingest_batch(self, arrivals: Sequence[Arrival]) -> list[IngestResult]:
+    def ingest_batch(
+        self, arrivals: Sequence[Arrival], stopping: threading.Event | None = None
+    ) -> list[IngestResult]:
         """Store and handle several messages with one blob flush and one commit.
 
         Each message is handled inside its own SAVEPOINT, so a message that fails is
         quarantined (in the same transaction) without undoing the others. When this
         returns, every message of the batch is durably stored: the caller may delete
         them from the mailbox. It raises `StorageUnavailableError` when the batch
-        could not be committed (then nothing of it counts as stored).
+        could not be committed (then nothing of it counts as stored), and
+        `ParseInterrupted` when ``stopping`` was set while the batch was parsed
+        (nothing of it stored either).
+
+        Parsing comes first, outside the turn: with `IsolatedParser` it runs in a
+        child process under a time budget per message, and a message past its budget
+        is quarantined with that reason while the rest of the batch goes on.
 
         The poll threads of one process take turns here; their network reads go on
         meanwhile. Python runs one thread of a process at a time anyway, and a thread
@@ -126,17 +137,17 @@ class IngestService:
         2 processes x 4 mailboxes, a third fewer messages a second than one at a time).
         Several cores are used by several processes (`postroom run --workers`).
         """
+        parsed = self.parser.parse_many([a.raw for a in arrivals], stopping)
         with self._one_batch:
-            return self._ingest_batch(arrivals)
+            return self._ingest_batch(arrivals, parsed)
 
-    def _ingest_batch(self, arrivals: Sequence[Arrival]) -> list[IngestResult]:
+    def _ingest_batch(
+        self, arrivals: Sequence[Arrival], parsed: list[ParseOutcome]
+    ) -> list[IngestResult]:
         shas = self.blobs.put_many([a.raw for a in arrivals])
-        # Parsing is pure and takes a good part of the time: do it before the write
-        # transaction, so other processes are kept waiting for the database only briefly.
-        parsed = [_safe_parse(a.raw) for a in arrivals]
         now = self.clock()
         items = list(zip(arrivals, shas, parsed, strict=True))
-        mails = [mail for mail in parsed if mail is not None]
+        mails = [mail for mail in parsed if isinstance(mail, ParsedMail)]
         try:
             if len(mails) == len(items):
                 return self._ingest_plain(items, mails, now)
@@ -166,7 +177,7 @@ class IngestService:
 
     def _ingest_plain(
         self,
-        items: list[tuple[Arrival, str, ParsedMail | None]],
+        items: list[tuple[Arrival, str, ParseOutcome]],
         mails: list[ParsedMail],
         now: datetime,
     ) -> list[IngestResult]:
@@ -191,16 +202,15 @@ class IngestService:
         conn: Connection,
         arrival: Arrival,
         sha: str,
-        mail: ParsedMail | None,
+        mail: ParseOutcome,
         now: datetime,
         staged: BlobWriter,
     ) -> IngestResult:
-        error = ""
-        for _attempt in range(2):
+        error = mail.reason if isinstance(mail, ParseFailure) else ""
+        for _attempt in range(0 if isinstance(mail, ParseFailure) else 2):
+            assert isinstance(mail, ParsedMail)
             try:
                 with conn.begin_nested():
-                    if mail is None:
-                        mail = parse(arrival.raw)
                     row_id = _arrive(conn, arrival, sha, now, mail=mail)
                     return self._handle(conn, mail, row_id, now, blobs=staged)
             except IntegrityError as exc:
@@ -216,7 +226,8 @@ class IngestService:
             except Exception as exc:  # noqa: BLE001 - Q1: any unexpected error quarantines it
                 error = _error_text(exc)
                 break
-        log.warning("message %s quarantined: %s", sha[:12], error.strip().splitlines()[-1])
+        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+        log.warning("message %s quarantined: %s", sha[:12], last)
         with conn.begin_nested():
             row_id = _arrive(conn, arrival, sha, now, status="quarantined")
             data = _quarantined(row_id, error)
@@ -232,7 +243,9 @@ class IngestService:
             row = messages.get(conn, message_row)
         raw = self.blobs.get(row.raw_sha256)
         try:
-            mail = parse(raw)
+            mail = self.parser.parse_many([raw])[0]
+            if isinstance(mail, ParseFailure):
+                raise _ParseFailed(mail.reason)
             with self.engine.begin() as conn:
                 return self._handle(conn, mail, message_row, now)
         except Exception as exc:  # noqa: BLE001 - stays in quarantine with the new error
@@ -306,12 +319,8 @@ def _dedupe_key(mail: ParsedMail, decision: Decision) -> str | None:
     return dedupe_key(mail.message_id, mail.content_hash, decision.routes)
 
 
-def _safe_parse(raw: bytes) -> ParsedMail | None:
-    """`parse` never means to raise; if it does, the message is quarantined later (Q1)."""
-    try:
-        return parse(raw)
-    except Exception:  # noqa: BLE001 - handled as Q1 inside the transaction
-        return None
+class _ParseFailed(Exception):
+    """A stored message could not be parsed within its budget (retry stays in quarantine)."""
 
 
 def _arrive(
