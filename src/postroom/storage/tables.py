@@ -159,14 +159,16 @@ messages = Table(
 )
 
 pop3_oversize = Table(
-    # A message too large to retrieve (POSTROOM_MAX_MESSAGE_BYTES): left on the server,
-    # never retrieved again nor deleted while its UIDL is listed.
+    # A message too large to retrieve (POSTROOM_MAX_MESSAGE_BYTES): left on the server, not
+    # retrieved again nor deleted while listed at this size under a limit up to limit_bytes.
     "pop3_oversize",
     metadata,
     Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True),
     # On PostgreSQL the key is (channel_id, md5(source_uid)), a unique index (migration 0004).
     Column("source_uid", RemoteText, primary_key=True),
     Column("size", BigInteger, nullable=False),
+    # size: the LIST size; limit_bytes: the limit it was over.
+    Column("limit_bytes", BigInteger, nullable=False),
     Column("reason", RemoteText, nullable=False),
     Column("seen_at", DateTime, nullable=False),
 )
