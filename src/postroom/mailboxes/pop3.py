@@ -34,6 +34,7 @@ from postroom.mailboxes.pop3_auth import (
 )
 from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError
 from postroom.mailboxes.pop3_session import Pop3Session
+from postroom.mailboxes.pop3_wire import MAX_BODY
 from postroom.mailboxes.source import AuthMechanism
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Pop3MailboxSource:
         mechanism: AuthMechanism = AuthMechanism.AUTO,
         ca_file: Path | str | None = None,
         timeout: float = 30.0,
+        max_message_bytes: int = MAX_BODY,
     ) -> None:
         if url.protocol != "pop3":
             raise UserError(f"{url} is not a POP3 URL: use pop3:// or pop3s://")
@@ -64,6 +66,8 @@ class Pop3MailboxSource:
         self.mechanism = mechanism
         self.ca_file = ca_file
         self.timeout = timeout
+        self.max_message_bytes = max_message_bytes
+        """Octets of one message on the wire at most: a longer RETR raises MessageTooLarge."""
         self._credentials = Credentials(url.user, password, authzid or None)
         if authzid and mechanism in (AuthMechanism.LOGIN, AuthMechanism.USER):
             # Refuse a configuration that cannot work before any connection.
@@ -88,7 +92,11 @@ class Pop3MailboxSource:
         except BaseException:
             channel.abandon()
             raise
-        return Pop3Session(channel, pipelining=caps.offers("PIPELINING"))
+        return Pop3Session(
+            channel,
+            pipelining=caps.offers("PIPELINING"),
+            max_message_bytes=self.max_message_bytes,
+        )
 
     def _start(self, channel: Pop3Channel) -> Capabilities:
         """Greeting, CAPA, STLS, CAPA again, login; returns the capabilities that count."""

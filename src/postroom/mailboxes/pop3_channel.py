@@ -5,8 +5,10 @@ is also where their exceptions become `ConnectionFailure`
 (`postroom.connection.classify` decides dns / connection / timeout / tls).
 A ``-ERR`` answer is not a transport failure; it is raised as `ServerError`
 for the caller to judge (a refused login is ``authentication``, a refused
-RETR is ``protocol``).  After any transport failure the socket is closed:
-a POP3 stream that lost sync cannot be trusted again.
+RETR is ``protocol``); a multi-line answer over the size limit is raised as
+`pop3_wire.TooLong` for the caller to name (a RETR: `MessageTooLarge`).
+After any transport failure, and after `TooLong`, the socket is closed: a
+POP3 stream that lost sync cannot be trusted again.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from contextlib import contextmanager
 
 from postroom.connection import ConnectionFailure, FailureKind, classify
 from postroom.mailboxes.pop3_auth import Capabilities
-from postroom.mailboxes.pop3_wire import ResponseReader, ServerClosed, WireError
+from postroom.mailboxes.pop3_wire import MAX_BODY, ResponseReader, ServerClosed, TooLong, WireError
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,9 @@ class Pop3Channel:
             yield
         except ServerError:
             raise
-        except ConnectionFailure:
+        except (ConnectionFailure, TooLong):
+            # TooLong: the rest of that answer is still coming, the stream is out of
+            # sync; the caller knows which command it was and says so.
             self.abandon()
             raise
         except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ServerClosed) as exc:
@@ -150,12 +154,13 @@ class Pop3Channel:
             assert self._sock is not None
             self._sock.sendall(b"".join(cmd + _CRLF for cmd, _ in commands))
 
-    def read(self, shown: str, *, body: bool = False) -> tuple[str, bytes]:
+    def read(self, shown: str, *, body: bool = False, limit: int = MAX_BODY) -> tuple[str, bytes]:
         """The response to the oldest command not yet read: its ``+OK`` text and, with
-        ``body``, its multi-line body; `ServerError` on ``-ERR`` (which has no body)."""
+        ``body``, its multi-line body of at most ``limit`` octets (`pop3_wire.TooLong`
+        past it); `ServerError` on ``-ERR`` (which has no body)."""
         with self._guard(shown):
             text = self._status(shown)
-            return text, self._reader.multiline() if body else b""
+            return text, self._reader.multiline(limit) if body else b""
 
     def sasl_continue(self, line: bytes, *, shown: str) -> bytes:
         """Send a SASL step and expect a ``+`` challenge (RFC 5034 §4); return it decoded-raw."""
@@ -179,6 +184,8 @@ class Pop3Channel:
             return Capabilities.parse(body)
         except ServerError:
             return Capabilities.none()
+        except TooLong as exc:
+            raise ConnectionFailure(FailureKind.PROTOCOL, f"{self.where}: CAPA: {exc}") from exc
 
     def starttls(self) -> None:
         """STLS (RFC 2595 §4) and a verified handshake on the same connection."""

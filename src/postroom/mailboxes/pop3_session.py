@@ -27,8 +27,8 @@ from typing import Self
 
 from postroom.connection import ConnectionFailure, FailureKind
 from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError
-from postroom.mailboxes.pop3_wire import WireError, parse_listing
-from postroom.mailboxes.source import MessageInfo
+from postroom.mailboxes.pop3_wire import MAX_BODY, TooLong, WireError, parse_listing
+from postroom.mailboxes.source import MessageInfo, MessageTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class _Sent:
     seq: int
     shown: str
     body: bool
+    number: int | None = None
+    """The message a RETR asks for."""
 
 
 class Pop3Session:
@@ -50,9 +52,13 @@ class Pop3Session:
     WINDOW_BYTES = 2 * 1024 * 1024
     """Octets (by LIST) in flight at most; the next message is always asked for."""
 
-    def __init__(self, channel: Pop3Channel, *, pipelining: bool = False) -> None:
+    def __init__(
+        self, channel: Pop3Channel, *, pipelining: bool = False, max_message_bytes: int = MAX_BODY
+    ) -> None:
         self._channel = channel
         self._pipelining = pipelining
+        self.max_message_bytes = max_message_bytes
+        """Octets of one RETR answer (as sent) at most; past it, `MessageTooLarge`."""
         self._pending: list[tuple[bytes, str]] = []
         self._sent: deque[_Sent] = deque()
         self._seq = 0
@@ -77,16 +83,21 @@ class Pop3Session:
             FailureKind.PROTOCOL, f"{self._channel.where}: {error.shown} refused: {error.text}"
         )
 
-    def _send(self, commands: Sequence[tuple[bytes, str, bool]]) -> list[int]:
+    def _send(
+        self, commands: Sequence[tuple[bytes, str, bool]], numbers: Sequence[int | None] = ()
+    ) -> list[int]:
         """Send the held-back DELEs and ``commands`` (line, shown, has a body) in one write;
-        return the sequence numbers of ``commands``, for `_read_through`."""
+        return the sequence numbers of ``commands``, for `_read_through`. ``numbers`` names
+        the message of each RETR among ``commands``."""
         ahead, self._pending = self._pending, []
         lines = [(line, shown, False) for line, shown in ahead] + list(commands)
         self._channel.send([(line, shown) for line, shown, _ in lines])
+        named: list[int | None] = [None] * len(ahead)
+        named += numbers or [None] * len(commands)
         seqs = []
-        for _, shown, body in lines:
+        for (_, shown, body), number in zip(lines, named, strict=True):
             self._seq += 1
-            self._sent.append(_Sent(self._seq, shown, body))
+            self._sent.append(_Sent(self._seq, shown, body, number))
             seqs.append(self._seq)
         return seqs[len(ahead) :]
 
@@ -98,17 +109,29 @@ class Pop3Session:
         while True:
             sent = self._sent.popleft()
             try:
-                text, data = self._channel.read(sent.shown, body=sent.body)
+                limit = MAX_BODY if sent.number is None else self.max_message_bytes
+                text, data = self._channel.read(sent.shown, body=sent.body, limit=limit)
             except ServerError as exc:
                 if sent.seq == seq or not sent.body:
                     raise self._protocol(exc) from None
                 continue
+            except TooLong as exc:
+                # The channel is closed already: this answer (and any behind it) is lost.
+                self._sent.clear()
+                self._pending = []
+                if sent.number is None:
+                    raise ConnectionFailure(
+                        FailureKind.PROTOCOL, f"{self._channel.where}: {sent.shown}: {exc}"
+                    ) from exc
+                raise MessageTooLarge(self._channel.where, sent.number, exc.limit) from exc
             if sent.seq == seq:
                 return text, data
 
-    def _call(self, line: bytes, shown: str, *, body: bool = False) -> tuple[str, bytes]:
+    def _call(
+        self, line: bytes, shown: str, *, body: bool = False, number: int | None = None
+    ) -> tuple[str, bytes]:
         """One command, carrying any held-back DELEs ahead of it."""
-        (seq,) = self._send([(line, shown, body)])
+        (seq,) = self._send([(line, shown, body)], [number])
         return self._read_through(seq)
 
     def list(self) -> list[MessageInfo]:
@@ -130,15 +153,17 @@ class Pop3Session:
         return messages
 
     def retrieve(self, number: int) -> bytes:
-        """RETR (RFC 1939 §5): the message, dot-unstuffed, with CRLF line endings."""
-        _, data = self._call(b"RETR %d" % number, f"RETR {number}", body=True)
+        """RETR (RFC 1939 §5): the message, dot-unstuffed, with CRLF line endings;
+        `MessageTooLarge` (and the session closed) past the channel's limit."""
+        _, data = self._call(b"RETR %d" % number, f"RETR {number}", body=True, number=number)
         return data
 
     def retrieve_many(self, messages: Sequence[MessageInfo]) -> Iterator[tuple[MessageInfo, bytes]]:
         """RETR each of ``messages`` in order, keeping up to `WINDOW` requests (and
         `WINDOW_BYTES` by LIST size) in flight when the server pipelines. The caller may
         stop early and go on with `delete` and `commit`: what was asked for and not taken
-        is read and dropped, and stays on the server."""
+        is read and dropped, and stays on the server. A message over the limit, taken or
+        not, raises `MessageTooLarge` from the call that read it (and closes the session)."""
         if not self._pipelining:
             for info in messages:
                 yield info, self.retrieve(info.number)
@@ -160,7 +185,8 @@ class Pop3Session:
                 octets += info.size
             if asked:
                 commands = [(b"RETR %d" % i.number, f"RETR {i.number}", True) for i in asked]
-                flying.extend(zip(self._send(commands), asked, strict=True))
+                seqs = self._send(commands, [i.number for i in asked])
+                flying.extend(zip(seqs, asked, strict=True))
             seq, info = flying.popleft()
             _, data = self._read_through(seq)
             octets -= info.size

@@ -9,6 +9,12 @@ terminating ``CRLF.CRLF`` only in the newly arrived tail, and removes the dot
 stuffing with one ``bytes.replace`` at the end.  Peak memory is about twice
 the message size.
 
+A multi-line response is bounded: past a limit of octets on the wire (the
+body as sent, dot-stuffing included) the reader stops and raises `TooLong`, so a
+server that streams a RETR answer forever costs the limit plus one chunk of
+memory, never the stream.  The stream is then out of sync (the rest of that
+answer is still coming) and the connection must be dropped.
+
 The reader knows nothing about sockets: it is given a ``recv_into``-style
 callable, so it can be tested with any chunking of the input.
 """
@@ -19,6 +25,11 @@ from collections.abc import Callable
 
 CHUNK = 256 * 1024
 """Bytes asked from the socket per call; TLS hands out at most 16 KiB records anyway."""
+
+MAX_BODY = 50 * 1024 * 1024
+"""Default bound of one multi-line response: the default message limit
+(``POSTROOM_MAX_MESSAGE_BYTES``), and the bound of CAPA, UIDL and LIST answers
+(at ~20 octets a line, over two million messages)."""
 
 MAX_STATUS_LINE = 8192
 """RFC 2449 §4 caps a response line at 512 octets; be lenient but not unbounded."""
@@ -33,6 +44,15 @@ class WireError(Exception):
 
 class ServerClosed(WireError):
     """The server closed the connection (EOF) before a response was complete."""
+
+
+class TooLong(WireError):
+    """A multi-line response went past the reader's limit; the rest of it was not read."""
+
+    def __init__(self, limit: int, received: int) -> None:
+        super().__init__(f"multi-line response over the limit of {limit} bytes")
+        self.limit = limit
+        self.received = received
 
 
 RecvInto = Callable[[memoryview], int]
@@ -71,12 +91,15 @@ class ResponseReader:
             start = max(0, len(self._buf) - 1)
             self._fill()
 
-    def multiline(self) -> bytes:
+    def multiline(self, limit: int = MAX_BODY) -> bytes:
         """The body of a multi-line response, dot-unstuffed, every line CRLF-terminated.
 
         RFC 1939 §3: the body ends with a line holding a single ``.``, and any
         line of the body that begins with ``.`` has had one more ``.`` put in
         front of it.  The terminating line is not part of the result.
+
+        `TooLong` once the body (as sent) is known to exceed ``limit`` octets:
+        at most the limit plus one chunk is ever held.
         """
         buf = self._buf
         searched = 0
@@ -89,8 +112,14 @@ class ResponseReader:
             if end >= 0:
                 break
             searched = len(buf)
+            # No terminator yet: it can start at the last 4 bytes at the earliest, so
+            # the body (which keeps the CRLF before it) is at least len - 2 octets.
+            if searched - 2 > limit:
+                raise TooLong(limit, searched)
             self._fill()
             buf = self._buf
+        if end + 2 > limit:
+            raise TooLong(limit, len(buf))
         # Keep what follows the terminator (a pipelined response), drop the
         # terminator, and keep the CRLF of the last body line.
         self._buf = buf[end + len(_TERMINATOR) :]

@@ -21,6 +21,8 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
+from postroom.connection import ConnectionFailure, FailureKind
+
 
 @dataclass(frozen=True, slots=True)
 class MessageInfo:
@@ -35,6 +37,24 @@ class MessageInfo:
     number: int
     uid: str
     size: int
+
+
+class MessageTooLarge(ConnectionFailure):
+    """RETR of message ``number`` ran past the session's size limit.
+
+    The reading stopped at the limit and the session was dropped without QUIT: the
+    rest of the answer was still coming, so the stream cannot be used again, and no
+    deletion of that session takes effect (RFC 1939 §6). The message stays on the server.
+    """
+
+    def __init__(self, where: str, number: int, limit: int) -> None:
+        super().__init__(
+            FailureKind.PROTOCOL,
+            f"{where}: RETR {number}: message over the limit of {limit} bytes; "
+            "session dropped, nothing of it deleted",
+        )
+        self.number = number
+        self.limit = limit
 
 
 class AuthMechanism(StrEnum):
@@ -61,7 +81,8 @@ class MailboxSession(Protocol):
         ...
 
     def retrieve(self, number: int) -> bytes:
-        """The raw message exactly as stored: CRLF line endings, no transport framing."""
+        """The raw message exactly as stored: CRLF line endings, no transport framing;
+        `MessageTooLarge` (and the session closed) past the source's size limit."""
         ...
 
     def retrieve_many(self, messages: Sequence[MessageInfo]) -> Iterator[tuple[MessageInfo, bytes]]:
