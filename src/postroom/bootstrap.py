@@ -64,6 +64,7 @@ class App:
             self.secrets,
             lease_owner(),
             batch_messages=self.settings.poll_batch,
+            max_message_bytes=self.settings.max_message_bytes,
         )
 
     @cached_property

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     templates_dir: Path | None = None
     poll_batch: int = Field(default=50, ge=1, le=1000)
     """Messages stored with one commit during a poll (then deleted from the server)."""
+    max_message_bytes: int = Field(default=50 * 1024 * 1024, ge=64 * 1024)
+    """Octets of one POP3 message at most (RETR answer as sent, LIST size too): a larger
+    one is not retrieved, or its RETR is cut off there; it stays on the server, and the
+    reason is recorded on its channel."""
 
     @property
     def effective_database_url(self) -> str:

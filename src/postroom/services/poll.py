@@ -2,7 +2,12 @@
 
 For each message the server lists:
 1. a UIDL already in the ledger (stored by an earlier, interrupted poll) is
-   only marked for deletion: it is not downloaded or handled again;
+   only marked for deletion, not downloaded or handled again, when the server
+   cannot have given it to new mail: same LIST size, and the channel has never
+   seen a UIDL reused; otherwise it is retrieved and its SHA-256 decides
+   (`mailboxes.triage`). A message over ``POSTROOM_MAX_MESSAGE_BYTES`` (by its
+   LIST size, or by a RETR cut off at the limit) is left on the server and
+   remembered, and the reason is kept on the channel;
 2. otherwise the message is retrieved, stored and handled (`IngestService`,
    which commits the raw bytes and a ledger row keyed by channel, UIDL and
    SHA-256 — or quarantines it, still committed), and only then marked for
@@ -20,6 +25,7 @@ release, its outcome on the channel — is written by `settle_owed` once it is b
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -37,7 +43,16 @@ from postroom import failpoints
 from postroom.connection import ConnectionFailure, MailUrl
 from postroom.credentials import SecretBox
 from postroom.errors import PostroomError, StorageUnavailableError
-from postroom.mailboxes import AuthMechanism, MailboxSession, MailboxSource, Pop3MailboxSource
+from postroom.mailboxes import (
+    AuthMechanism,
+    MailboxSession,
+    MailboxSource,
+    MessageInfo,
+    MessageTooLarge,
+    Pop3MailboxSource,
+)
+from postroom.mailboxes.pop3_wire import MAX_BODY
+from postroom.mailboxes.triage import Action, Ledger, TooLarge, too_large_reason
 from postroom.services.ingest import Arrival, IngestService, utcnow
 from postroom.storage import channels, messages
 from postroom.storage.database import reading
@@ -56,6 +71,8 @@ class ChannelReport:
     """Messages already stored by an earlier poll: deleted without downloading again."""
     remaining: int = 0
     """Left on the server for the next round (fairness cap)."""
+    left_too_large: list[str] = field(default_factory=list)
+    """Messages left on the server, over POSTROOM_MAX_MESSAGE_BYTES: one sentence each."""
     errors: list[str] = field(default_factory=list)
     error_class: str | None = None
     switched_off: bool = False
@@ -66,10 +83,12 @@ class ChannelReport:
         return {**asdict(self), "seconds": round(self.seconds, 3)}
 
 
-SourceFactory = Callable[[Row[Any], SecretBox], MailboxSource]
+SourceFactory = Callable[[Row[Any], SecretBox, int], MailboxSource]
 
 
-def source_for(channel: Row[Any], secrets: SecretBox) -> MailboxSource:
+def source_for(
+    channel: Row[Any], secrets: SecretBox, max_message_bytes: int = MAX_BODY
+) -> MailboxSource:
     """The mailbox adapter for a stored channel (its password decrypted only here)."""
     url = MailUrl.parse(channel.url)
     password = secrets.open(channel.password_enc).reveal() if channel.password_enc else ""
@@ -80,6 +99,7 @@ def source_for(channel: Row[Any], secrets: SecretBox) -> MailboxSource:
         mechanism=AuthMechanism(channel.mechanism or "auto"),
         ca_file=Path(channel.ca_file) if channel.ca_file else None,
         timeout=float(channel.timeout_s),
+        max_message_bytes=max_message_bytes,
     )
 
 
@@ -104,8 +124,11 @@ class PollService:
         source_factory: SourceFactory = source_for,
         clock: Callable[[], datetime] = utcnow,
         batch_messages: int = 50,
+        max_message_bytes: int = MAX_BODY,
     ) -> None:
         self.batch_messages = max(1, batch_messages)
+        self.max_message_bytes = max_message_bytes
+        """Octets of one message at most (POSTROOM_MAX_MESSAGE_BYTES)."""
         self.engine = engine
         self.ingest = ingest
         self.secrets = secrets
@@ -188,7 +211,7 @@ class PollService:
         A storage failure is not the mailbox's fault: it is shown on the channel but does
         not count towards switching it off (``max_failures``)."""
         if outcome.error_class is None:
-            channels.record_success(conn, channel_id, outcome.at, outcome.next_poll)
+            channels.record_success(conn, channel_id, outcome.at, outcome.next_poll, outcome.notice)
             return False
         if outcome.error_class == "storage":
             channels.set_values(
@@ -209,38 +232,23 @@ class PollService:
         now = self.clock()
         interval = timedelta(seconds=int(channel.interval_s))
         try:
-            source = self.source_factory(channel, self.secrets)
+            source = self.source_factory(channel, self.secrets, self.max_message_bytes)
             with source.open() as session:
                 listing = session.list()
-                with reading(self.engine) as conn:
-                    known = messages.uids_seen(conn, channel.id)
                 this_round = listing[: self.MAX_MESSAGES]
                 report.remaining = len(listing) - len(this_round)
+                ledger = self._ledger(channel, listing, this_round)
+                fresh: list[MessageInfo] = []
                 for info in this_round:
-                    if info.uid in known:
+                    action = ledger.action(info)
+                    if action is Action.DELETE:
                         session.delete(info.number)
                         report.deleted_known += 1
-                fresh = [info for info in this_round if info.uid not in known]
-                fetches = session.retrieve_many(fresh)
-                batch = _Batch()
-                for index in range(len(fresh)):
-                    if time.monotonic() - started > self.MAX_SECONDS or self.stopping.is_set():
-                        report.remaining += len(fresh) - index
-                        break
-                    self._renew(channel, started, index)
-                    failpoints.hit("before-retr")
-                    info, raw = next(fetches)
-                    failpoints.hit("after-retr")
-                    report.fetched += 1
-                    batch.add(info.number, Arrival(raw, channel.id, info.uid))
-                    full = batch.full(self.batch_messages, self.BATCH_BYTES, self.BATCH_SECONDS)
-                    if full and not self._flush(batch, session, report):
-                        break
-                if batch.pending:
-                    self._flush(batch, session, report)
-                failpoints.hit("before-quit")
-                session.commit()
-                failpoints.hit("after-quit")
+                    elif action in (Action.VERIFY, Action.FETCH):
+                        fresh.append(info)
+                    else:
+                        self._leave(channel, info, ledger, report, streamed=False)
+                self._fetch(channel, session, listing, ledger, fresh, report, started)
         except StorageUnavailableError as exc:
             # A read or a lease renewal failed: the session was left without QUIT, so no
             # deletion of this poll took effect; what was stored is known by its UIDL.
@@ -255,10 +263,53 @@ class PollService:
         next_poll = now + interval if not report.remaining else self.clock()
         self._record(channel, report, next_poll)
 
+    def _fetch(
+        self,
+        channel: Row[Any],
+        session: MailboxSession,
+        listing: list[MessageInfo],
+        ledger: Ledger,
+        fresh: list[MessageInfo],
+        report: ChannelReport,
+        started: float,
+    ) -> None:
+        """Retrieve ``fresh``, store it in batches, delete what is stored, QUIT."""
+        fetches = session.retrieve_many(fresh)
+        batch = _Batch()
+        at = -1
+        try:
+            for index in range(len(fresh)):
+                if time.monotonic() - started > self.MAX_SECONDS or self.stopping.is_set():
+                    report.remaining += len(fresh) - index
+                    break
+                self._renew(channel, started, index)
+                failpoints.hit("before-retr")
+                at = index
+                info, raw = next(fetches)
+                failpoints.hit("after-retr")
+                if ledger.action(info) is Action.VERIFY and self._known(channel, ledger, info, raw):
+                    session.delete(info.number)
+                    report.deleted_known += 1
+                    continue
+                report.fetched += 1
+                batch.add(info.number, Arrival(raw, channel.id, info.uid))
+                full = batch.full(self.batch_messages, self.BATCH_BYTES, self.BATCH_SECONDS)
+                if full and not self._flush(batch, session, report):
+                    break
+            at = -1
+            if batch.pending:
+                self._flush(batch, session, report)
+            failpoints.hit("before-quit")
+            session.commit()
+            failpoints.hit("after-quit")
+        except MessageTooLarge as exc:
+            untaken = len(fresh) - at - 1 if at >= 0 else 0
+            self._cut_off(channel, exc, listing, ledger, batch, session, report, untaken)
+
     def _record(self, channel: Row[Any], report: ChannelReport, next_poll: datetime) -> None:
         """The poll's outcome on its channel, or owed until the database is back."""
         text = "; ".join(report.errors)
-        outcome = _Outcome(report.error_class, text, self.clock(), next_poll)
+        outcome = _Outcome(report.error_class, text, self.clock(), next_poll, _notice(report))
         try:
             with self.engine.begin() as conn:
                 report.switched_off = self._write(conn, channel.id, outcome)
@@ -267,8 +318,11 @@ class PollService:
         if report.switched_off:
             log.error("channel %s switched off: %s", channel.name, text)
 
-    def _flush(self, batch: _Batch, session: MailboxSession, report: ChannelReport) -> bool:
-        """Store the batch, then mark its messages deleted; False when storage failed."""
+    def _flush(
+        self, batch: _Batch, session: MailboxSession, report: ChannelReport, delete: bool = True
+    ) -> bool:
+        """Store the batch, then (``delete``) mark its messages deleted; False when storage
+        failed."""
         if not batch.pending or report.error_class == "storage":
             return report.error_class != "storage"
         try:
@@ -286,10 +340,102 @@ class PollService:
         failpoints.hit("after-store")
         for (number, _), result in zip(batch.pending, results, strict=True):
             self._count(report, result.outcome, result.already_stored)
-            session.delete(number)
-            failpoints.hit("after-dele")
+            if delete:
+                session.delete(number)
+                failpoints.hit("after-dele")
         batch.clear()
         return True
+
+    def _ledger(
+        self, channel: Row[Any], listing: list[MessageInfo], this_round: list[MessageInfo]
+    ) -> Ledger:
+        """What the ledger knows of this round's UIDLs (only those: a channel's history
+        grows without bound); remembered too-large messages no longer listed are forgotten."""
+        with reading(self.engine) as conn:
+            rows = messages.stored_under(conn, channel.id, [i.uid for i in this_round])
+            remembered = messages.too_large(conn, channel.id)
+            reuse_seen = bool(channels.by_id(conn, channel.id).uidl_reuse_seen)
+        gone = set(remembered) - {info.uid for info in listing}
+        if gone:
+            with self.engine.begin() as conn:
+                messages.forget_too_large(conn, channel.id, gone)
+        too_large = {
+            uid: TooLarge(size, limit, reason)
+            for uid, (size, limit, reason) in remembered.items()
+            if uid not in gone
+        }
+        return Ledger.of(rows, too_large, reuse_seen=reuse_seen, limit=self.max_message_bytes)
+
+    def _known(self, channel: Row[Any], ledger: Ledger, info: MessageInfo, raw: bytes) -> bool:
+        """A stored UIDL retrieved to be sure (rule 4 of `mailboxes.triage`): True when its
+        content is stored already; otherwise the server reused the UIDL for new mail, and
+        the channel remembers it (from then on every stored UIDL is verified)."""
+        if ledger.holds(info, hashlib.sha256(raw).hexdigest()):
+            return True
+        if not ledger.reuse_seen:
+            with self.engine.begin() as conn:
+                first = channels.mark_uidl_reuse(conn, channel.id)
+            if first:
+                log.warning(
+                    "channel %s: the server reused UIDL %r, stored before, for new mail "
+                    "(RFC 1939 §7 allows it once a message is gone): it is kept, and every "
+                    "stored UIDL of this channel is verified by RETR from now on",
+                    channel.name,
+                    info.uid[:80],
+                )
+        return False
+
+    def _leave(
+        self,
+        channel: Row[Any],
+        info: MessageInfo,
+        ledger: Ledger,
+        report: ChannelReport,
+        *,
+        streamed: bool,
+    ) -> None:
+        """A message over the limit stays on the server (no RETR, no DELE) and is
+        remembered, so later polls leave it alone too; its reason goes on the channel."""
+        remembered = ledger.too_large.get(info.uid)
+        if not streamed and ledger.action(info) is Action.LEAVE and remembered is not None:
+            report.left_too_large.append(remembered.reason)
+            return
+        reason = too_large_reason(info, self.max_message_bytes, streamed=streamed)
+        with self.engine.begin() as conn:
+            messages.remember_too_large(
+                conn,
+                channel.id,
+                info.uid,
+                size=info.size,
+                limit=self.max_message_bytes,
+                reason=reason,
+                now=self.clock(),
+            )
+        log.warning("channel %s: %s", channel.name, reason)
+        report.left_too_large.append(reason)
+
+    def _cut_off(
+        self,
+        channel: Row[Any],
+        exc: MessageTooLarge,
+        listing: list[MessageInfo],
+        ledger: Ledger,
+        batch: _Batch,
+        session: MailboxSession,
+        report: ChannelReport,
+        untaken: int,
+    ) -> None:
+        """A RETR ran past the limit and the session is gone without QUIT, so none of its
+        deletions happens (RFC 1939 §6). What was retrieved is stored, the message is
+        remembered, and the next round (at once) deletes what is stored by its UIDL and
+        fetches the rest."""
+        self._flush(batch, session, report, delete=False)
+        info = next((i for i in listing if i.number == exc.number), None)
+        if info is not None:
+            self._leave(channel, info, ledger, report, streamed=True)
+        stored = report.handled + report.quarantined + report.duplicates
+        report.remaining += untaken + report.deleted_known + stored
+        report.deleted_known = 0
 
     def _lease(self, channel_id: int) -> bool:
         """Take the channel's lease; a lease left by a dead process on this host is taken over
@@ -298,7 +444,7 @@ class PollService:
             if channels.take_lease(conn, channel_id, self.owner, self.clock(), self.LEASE):
                 return True
             holder = channels.lease_holder(conn, channel_id)
-            if holder is None or not _dead_here(holder):
+            if holder is None or not channels.holder_dead(holder):
                 return False
             log.warning("taking over channel %s from dead poller %s", channel_id, holder)
             return channels.steal_lease(
@@ -329,6 +475,8 @@ class _Outcome:
     text: str
     at: datetime
     next_poll: datetime
+    notice: tuple[str, str] | None = None
+    """(class, text) kept on a channel whose poll worked: mail it left on the server."""
 
 
 def _stored(report: ChannelReport) -> int:
@@ -338,6 +486,15 @@ def _stored(report: ChannelReport) -> int:
 def _kept(report: ChannelReport) -> str:
     stored = _stored(report)
     return f"; {stored} message(s) stored before the outage were kept" if stored else ""
+
+
+def _notice(report: ChannelReport) -> tuple[str, str] | None:
+    """What a poll that worked still has to say on its channel: mail left on the server."""
+    if not report.left_too_large:
+        return None
+    more = len(report.left_too_large) - 1
+    text = report.left_too_large[0] + (f" (and {more} more)" if more else "")
+    return ("message-too-large", text)
 
 
 class _Batch:
@@ -369,24 +526,3 @@ class _Batch:
 def lease_owner() -> str:
     """This process's name in leases: host and pid, so a dead holder can be recognised."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _dead_here(holder: str) -> bool:
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _zombie(int(pid))
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[0] in ("Z", "X")

@@ -7,12 +7,17 @@ failures switch the channel off.
 
 A lease (``lease_owner`` + ``lease_until``) taken with one conditional UPDATE
 makes sure at most one poll of a channel runs at a time, whatever the number
-of `postroom run` processes sharing the database.
+of `postroom run` processes sharing the database. Its owner is ``host:pid``:
+a lease held by a process of this host that is gone is taken over at once
+(`holder_dead`), not after it runs out.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, select, update
@@ -83,7 +88,13 @@ def count_enabled(conn: Connection) -> int:
 
 
 def due(conn: Connection, now: datetime, names: list[str] | None = None) -> list[Row[Any]]:
-    """Enabled channels whose next poll is due (or the named ones, enabled or not)."""
+    """Enabled channels whose next poll is due (or the named ones, enabled or not).
+
+    A channel whose lease is held by a process of this host that is gone is due too: the
+    poll takes the lease over at once (a restarted `postroom run` must not wait for the
+    leases of the process it replaces to run out). Leases of live processes, and of other
+    hosts (whose processes cannot be seen from here), are waited for.
+    """
     q = select(channels)
     if names:
         q = q.where(channels.c.name.in_(names))
@@ -91,9 +102,40 @@ def due(conn: Connection, now: datetime, names: list[str] | None = None) -> list
         q = q.where(
             channels.c.enabled.is_(True),
             or_(channels.c.next_poll.is_(None), channels.c.next_poll <= now),
-            or_(channels.c.lease_until.is_(None), channels.c.lease_until < now),
+            or_(
+                channels.c.lease_until.is_(None),
+                channels.c.lease_until < now,
+                channels.c.lease_owner.startswith(f"{socket.gethostname()}:", autoescape=True),
+            ),
         )
-    return list(conn.execute(q.order_by(channels.c.next_poll, channels.c.id)))
+    rows = conn.execute(q.order_by(channels.c.next_poll, channels.c.id))
+    return [
+        row
+        for row in rows
+        if names or row.lease_until is None or row.lease_until < now or holder_dead(row.lease_owner)
+    ]
+
+
+def holder_dead(holder: str | None) -> bool:
+    """A lease owner (``host:pid``) that is a process of this host no longer running."""
+    host, _, pid = (holder or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
 
 
 def take_lease(
@@ -141,17 +183,43 @@ def release_lease(conn: Connection, channel_id: int, owner: str) -> None:
     )
 
 
-def record_success(conn: Connection, channel_id: int, now: datetime, next_poll: datetime) -> None:
+def record_success(
+    conn: Connection,
+    channel_id: int,
+    now: datetime,
+    next_poll: datetime,
+    notice: tuple[str, str] | None = None,
+) -> None:
+    """A poll that worked; ``notice`` (class, text) is a reason a person should still read
+    (mail left on the server) and is kept as the last error without counting a failure."""
+    values: dict[str, Any] = {"last_error_class": None, "last_error": None}
+    if notice is not None:
+        row = by_id(conn, channel_id)
+        values = {"last_error_class": notice[0], "last_error": notice[1]}
+        if (row.last_error_class, row.last_error) != notice:
+            values["last_error_at"] = now
     set_values(
         conn,
         channel_id,
         failure_count=0,
-        last_error_class=None,
-        last_error=None,
         last_success=now,
         last_poll=now,
         next_poll=next_poll,
+        **values,
     )
+
+
+def mark_uidl_reuse(conn: Connection, channel_id: int) -> bool:
+    """Remember that the channel's server gave a stored UIDL to new mail; True the first time.
+
+    From then on every stored UIDL this channel lists is verified by RETR.
+    """
+    result = conn.execute(
+        update(channels)
+        .where(channels.c.id == channel_id, channels.c.uidl_reuse_seen.is_(False))
+        .values(uidl_reuse_seen=True)
+    )
+    return result.rowcount == 1
 
 
 def record_failure(

@@ -2,18 +2,28 @@
 
 One row per arrival. A channel arrival is keyed by (channel, UIDL, SHA-256 of
 the bytes): storing it again finds the existing row instead of a second one,
-so a message downloaded twice (a crash between store and DELE) is handled once.
+so a message downloaded twice (a crash between store and DELE) is handled once,
+while new mail under a UIDL the server reused (RFC 1939 §7 allows it once the
+old message is gone) gets a row of its own.
+
+A poll reads the ledger only for the UIDLs it lists (`stored_under`), never
+a channel's whole history. Messages too large to retrieve are remembered per
+(channel, UIDL) in ``pop3_oversize`` so later polls leave them on the server.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
 from postroom.errors import NotFoundError
-from postroom.storage.tables import messages
+from postroom.storage.tables import messages, pop3_oversize
+
+IN_CHUNK = 500
+"""UIDLs per ``IN (...)``: well under every engine's limit of bound parameters."""
 
 _INSERT = insert(messages).returning(messages.c.id)
 _INSERT_MANY = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
@@ -35,10 +45,73 @@ def find_arrival(
     ).first()
 
 
-def uids_seen(conn: Connection, channel_id: int) -> set[str]:
-    """UIDLs of this channel already stored (to skip their RETR and go straight to DELE)."""
-    q = select(messages.c.source_uid).where(messages.c.channel_id == channel_id)
-    return {uid for uid in conn.execute(q).scalars() if uid is not None}
+def stored_under(
+    conn: Connection, channel_id: int, uids: Collection[str]
+) -> dict[str, list[tuple[int, str]]]:
+    """The ledger rows of the listed ``uids`` of a channel: UIDL -> [(size, SHA-256), ...].
+
+    Only what a listing needs, an ``IN`` of `IN_CHUNK` UIDLs at a time (the arrival key
+    ``(channel_id, source_uid, raw_sha256)`` is the index): a channel's history grows
+    without bound, a mailbox listing does not.
+    """
+    found: dict[str, list[tuple[int, str]]] = {}
+    for chunk in _chunks(sorted(set(uids))):
+        q = select(messages.c.source_uid, messages.c.size, messages.c.raw_sha256).where(
+            messages.c.channel_id == channel_id, messages.c.source_uid.in_(chunk)
+        )
+        for uid, size, sha in conn.execute(q):
+            found.setdefault(uid, []).append((int(size), sha))
+    return found
+
+
+def too_large(conn: Connection, channel_id: int) -> dict[str, tuple[int, int, str]]:
+    """Messages of a channel remembered as too large: UIDL -> (LIST size, limit then, reason).
+
+    Only messages still on the server are kept (`forget_too_large`), so this is bounded by
+    the mailbox, not by the channel's history.
+    """
+    t = pop3_oversize.c
+    q = select(t.source_uid, t.size, t.limit_bytes, t.reason).where(t.channel_id == channel_id)
+    return {uid: (int(size), int(limit), reason) for uid, size, limit, reason in conn.execute(q)}
+
+
+def remember_too_large(
+    conn: Connection,
+    channel_id: int,
+    source_uid: str,
+    *,
+    size: int,
+    limit: int,
+    reason: str,
+    now: datetime,
+) -> None:
+    """Remember (or update) a message left on the server because it is over ``limit``."""
+    forget_too_large(conn, channel_id, [source_uid])
+    conn.execute(
+        insert(pop3_oversize).values(
+            channel_id=channel_id,
+            source_uid=source_uid,
+            size=size,
+            limit_bytes=limit,
+            reason=reason,
+            seen_at=now,
+        )
+    )
+
+
+def forget_too_large(conn: Connection, channel_id: int, uids: Collection[str]) -> None:
+    """Forget these remembered messages (gone from the server, or to be tried again)."""
+    for chunk in _chunks(sorted(set(uids))):
+        conn.execute(
+            delete(pop3_oversize).where(
+                pop3_oversize.c.channel_id == channel_id, pop3_oversize.c.source_uid.in_(chunk)
+            )
+        )
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
 
 
 def insert_arrival(

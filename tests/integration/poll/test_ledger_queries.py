@@ -1,0 +1,101 @@
+"""The ledger queries of a poll, on SQLite and PostgreSQL: only the listed UIDLs are read
+(a channel's history grows without bound), too-large messages are remembered and forgotten,
+a UIDL reuse is remembered once."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from postroom.storage import channels, messages
+from postroom.storage.database import make_engine, reading, upgrade
+
+NOW = datetime(2026, 11, 28, 9, 0)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    made = make_engine(database_url)
+    upgrade(made)
+    yield made
+    made.dispose()
+
+
+def _channel(conn, name: str) -> int:  # type: ignore[no-untyped-def]
+    return channels.add_channel(
+        conn,
+        NOW,
+        name=name,
+        url=f"pop3://{name}@127.0.0.1:1?tls=none",
+        interval_s=60,
+        max_failures=3,
+        timeout_s=5,
+    )
+
+
+def test_stored_under_reads_only_the_listed_uidls_in_chunks(engine: Engine) -> None:
+    rng = random.Random(7)
+    history = 3 * messages.IN_CHUNK + 17
+    with engine.begin() as conn:
+        mine, other = _channel(conn, "mine"), _channel(conn, "other")
+        rows: list[tuple[str, int, int | None, str | None]] = []
+        for n in range(history):
+            raw = rng.randbytes(rng.randint(10, 40))
+            rows.append((hashlib.sha256(raw).hexdigest(), len(raw), mine, f"u{n}"))
+        reused = rng.randbytes(12)
+        rows.append((hashlib.sha256(reused).hexdigest(), 12, mine, "u5"))  # a second row
+        rows.append(("f" * 64, 99, other, "u5"))  # another channel's UIDL
+        messages.insert_arrivals(conn, rows, NOW)
+    listed = [f"u{n}" for n in rng.sample(range(history), messages.IN_CHUNK + 40)]
+    listed += ["u5", "not-stored"]
+    with reading(engine) as conn:
+        found = messages.stored_under(conn, mine, listed)
+    expected: dict[str, list[tuple[int, str]]] = {}
+    for sha, size, channel_id, uid in rows:
+        if channel_id == mine and uid in listed:
+            expected.setdefault(uid, []).append((size, sha))
+    assert {u: sorted(v) for u, v in found.items()} == {u: sorted(v) for u, v in expected.items()}
+    assert len(found["u5"]) == 2 and "not-stored" not in found
+
+
+def test_too_large_is_remembered_updated_and_forgotten(engine: Engine) -> None:
+    with engine.begin() as conn:
+        cid = _channel(conn, "big")
+        for n in range(messages.IN_CHUNK + 3):
+            messages.remember_too_large(
+                conn, cid, f"u{n}", size=2000 + n, limit=1000, reason=f"r{n}", now=NOW
+            )
+        messages.remember_too_large(conn, cid, "u1", size=5, limit=4, reason="again", now=NOW)
+    with reading(engine) as conn:
+        remembered = messages.too_large(conn, cid)
+    assert len(remembered) == messages.IN_CHUNK + 3
+    assert remembered["u1"] == (5, 4, "again") and remembered["u0"] == (2000, 1000, "r0")
+    with engine.begin() as conn:
+        messages.forget_too_large(conn, cid, [f"u{n}" for n in range(messages.IN_CHUNK + 1)])
+    with reading(engine) as conn:
+        assert set(messages.too_large(conn, cid)) == {
+            f"u{messages.IN_CHUNK + 1}",
+            f"u{messages.IN_CHUNK + 2}",
+        }
+
+
+def test_uidl_reuse_is_remembered_once_and_a_notice_is_not_a_failure(engine: Engine) -> None:
+    with engine.begin() as conn:
+        cid = _channel(conn, "reuse")
+        assert channels.mark_uidl_reuse(conn, cid) is True
+        assert channels.mark_uidl_reuse(conn, cid) is False
+        notice = ("message-too-large", "message 1 (UIDL a): left on the server")
+        channels.record_success(conn, cid, NOW, NOW, notice)
+        channels.record_success(conn, cid, NOW + timedelta(minutes=1), NOW, notice)
+        row = channels.by_id(conn, cid)
+        assert row.uidl_reuse_seen is True
+        assert (row.last_error_class, row.last_error) == notice
+        assert (row.failure_count, row.last_error_at) == (0, NOW)  # since when it is so
+        channels.record_success(conn, cid, NOW, NOW)
+        row = channels.by_id(conn, cid)
+        assert (row.last_error_class, row.last_error) == (None, None)
