@@ -2,20 +2,29 @@
 
 451 then 250: sent once.  550: failed at once with the server's reason.  A
 recipient refused while another accepts: recorded per recipient.  Leases:
-two senders never send one row.  A stopped sender: never a second copy.
+two senders never send one row.  A stopped sender: never a second copy, and a
+sender killed before the final dot of DATA leaves a message sent later.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from e2e.outbound import Shell, route
 from postroom.bootstrap import App
 from postroom.services.ingest import utcnow
 from postroom.services.send import OutboxSender
 from postroom.storage import outbox
+from postroom.storage.tables import outbox as outbox_table
 from unit.outbound.fake_smtp import Script, fake_smtp
 
 pytestmark = pytest.mark.usefixtures("postroom_env")
@@ -186,3 +195,85 @@ def test_no_server_for_the_address_waits_with_a_reason(sh: Shell) -> None:
     (row,) = sh.outbox()
     assert row["status"] == "queued"
     assert "no SMTP server sends for support@example.test" in row["last_error"]
+
+
+# ---------------------------------------------------------------------- killed senders
+def send_in_a_process(failpoints: str = "") -> subprocess.Popen[bytes]:
+    env = {**os.environ, "POSTROOM_FAILPOINTS": failpoints}
+    return subprocess.Popen(
+        [sys.executable, "-m", "postroom", "outbox", "send", "--json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def killer(procs: list[subprocess.Popen[bytes]]) -> Callable[[], None]:
+    """A fake-server hook that SIGKILLs the sending process before answering."""
+
+    def kill() -> None:
+        deadline = time.monotonic() + 30
+        while not procs and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(procs[0].pid, signal.SIGKILL)
+        procs[0].wait(timeout=30)
+
+    return kill
+
+
+@pytest.mark.parametrize("verb", ["MAIL", "RCPT", "DATA"])
+def test_a_sender_killed_during_the_envelope_sends_the_message_later(sh: Shell, verb: str) -> None:
+    """Killed before the server could have taken the message: retryable, not `unknown`."""
+    procs: list[subprocess.Popen[bytes]] = []
+    script = Script(on={verb: killer(procs)})
+    with fake_smtp(script) as (_, port):
+        queue_one(sh, port)
+        procs.append(send_in_a_process())
+        assert procs[0].wait(timeout=60) == -signal.SIGKILL
+        (row,) = sh.outbox()
+        assert row["status"] == "sending"
+        script.on.clear()
+        report = sender().send_due(utcnow() + timedelta(minutes=6))
+        assert (report.unknown, report.sent) == (0, 1)
+    assert len(script.delivered) == 1
+    assert sh.outbox()[0]["status"] == "sent"
+
+
+@pytest.mark.parametrize(
+    ("failpoint", "status", "unknown", "sent"),
+    [
+        ("smtp-envelope-accepted", "sending", 0, 1),
+        ("smtp-before-final-dot", "delivering", 1, 0),
+    ],
+)
+def test_failpoints_around_the_delivering_mark(
+    sh: Shell, failpoint: str, status: str, unknown: int, sent: int
+) -> None:
+    """`delivering` is committed between the content and the final dot, and only there."""
+    with fake_smtp() as (script, port):
+        queue_one(sh, port)
+        proc = send_in_a_process(failpoint)
+        assert proc.wait(timeout=60) == -signal.SIGKILL
+        (row,) = sh.outbox()
+        assert row["status"] == status
+        report = sender().send_due(utcnow() + timedelta(minutes=10))
+        assert (report.unknown, report.sent) == (unknown, sent)
+    assert len(script.delivered) == sent  # the server never saw the final dot of the first
+
+
+def test_a_row_taken_over_during_the_envelope_gets_no_final_dot(sh: Shell) -> None:
+    """Another process took the lease while RCPT was answered: this one drops the line."""
+    app = App()
+
+    def take_over() -> None:
+        with app.engine.begin() as conn:
+            conn.execute(update(outbox_table).values(lease_until=datetime(2099, 1, 1)))
+
+    script = Script(on={"RCPT": take_over})
+    with fake_smtp(script) as (_, port):
+        queue_one(sh, port)
+        report = sender().send_due(utcnow())
+        assert (report.sent, report.skipped, report.unknown) == (0, 1, 0)
+    assert not script.delivered
+    (row,) = sh.outbox()
+    assert row["status"] == "sending"  # left as the new holder has it

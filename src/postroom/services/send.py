@@ -5,15 +5,22 @@ What is guaranteed when the process stops at any moment (README text, "Sending")
 * A message is claimed with a lease (status ``sending``, ``lease_until``) in
   one committed UPDATE per row, so two processes never send the same row at
   once; a lease left by a stopped process expires and the row is sent later.
-* Just before the message content goes to the server (DATA), the row is
-  committed as ``delivering``; right after the server's reply to DATA the
-  outcome is committed, one message at a time (never at the end of a batch).
+* Once the server accepted the envelope (MAIL, RCPT) and has the content,
+  just before the final ``.`` of DATA, the row is committed as
+  ``delivering``; right after the server's reply to the dot the outcome is
+  committed, one message at a time (never at the end of a batch).  A server
+  takes responsibility for a message only with its reply to that dot (RFC
+  5321 §4.1.1.4), so a process stopped any earlier — during MAIL, RCPT or
+  the content — leaves the row ``sending``: its lease expires and it is sent
+  again, which cannot make a second copy.
 * A row found ``delivering`` with an expired lease — the process stopped
-  between handing the message over and recording the answer, the only window
-  in which Postroom cannot know whether the server took it — is marked
-  ``unknown`` and is **not** sent again automatically; ``postroom outbox
-  retry ID`` sends it again when a person decides so.  Postroom therefore
-  never sends a second copy by itself after a crash.
+  between the final dot and recording the answer, the only window in which
+  Postroom cannot know whether the server took it — is marked ``unknown``
+  and is **not** sent again automatically; ``postroom outbox retry ID``
+  sends it again when a person decides so.  Postroom therefore never sends a
+  second copy by itself after a crash.  If the lease was taken over by
+  then, the connection is dropped without the dot and the row left to its
+  new holder.
 * What SMTP itself cannot prevent remains: when the connection drops after
   the message's final ``.`` but before the server's reply (RFC 5321 §4.1.1.4,
   RFC 1047), the server may have taken it while Postroom saw a failure; that
@@ -196,18 +203,27 @@ class OutboxSender:
         except PostroomError as exc:
             self._give_up_attempt(job, str(exc), server, now, report)
             return
-        new_token = outbox.lease_token(now, self.lease)
-        job.next_token = new_token
-        with self.engine.begin() as conn:
-            mine = outbox.start_delivery(
-                conn, row.id, job.token, new_token, delivery.pending(row.recipient_results, targets)
-            )
-        if not mine:
+        taken_over = False
+
+        def before_end(accepted: list[str]) -> bool:
+            """MAIL and RCPT were accepted and the content sent: ``delivering`` now, before
+            the final dot, the one step after which the server may have the message."""
+            nonlocal taken_over
+            new_token = outbox.lease_token(now, self.lease)
+            job.next_token = new_token
+            pending = delivery.pending(row.recipient_results, accepted)
+            with self.engine.begin() as conn:
+                mine = outbox.start_delivery(conn, row.id, job.token, new_token, pending)
+            if mine:
+                job.token, job.next_token = new_token, None
+            taken_over = not mine
+            return mine
+
+        result = connection.send(row.sender, targets, raw, before_end)
+        if taken_over:  # another process holds the row: the server got no final dot from us
             job.done = True
             report.skipped += 1
             return
-        job.token, job.next_token = new_token, None
-        result = connection.send(row.sender, targets, raw)
         settled = delivery.settle(row.recipient_results, result, row.attempts, self.policy, now)
         self._record(job, settled, server, report)
 

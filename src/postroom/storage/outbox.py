@@ -56,9 +56,10 @@ def rows(conn: Connection, work_item_id: int | None = None) -> list[Row[Any]]:
 
 
 # ---------------------------------------------------------------------- sending
-# A row moves queued -> sending (claimed, lease taken) -> delivering (DATA under
-# way) -> sent | queued (retry later) | failed; see services/send.py for why
-# ``delivering`` exists.  ``lease_until`` doubles as the claimant's token: every
+# A row moves queued -> sending (claimed, lease taken; MAIL, RCPT and the content
+# go out under it) -> delivering (just before DATA's final dot) -> sent | queued
+# (retry later) | failed; see services/send.py for why ``delivering`` exists and
+# why it starts only there.  ``lease_until`` doubles as the claimant's token: every
 # later update names it, so a process whose lease was taken over changes nothing.
 
 _DUE = or_(
@@ -130,7 +131,13 @@ def claim_due(conn: Connection, now: datetime, token: datetime, limit: int = 100
 def start_delivery(
     conn: Connection, row_id: int, token: datetime, new_token: datetime, pending: dict[str, Any]
 ) -> bool:
-    """``sending`` -> ``delivering`` under our lease (renewed to ``new_token``)."""
+    """``sending`` -> ``delivering`` under our lease (renewed to ``new_token``).
+
+    Called just before the final dot of DATA (RFC 5321 §4.1.1.4): before it the
+    server cannot have taken the message, so a row still ``sending`` is safe to
+    send again once its lease expires.  ``pending`` marks the recipients RCPT
+    accepted as in flight.
+    """
     result = conn.execute(
         update(outbox)
         .where(outbox.c.id == row_id, outbox.c.status == "sending", outbox.c.lease_until == token)
