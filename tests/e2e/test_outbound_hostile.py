@@ -145,5 +145,8 @@ def test_an_exchange_length_message_id_threads_raw(sh: Shell, tmp_path: Path) ->
                 assert b"=?" not in line and len(line) <= 998
         assert b"zzzz" not in head  # the absurd id is never copied
     assert field_lines(ack, "In-Reply-To") == [f"In-Reply-To: {exchange_id}".encode()]
+    # the reply after the absurd one answers the newest message whose id can be written
+    first_id = field_lines(first, "Message-ID")[0].split(b" ", 1)[1]
+    assert field_lines(second, "In-Reply-To") == [b"In-Reply-To: " + first_id]
     assert exchange_id.encode() in b" ".join(field_lines(first, "References"))
     assert exchange_id.encode() in b" ".join(field_lines(second, "References"))

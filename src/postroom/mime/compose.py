@@ -259,7 +259,8 @@ def compose(
         maintype, _, subtype = item.content_type.partition("/")
         if not subtype:
             maintype, subtype = "application", "octet-stream"
-        msg.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename)
+        filename = header_text(item.filename) or "attachment"
+        msg.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=filename)
     return Composed(
         raw=msg.as_bytes(),
         message_id=message_id,

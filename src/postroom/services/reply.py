@@ -30,6 +30,7 @@ from postroom.mime.compose import (
     compose,
     header_text,
     subject_with_reference,
+    writable_id,
 )
 from postroom.storage import outbox, workitems
 from postroom.storage.blobs import FileBlobStore
@@ -87,7 +88,9 @@ def queue_reply(
             .order_by(communications.c.id)
         )
     )
-    ids = [c.message_id for c in thread if c.message_id]
+    # An id that cannot be written as is (2 MB, spaces…) is skipped: the reply answers the
+    # newest message whose id can be, so the thread holds together.
+    ids = [c.message_id for c in thread if c.message_id and writable_id(c.message_id)]
     latest = ids[-1] if ids else None
     from_address = sender or _conversation_address(conn, blobs, thread, default_sender)
     # The stored subject is the customer's text: one line without control characters.

@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postroom.mime.compose import (
+    Attachment,
     UnwritableSender,
     compose,
     header_text,
@@ -247,3 +248,18 @@ def test_reference_tag_removal_is_linear_on_hostile_subjects() -> None:
         started = time.monotonic()
         subject_with_reference(worst, "101203-T")
         assert time.monotonic() - started < 2.0
+
+
+@pytest.mark.parametrize("char", CONTROLS, ids=lambda c: f"U+{ord(c):04X}")
+def test_attachment_names_carry_no_control_character(char: str) -> None:
+    attachment = Attachment(f"pay{char}slip.pdf", "application/pdf", b"%PDF-1.4")
+    composed = compose(
+        sender=SENDER, to=[CUSTOMER], subject="s", body="b\n", now=NOW, attachments=(attachment,)
+    )
+    parsed = message_from_bytes(composed.raw, policy=default)
+    for part in parsed.walk():
+        for name, value in part.items():
+            text = str(value)
+            assert not [c for c in text if unicodedata.category(c) in ("Cc", "Zl", "Zp")], name
+    (found,) = list(parsed.iter_attachments())
+    assert found.get_filename() == header_text(attachment.filename)
