@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from postroom.credentials import SecretBox
+from postroom.mime.isolated import IsolatedParser
 from postroom.services.ingest import IngestService
 from postroom.services.poll import PollService, lease_owner
 from postroom.services.scheduler import Scheduler
@@ -54,6 +55,7 @@ class App:
             self.settings.handler_settings(),
             self.settings.default_sender,
             self.settings.templates_dir,
+            parser=IsolatedParser(self.settings.message_seconds),
         )
 
     @cached_property

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     """Octets of one POP3 message at most (RETR answer as sent, LIST size too): a larger
     one is not retrieved, or its RETR is cut off there; it stays on the server, and the
     reason is recorded on its channel."""
+    message_seconds: float = Field(default=10.0, gt=0, le=3600)
+    """Time budget for parsing one message (plus 0.5 s per MiB); past it, quarantine."""
 
     @property
     def effective_database_url(self) -> str:

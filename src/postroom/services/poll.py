@@ -53,6 +53,7 @@ from postroom.mailboxes import (
 )
 from postroom.mailboxes.pop3_wire import MAX_BODY
 from postroom.mailboxes.triage import Action, Ledger, TooLarge, too_large_reason
+from postroom.mime.isolated import ParseInterrupted
 from postroom.services.ingest import Arrival, IngestService, utcnow
 from postroom.storage import channels, messages
 from postroom.storage.database import reading
@@ -326,7 +327,13 @@ class PollService:
         if not batch.pending or report.error_class == "storage":
             return report.error_class != "storage"
         try:
-            results = self.ingest.ingest_batch([a for _, a in batch.pending])
+            results = self.ingest.ingest_batch([a for _, a in batch.pending], self.stopping)
+        except ParseInterrupted:
+            # Stopping (SIGTERM) while the batch was parsed: none of it is stored, so none
+            # of it is deleted; the poll ends with the deletions of what was stored before.
+            report.remaining += len(batch.pending)
+            batch.clear()
+            return False
         except StorageUnavailableError as exc:
             # QUIT follows: only the deletions of what was stored take effect.
             if _stored(report):
