@@ -150,3 +150,29 @@ def test_an_exchange_length_message_id_threads_raw(sh: Shell, tmp_path: Path) ->
     assert field_lines(second, "In-Reply-To") == [b"In-Reply-To: " + first_id]
     assert exchange_id.encode() in b" ".join(field_lines(first, "References"))
     assert exchange_id.encode() in b" ".join(field_lines(second, "References"))
+
+
+@pytest.mark.parametrize("local", ["jos\u00e9", "\u00e9l\u00e8ve", "\u5f20\u4f1f"])
+def test_a_non_ascii_local_part_is_never_written_and_the_reason_is_kept(
+    sh: Shell, tmp_path: Path, local: str
+) -> None:
+    sender = f"{local}-{secrets.token_hex(3)}@customer.test"
+    decision = sh.ingest(raw_mail(sender=f"Jos\u00e9 <{sender}>"))
+    assert decision["auto_reply"] is None
+    assert "SMTPUTF8" in decision["auto_reply_suppressed"]
+    body = tmp_path / "body.txt"
+    body.write_text("Hello\n")
+    ref = decision["work_items"][0]["reference"]
+    refused = sh("item", "reply", ref, "--body-file", str(body))
+    assert refused.code != 0 and "SMTPUTF8" in refused.err
+    assert sh.outbox() == []
+    # with a Reply-To that can be written, the acknowledgement goes there instead
+    desk = f"desk-{secrets.token_hex(3)}@customer.test"
+    decision = sh.ingest(raw_mail(sender=sender, reply_to=f"{local}@customer.test, {desk}"))
+    assert decision["auto_reply"] == "acknowledgement"
+    with fake_smtp() as (script, port):
+        use_fake(sh, port)
+        assert sh.json("outbox", "send")["sent"] == 1
+    (sent,) = script.delivered
+    assert sent.recipients == [desk]
+    assert b"=?" not in b"".join(field_lines(head_of(sent), "To"))
