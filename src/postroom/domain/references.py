@@ -18,6 +18,13 @@ The rules, in order:
    tried, so ``101203-C-A2x`` names nothing.
 4. An Action numbered 0 does not exist (Actions count from 1); the form is
    skipped as a whole.
+5. A number has at most 18 digits (it fits a 64-bit integer); a longer run
+   of digits is no reference, just as rule 3 says of a longer word.  Text is
+   remote: converting a long digit run costs quadratic time, and Python
+   refuses one of more than 4,300 digits.
+
+The pattern is linear: it can start only where a digit run starts (the
+look-behind), and every quantifier is bounded.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from postroom.domain.workitems import ItemType, Reference
 # The atomic group keeps rule 2: once the longest form matched, the engine may
 # not back off to a shorter one to satisfy the trailing boundary (rule 3).
 _FIND = re.compile(
-    r"(?<![^\W_])(?>([0-9]+)-(?:(T)|(C)(?:-A([0-9]+))?))(?![^\W_])",
+    r"(?<![^\W_])(?>([0-9]{1,18})-(?:(T)|(C)(?:-A([0-9]{1,18}))?))(?![^\W_])",
     re.IGNORECASE,
 )
 

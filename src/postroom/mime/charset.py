@@ -58,9 +58,14 @@ _FALLBACKS = ("utf-8", "cp1252")
 _TEXT_CODEC_CACHE: dict[str, str | None] = {}
 
 
+_MAX_LABEL = 64
+"""Longer labels are unknown: IANA names are at most 40 characters, and a
+label from a message must not grow the cache (or feed codecs.lookup) unbounded."""
+
+
 def codec_for(label: str | None) -> str | None:
     """The Python codec name for a charset label, or None when unknown."""
-    if not label:
+    if not label or len(label) > _MAX_LABEL:
         return None
     key = label.strip().strip("\"'").lower()
     cached = _TEXT_CODEC_CACHE.get(key)
@@ -90,6 +95,7 @@ def decode_text(data: bytes, label: str | None, what: str = "text") -> tuple[str
     if data.isascii() and (label is None or not _is_escape_charset(label)):
         return data.decode("ascii"), None
     codec = codec_for(label)
+    shown = (label or "")[:_MAX_LABEL]
     if codec is not None:
         try:
             return data.decode(codec), None
@@ -98,9 +104,9 @@ def decode_text(data: bytes, label: str | None, what: str = "text") -> tuple[str
                 # A true ISO-8859-1 byte that windows-1252 leaves undefined
                 # (0x81, 0x8D …): latin-1 is then exactly what was declared.
                 return data.decode("latin-1"), None
-        problem = f"{what}: bytes not valid in declared charset {label!r}"
+        problem = f"{what}: bytes not valid in declared charset {shown!r}"
     elif label:
-        problem = f"{what}: unknown charset {label!r}"
+        problem = f"{what}: unknown charset {shown!r}"
     else:
         problem = f"{what}: 8-bit data without a charset"
     for fallback in _FALLBACKS:

@@ -2,6 +2,20 @@
 
 Each function takes the raw (unfolded, not RFC 2047 decoded) field value,
 returns plain values and appends readable defects instead of raising.
+
+Every value here is remote text, so the cost of reading it stays linear:
+
+1. Our own patterns have no two quantifiers that can match the same text
+   one after the other (each ``+`` stops at a character the next element
+   needs), so a failed match never retries a run of characters more than
+   a constant number of times.
+2. ``email.utils.getaddresses`` (the full RFC 5322 §3.4 parser, for fields
+   with quotes, comments, groups or routes) is linear but slow, about 2 µs
+   a character, and recurses once per group, so it sees at most
+   ``MAX_PARSED_ADDRESSES`` characters of a field (cut at an entry
+   boundary, with a defect) and a failure of it is a defect, not a crash.
+3. ``parsedate_to_datetime`` sees at most ``MAX_DATE`` characters: a real
+   Date (§3.3) is some 40.
 """
 
 from __future__ import annotations
@@ -14,6 +28,10 @@ from postroom.domain.mail import Address
 from postroom.mime.headers import decode_words
 
 _WS = re.compile(r"\s+")
+
+MAX_PARSED_ADDRESSES = 64_000
+"""Characters of one kind of address field (all its To fields, say) the full parser reads."""
+MAX_DATE = 1_000
 
 
 def addresses(
@@ -30,7 +48,10 @@ def addresses(
     if not values:
         return ()
     found: list[Address] = []
-    for raw_name, raw_address in _fast_pairs(values) or getaddresses(values):
+    pairs = _fast_pairs(values)
+    if pairs is None:
+        pairs = _full_pairs(values, defects, what)
+    for raw_name, raw_address in pairs:
         name = raw_name
         address = raw_address.strip().strip("<>").strip()
         if _UNSAFE.search(address):
@@ -51,8 +72,17 @@ def addresses(
 
 
 _UNSAFE = re.compile(r'[\s<>"]')
-_ADDR_SPEC = re.compile(r'[^\s<>"(),;:]+@[^\s<>"(),;:]+')
-_SIMPLE_ENTRY = re.compile(r"\s*(?:([^<>@]*?)\s*<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+))\s*")
+# An addr-spec inside junk. The look-behind lets a match start only where a
+# token starts, so a long token without "@" is scanned once, not once per
+# character; any match inside a token also matches from its start, so the
+# leftmost match is the same as without it.
+_ADDR_SPEC = re.compile(r'(?<![^\s<>"(),;:])[^\s<>"(),;:]+@[^\s<>"(),;:]+')
+# ``Name <local@domain>`` and ``local@domain``, applied to a stripped entry.
+# Each run stops at the one character the next element needs ("<", "@",
+# ">"), so a failed match costs one pass over the entry (issue 10: a local
+# part that could also eat "@" made ``a@a@…a<`` quadratic).
+_NAMED_ENTRY = re.compile(r"([^<>@]*)<([^<>\s@]+@[^<>\s]+)>")
+_BARE_ENTRY = re.compile(r"[^<>\s@]+@[^<>\s]+")
 _SPECIALS = frozenset('"()\\:;[]')
 
 
@@ -67,15 +97,39 @@ def _fast_pairs(values: list[str]) -> list[tuple[str, str]] | None:
     for value in values:
         if not _SPECIALS.isdisjoint(value):
             return None
-        for entry in value.split(","):
-            if not entry.strip():
+        for raw_entry in value.split(","):
+            entry = raw_entry.strip()
+            if not entry:
                 continue
-            match = _SIMPLE_ENTRY.fullmatch(entry)
+            if _BARE_ENTRY.fullmatch(entry):
+                pairs.append(("", entry))
+                continue
+            match = _NAMED_ENTRY.fullmatch(entry)
             if match is None:
                 return None
-            name, angle, bare = match.groups()
-            pairs.append((name or "", angle or bare))
+            pairs.append((match.group(1).strip(), match.group(2)))
     return pairs
+
+
+def _full_pairs(values: list[str], defects: list[str] | None, what: str) -> list[tuple[str, str]]:
+    """(name, address) pairs from ``getaddresses``, its input bounded (rule 2)."""
+    bounded: list[str] = []
+    room = MAX_PARSED_ADDRESSES
+    for value in values:
+        if len(value) > room:
+            cut = value.rfind(",", 0, room)
+            bounded.append(value[: max(cut, 0)])
+            if defects is not None:
+                defects.append(f"{what}: address field too long, read the first {room} characters")
+            break
+        bounded.append(value)
+        room -= len(value)
+    try:
+        return getaddresses(bounded)
+    except (RecursionError, ValueError, IndexError, TypeError) as exc:
+        if defects is not None:
+            defects.append(f"{what}: unreadable address field ({type(exc).__name__})")
+        return [("", spec) for value in bounded for spec in _ADDR_SPEC.findall(value)]
 
 
 def date(value: str | None, defects: list[str] | None = None) -> datetime | None:
@@ -86,7 +140,7 @@ def date(value: str | None, defects: list[str] | None = None) -> datetime | None
     if not value:
         return None
     try:
-        parsed = parsedate_to_datetime(value.strip())
+        parsed = parsedate_to_datetime(value[:MAX_DATE].strip())
     except (TypeError, ValueError, IndexError, OverflowError):
         if defects is not None:
             defects.append(f"date: unreadable Date {value[:60]!r}")

@@ -7,12 +7,18 @@ copies of a 25 MB body), and lets us decide what a broken line means:
 1. A field is ``name ":" value`` (RFC 5322 §2.2); the name is printable ASCII
    without spaces. Lines starting with a space or tab continue the previous
    field (§2.2.3 unfolding: the line break is removed, the whitespace kept).
-2. The first empty line ends the header block (§2.1); LF and CRLF both count.
+2. The first empty line ends the header block (§2.1); LF and CRLF both count
+   (the parser rewrites a message with bare CRs to LF first, ``newlines``).
 3. A leading ``From `` line (mbox envelope) is skipped silently.
 4. A line that is not a field is a defect. If the next line looks like a
    field we skip the bad line and read on (a garbled header must not hide a
    Message-ID below it); otherwise the body starts there (a missing
-   separator line), as most mail readers do.
+   separator line), as most mail readers do. Only the first
+   ``MAX_LINE_DEFECTS`` such lines are described one by one.
+
+Each line is looked at a constant number of times, and the field-name
+pattern has one quantifier per character class, so a header block of any
+size is read in linear time.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dataclasses import dataclass, field
 from postroom.mime.charset import decode_text
 
 _FIELD_NAME = re.compile(rb"[!-9;-~]+[ \t]*:")
+MAX_LINE_DEFECTS = 20
 
 
 @dataclass(slots=True)
@@ -54,6 +61,7 @@ def parse_header_block(data: bytes, start: int = 0, end: int | None = None) -> H
     raw_fields: list[list[bytes]] = []
     pos = start
     first_line = True
+    skipped = 0
     while pos < stop:
         nl = data.find(b"\n", pos, stop)
         line_end = stop if nl < 0 else nl
@@ -74,7 +82,11 @@ def parse_header_block(data: bytes, start: int = 0, end: int | None = None) -> H
         elif first_line and line.startswith(b"From "):
             pass  # mbox envelope line (RFC 4155), not a header field
         elif _FIELD_NAME.match(_next_line(data, next_pos, stop)):
-            block.defects.append(f"header line without a colon skipped: {_preview(line)}")
+            skipped += 1
+            if skipped <= MAX_LINE_DEFECTS:
+                block.defects.append(f"header line without a colon skipped: {_preview(line)}")
+            elif skipped == MAX_LINE_DEFECTS + 1:
+                block.defects.append("more header lines without a colon skipped")
         else:
             block.defects.append("no blank line between headers and body")
             block.body_start = pos
@@ -105,7 +117,7 @@ def _add_field(block: HeaderBlock, lines: list[bytes]) -> None:
     else:
         # RFC 6532 allows raw UTF-8 in headers; older mailers send their
         # local charset unlabelled, so fall back like an unlabelled body.
-        value, defect = decode_text(raw_value, None, f"header {name}")
+        value, defect = decode_text(raw_value, None, f"header {name[:60]}")
         if defect and "as utf-8" not in defect:
             block.defects.append(defect)
     block.fields.append((name, value))

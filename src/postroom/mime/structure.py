@@ -91,7 +91,7 @@ def _parse_part(
         return part
     boundary = params.get("boundary", "")
     if not boundary:
-        defects.append(f"{content_type} without boundary; read as text/plain")
+        defects.append(f"{content_type[:60]} without boundary; read as text/plain")
         part.content_type = "text/plain"
         return part
     if depth >= MAX_DEPTH or budget.parts >= MAX_PARTS:
@@ -100,11 +100,11 @@ def _parse_part(
         return part
     ranges, closed = _split(data, part.start, end, boundary.encode("utf-8", "replace"))
     if not ranges:
-        defects.append(f"{content_type}: no part found for boundary {boundary[:70]!r}")
+        defects.append(f"{content_type[:60]}: no part found for boundary {boundary[:70]!r}")
         part.content_type = "text/plain"
         return part
     if not closed:
-        defects.append(f"{content_type}: close delimiter missing (truncated message?)")
+        defects.append(f"{content_type[:60]}: close delimiter missing (truncated message?)")
     child_type = "message/rfc822" if content_type == "multipart/digest" else "text/plain"
     for child_start, child_end in ranges:
         if budget.parts >= MAX_PARTS:

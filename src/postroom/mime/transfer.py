@@ -28,7 +28,7 @@ def decode_body(data: bytes, encoding: str, defects: list[str]) -> bytes:
     if encoding == "quoted-printable":
         return binascii.a2b_qp(data)
     if encoding not in _IDENTITY:
-        defects.append(f"body: unknown Content-Transfer-Encoding {encoding!r}, used as is")
+        defects.append(f"body: unknown Content-Transfer-Encoding {encoding[:40]!r}, used as is")
     return data
 
 

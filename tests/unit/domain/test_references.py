@@ -137,3 +137,34 @@ def test_limited_is_a_prefix_of_unlimited(text: str, limit: int) -> None:
 @given(references, st.text(alphabet="abc 123-", max_size=20))
 def test_plus_address_round_trips(ref: Reference, _noise: str) -> None:
     assert plus_reference(f"desk+{ref}@example.com") == ("desk@example.com", ref)
+
+
+# -- remote text: long digit runs (issue 10) ------------------------------------
+
+
+@given(st.integers(1, 18), st.sampled_from(["-T", "-C", "-C-A7"]))
+def test_numbers_of_up_to_18_digits_are_found(digits: int, suffix: str) -> None:
+    number = "9" * digits
+    (found,) = find_references(f"see {number}{suffix}.")
+    assert found.number == int(number)
+
+
+@given(
+    st.integers(19, 6000),
+    st.sampled_from(["-T", "-C", "-C-A7"]),
+    st.sampled_from(["number", "action"]),
+)
+def test_a_longer_digit_run_is_no_reference_and_never_raises(
+    digits: int, suffix: str, where: str
+) -> None:
+    # Python refuses int() of more than 4,300 digits; a reference cannot need one.
+    run = "1" * digits
+    text = f"{run}{suffix}" if where == "number" else f"101203-C-A{run}"
+    assert find_references(text) == ()
+    assert find_references(f"{text} 101203-T") == (T,)
+    assert plus_reference(f"desk+{text}@example.com") is None
+
+
+def test_long_digit_runs_before_a_reference_are_skipped() -> None:
+    text = ("7" * 4000 + "-T ") * 150 + "101203-T"
+    assert find_references(text) == (T,)
