@@ -7,14 +7,20 @@ adds on the way (RFC 5321 §4.4 trace fields ``Received`` and
 written by the delivering MTA) and without an mbox ``From `` line.
 
 The hash is taken over the raw bytes, with line endings normalised to LF
-(POP3 and IMAP hand out CRLF, Maildir and pipes LF), so no decoding
-difference can make two copies differ. The body is fed to SHA-256 in
-chunks: a 25 MB message is never copied whole.
+(POP3 and IMAP hand out CRLF, Maildir and pipes LF, old Mac mailers and
+some gateways a bare CR), so no decoding difference can make two copies
+differ. A message with a bare CR is first rewritten with LF endings
+(``newlines``): read at LF alone, a CR-only message is one line, and when
+that line is a transit field the hash covered nothing at all (issue 10).
+Otherwise the body is fed to SHA-256 in chunks: a 25 MB message is never
+copied whole.
 """
 
 from __future__ import annotations
 
 import hashlib
+
+from postroom.mime.newlines import has_bare_cr, to_lf
 
 TRANSIT_FIELDS = frozenset(
     (b"received", b"return-path", b"delivered-to", b"x-original-to", b"envelope-to")
@@ -24,6 +30,8 @@ _CHUNK = 1 << 20
 
 def content_hash(raw: bytes) -> str:
     """SHA-256 hex of ``raw`` without transit header fields, line endings normalised."""
+    if has_bare_cr(raw):
+        raw = to_lf(raw)
     digest = hashlib.sha256()
     body_start = _hash_header_block(raw, digest)
     pos = body_start

@@ -18,6 +18,11 @@ Which part is the body (RFC 2046 §5.1.3–§5.1.4, and what mail readers do):
    ``message/rfc822`` counts as one attachment (its parts are not listed).
 4. TNEF (``winmail.dat``, ``application/ms-tnef``) is listed as one
    attachment under that name and type; its content is not unpacked.
+
+What the rest of the layer relies on:
+
+5. A message with a bare CR anywhere is read with every CRLF and CR as LF
+   (``newlines``), so CR-only mail has headers and a body.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from postroom.mime.charset import decode_text
 from postroom.mime.content_hash import content_hash
 from postroom.mime.headers import HeaderBlock, decode_words, parse_header_block, unstructured
 from postroom.mime.html import html_to_text
+from postroom.mime.newlines import has_bare_cr, to_lf
 from postroom.mime.params import parse_value
 from postroom.mime.report import dsn_report, looks_like_bounce, text_report
 from postroom.mime.structure import Part, parse_structure
@@ -76,6 +82,9 @@ def _parse(raw: bytes) -> ParsedMail:
     empty = not raw or raw.isspace()  # no .strip(): it would copy a 25 MB message
     if empty:
         defects.append("empty message")
+    if has_bare_cr(raw):
+        raw = to_lf(raw)
+        defects.append("bare CR line endings read as line breaks")
     root = parse_structure(raw, defects)
     header = root.header
     collected = _Collected()
@@ -152,12 +161,12 @@ def _walk(
         return
 
     if content_type in _STATUS_TYPES:
-        out.status_bodies.append(_payload(data, part, defects))
+        out.status_bodies.append(to_lf(_payload(data, part, defects)))
     elif content_type in _ORIGINAL_TYPES:
         if part.encoding in _IDENTITY:
             out.originals.append(parse_header_block(data, part.start, part.end))
         else:
-            out.originals.append(parse_header_block(_payload(data, part, defects)))
+            out.originals.append(parse_header_block(to_lf(_payload(data, part, defects))))
     out.attachments.append(_attachment(data, part, content_type, filename, disposition))
 
 
@@ -195,4 +204,4 @@ def _text(data: bytes, part: Part, defects: list[str]) -> str:
     text, defect = decode_text(_payload(data, part, defects), part.params.get("charset"), "body")
     if defect:
         defects.append(defect)
-    return text.replace("\r\n", "\n") if "\r" in text else text
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text

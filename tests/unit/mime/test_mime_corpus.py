@@ -317,6 +317,17 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "date": datetime(2026, 3, 25, 10, 0, tzinfo=UTC),
         "defects": (),
     },
+    "cr_only_mac.eml": {
+        "from": ("claude.martin@vieux-mac.example", "Claude Martin"),
+        "to": ["support@postroom.example"],
+        "subject": "Re: [100789-T] Imprimante toujours en panne",
+        "date": datetime(2026, 3, 13, 8, 30, 5, tzinfo=timezone(timedelta(hours=1))),
+        "message_id": "<mac.cr.only.1@vieux-mac.example>",
+        "body": ["Bonjour,\n\nl'imprimante du 2e étage est toujours en panne.\nMerci"],
+        "not_in_body": ["\r", "X-Mailer"],
+        "headers": {"return-path": "<claude.martin@vieux-mac.example>", "x-mailer": "Eudora 5.1"},
+        "defects": ["bare CR line endings read as line breaks"],
+    },
     "crlf_mbox_from.eml": {
         "from": ("rita@example.net", "Rita Gomez"),
         "delivered_to": ["support@postroom.example"],
