@@ -65,6 +65,13 @@ class ParsedMail:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     body_text: str = ""
+    """The body for display: the text/plain part, or the HTML laid out as text
+    (links as ``text <url>``, images by their ``alt`` text)."""
+    visible_text: str | None = None
+    """The body's words a person sees, where they differ from ``body_text``: set
+    by the MIME layer when the body is HTML, without hidden elements, link
+    targets and ``alt`` text (``postroom.domain.visibility``). References in
+    the body are searched here; None means ``body_text`` is what is seen."""
     html: str | None = None
     attachments: tuple[Attachment, ...] = ()
     content_type: str = "text/plain"

@@ -5,6 +5,13 @@ most reliable: the sender's client wrote them), then a reference in a plus
 address, the Subject, and the start of the body.  Each one can be switched
 off, and each writes what it tried into the trace, so ``explain`` can show
 why a message landed where it did, or why it landed nowhere.
+
+The body rule reads only what a person sees of the body (issue 10): for HTML
+mail that is ``ParsedMail.visible_text``, without hidden elements, comments,
+link targets or ``alt`` text (the rules are in ``postroom.domain.visibility``),
+so a reference hidden in the markup moves nothing. The display text
+(``body_text``) may show link targets and ``alt`` text; it is not searched
+when visible text is there.
 """
 
 from __future__ import annotations
@@ -12,12 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 
 from postroom.domain.context import HandlerContext, HandlerSettings
 from postroom.domain.decision import MatchedBy
 from postroom.domain.mail import ParsedMail
 from postroom.domain.references import find_references, plus_reference
+from postroom.domain.visibility import visible_text
 from postroom.domain.workitems import Reference, WorkItemView
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -155,47 +162,15 @@ def _existing(
 
 
 def body_text(mail: ParsedMail) -> str:
-    """The plain body, or the HTML body as text when there is no plain part.
+    """The body as a person sees it: the words the body rule searches.
 
-    The MIME layer normally fills ``body_text`` from the HTML part already;
-    this fallback keeps the body rule working when it did not.
+    The MIME layer sets ``visible_text`` when the body is HTML; a message
+    built without it (no plain text, only HTML) is read here by the same
+    rules. ``visible_text`` never runs ``html.parser`` on remote markup: it
+    is linear in the length of the HTML.
     """
+    if mail.visible_text is not None:
+        return mail.visible_text
     if mail.body_text or not mail.html:
         return mail.body_text or ""
-    extractor = _TextExtractor()
-    extractor.feed(mail.html)
-    extractor.close()
-    return "".join(extractor.parts)
-
-
-class _TextExtractor(HTMLParser):
-    """Keeps text, drops markup, scripts and styles.  Block boundaries become
-    spaces so that words in adjacent cells or paragraphs do not run together
-    into one token (which would hide a reference from the word rule)."""
-
-    _SKIP = frozenset({"script", "style", "head", "title"})
-    _BLOCK = frozenset(
-        {"p", "div", "br", "td", "th", "tr", "li", "ul", "ol", "table", "hr", "blockquote"}
-        | {f"h{n}" for n in range(1, 7)}
-    )
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
+    return visible_text(mail.html)

@@ -1,23 +1,56 @@
-"""HTML mail as readable text (for matching and display) and as safe HTML (for display).
+"""HTML mail as readable text (for display and matching) and as safe HTML (for display).
 
-``html_to_text`` is what the handler reads when a message has no text/plain
-part: the body reference search (handler.md §1, rule 4) needs the words a
-person would see, in order, with paragraphs and line breaks roughly where a
-browser puts them. It is built on ``html.parser`` (stdlib, fast, never
-raises on bad markup) rather than a DOM: mail HTML is rarely well formed.
+``read_html`` is what the parser uses when a message has no text/plain
+part. It gives two texts from one pass over the markup:
+
+* ``display``: the text for agents, with paragraphs and line breaks
+  roughly where a browser puts them, list items as ``- `` lines, links as
+  ``text <url>`` and images by their ``alt`` text. It becomes
+  ``ParsedMail.body_text``.
+* ``visible``: only the words a person sees (no link targets, no ``alt``
+  text), which the body reference search reads (handler.md §1, rule 4;
+  ``ParsedMail.visible_text``).
+
+Both leave out comments, scripts, styles and hidden elements: which
+elements are seen is decided in one place, ``postroom.domain.visibility``,
+on the linear tokenizer ``postroom.domain.markup``. Neither ``html.parser``
+(quadratic on unterminated markup before CPython 3.13.5, CVE-2025-6069)
+nor nh3 (quadratic in nesting depth) ever sees remote HTML for text, and
+only the first ``MAX_MARKUP`` characters are read; ``truncated`` says so.
 
 ``sanitize_html`` is for showing mail to agents: nh3 (ammonia) drops
 scripts, styles, event handlers, forms and frames; images load only from
 ``cid:`` and ``data:`` so that remote tracking pixels do not fire; links
-stay links but open with ``rel="noopener noreferrer nofollow"``.
+stay links but open with ``rel="noopener noreferrer nofollow"``. html5ever
+(under nh3) takes time that grows with the square of the number of open
+elements and of character references in one text (measured for issue 10:
+51,000 unclosed ``<div>`` 12.9 s, 512,000 ``&`` 3.0 s), so HTML longer than
+``MAX_SANITIZED`` characters or with more than ``MAX_SANITIZED_DEPTH``
+elements left open is shown as its display text instead, escaped.
 """
 
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
+from dataclasses import dataclass
+from html import escape
 
 import nh3
+
+from postroom.domain.markup import END, MAX_MARKUP, START, TEXT, tokens
+from postroom.domain.visibility import VOID, Event, joined_words, visible_events
+
+MAX_SANITIZED = 300_000
+"""Characters of HTML handed to nh3 at most (300,000 "&" take about 1 s)."""
+MAX_SANITIZED_DEPTH = 1_000
+"""Elements left open at once in HTML handed to nh3 at most."""
+# Elements whose end tag a browser implies: they do not nest by repetition.
+_OPTIONAL_END = frozenset(
+    (
+        *("p", "li", "td", "th", "tr", "dt", "dd", "option", "optgroup", "tbody", "thead"),
+        *("tfoot", "colgroup", "caption", "rb", "rt", "rp", "html", "head", "body"),
+    )
+)
 
 _BLOCK = frozenset(
     (
@@ -28,69 +61,71 @@ _BLOCK = frozenset(
     )
 )
 _PARAGRAPH = frozenset(("p", "h1", "h2", "h3", "table", "blockquote"))
-_SKIP = frozenset(("script", "style", "head", "title", "template", "noscript", "xml", "object"))
 _SPACES = re.compile(r"[ \t\r\n\f\u00a0\u200b]+")
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+\n")
-_TRAILING = re.compile(r"[ \t]+\n")
+# The look-behind lets a match start only where a run of blanks starts:
+# without it a long run not followed by a line break is rescanned from each
+# of its characters.
+_TRAILING = re.compile(r"(?<![ \t])[ \t]+\n")
+_LINK_TEXT_PIECES = 64
+"""Pieces of a link's text compared with its target (a bound, not a rule)."""
 
 
-class _TextCollector(HTMLParser):
+@dataclass(frozen=True, slots=True)
+class HtmlText:
+    display: str
+    visible: str
+    truncated: bool
+    """The markup was longer than ``MAX_MARKUP`` and its end was not read."""
+
+
+class _Display:
+    """Lays out the visible events as plain text for a person."""
+
+    __slots__ = ("links", "out")
+
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.out: list[str] = []
-        self.skip_depth = 0
-        self.pre_depth = 0
-        self.links: list[str | None] = []
-        self.link_text_start: list[int] = []
+        self.links: list[tuple[str | None, int]] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP:
-            self.skip_depth += 1
-        elif tag == "br":
-            self.out.append("\n")
-        elif tag == "li":
-            self.out.append("\n- ")
-        elif tag in ("td", "th"):
-            self.out.append(" ")
-        elif tag == "tr":
-            self.out.append("\n")
+    def add(self, event: Event) -> None:
+        kind, tag, attrs, pre = event
+        out = self.out
+        if kind == TEXT:
+            out.append(tag.replace("\n", "\x00") if pre else _SPACES.sub(" ", tag))
+        elif kind == START:
+            if tag == "br":
+                out.append("\n")
+            elif tag == "li":
+                out.append("\n- ")
+            elif tag in ("td", "th"):
+                out.append(" ")
+            elif tag == "tr":
+                out.append("\n")
+            elif tag == "a":
+                self.links.append((attrs.get("href"), len(out)))
+            elif tag == "img":
+                alt = attrs.get("alt")
+                if alt:
+                    out.append(f" {alt} ")
+            elif tag in _BLOCK:
+                out.append("\n\n" if tag in _PARAGRAPH else "\n")
         elif tag == "a":
-            self.links.append(dict(attrs).get("href"))
-            self.link_text_start.append(len(self.out))
-        elif tag == "img":
-            alt = dict(attrs).get("alt")
-            if alt:
-                self.out.append(f" {alt} ")
+            if self.links:
+                href, begin = self.links.pop()
+                text = "".join(out[begin : begin + _LINK_TEXT_PIECES]).strip()
+                if href and _worth_showing(href, text):
+                    out.append(f" <{href.strip()}>")
         elif tag in _BLOCK:
-            self.out.append("\n\n" if tag in _PARAGRAPH else "\n")
-        if tag == "pre":
-            self.pre_depth += 1
+            out.append("\n\n" if tag in _PARAGRAPH else "\n")
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _SKIP:
-            self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP:
-            self.skip_depth = max(0, self.skip_depth - 1)
-        elif tag == "a" and self.links:
-            href = self.links.pop()
-            begin = self.link_text_start.pop()
-            text = "".join(self.out[begin:]).strip()
-            if href and _worth_showing(href, text):
-                self.out.append(f" <{href.strip()}>")
-        elif tag in _BLOCK:
-            self.out.append("\n\n" if tag in _PARAGRAPH else "\n")
-        if tag == "pre":
-            self.pre_depth = max(0, self.pre_depth - 1)
-
-    def handle_data(self, data: str) -> None:
-        if self.skip_depth:
-            return
-        if self.pre_depth:
-            self.out.append(data.replace("\n", "\x00"))  # protected from whitespace folding
-        else:
-            self.out.append(_SPACES.sub(" ", data))
+    def text(self) -> str:
+        text = "".join(self.out)
+        lines = [line.strip(" ") for line in text.split("\n")]
+        text = "\n".join(lines).replace("\x00", "\n")
+        text = _TRAILING.sub("\n", text)
+        text = _BLANK_LINES.sub("\n\n", text)
+        return text.strip("\n ")
 
 
 def _worth_showing(href: str, text: str) -> bool:
@@ -103,21 +138,20 @@ def _worth_showing(href: str, text: str) -> bool:
     return target.rstrip("/") not in text
 
 
+def read_html(html: str) -> HtmlText:
+    """The display text and the visible words of an HTML document, in one pass."""
+    display = _Display()
+    words: list[str] = []
+    for event in visible_events(html, words):
+        display.add(event)
+    return HtmlText(display.text(), joined_words(words), len(html) > MAX_MARKUP)
+
+
 def html_to_text(html: str) -> str:
     """Readable plain text of an HTML document: blocks and ``<br>`` become line
-    breaks, list items ``- `` lines, links ``text <url>``; scripts and styles vanish."""
-    collector = _TextCollector()
-    try:
-        collector.feed(html)
-        collector.close()
-    except (AssertionError, ValueError):  # very old html.parser versions on broken markup
-        pass
-    text = "".join(collector.out)
-    lines = [line.strip(" ") for line in text.split("\n")]
-    text = "\n".join(lines).replace("\x00", "\n")
-    text = _TRAILING.sub("\n", text)
-    text = _BLANK_LINES.sub("\n\n", text)
-    return text.strip("\n ")
+    breaks, list items ``- `` lines, links ``text <url>``; scripts, styles and
+    hidden elements vanish."""
+    return read_html(html).display
 
 
 _ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
@@ -139,6 +173,8 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
 
 def sanitize_html(html: str) -> str:
     """HTML safe to embed in the agent UI: no script, style, handlers, frames or remote images."""
+    if len(html) > MAX_SANITIZED or _deepest(html) > MAX_SANITIZED_DEPTH:
+        return f"<pre>{escape(html_to_text(html))}</pre>"
     return str(
         nh3.clean(
             html,
@@ -150,3 +186,19 @@ def sanitize_html(html: str) -> str:
             strip_comments=True,
         )
     )
+
+
+def _deepest(html: str) -> int:
+    """How many elements are open at once at most, counting only end tags that
+    close an open element of their name (a stray one closes nothing)."""
+    open_count: dict[str, int] = {}
+    depth = deepest = 0
+    for kind, name, _attrs in tokens(html):
+        if kind == START and name not in VOID and name not in _OPTIONAL_END:
+            open_count[name] = open_count.get(name, 0) + 1
+            depth += 1
+            deepest = max(deepest, depth)
+        elif kind == END and open_count.get(name):
+            open_count[name] -= 1
+            depth -= 1
+    return deepest

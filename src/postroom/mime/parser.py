@@ -23,6 +23,12 @@ What the rest of the layer relies on:
 
 5. A message with a bare CR anywhere is read with every CRLF and CR as LF
    (``newlines``), so CR-only mail has headers and a body.
+6. When the body comes from HTML, ``visible_text`` holds the words a person
+   sees and ``body_text`` the display text (``html``); the HTML read is
+   capped at ``MAX_MARKUP`` characters, with a defect past it.
+7. At most ``MAX_DEFECTS`` distinct defects are kept, the last saying how
+   many more there were: a message of 100,000 broken lines must not bring
+   100,000 sentences along.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from postroom.mime import fields
 from postroom.mime.charset import decode_text
 from postroom.mime.content_hash import content_hash
 from postroom.mime.headers import HeaderBlock, decode_words, parse_header_block, unstructured
-from postroom.mime.html import html_to_text
+from postroom.mime.html import read_html
 from postroom.mime.newlines import has_bare_cr, to_lf
 from postroom.mime.params import parse_value
 from postroom.mime.report import dsn_report, looks_like_bounce, text_report
@@ -48,6 +54,7 @@ _ORIGINAL_TYPES = frozenset(
 )
 _TNEF_TYPES = frozenset(("application/ms-tnef", "application/vnd.ms-tnef"))
 _IDENTITY = frozenset(("", "7bit", "8bit", "binary"))
+MAX_DEFECTS = 100
 
 
 @dataclass(slots=True)
@@ -101,8 +108,12 @@ def _parse(raw: bytes) -> ParsedMail:
         defects.append("no Message-ID header")
 
     body_text = "\n".join(collected.plain) if collected.plain else ""
+    visible_text = None
     if collected.html is not None and not body_text.strip():
-        body_text = html_to_text(collected.html)
+        read = read_html(collected.html)
+        body_text, visible_text = read.display, read.visible
+        if read.truncated:
+            defects.append("HTML body too long: only its start was read")
 
     from_ = from_list[0] if from_list else None
     report = None
@@ -126,12 +137,13 @@ def _parse(raw: bytes) -> ParsedMail:
         in_reply_to=fields.first_message_id(header.get("in-reply-to")),
         references=tuple(dict.fromkeys(fields.message_ids(header.get("references")))),
         body_text=body_text,
+        visible_text=visible_text,
         html=collected.html,
         attachments=tuple(collected.attachments),
         content_type=root.content_type,
         report=report,
         headers={name: unstructured(value) for name, value in header.first.items()},
-        defects=tuple(dict.fromkeys(defects)),
+        defects=_bounded(defects),
         content_hash=content_hash(raw),
     )
 
@@ -205,3 +217,12 @@ def _text(data: bytes, part: Part, defects: list[str]) -> str:
     if defect:
         defects.append(defect)
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _bounded(defects: list[str]) -> tuple[str, ...]:
+    """Distinct defects in order, at most ``MAX_DEFECTS`` (rule 7)."""
+    distinct = list(dict.fromkeys(defects))
+    if len(distinct) <= MAX_DEFECTS:
+        return tuple(distinct)
+    more = len(distinct) - MAX_DEFECTS + 1
+    return (*distinct[: MAX_DEFECTS - 1], f"{more} more defects not listed")
