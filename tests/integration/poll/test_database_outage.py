@@ -253,6 +253,36 @@ def test_run_survives_a_database_restart(
     assert len(rows) == len(customers) and {r["status"] for r in rows} == {"sent"}
 
 
+def test_run_started_while_the_database_is_down_waits_for_it(
+    postroom: Postroom, pg_cluster: Cluster, tmp_path: Path
+) -> None:
+    box = postroom.mailbox("dbstart")
+    postroom.stack.fill(box.address, 20)
+    pg_cluster.stop("fast")
+    log_path = tmp_path / "run.log"
+    env = {**os.environ, **postroom.env}
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "postroom", "run", "--workers", "1", "--tick", "0.2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
+    try:
+        _wait(lambda: "retrying in 2 s" in log_path.read_text(), 30, "a second try", log_path)
+        assert proc.poll() is None, log_path.read_text()
+        pg_cluster.start()
+        _wait(lambda: postroom.stack.count(box.address) == 0, 60, "the mailbox emptied", log_path)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    log = log_path.read_text()
+    assert proc.returncode == 0 and "Traceback" not in log, log
+    assert "the database could not be reached" in log and "the database is back" in log, log
+    counts = postroom.counts()
+    assert counts["messages"] == counts["distinct_ids"] == 20
+
+
 def _relay_and_acknowledge(postroom: Postroom) -> None:
     stack = postroom.stack
     os.environ["SMTP_PW"] = stack.password("alice@example.test")
