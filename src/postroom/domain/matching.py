@@ -64,6 +64,14 @@ def find_match(
     return None
 
 
+MAX_LOOKUPS = 100
+"""Distinct ids, references or plus addresses one strategy looks up in storage at most.
+
+Every one is a query inside the write transaction, and the sender decides how many
+there are: a References field of 600 KB holds 100,000 ids. In-Reply-To and the newest
+References come first, so the cap only ever drops the oldest ancestors of a thread."""
+
+
 def thread_message_ids(mail: ParsedMail) -> tuple[str, ...]:
     """In-Reply-To first, then References newest (last) first, each once.
 
@@ -93,7 +101,9 @@ def _by_thread(
     if not ids:
         trace.append("thread: miss (no In-Reply-To or References)")
         return None
-    for message_id in ids:
+    if len(ids) > MAX_LOOKUPS:
+        trace.append(f"thread: only the newest {MAX_LOOKUPS} of {len(ids)} ids looked up")
+    for message_id in ids[:MAX_LOOKUPS]:
         items = ctx.items_by_message_id(message_id)
         if items:
             # A message that opened several Tickets (one per route) matches the
@@ -111,14 +121,19 @@ def _by_plus_address(
     mail: ParsedMail, ctx: HandlerContext, settings: HandlerSettings, trace: Trace
 ) -> Match | None:
     ours = ctx.own_addresses() | {route.address.lower() for route in ctx.routes()}
+    looked_up = 0
     for recipient in mail.recipients():
         parsed = plus_reference(recipient.address)
         if parsed is None:
             continue
+        if looked_up == MAX_LOOKUPS:
+            trace.append(f"plus-address: only the first {MAX_LOOKUPS} looked up")
+            break
         base, reference = parsed
         if base not in ours:
             trace.append(f"plus-address: {recipient.address} is not one of our addresses")
             continue
+        looked_up += 1
         item = _existing(ctx, reference, MatchedBy.PLUS_ADDRESS, trace)
         if item is not None:
             return Match(item, MatchedBy.PLUS_ADDRESS, recipient.address)
@@ -142,7 +157,10 @@ def _by_body(
 def _first_existing(
     ctx: HandlerContext, refs: Iterable[Reference], by: MatchedBy, trace: Trace
 ) -> Match | None:
-    for reference in dict.fromkeys(refs):
+    for index, reference in enumerate(dict.fromkeys(refs)):
+        if index == MAX_LOOKUPS:
+            trace.append(f"{by}: only the first {MAX_LOOKUPS} references looked up")
+            break
         item = _existing(ctx, reference, by, trace)
         if item is not None:
             return Match(item, by, str(reference))
