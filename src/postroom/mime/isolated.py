@@ -17,10 +17,14 @@ Postroom parses in child processes (``python -m postroom.mime.isolated``):
 4. a child that dies on a message (out of memory, a crash in a C library) is
    a `ParseFailure` of that message alone.
 
+A poll hands each message to its child as soon as it is retrieved
+(`MailParser.stream`), so the child parses while the next message comes in
+over the network, and the batch takes the outcomes when it is stored.
 Children are started when first needed and kept (starting one costs about a
-tenth of a second); each serves one caller at a time, so a mailbox whose
+twentieth of a second); each serves one poll at a time, so a mailbox whose
 messages stall holds its own child and never another mailbox's. At most
-``size`` exist; a caller waits for a free one.
+``size`` exist (by default as many as a process polls mailboxes at once); a
+poll waits for a free one.
 
 `InProcessParser` is the same port without the child: for tests and for
 one-off commands where a stall only costs the person who typed them.
@@ -74,8 +78,26 @@ class ParseInterrupted(Exception):
 ParseOutcome = ParsedMail | ParseFailure
 
 
+class ParseStream(Protocol):
+    """Messages handed over one by one as they arrive, their outcomes taken later in order.
+
+    A poll submits each message as soon as it is retrieved, so the child parses it while
+    the next one is read from the network; the batch takes the outcomes when it is stored.
+    """
+
+    def submit(self, raw: bytes) -> None: ...
+
+    def take(self, count: int) -> list[ParseOutcome]:
+        """The outcomes of the next ``count`` submitted messages (waits for them)."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class MailParser(Protocol):
     """Raw messages in, each one's `ParsedMail` (or why there is none) out, in order."""
+
+    def stream(self, stopping: threading.Event | None = None) -> ParseStream: ...
 
     def parse_many(
         self, raws: Sequence[bytes], stopping: threading.Event | None = None
@@ -85,15 +107,36 @@ class MailParser(Protocol):
 class InProcessParser:
     """`parse` in the calling thread: no budget (``stopping`` is looked at between messages)."""
 
+    def stream(self, stopping: threading.Event | None = None) -> ParseStream:
+        return _InProcessStream(stopping)
+
     def parse_many(
         self, raws: Sequence[bytes], stopping: threading.Event | None = None
     ) -> list[ParseOutcome]:
-        out: list[ParseOutcome] = []
+        stream = _InProcessStream(stopping)
         for raw in raws:
-            if stopping is not None and stopping.is_set():
+            stream.submit(raw)
+        return stream.take(len(raws))
+
+
+class _InProcessStream:
+    def __init__(self, stopping: threading.Event | None) -> None:
+        self._stopping = stopping
+        self._raws: deque[bytes] = deque()
+
+    def submit(self, raw: bytes) -> None:
+        self._raws.append(raw)
+
+    def take(self, count: int) -> list[ParseOutcome]:
+        out: list[ParseOutcome] = []
+        for _ in range(count):
+            if self._stopping is not None and self._stopping.is_set():
                 raise ParseInterrupted("stopping")
-            out.append(parse(raw))
+            out.append(parse(self._raws.popleft()))
         return out
+
+    def close(self) -> None:
+        self._raws.clear()
 
 
 def budget(size: int, seconds: float = MESSAGE_SECONDS) -> float:
@@ -104,7 +147,7 @@ def budget(size: int, seconds: float = MESSAGE_SECONDS) -> float:
 class IsolatedParser:
     """Parses in child processes with a time budget per message (see the module docstring)."""
 
-    def __init__(self, seconds: float = MESSAGE_SECONDS, size: int = 4) -> None:
+    def __init__(self, seconds: float = MESSAGE_SECONDS, size: int = 8) -> None:
         self.seconds = seconds
         self._size = max(1, size)
         self._idle: list[_Child] = []
@@ -113,32 +156,20 @@ class IsolatedParser:
         # Children end with their parser (garbage collected, or the interpreter exiting).
         weakref.finalize(self, _stop_all, self._idle)
 
+    def stream(self, stopping: threading.Event | None = None) -> ParseStream:
+        """A stream that holds one child from its first message until it is closed."""
+        return _ChildStream(self, stopping)
+
     def parse_many(
         self, raws: Sequence[bytes], stopping: threading.Event | None = None
     ) -> list[ParseOutcome]:
-        child = self._checkout()
-        out: list[ParseOutcome] = []
+        stream = self.stream(stopping)
         try:
-            while len(out) < len(raws):
-                if child is None or not child.alive:
-                    if child is not None:
-                        child.stop()
-                    child = _Child.start()
-                try:
-                    problem = child.run(raws, len(out), self.seconds, stopping, out)
-                except ParseInterrupted:
-                    child.stop()
-                    raise
-                if problem is None:
-                    break
-                # The message at len(out) stalled or killed its child: it alone fails.
-                child.stop()
-                child = None
-                log.warning("message %d of a batch not parsed: %s", len(out) + 1, problem)
-                out.append(ParseFailure(problem))
-            return out
+            for raw in raws:
+                stream.submit(raw)
+            return stream.take(len(raws))
         finally:
-            self._checkin(child)
+            stream.close()
 
     def close(self) -> None:
         """Stop the idle children (a busy one ends when its caller gives it back)."""
@@ -148,7 +179,7 @@ class IsolatedParser:
             self._count -= len(idle)
         _stop_all(idle)
 
-    def _checkout(self) -> _Child | None:
+    def checkout(self) -> _Child | None:
         with self._free:
             while not self._idle and self._count >= self._size:
                 self._free.wait()
@@ -157,7 +188,7 @@ class IsolatedParser:
             self._count += 1
             return None  # started on first use, outside the lock
 
-    def _checkin(self, child: _Child | None) -> None:
+    def checkin(self, child: _Child | None) -> None:
         with self._free:
             if child is not None and child.alive:
                 self._idle.append(child)
@@ -166,6 +197,105 @@ class IsolatedParser:
                     child.stop()
                 self._count -= 1
             self._free.notify()
+
+
+class _ChildStream:
+    """Messages in flight to one child: written ahead as the pipe takes them, answers read
+    as they come; message i's budget runs from when it was submitted or from the answer
+    to message i-1, whichever is later."""
+
+    def __init__(self, owner: IsolatedParser, stopping: threading.Event | None) -> None:
+        self._owner = owner
+        self._child: _Child | None = None
+        self._holding = False
+        self._stopping = stopping
+        self._waiting: deque[tuple[bytes, float]] = deque()
+        """Submitted, not yet answered: the raw bytes and when they were submitted."""
+        self._pending: deque[memoryview] = deque()
+        self._inbox = bytearray()
+        self._done: deque[ParseOutcome] = deque()
+        self._answered = time.monotonic()
+        self._closed = False
+
+    def submit(self, raw: bytes) -> None:
+        child = self._running()
+        self._waiting.append((raw, time.monotonic()))
+        self._pending.append(memoryview(_FRAME.pack(len(raw))))
+        self._pending.append(memoryview(raw))
+        problem = child.pump(self._pending, self._inbox, 0.0)
+        self._collect()
+        if problem is not None:
+            self._fail_head(problem)
+
+    def take(self, count: int) -> list[ParseOutcome]:
+        while len(self._done) < count:
+            if not self._waiting:
+                raise ValueError(f"{count} outcomes asked for, {len(self._done)} submitted")
+            if self._stopping is not None and self._stopping.is_set():
+                self._stop_child()
+                raise ParseInterrupted("stopping")
+            raw, submitted = self._waiting[0]
+            deadline = max(submitted, self._answered) + budget(len(raw), self._owner.seconds)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                limit = budget(len(raw), self._owner.seconds)
+                self._fail_head(
+                    f"parsing took longer than {limit:.0f} s "
+                    "(POSTROOM_MESSAGE_SECONDS): the message is kept in quarantine"
+                )
+                continue
+            problem = self._running().pump(self._pending, self._inbox, min(SLICE, left))
+            self._collect()
+            if problem is not None:
+                self._fail_head(problem)
+        return [self._done.popleft() for _ in range(count)]
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if not self._holding:
+            return
+        if self._waiting:  # abandoned mid-way: the child may still be busy
+            self._stop_child()
+        self._owner.checkin(self._child)
+
+    def _running(self) -> _Child:
+        if not self._holding:
+            self._child = self._owner.checkout()  # waits while all children are busy
+            self._holding = True
+        if self._child is None or not self._child.alive:
+            if self._child is not None:
+                self._child.stop()
+            self._child = _Child.start()
+        return self._child
+
+    def _collect(self) -> None:
+        answers = _take_answers(self._inbox)
+        if answers:
+            self._answered = time.monotonic()
+        for answer in answers:
+            self._waiting.popleft()
+            self._done.append(answer)
+
+    def _fail_head(self, problem: str) -> None:
+        """The oldest waiting message stalled or killed its child: it alone fails; a new
+        child gets the ones after it."""
+        self._stop_child()
+        self._waiting.popleft()
+        log.warning("a message was not parsed: %s", problem)
+        self._done.append(ParseFailure(problem))
+        self._answered = time.monotonic()
+        self._pending.clear()
+        self._inbox.clear()
+        for raw, _ in self._waiting:
+            self._pending.append(memoryview(_FRAME.pack(len(raw))))
+            self._pending.append(memoryview(raw))
+
+    def _stop_child(self) -> None:
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
 
 
 class _Child:
@@ -177,6 +307,9 @@ class _Child:
         self._to = process.stdin.fileno()
         self._from = process.stdout.fileno()
         os.set_blocking(self._to, False)
+        os.set_blocking(self._from, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._from, selectors.EVENT_READ)
 
     @classmethod
     def start(cls) -> _Child:
@@ -193,53 +326,33 @@ class _Child:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def run(
-        self,
-        raws: Sequence[bytes],
-        first: int,
-        seconds: float,
-        stopping: threading.Event | None,
-        out: list[ParseOutcome],
-    ) -> str | None:
-        """Parse ``raws[first:]``, appending to ``out``; None when all are done, else why the
-        next one failed (its budget passed, or the child died on it).
-
-        The messages are written ahead while earlier ones are parsed (the pipe takes what
-        the child has room for); message i's budget runs from the moment the answer to
-        message i-1 arrived.
-        """
-        pending: deque[memoryview] = deque()
-        for raw in raws[first:]:
-            pending.append(memoryview(_FRAME.pack(len(raw))))
-            pending.append(memoryview(raw))
-        inbox = bytearray()
-        since = time.monotonic()
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._from, selectors.EVENT_READ)
-            selector.register(self._to, selectors.EVENT_WRITE)
-            while len(out) < len(raws):
-                limit = budget(len(raws[len(out)]), seconds)
-                left = since + limit - time.monotonic()
-                if left <= 0:
-                    return (
-                        f"parsing took longer than {limit:.0f} s "
-                        "(POSTROOM_MESSAGE_SECONDS): the message is kept in quarantine"
-                    )
-                if stopping is not None and stopping.is_set():
-                    raise ParseInterrupted("stopping")
-                for key, _events in selector.select(min(SLICE, left)):
-                    if key.fd == self._to:
-                        if not self._write(pending):
-                            return f"the parser process died on this message ({self._exit()})"
-                        if not pending:
-                            selector.unregister(self._to)
-                    else:
+    def pump(self, pending: deque[memoryview], inbox: bytearray, timeout: float) -> str | None:
+        """Write what the pipe takes of ``pending``, then read what has come into ``inbox``
+        (waiting up to ``timeout`` for something to come); a sentence if the child is gone."""
+        if not self._write(pending):
+            return f"the parser process died on this message ({self._exit()})"
+        writing = bool(pending)
+        if writing:
+            self._selector.register(self._to, selectors.EVENT_WRITE)
+        try:
+            for key, _events in self._selector.select(timeout):
+                if key.fd == self._to:
+                    if not self._write(pending):
+                        return f"the parser process died on this message ({self._exit()})"
+                    continue
+                while True:
+                    try:
                         chunk = os.read(self._from, _MIB)
-                        if not chunk:
-                            return f"the parser process died on this message ({self._exit()})"
-                        inbox += chunk
-                        if _take_answers(inbox, out):
-                            since = time.monotonic()
+                    except BlockingIOError:
+                        break
+                    if not chunk:
+                        return f"the parser process died on this message ({self._exit()})"
+                    inbox += chunk
+                    if len(chunk) < _MIB:
+                        break
+        finally:
+            if writing:
+                self._selector.unregister(self._to)
         return None
 
     def _write(self, pending: deque[memoryview]) -> bool:
@@ -270,6 +383,7 @@ class _Child:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        self._selector.close()
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 stream.close()
@@ -280,9 +394,9 @@ def _stop_all(children: list[_Child]) -> None:
         child.stop()
 
 
-def _take_answers(inbox: bytearray, out: list[ParseOutcome]) -> bool:
-    """Move every complete answer from ``inbox`` to ``out``; True if there was one."""
-    took = False
+def _take_answers(inbox: bytearray) -> list[ParsedMail]:
+    """Every complete answer in ``inbox``, removed from it."""
+    answers: list[ParsedMail] = []
     while len(inbox) >= _FRAME.size:
         (size,) = _FRAME.unpack_from(inbox)
         if len(inbox) < _FRAME.size + size:
@@ -292,9 +406,8 @@ def _take_answers(inbox: bytearray, out: list[ParseOutcome]) -> bool:
         answer = pickle.loads(payload)  # noqa: S301 - our own child's output, not the sender's
         if not isinstance(answer, ParsedMail):
             raise TypeError(f"the parser process answered {type(answer).__name__}")
-        out.append(answer)
-        took = True
-    return took
+        answers.append(answer)
+    return answers
 
 
 def _read_exact(stream: object, size: int) -> bytes | None:

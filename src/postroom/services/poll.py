@@ -53,7 +53,7 @@ from postroom.mailboxes import (
 )
 from postroom.mailboxes.pop3_wire import MAX_BODY
 from postroom.mailboxes.triage import Action, Ledger, TooLarge, too_large_reason
-from postroom.mime.isolated import ParseInterrupted
+from postroom.mime.isolated import ParseInterrupted, ParseOutcome, ParseStream
 from postroom.services.ingest import Arrival, IngestService, utcnow
 from postroom.storage import channels, messages
 from postroom.storage.database import reading
@@ -276,7 +276,7 @@ class PollService:
     ) -> None:
         """Retrieve ``fresh``, store it in batches, delete what is stored, QUIT."""
         fetches = session.retrieve_many(fresh)
-        batch = _Batch()
+        batch = _Batch(self.ingest.parser.stream(self.stopping))
         at = -1
         try:
             for index in range(len(fresh)):
@@ -306,6 +306,8 @@ class PollService:
         except MessageTooLarge as exc:
             untaken = len(fresh) - at - 1 if at >= 0 else 0
             self._cut_off(channel, exc, listing, ledger, batch, session, report, untaken)
+        finally:
+            batch.stream.close()
 
     def _record(self, channel: Row[Any], report: ChannelReport, next_poll: datetime) -> None:
         """The poll's outcome on its channel, or owed until the database is back."""
@@ -327,7 +329,9 @@ class PollService:
         if not batch.pending or report.error_class == "storage":
             return report.error_class != "storage"
         try:
-            results = self.ingest.ingest_batch([a for _, a in batch.pending], self.stopping)
+            parsed = batch.parsed()
+            arrivals = [a for _, a in batch.pending]
+            results = self.ingest.ingest_batch(arrivals, self.stopping, parsed)
         except ParseInterrupted:
             # Stopping (SIGTERM) while the batch was parsed: none of it is stored, so none
             # of it is deleted; the poll ends with the deletions of what was stored before.
@@ -505,9 +509,11 @@ def _notice(report: ChannelReport) -> tuple[str, str] | None:
 
 
 class _Batch:
-    """Retrieved messages waiting to be stored together."""
+    """Retrieved messages waiting to be stored together, each handed to the parser as it
+    is added (parsed while the next ones are retrieved)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream: ParseStream) -> None:
+        self.stream = stream
         self.pending: list[tuple[int, Arrival]] = []
         self.bytes = 0
         self.since = 0.0
@@ -517,6 +523,11 @@ class _Batch:
             self.since = time.monotonic()
         self.pending.append((number, arrival))
         self.bytes += len(arrival.raw)
+        self.stream.submit(arrival.raw)
+
+    def parsed(self) -> list[ParseOutcome]:
+        """The pending messages' parse outcomes, in order (waits for them)."""
+        return self.stream.take(len(self.pending))
 
     def full(self, messages: int, size: int, seconds: float) -> bool:
         return (

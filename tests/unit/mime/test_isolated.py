@@ -125,3 +125,25 @@ def test_one_mailbox_stalling_does_not_hold_another_callers_parse() -> None:
 def test_the_budget_grows_with_the_size() -> None:
     assert budget(0, 10.0) == 10.0
     assert budget(50 * 1024 * 1024, 10.0) == pytest.approx(35.0)
+
+
+@pytest.mark.usefixtures("stalls")
+def test_a_stream_parses_while_messages_come_and_a_stall_fails_only_its_message() -> None:
+    parser = IsolatedParser(seconds=1.0, size=1)
+    stream = parser.stream()
+    try:
+        stream.submit(_mail(1))
+        stream.submit(_mail(2, stall=True))
+        stream.submit(_mail(3))
+        first = stream.take(1)
+        stream.submit(_mail(4))
+        rest = stream.take(3)
+    finally:
+        stream.close()
+    subjects = [o.subject if isinstance(o, ParsedMail) else "failed" for o in first + rest]
+    assert subjects == ["message 1", "failed", "message 3", "message 4"]
+    # A stream that never got a message holds no child: the only one is free for the next.
+    idle = parser.stream()
+    idle.close()
+    assert isinstance(parser.parse_many([_mail(5)])[0], ParsedMail)
+    parser.close()
