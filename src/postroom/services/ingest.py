@@ -36,7 +36,7 @@ from postroom.errors import StorageUnavailableError
 from postroom.mime.isolated import InProcessParser, MailParser, ParseFailure, ParseOutcome
 from postroom.services.apply import Applier, BlobWriter, message_status
 from postroom.services.present import decision_json, item_json
-from postroom.storage import config, messages, workitems
+from postroom.storage import channels, config, messages, workitems
 from postroom.storage.blobs import FileBlobStore, StagedBlobs
 from postroom.storage.context import BatchSeen, SqlHandlerContext, dedupe_key, own_addresses
 from postroom.storage.database import reading
@@ -87,14 +87,17 @@ class IngestService:
         self.default_sender = default_sender
         self.templates_dir = templates_dir
         self.clock = clock
-        self._config_cache: tuple[float, list[Route], frozenset[str]] | None = None
+        self._config_cache: _Config | None = None
         self._one_batch = threading.Lock()
         """Batches of one process are ingested one at a time (see `ingest_batch`)."""
 
     CONFIG_TTL = 5.0
-    """Seconds a long-running service keeps routes and own addresses before reading them again."""
+    """Seconds a long-running service keeps routes, own addresses and channel addresses
+    before reading them again."""
 
-    def _config(self, conn: Connection) -> tuple[list[Route], frozenset[str]]:
+    def _config(
+        self, conn: Connection
+    ) -> tuple[list[Route], frozenset[str], dict[int, str | None]]:
         now = time.monotonic()
         cached = self._config_cache
         if cached is None or now - cached[0] > self.CONFIG_TTL:
@@ -102,9 +105,10 @@ class IngestService:
                 now,
                 config.list_routes(conn),
                 own_addresses(conn, self.default_sender),
+                channels.addresses(conn),
             )
             self._config_cache = cached
-        return cached[1], cached[2]
+        return cached[1], cached[2], cached[3]
 
     def ingest(
         self, raw: bytes, channel_id: int | None = None, source_uid: str | None = None
@@ -113,7 +117,10 @@ class IngestService:
         return self.ingest_batch([Arrival(raw, channel_id, source_uid)])[0]
 
     def ingest_batch(
-        self, arrivals: Sequence[Arrival], stopping: threading.Event | None = None
+        self,
+        arrivals: Sequence[Arrival],
+        stopping: threading.Event | None = None,
+        parsed: list[ParseOutcome] | None = None,
     ) -> list[IngestResult]:
         """Store and handle several messages with one blob flush and one commit.
 
@@ -123,7 +130,9 @@ class IngestService:
         them from the mailbox. It raises `StorageUnavailableError` when the batch
         could not be committed (then nothing of it counts as stored), and
         `ParseInterrupted` when ``stopping`` was set while the batch was parsed
-        (nothing of it stored either).
+        (nothing of it stored either). ``parsed`` are the arrivals' outcomes when the
+        caller had them parsed already (a poll streams each message to the parser as it
+        is retrieved: `MailParser.stream`).
 
         Parsing comes first, outside the turn: with `IsolatedParser` it runs in a
         child process under a time budget per message, and a message past its budget
@@ -137,7 +146,8 @@ class IngestService:
         2 processes x 4 mailboxes, a third fewer messages a second than one at a time).
         Several cores are used by several processes (`postroom run --workers`).
         """
-        parsed = self.parser.parse_many([a.raw for a in arrivals], stopping)
+        if parsed is None:
+            parsed = self.parser.parse_many([a.raw for a in arrivals], stopping)
         with self._one_batch:
             return self._ingest_batch(arrivals, parsed)
 
@@ -191,8 +201,8 @@ class IngestService:
             seen = BatchSeen()
             with workitems.deferred_writes(conn):
                 results = [
-                    self._handle(conn, mail, row_id, now, outcomes, staged, seen)
-                    for mail, row_id in zip(mails, rows, strict=True)
+                    self._handle(conn, mail, row_id, now, outcomes, staged, seen, a.channel_id)
+                    for (a, _, _), mail, row_id in zip(items, mails, rows, strict=True)
                 ]
             messages.set_outcomes(conn, outcomes)
             return results
@@ -212,7 +222,9 @@ class IngestService:
             try:
                 with conn.begin_nested():
                     row_id = _arrive(conn, arrival, sha, now, mail=mail)
-                    return self._handle(conn, mail, row_id, now, blobs=staged)
+                    return self._handle(
+                        conn, mail, row_id, now, blobs=staged, channel_id=arrival.channel_id
+                    )
             except IntegrityError as exc:
                 row = messages.find_arrival(conn, arrival.channel_id, arrival.source_uid, sha)
                 if row is not None:
@@ -242,19 +254,20 @@ class IngestService:
         with reading(self.engine) as conn:
             row = messages.get(conn, message_row)
         raw = self.blobs.get(row.raw_sha256)
-        try:
-            mail = self.parser.parse_many([raw])[0]
-            if isinstance(mail, ParseFailure):
-                raise _ParseFailed(mail.reason)
-            with self.engine.begin() as conn:
-                return self._handle(conn, mail, message_row, now)
-        except Exception as exc:  # noqa: BLE001 - stays in quarantine with the new error
-            error = _error_text(exc)
-            with self.engine.begin() as conn:
-                messages.set_outcome(
-                    conn, message_row, status="quarantined", error=error, attempts=row.attempts + 1
-                )
-            return IngestResult(message_row, _quarantined(message_row, error))
+        mail = self.parser.parse_many([raw])[0]
+        if isinstance(mail, ParseFailure):
+            error = mail.reason
+        else:
+            try:
+                with self.engine.begin() as conn:
+                    return self._handle(conn, mail, message_row, now, channel_id=row.channel_id)
+            except Exception as exc:  # noqa: BLE001 - stays in quarantine with the new error
+                error = _error_text(exc)
+        with self.engine.begin() as conn:
+            messages.set_outcome(
+                conn, message_row, status="quarantined", error=error, attempts=row.attempts + 1
+            )
+        return IngestResult(message_row, _quarantined(message_row, error))
 
     def decide_only(self, mail: ParsedMail) -> Decision:
         """A dry run for `explain`: the decision, nothing written."""
@@ -262,10 +275,25 @@ class IngestService:
             return decide(mail, self._context(conn, None), self.settings, self.clock())
 
     def _context(
-        self, conn: Connection, row_id: int | None, batch_seen: BatchSeen | None = None
+        self,
+        conn: Connection,
+        row_id: int | None,
+        batch_seen: BatchSeen | None = None,
+        channel_id: int | None = None,
     ) -> SqlHandlerContext:
-        routes, own = self._config(conn)
-        return SqlHandlerContext(conn, routes, own, exclude_message=row_id, batch_seen=batch_seen)
+        routes, own, addresses = self._config(conn)
+        # The address a message came through is the channel's: known without a query,
+        # unless the channel is newer than the cache.
+        known = channel_id is None or channel_id in addresses
+        return SqlHandlerContext(
+            conn,
+            routes,
+            own,
+            exclude_message=row_id,
+            batch_seen=batch_seen,
+            arrival_address=addresses.get(channel_id) if channel_id is not None else None,
+            arrival_known=known and row_id is not None,
+        )
 
     def _handle(
         self,
@@ -276,10 +304,12 @@ class IngestService:
         outcomes: list[dict[str, Any]] | None = None,
         blobs: BlobWriter | None = None,
         batch_seen: BatchSeen | None = None,
+        channel_id: int | None = None,
     ) -> IngestResult:
         """Decide and apply. With ``batch_seen`` the message's row does not carry its
         Message-ID and content hash yet: the later messages of the batch learn them here."""
-        decision = decide(mail, self._context(conn, row_id, batch_seen), self.settings, now)
+        context = self._context(conn, row_id, batch_seen, channel_id)
+        decision = decide(mail, context, self.settings, now)
         key = _dedupe_key(mail, decision)
         if batch_seen is not None and mail.content_hash:
             batch_seen.record(mail.message_id, mail.content_hash, row_id, key)
@@ -310,6 +340,10 @@ class IngestService:
         return IngestResult(row_id, data)
 
 
+_Config = tuple[float, list[Route], frozenset[str], dict[int, str | None]]
+"""When read; routes; own addresses; each channel's address by id."""
+
+
 def _dedupe_key(mail: ParsedMail, decision: Decision) -> str | None:
     """Set for every message the handler acted on: the same message cannot be acted on twice
     for the same routes, even by two processes at the same moment (the second commit fails,
@@ -317,10 +351,6 @@ def _dedupe_key(mail: ParsedMail, decision: Decision) -> str | None:
     if decision.rule in (Rule.D1, Rule.D2) or not mail.content_hash:
         return None
     return dedupe_key(mail.message_id, mail.content_hash, decision.routes)
-
-
-class _ParseFailed(Exception):
-    """A stored message could not be parsed within its budget (retry stays in quarantine)."""
 
 
 def _arrive(

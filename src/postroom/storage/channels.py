@@ -242,3 +242,8 @@ def record_failure(
         values["disabled_reason"] = f"switched off after {count} consecutive failures ({kind})"
     set_values(conn, channel_id, **values)
     return switched_off
+
+
+def addresses(conn: Connection) -> dict[int, str | None]:
+    """Each channel's mailbox address (the address its mail was delivered for), by id."""
+    return {row.id: row.address for row in conn.execute(select(channels.c.id, channels.c.address))}

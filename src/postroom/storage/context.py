@@ -127,7 +127,14 @@ class SqlHandlerContext:
         own_addresses: frozenset[str],
         exclude_message: int | None = None,
         batch_seen: BatchSeen | None = None,
+        arrival_address: str | None = None,
+        arrival_known: bool = False,
     ) -> None:
+        """With ``arrival_known``, ``arrival_address`` is the address of the channel the
+        message came through (None: not through a channel), as the caller knows it;
+        otherwise it is looked up by ``exclude_message`` when the handler asks."""
+        self._arrival = arrival_address
+        self._arrival_known = arrival_known
         self._conn = conn
         self._routes = routes
         self._own = own_addresses
@@ -160,6 +167,8 @@ class SqlHandlerContext:
         return frozenset(route for route in routes if _route_digest(route) in handled)
 
     def arrival_address(self) -> str | None:
+        if self._arrival_known:
+            return self._arrival
         if not self._exclude:
             return None  # a dry run (`explain`): no arrival
         found = self._conn.execute(_ARRIVAL, {"row": self._exclude}).scalar()

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from postroom.failpoints import STALL_MARKER
 from support.mails import make_mail
 from support.polling import Postroom
@@ -61,6 +63,24 @@ def test_a_stalling_message_is_quarantined_and_its_batch_and_other_mailboxes_go_
     [quarantined] = postroom("quarantine", "list", "--json").json()
     assert "parsing took longer than 2 s" in quarantined["error"], quarantined
     assert postroom.counts()["messages"] == 12
+    # Retried where the parser no longer stalls (this process has no failpoint armed): handled.
+    retried = postroom("quarantine", "retry", str(quarantined["id"]), "--json").json()
+    assert retried["rule"] == "N1", retried
+
+
+def test_a_retry_that_stalls_again_stays_in_quarantine_with_the_reason(
+    postroom: Postroom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = postroom.mailbox("again")
+    postroom.stack.deliver(box.address, _stalling(box.address, "stalls twice"))
+    for name, value in _env(postroom, "1").items():
+        monkeypatch.setenv(name, value)
+    [report] = postroom.poll_json()
+    assert report["quarantined"] == 1
+    [quarantined] = postroom("quarantine", "list", "--json").json()
+    retried = postroom("quarantine", "retry", str(quarantined["id"]), "--json").json()
+    assert retried["outcome"] == "quarantined", retried
+    assert retried["reason"].startswith("could not be handled: parsing took longer than 1 s")
 
 
 def test_sigterm_does_not_wait_for_a_stalled_message_and_it_stays_on_the_server(
