@@ -12,7 +12,8 @@ number of times:
 1. Text runs to the next ``<`` that starts markup; a ``<`` that starts
    nothing (``a < b``) is text. Character references are decoded (§13.5);
    a decimal reference of eight or more significant digits is out of range
-   and becomes U+FFFD without being converted to a number.
+   and becomes U+FFFD without being converted to a number, and leading zeros
+   are dropped before one is (``int()`` refuses 4,300 digits, zeros included).
 2. ``<!--`` starts a comment that ends at the next ``-->``; ``<!`` (DOCTYPE,
    CDATA) and ``<?`` start a bogus comment that ends at the next ``>``;
    ``</`` not followed by a letter likewise. Comments are dropped.
@@ -72,7 +73,9 @@ _ATTRIBUTE = re.compile(
 )
 _EQUALS = re.compile(rf"[{_WS}]*=[{_WS}]*")
 _UNQUOTED = re.compile(rf"[^{_WS}>]*")
-_HUGE_DECIMAL = re.compile(r"&#0*[1-9][0-9]{7,};?")
+# A decimal reference html.unescape must not be given as it is: one with
+# leading zeros or of eight or more digits.
+_LONG_DECIMAL = re.compile(r"&#(?=0|[0-9]{8})0*([0-9]*)(;?)")
 _END_TAGS: dict[str, re.Pattern[str]] = {}
 
 
@@ -142,8 +145,14 @@ def unescape(text: str) -> str:
     if "&" not in text:
         return text
     if "&#" in text:
-        text = _HUGE_DECIMAL.sub("\ufffd", text)
+        text = _LONG_DECIMAL.sub(_short_decimal, text)
     return html.unescape(text)
+
+
+def _short_decimal(match: re.Match[str]) -> str:
+    """A decimal reference without leading zeros, or U+FFFD when it is out of range."""
+    digits, semicolon = match.groups()
+    return "\ufffd" if len(digits) > 7 else f"&#{digits or '0'}{semicolon}"
 
 
 def _raw_content(markup: str, name: str, pos: int) -> Generator[Token, None, int]:

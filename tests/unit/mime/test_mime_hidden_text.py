@@ -72,6 +72,7 @@ VISIBLE = {
     "head-closed-by-body-content": f"<html><head><title>t</title><p>{REF}",
     "split-by-inline-markup": f"<p>{REF[:3]}<b>{REF[3:]}</b></p>",
     "entity-encoded": "<p>" + "".join(f"&#{ord(c)};" for c in REF) + "</p>",
+    "after-zero-padded-entity": f"<p>&#{'0' * 5_000}65; {REF}</p>",  # int() refuses 4,300 digits
 }
 
 
