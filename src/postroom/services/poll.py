@@ -247,8 +247,10 @@ class PollService:
                         report.deleted_known += 1
                     elif action in (Action.VERIFY, Action.FETCH):
                         fresh.append(info)
+                    elif action is Action.LEAVE:  # remembered already, at this size and limit
+                        report.left_too_large.append(ledger.too_large[info.uid].reason)
                     else:
-                        self._leave(channel, info, ledger, report, streamed=False)
+                        self._leave(channel, info, report, streamed=False)
                 self._fetch(channel, session, listing, ledger, fresh, report, started)
         except StorageUnavailableError as exc:
             # A read or a lease renewal failed: the session was left without QUIT, so no
@@ -305,7 +307,7 @@ class PollService:
             failpoints.hit("after-quit")
         except MessageTooLarge as exc:
             untaken = len(fresh) - at - 1 if at >= 0 else 0
-            self._cut_off(channel, exc, listing, ledger, batch, session, report, untaken)
+            self._cut_off(channel, exc, listing, batch, session, report, untaken)
         finally:
             batch.stream.close()
 
@@ -397,20 +399,10 @@ class PollService:
         return False
 
     def _leave(
-        self,
-        channel: Row[Any],
-        info: MessageInfo,
-        ledger: Ledger,
-        report: ChannelReport,
-        *,
-        streamed: bool,
+        self, channel: Row[Any], info: MessageInfo, report: ChannelReport, *, streamed: bool
     ) -> None:
         """A message over the limit stays on the server (no RETR, no DELE) and is
         remembered, so later polls leave it alone too; its reason goes on the channel."""
-        remembered = ledger.too_large.get(info.uid)
-        if not streamed and ledger.action(info) is Action.LEAVE and remembered is not None:
-            report.left_too_large.append(remembered.reason)
-            return
         reason = too_large_reason(info, self.max_message_bytes, streamed=streamed)
         with self.engine.begin() as conn:
             messages.remember_too_large(
@@ -430,7 +422,6 @@ class PollService:
         channel: Row[Any],
         exc: MessageTooLarge,
         listing: list[MessageInfo],
-        ledger: Ledger,
         batch: _Batch,
         session: MailboxSession,
         report: ChannelReport,
@@ -443,9 +434,8 @@ class PollService:
         self._flush(batch, session, report, delete=False)
         info = next((i for i in listing if i.number == exc.number), None)
         if info is not None:
-            self._leave(channel, info, ledger, report, streamed=True)
-        stored = report.handled + report.quarantined + report.duplicates
-        report.remaining += untaken + report.deleted_known + stored
+            self._leave(channel, info, report, streamed=True)
+        report.remaining += untaken + report.deleted_known + _stored(report)
         report.deleted_known = 0
 
     def _lease(self, channel_id: int) -> bool:
