@@ -46,7 +46,7 @@ import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from postroom.domain.mail import ParsedMail
 from postroom.mime.parser import parse
@@ -410,12 +410,12 @@ def _take_answers(inbox: bytearray) -> list[ParsedMail]:
     return answers
 
 
-def _read_exact(stream: object, size: int) -> bytes | None:
-    read = stream.read  # type: ignore[attr-defined]
+def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
+    """``size`` bytes from ``stream``, or None if it ends first (the parent went away)."""
     parts: list[bytes] = []
     missing = size
     while missing:
-        chunk = read(missing)
+        chunk = stream.read(missing)
         if not chunk:
             return None
         parts.append(chunk)

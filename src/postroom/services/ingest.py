@@ -216,9 +216,36 @@ class IngestService:
         now: datetime,
         staged: BlobWriter,
     ) -> IngestResult:
-        error = mail.reason if isinstance(mail, ParseFailure) else ""
-        for _attempt in range(0 if isinstance(mail, ParseFailure) else 2):
-            assert isinstance(mail, ParsedMail)
+        if isinstance(mail, ParseFailure):
+            error = mail.reason  # past its time budget: quarantined without handling
+        else:
+            handled = self._try_handle(conn, arrival, sha, mail, now, staged)
+            if isinstance(handled, IngestResult):
+                return handled
+            error = handled
+        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+        log.warning("message %s quarantined: %s", sha[:12], last)
+        with conn.begin_nested():
+            row_id = _arrive(conn, arrival, sha, now, status="quarantined")
+            data = _quarantined(row_id, error)
+            messages.set_outcome(
+                conn, row_id, error=error, attempts=1, decision=data, rule="Q1", path="Q1"
+            )
+        return IngestResult(row_id, data)
+
+    def _try_handle(
+        self,
+        conn: Connection,
+        arrival: Arrival,
+        sha: str,
+        mail: ParsedMail,
+        now: datetime,
+        staged: BlobWriter,
+    ) -> IngestResult | str:
+        """Record and handle one arrival in a SAVEPOINT: its result, or the error text that
+        quarantines it."""
+        error = ""
+        for _attempt in range(2):
             try:
                 with conn.begin_nested():
                     row_id = _arrive(conn, arrival, sha, now, mail=mail)
@@ -236,17 +263,8 @@ class IngestService:
             except (OperationalError, StorageUnavailableError):
                 raise  # storage, not the message: nothing of the batch counts as stored
             except Exception as exc:  # noqa: BLE001 - Q1: any unexpected error quarantines it
-                error = _error_text(exc)
-                break
-        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
-        log.warning("message %s quarantined: %s", sha[:12], last)
-        with conn.begin_nested():
-            row_id = _arrive(conn, arrival, sha, now, status="quarantined")
-            data = _quarantined(row_id, error)
-            messages.set_outcome(
-                conn, row_id, error=error, attempts=1, decision=data, rule="Q1", path="Q1"
-            )
-        return IngestResult(row_id, data)
+                return _error_text(exc)
+        return error
 
     def handle_stored(self, message_row: int) -> IngestResult:
         """Handle an arrival again (quarantine retry): same row, a new attempt."""
