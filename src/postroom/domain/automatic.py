@@ -187,6 +187,11 @@ def _domain_problem(domain: str, qualified: bool) -> str | None:
     return None
 
 
+_MAX_SKIPPED = 10
+"""Addresses passed over that are described one by one: a Reply-To of 600 KB holds
+100,000 of them, and each description goes into the trace."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyAddress:
     """The address an automated reply goes to, and why any candidate before it was passed over."""
@@ -207,17 +212,25 @@ def reply_address(mail: ParsedMail) -> ReplyAddress:
 
     The first Reply-To address that `address_problem` accepts wins; failing
     that, From; failing that, nobody.  Each address passed over is recorded
-    with its reason (escaped: it is remote text).
+    with its reason (escaped: it is remote text), the first ``_MAX_SKIPPED``
+    of them; then how many more there were.
     """
     skipped: list[str] = []
+    passed_over = 0
     candidates = [("Reply-To", a) for a in mail.reply_to]
     if mail.from_ is not None:
         candidates.append(("From", mail.from_))
+    chosen = None
     for label, candidate in candidates:
         problem = address_problem(candidate.address.strip())
         if problem is None:
-            return ReplyAddress(candidate, tuple(skipped))
-        skipped.append(f"{label} {candidate.address[:80]!r}: {problem}")
-    if mail.from_ is None:
+            chosen = candidate
+            break
+        passed_over += 1
+        if passed_over <= _MAX_SKIPPED:
+            skipped.append(f"{label} {candidate.address[:80]!r}: {problem}")
+    if passed_over > _MAX_SKIPPED:
+        skipped.append(f"{passed_over - _MAX_SKIPPED} more addresses passed over")
+    if chosen is None and mail.from_ is None:
         skipped.append("no From")
-    return ReplyAddress(None, tuple(skipped))
+    return ReplyAddress(chosen, tuple(skipped))

@@ -163,3 +163,16 @@ def test_the_handler_sends_nothing_and_records_why(bad: str) -> None:
     expected = "no From address" if not bad.strip() else "fully qualified"
     assert expected in d.suppressed_auto_reply
     assert len(d.new_tickets) == 1  # the Ticket is opened all the same
+
+
+def test_a_long_reply_to_is_described_in_a_few_lines() -> None:
+    # A Reply-To of 600 KB holds 100,000 unqualified addresses: one trace line each
+    # made 11 MB of trace for one message.
+    mail = replace(MAIL, reply_to=tuple(Address(f"desk{i}@intranet") for i in range(10_000)))
+    chosen = reply_address(mail)
+    assert chosen.address == MAIL.from_
+    assert len(chosen.skipped) == 11
+    assert chosen.skipped[-1] == "9990 more addresses passed over"
+    d = decide(mail, InMemoryHandlerContext().with_route(SUPPORT), HandlerSettings(), NOW)
+    assert [r.to for r in d.auto_replies] == ["carol@customer.example"]
+    assert len(d.trace) < 30
