@@ -12,6 +12,7 @@ does:
 * a QUIT that is never answered (``drop_quits``: the session ends as if it crashed there).
 
 Every RETR is logged by UIDL (`retrieved`), every message removed by QUIT too (`removed`).
+`add_channel` points a Postroom channel at a server.
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from postroom.credentials import Secret
+from postroom.services.ingest import utcnow
+from postroom.storage import channels
+
+if TYPE_CHECKING:
+    from postroom.bootstrap import App
 
 _CRLF = b"\r\n"
 _FILLER = b"X-Filler: " + b"a" * 60 + _CRLF
@@ -287,6 +296,23 @@ class Session:
         finally:
             with self.server._lock:
                 self.server.streamed += sent
+
+
+def add_channel(app: App, server: ScriptedPop3, name: str = "scripted") -> int:
+    """An enabled channel of ``app`` on ``server`` (polled every minute, 10 s timeout)."""
+    with app.engine.begin() as conn:
+        return channels.add_channel(
+            conn,
+            utcnow(),
+            name=name,
+            url=server.url,
+            password_enc=app.secrets.seal(Secret(server.password)),
+            mechanism="auto",
+            interval_s=60,
+            max_failures=3,
+            timeout_s=10,
+            enabled=True,
+        )
 
 
 def _stuffed(body: bytes) -> bytes:

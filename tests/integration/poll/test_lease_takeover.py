@@ -16,13 +16,12 @@ import pytest
 from sqlalchemy import update
 
 from postroom.bootstrap import App
-from postroom.credentials import Secret
 from postroom.services.ingest import utcnow
 from postroom.storage import channels
 from postroom.storage.database import reading
 from postroom.storage.tables import channels as channels_table
 from support.mails import make_mail
-from support.scripted_pop3 import ScriptedPop3
+from support.scripted_pop3 import ScriptedPop3, add_channel
 
 
 @pytest.fixture
@@ -54,22 +53,11 @@ def setup_channels(app: App, servers: dict[str, ScriptedPop3], live: int) -> dic
     host = socket.gethostname()
     holders = {"dead": f"{host}:{dead_pid()}", "live": f"{host}:{live}", "remote": "elsewhere:1"}
     until = utcnow() + timedelta(minutes=10)
-    with app.engine.begin() as conn:
-        for name, server in servers.items():
-            server.add(make_mail(subject=f"for {name}"))
-            channel_id = channels.add_channel(
-                conn,
-                utcnow(),
-                name=name,
-                url=server.url,
-                password_enc=app.secrets.seal(Secret(server.password)),
-                mechanism="auto",
-                interval_s=60,
-                max_failures=3,
-                timeout_s=10,
-                enabled=True,
-            )
-            if name in holders:
+    for name, server in servers.items():
+        server.add(make_mail(subject=f"for {name}"))
+        channel_id = add_channel(app, server, name)
+        if name in holders:
+            with app.engine.begin() as conn:
                 conn.execute(
                     update(channels_table)
                     .where(channels_table.c.id == channel_id)

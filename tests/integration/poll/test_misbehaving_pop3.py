@@ -22,13 +22,11 @@ import pytest
 from sqlalchemy import select
 
 from postroom.bootstrap import App
-from postroom.credentials import Secret
-from postroom.services.ingest import utcnow
 from postroom.storage import channels
 from postroom.storage.database import reading
 from postroom.storage.tables import messages
 from support.mails import make_mail
-from support.scripted_pop3 import ScriptedPop3
+from support.scripted_pop3 import ScriptedPop3, add_channel
 
 LIMIT = 5 * 1024 * 1024
 
@@ -46,22 +44,6 @@ def app(postroom_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> App:
     application = App()
     assert application.settings.max_message_bytes == LIMIT
     return application
-
-
-def add_channel(app: App, server: ScriptedPop3, name: str = "scripted") -> int:
-    with app.engine.begin() as conn:
-        return channels.add_channel(
-            conn,
-            utcnow(),
-            name=name,
-            url=server.url,
-            password_enc=app.secrets.seal(Secret(server.password)),
-            mechanism="auto",
-            interval_s=60,
-            max_failures=3,
-            timeout_s=10,
-            enabled=True,
-        )
 
 
 def poll(app: App) -> dict[str, Any]:
