@@ -121,7 +121,7 @@ def _by_plus_address(
     mail: ParsedMail, ctx: HandlerContext, settings: HandlerSettings, trace: Trace
 ) -> Match | None:
     ours = ctx.own_addresses() | {route.address.lower() for route in ctx.routes()}
-    looked_up = 0
+    looked_up = foreign = 0
     for recipient in mail.recipients():
         parsed = plus_reference(recipient.address)
         if parsed is None:
@@ -131,12 +131,17 @@ def _by_plus_address(
             break
         base, reference = parsed
         if base not in ours:
-            trace.append(f"plus-address: {recipient.address} is not one of our addresses")
+            foreign += 1
+            if foreign <= MAX_LOOKUPS:  # the trace is stored: one line each is enough
+                shown = recipient.address[:200]
+                trace.append(f"plus-address: {shown} is not one of our addresses")
             continue
         looked_up += 1
         item = _existing(ctx, reference, MatchedBy.PLUS_ADDRESS, trace)
         if item is not None:
             return Match(item, MatchedBy.PLUS_ADDRESS, recipient.address)
+    if foreign > MAX_LOOKUPS:
+        trace.append(f"plus-address: {foreign - MAX_LOOKUPS} more are not our addresses")
     trace.append("plus-address: miss")
     return None
 

@@ -76,3 +76,22 @@ def test_the_newest_thread_ids_are_the_ones_looked_up() -> None:
     assert seen[0] == "<parent@x.example>"
     assert seen[1] == "<r4999@x.example>"
     assert len(seen) == MAX_LOOKUPS
+
+
+@pytest.mark.parametrize(
+    "mail",
+    [
+        replace(MAIL, references=tuple(f"<r{i}@x.example>" for i in range(100_000))),
+        replace(MAIL, subject=" ".join(f"{100001 + i}-T" for i in range(20_000))),
+        replace(
+            MAIL, to=tuple(Address(f"support+{100001 + i}-T@example.com") for i in range(20_000))
+        ),
+        replace(
+            MAIL, to=tuple(Address(f"desk+{100001 + i}-T@other.example") for i in range(20_000))
+        ),
+    ],
+    ids=["references", "subject", "plus-addresses", "foreign-plus-addresses"],
+)
+def test_the_stored_trace_stays_short(mail: ParsedMail) -> None:
+    d = decide(mail, InMemoryHandlerContext().with_route(SUPPORT), HandlerSettings(), NOW)
+    assert len(d.trace) <= 4 * MAX_LOOKUPS
