@@ -7,6 +7,9 @@ from typing import Any
 from e2e.cli import Shell as BaseShell
 from support.mails import make_mail
 
+EXCHANGE_DOMAIN = "SL2P216MB1234.KORP216.PROD.OUTLOOK.COM"
+"""The host part of a Message-ID Exchange Online writes (long enough to need folding)."""
+
 
 class Shell(BaseShell):
     def outbox(self) -> list[dict[str, Any]]:

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from e2e.outbound import Shell, route
+from e2e.outbound import EXCHANGE_DOMAIN, Shell, route
+from support.headers import field_lines
 from unit.outbound.fake_smtp import Delivered, Script, fake_smtp
 
 pytestmark = pytest.mark.usefixtures("postroom_env")
-
-EXCHANGE_DOMAIN = "SL2P216MB1234.KORP216.PROD.OUTLOOK.COM"
 
 
 @pytest.fixture
@@ -49,20 +48,6 @@ def use_fake(sh: Shell, port: int) -> None:
 
 def head_of(delivered: Delivered) -> bytes:
     return delivered.data.split(b"\r\n\r\n", 1)[0]
-
-
-def field_lines(head: bytes, name: str) -> list[bytes]:
-    lines: list[bytes] = []
-    inside = False
-    for line in head.split(b"\r\n"):
-        if line[:1] in (b" ", b"\t"):
-            if inside:
-                lines.append(line)
-            continue
-        inside = line.split(b":", 1)[0].lower() == name.lower().encode()
-        if inside:
-            lines.append(line)
-    return lines
 
 
 @pytest.mark.parametrize(

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from e2e.outbound import Shell, route
+from e2e.outbound import EXCHANGE_DOMAIN, Shell, route
 from postroom.bootstrap import App
 from postroom.storage.smtp import set_channel_smtp
+from support.headers import field_lines
 from support.mails import make_mail
 from support.mailstack import Mailstack
 
@@ -39,9 +40,6 @@ def sh(capsys: pytest.CaptureFixture[str]) -> Shell:
 
 def customer() -> str:
     return f"carol-{secrets.token_hex(5)}@customer.test"
-
-
-EXCHANGE_DOMAIN = "SL2P216MB1234.KORP216.PROD.OUTLOOK.COM"
 
 
 def add_server(
@@ -288,21 +286,6 @@ def test_passwords_never_show(
     assert wrong.encode() not in db
 
 
-def _id_field(raw: bytes, name: str) -> list[bytes]:
-    """The physical lines of one header field, as Postfix delivered them (LF line ends)."""
-    found: list[bytes] = []
-    inside = False
-    for line in raw.split(b"\n\n", 1)[0].split(b"\n"):
-        if line[:1] in (b" ", b"\t"):
-            if inside:
-                found.append(line)
-            continue
-        inside = line.split(b":", 1)[0].lower() == name.lower().encode()
-        if inside:
-            found.append(line)
-    return found
-
-
 def test_an_exchange_length_message_id_threads_raw_through_postfix(
     sh: Shell, mailstack: Mailstack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -326,12 +309,12 @@ def test_an_exchange_length_message_id_threads_raw_through_postfix(
     assert len(captured) == 2
     for mail in captured:
         for name in ("Message-ID", "In-Reply-To", "References"):
-            lines = _id_field(mail, name)
+            lines = field_lines(mail, name, b"\n")
             assert lines and all(b"=?" not in line and len(line) <= 998 for line in lines)
-        references = b" ".join(_id_field(mail, "References")).split(b":", 1)[1].split()
+        references = b" ".join(field_lines(mail, "References", b"\n")).split(b":", 1)[1].split()
         assert exchange_id.encode() in references
     (ack,) = [m for m in captured if queued["message_id"].encode() not in m]
-    assert _id_field(ack, "In-Reply-To") == [f"In-Reply-To: {exchange_id}".encode()]
+    assert field_lines(ack, "In-Reply-To", b"\n") == [f"In-Reply-To: {exchange_id}".encode()]
     # the customer's client answers the acknowledgement: it threads back to the Ticket
     ack_id = email.message_from_bytes(ack, policy=default)["Message-ID"]
     answer = (

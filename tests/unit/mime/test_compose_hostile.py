@@ -28,6 +28,7 @@ from postroom.mime.compose import (
     render,
     subject_with_reference,
 )
+from support.headers import field_lines
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 SENDER = "support@example.test"
@@ -42,28 +43,9 @@ CONTROLS = (
 )
 
 
-def header_lines(raw: bytes) -> list[list[bytes]]:
-    """The header section as fields, each a list of its physical lines (folds kept)."""
-    head = raw.split(b"\r\n\r\n", 1)[0]
-    fields: list[list[bytes]] = []
-    for line in head.split(b"\r\n"):
-        if line[:1] in (b" ", b"\t") and fields:
-            fields[-1].append(line)
-        else:
-            fields.append([line])
-    return fields
-
-
-def field(raw: bytes, name: str) -> list[bytes] | None:
-    for lines in header_lines(raw):
-        if lines[0].split(b":", 1)[0].strip().lower() == name.encode():
-            return lines
-    return None
-
-
 def ids_written(raw: bytes, name: str) -> list[str]:
-    lines = field(raw, name)
-    if lines is None:
+    lines = field_lines(raw, name)
+    if not lines:
         return []
     value = b" ".join(lines).split(b":", 1)[1]
     return value.decode("ascii").split()
@@ -71,7 +53,7 @@ def ids_written(raw: bytes, name: str) -> list[str]:
 
 def assert_threading_is_raw(raw: bytes) -> None:
     for name in ID_FIELDS:
-        for line in field(raw, name) or []:
+        for line in field_lines(raw, name):
             assert b"=?" not in line, line[:120]
             assert len(line) <= MAX_LINE
             for token in line.split(b":", 1)[-1].split():
@@ -220,10 +202,10 @@ def test_an_address_that_cannot_be_written_is_left_out_with_its_reason(
         body="b\n",
         now=NOW,
     )
-    to_lines = b" ".join(field(composed.raw, "to") or [])
+    to_lines = b" ".join(field_lines(composed.raw, "to"))
     assert b"=?" not in to_lines
     assert to_lines.split(b":", 1)[1].strip() == CUSTOMER.encode()
-    assert field(composed.raw, "cc") is None
+    assert field_lines(composed.raw, "cc") == []
     assert composed.recipients == (CUSTOMER,)
     assert [a for a, _ in composed.left_out] == [address]
     assert why in composed.left_out[0][1]
