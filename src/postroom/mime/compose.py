@@ -157,6 +157,10 @@ class Composed:
     left_out: tuple[tuple[str, str], ...] = ()
     """(address, why) for each recipient that could not be written."""
 
+    def why_left_out(self) -> str:
+        """``'address': why`` for each recipient left out (remote text: bounded and quoted)."""
+        return "; ".join(f"{address[:80]!r}: {problem}" for address, problem in self.left_out)
+
 
 class UnwritableSender(ValueError):
     """The From address cannot be written correctly (see `address_problem`)."""

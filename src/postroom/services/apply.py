@@ -171,8 +171,7 @@ class Applier:
         if not composed.recipients:
             # The handler chose a fully qualified address; one that still cannot be
             # written is not sent to, and the Ticket says why.
-            why = "; ".join(f"{a[:80]!r}: {problem}" for a, problem in composed.left_out)
-            note = f"{reply.kind.value} not sent: {why}"
+            note = f"{reply.kind.value} not sent: {composed.why_left_out()}"
             cause = Cause("email-handler", note=note)
             workitems.record(self.conn, item_id, "auto_reply", None, None, cause, self.now)
             return

@@ -112,8 +112,9 @@ def queue_reply(
         raise UserError(f"{exc}: give --from ADDRESS") from exc
     if composed.left_out:
         # An agent's explicit recipient is never dropped silently: nothing is queued.
-        why = "; ".join(f"{a[:80]!r}: {problem}" for a, problem in composed.left_out)
-        raise UserError(f"cannot write to {why}; nothing queued (use --to/--cc)")
+        raise UserError(
+            f"cannot write to {composed.why_left_out()}; nothing queued (use --to/--cc)"
+        )
     sha = blobs.put(composed.raw)
     out_id = outbox.enqueue(
         conn,
