@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +27,7 @@ from postroom.services.ingest import Arrival, IngestResult, IngestService, utcno
 from support.mails import make_mail
 from support.pgcluster import Cluster, pg_cluster
 from support.polling import Box, Postroom
+from support.running import alive, start_run, workers
 
 __all__ = ["pg_cluster"]
 
@@ -203,22 +202,15 @@ def test_run_survives_a_database_restart(
     for customer in before:
         stack.deliver(acks.address, make_mail(to="ack@example.test", sender=customer))
     log_path = tmp_path / "run.log"
-    env = {**os.environ, **postroom.env}
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "postroom", "run", "--workers", "2", "--tick", "0.2"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-        )
+    proc = start_run(postroom.env, log_path, workers=2)
     try:
-        [worker] = _workers(proc.pid)
+        [worker] = workers(proc.pid)
         _wait(lambda: postroom.counts()["messages"] >= 150, 60, "polling under way")
         pg_cluster.stop("immediate")  # a crash: sessions cut in the middle of their work
         for customer in during:  # mail keeps arriving meanwhile
             stack.deliver(acks.address, make_mail(to="ack@example.test", sender=customer))
         time.sleep(OUTAGE)
-        assert _alive(proc.pid) and _alive(worker), log_path.read_text()
+        assert alive(proc.pid) and alive(worker), log_path.read_text()
         pg_cluster.start()
         _wait(
             lambda: (
@@ -229,8 +221,8 @@ def test_run_survives_a_database_restart(
             "every mailbox emptied and every reply sent after the restart",
             log_path,
         )
-        assert _alive(proc.pid) and _alive(worker), log_path.read_text()
-        assert _workers(proc.pid) == [worker]  # the same worker: it survived, not restarted
+        assert alive(proc.pid) and alive(worker), log_path.read_text()
+        assert workers(proc.pid) == [worker]  # the same worker: it survived, not restarted
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
@@ -260,14 +252,7 @@ def test_run_started_while_the_database_is_down_waits_for_it(
     postroom.stack.fill(box.address, 20)
     pg_cluster.stop("fast")
     log_path = tmp_path / "run.log"
-    env = {**os.environ, **postroom.env}
-    with log_path.open("wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "postroom", "run", "--workers", "1", "--tick", "0.2"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-        )
+    proc = start_run(postroom.env, log_path, workers=1)
     try:
         _wait(lambda: "retrying in 2 s" in log_path.read_text(), 30, "a second try", log_path)
         assert proc.poll() is None, log_path.read_text()
@@ -301,38 +286,3 @@ def _wait(done: object, timeout: float, what: str, log: Path | None = None) -> N
             return
         time.sleep(0.2)
     pytest.fail(f"timed out waiting for {what}\n{log.read_text() if log else ''}")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
-
-
-_NOT_WORKERS = (b"postroom.mime.isolated", b"resource_tracker")
-
-
-def _workers(pid: int) -> list[int]:
-    """The worker processes of `postroom run` ``pid`` (not its parser children)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        found = [
-            int(x)
-            for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-            if not any(
-                m in _cmdline(int(x)) for m in (b"postroom.mime.isolated", b"resource_tracker")
-            )
-        ]
-        if found:
-            return found
-        time.sleep(0.01)
-    return []
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
