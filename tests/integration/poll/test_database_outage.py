@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from e2e.cli import Result
 from postroom.cli.state import current_app
 from postroom.errors import StorageUnavailableError
 from postroom.outbound import SmtpConnection, SmtpServer
@@ -63,12 +64,25 @@ def _stop_before_batch(
     return seen
 
 
-def _filled(postroom: Postroom, monkeypatch: pytest.MonkeyPatch, batch: int) -> tuple[Box, int]:
+def _poll_stopped_at(
+    postroom: Postroom,
+    cluster: Cluster,
+    monkeypatch: pytest.MonkeyPatch,
+    batch: int,
+    nth: int,
+    restart: bool,
+) -> tuple[Box, int, Result]:
+    """`postroom poll` of a mailbox of three batches, the cluster stopped before the ``nth``
+    (`_stop_before_batch`); it fails with exit status 1."""
     monkeypatch.setenv("POSTROOM_POLL_BATCH", str(batch))
     box = postroom.mailbox("outage")
     total = batch * 3
     postroom.stack.fill(box.address, total)
-    return box, total
+    with pytest.MonkeyPatch.context() as patch:
+        _stop_before_batch(patch, cluster, nth=nth, restart=restart)
+        result = postroom("poll")
+    assert result.code == 1, result.out + result.err
+    return box, total, result
 
 
 def _line(out: str, channel: str) -> str:
@@ -80,12 +94,8 @@ def test_poll_facing_a_stopped_database_says_what_it_kept_and_deletes_only_that(
     postroom: Postroom, pg_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     batch = 2
-    box, total = _filled(postroom, monkeypatch, batch)
-    with pytest.MonkeyPatch.context() as patch:
-        _stop_before_batch(patch, pg_cluster, nth=2, restart=False)
-        result = postroom("poll")
+    box, total, result = _poll_stopped_at(postroom, pg_cluster, monkeypatch, batch, 2, False)
 
-    assert result.code == 1, result.out + result.err
     assert "internal error" not in result.err and "Traceback" not in result.out + result.err
     line = _line(result.out, box.channel)
     assert "error (storage): the database could not be reached" in line, line
@@ -102,13 +112,8 @@ def test_poll_facing_a_stopped_database_says_what_it_kept_and_deletes_only_that(
 def test_a_storage_failure_is_recorded_on_the_channel_once_the_database_is_back(
     postroom: Postroom, pg_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    batch = 3
-    box, total = _filled(postroom, monkeypatch, batch)
-    with pytest.MonkeyPatch.context() as patch:
-        _stop_before_batch(patch, pg_cluster, nth=1, restart=True)
-        result = postroom("poll")
+    box, total, result = _poll_stopped_at(postroom, pg_cluster, monkeypatch, 3, 1, True)
 
-    assert result.code == 1, result.out + result.err
     line = _line(result.out, box.channel)
     assert "error (storage)" in line and "nothing was stored" in line, line
     channel = postroom.channel(box.channel)
