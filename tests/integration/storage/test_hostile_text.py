@@ -12,16 +12,14 @@ from __future__ import annotations
 import os
 import random
 import string
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import BigInteger, Connection, create_engine, insert, select, text, update
+from sqlalchemy import BigInteger, Connection, insert, select, update
 
 from postroom.bootstrap import App
 from postroom.domain.routes import Route
@@ -30,8 +28,9 @@ from postroom.services.ingest import Arrival
 from postroom.settings import Settings
 from postroom.storage import channels, config, messages, outbox, workitems
 from postroom.storage.tables import communications, item_events, pop3_oversize, work_items
+from postroom.storage.tables import messages as messages_table
 from postroom.storage.tables import outbox as outbox_table
-from support.database import POSTGRES_URL
+from support.database import postgres_schema
 
 NOW = datetime(2026, 11, 3, 10, 0)
 
@@ -389,28 +388,15 @@ def test_every_column_of_remote_text_takes_any_text(rnd: random.Random) -> None:
 @pytest.fixture
 def both_engines(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A fresh SQLite file and a fresh PostgreSQL schema, in one test."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # a missing server fails the test, never skips it
-        pytest.fail(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    yield {
-        "sqlite": f"sqlite:///{tmp_path / 'postroom.db'}",
-        "postgres": f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={schema}')}",
-    }
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema() as url:
+        yield {"sqlite": f"sqlite:///{tmp_path / 'postroom.db'}", "postgres": url}
 
 
 def _stored(app: App) -> dict[str, list[dict[str, Any]]]:
     with app.engine.connect() as conn:
         return {
             table.name: [dict(r._mapping) for r in conn.execute(select(table).order_by(table.c.id))]
-            for table in (messages.messages, work_items, communications, item_events)
+            for table in (messages_table, work_items, communications, item_events)
         }
 
 
