@@ -84,8 +84,8 @@ class Scheduler:
         went away — is said once and tried again with back-off (`Outage`); polls under
         way end on their own, leaving on the server what they could not store, and what
         they could not write down (lease releases, outcomes) is written once the
-        database is back. Any other failure of a round is logged with its traceback,
-        also once per back-off step.
+        database is back. Any other failure of a round is logged once per back-off step,
+        with its traceback the first time.
         """
         in_flight: dict[int, Future[ChannelReport]] = {}
         last_housekeeping = 0.0

@@ -135,7 +135,8 @@ class FileBlobStore:
     def _write_temporary(self, digest: str, data: bytes) -> Path:
         folder = self.root / digest[:2]
         if digest[:2] not in self._made:
-            make_folder(self.root)  # both 0700 (storage/home.py)
+            if not self._made:
+                make_folder(self.root)  # both 0700 (storage/home.py)
             make_folder(folder)
             self._made.add(digest[:2])
         # Unique per process and thread: two pollers storing the same message (one mail

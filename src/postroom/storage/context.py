@@ -57,7 +57,8 @@ _ARRIVAL = (
 _ROUTE_DIGEST = 12
 """Hex characters of SHA-256 per route address in a `dedupe_key`."""
 _KEY_ROUTES = (1100 - 65) // (_ROUTE_DIGEST + 1)
-"""Routes a key can list within its column (``String(1100)``); past that it says ``*``."""
+"""Routes a key lists at most; past that it says ``*`` (every route). The column is text
+now (migration 0004), but keys written with this bound, and ``*`` in them, stay readable."""
 
 
 def dedupe_key(message_id: str | None, content_hash: str, routes: Iterable[str]) -> str:
