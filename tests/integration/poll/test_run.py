@@ -12,6 +12,7 @@ from pathlib import Path
 
 from support.mails import make_mail
 from support.polling import Postroom
+from support.running import workers
 
 
 def test_run_drains_every_channel_sends_the_outbox_and_stops_on_sigterm(
@@ -64,7 +65,7 @@ def test_run_drains_every_channel_sends_the_outbox_and_stops_on_sigterm(
     )
     try:
         # The worker is a forked copy of the service (no second interpreter start-up).
-        [worker] = [c for c in _children(proc.pid) if b"postroom.mime.isolated" not in _cmdline(c)]
+        [worker] = workers(proc.pid)
         assert _cmdline(worker) == _cmdline(proc.pid)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -112,16 +113,6 @@ def test_sigterm_during_a_long_poll_stops_soon_and_loses_nothing(postroom: Postr
     assert postroom.stack.count(box.address) == 0
     counts = postroom.counts()
     assert counts["messages"] == counts["distinct_ids"] == counts["tickets"] == 1500
-
-
-def _children(pid: int) -> list[int]:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        if found:
-            return [int(x) for x in found]
-        time.sleep(0.01)
-    return []
 
 
 def _cmdline(pid: int) -> bytes:
