@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import update
@@ -171,6 +172,32 @@ def test_a_sender_stopped_during_data_never_causes_a_second_copy(sh: Shell) -> N
         sh.ok("outbox", "retry", str(row_id))
         assert sh.json("outbox", "send")["sent"] == 1
     assert len(script.delivered) == 1
+
+
+def test_the_delivering_lease_runs_from_the_final_dot_not_from_the_rounds_start(
+    sh: Shell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages earlier in the round took 10 minutes: the lease set just before the final
+    dot still lasts its 5 minutes from then, so no other process calls the row unknown
+    while the server is answering."""
+    clock = iter([0.0, 600.0])  # the round starts; 10 minutes later, this message's dot
+    fake_time = SimpleNamespace(monotonic=lambda: next(clock, 600.0))
+    monkeypatch.setattr("postroom.services.send.time", fake_time)
+    renewed: list[datetime] = []
+    start_delivery = outbox.start_delivery
+
+    def spy(*args: object) -> bool:
+        renewed.append(args[3])  # type: ignore[arg-type]
+        return start_delivery(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox, "start_delivery", spy)
+    with fake_smtp() as (script, port):
+        queue_one(sh, port)
+        now = utcnow()
+        assert sender().send_due(now).sent == 1
+    assert len(script.delivered) == 1
+    (new_token,) = renewed
+    assert new_token >= now + timedelta(minutes=15)
 
 
 def test_cancel_and_retry(sh: Shell) -> None:

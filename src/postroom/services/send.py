@@ -39,6 +39,7 @@ What is guaranteed when the process stops at any moment (README text, "Sending")
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -117,6 +118,8 @@ class OutboxSender:
         self.connect = connect
         self._owed: list[_Job] = []
         """Claimed rows whose outcome or release a storage outage kept from the database."""
+        self._round_started = 0.0
+        """`time.monotonic()` when the current round claimed its rows."""
 
     def send_due(self, now: datetime) -> SendReport:
         """Send every message due at ``now`` (naive UTC); never raises for a server's answer."""
@@ -125,6 +128,7 @@ class OutboxSender:
         with reading(self.engine) as conn:
             if not outbox.anything_to_do(conn, now):
                 return report
+        self._round_started = time.monotonic()
         token = outbox.lease_token(now, self.lease)
         groups: dict[str | None, list[_Job]] = {}
         servers: dict[str, ServerRecord] = {}
@@ -209,7 +213,11 @@ class OutboxSender:
             """MAIL and RCPT were accepted and the content sent: ``delivering`` now, before
             the final dot, the one step after which the server may have the message."""
             nonlocal taken_over
-            new_token = outbox.lease_token(now, self.lease)
+            # The lease runs from this moment, not from the round's start: the messages
+            # before this one took their time, and the server's answer to the dot is yet
+            # to come; a lease already run out would let another process call it unknown.
+            elapsed = timedelta(seconds=time.monotonic() - self._round_started)
+            new_token = outbox.lease_token(now + elapsed, self.lease)
             job.next_token = new_token
             pending = delivery.pending(row.recipient_results, accepted)
             with self.engine.begin() as conn:
