@@ -38,7 +38,6 @@ from postroom.storage.context import own_addresses
 from postroom.storage.tables import communications, messages
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|antw)\s*:\s*)+", re.IGNORECASE)
-_MAX_REFERENCES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +104,7 @@ def queue_reply(
             body=body,
             now=now,
             in_reply_to=latest,
-            references=tuple(ids[-_MAX_REFERENCES:]),
+            references=tuple(ids),  # compose keeps the newest it can write
             attachments=attachments,
         )
     except UnwritableSender as exc:
