@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from postroom.connection import MailUrl, tls_context
 from postroom.credentials import Secret, SecretBox
+from postroom.net.connection import MailUrl, tls_context
 from postroom.outbound import SmtpServer
 from postroom.outbound.auth import Login
 from postroom.services.ingest import utcnow
@@ -28,7 +28,7 @@ from postroom.services.send import OutboxSender
 from postroom.storage import outbox
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import ensure_schema, make_engine
-from postroom.storage.smtp import add_server
+from postroom.storage.servers import add_server
 from support.mailstack import DEFAULT_DIR, Mailstack
 
 USER = "alice@example.test"

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from postroom.domain.context import HandlerSettings, UnroutedPolicy
+from postroom.domain.ports import HandlerSettings, UnroutedPolicy
 
 
 def _default_home() -> Path:

@@ -20,7 +20,7 @@ import pytest
 
 from e2e.outbound import EXCHANGE_DOMAIN, Shell, route
 from postroom.bootstrap import App
-from postroom.storage.smtp import set_channel_smtp
+from postroom.storage.servers import set_channel_smtp
 from support.headers import field_lines
 from support.mails import make_mail
 from support.mailstack import Mailstack

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from postroom.connection import MailUrl
 from postroom.diagnostics import CheckReport, StepName, run_check
+from postroom.net.connection import MailUrl
 from support.mailstack import Mailstack
 
 pytestmark = pytest.mark.servers

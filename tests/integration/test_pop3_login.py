@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from postroom.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
 from postroom.mailboxes import AuthMechanism, Pop3MailboxSource
+from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
 from support.mailstack import Mailstack
 
 pytestmark = pytest.mark.servers

@@ -8,8 +8,8 @@ import tracemalloc
 
 import pytest
 
-from postroom.connection import MailUrl
 from postroom.mailboxes import Pop3MailboxSource, Pop3Session
+from postroom.net.connection import MailUrl
 from support.mailstack import Mailstack
 
 pytestmark = pytest.mark.servers

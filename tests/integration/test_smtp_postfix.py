@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from postroom.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
 from postroom.credentials import Secret
+from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
 from postroom.outbound import Outcome, SmtpServer
 from postroom.outbound.auth import Login
 from support.mailstack import Mailstack

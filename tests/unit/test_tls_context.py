@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from postroom.connection import tls_context
 from postroom.errors import UserError
+from postroom.net.connection import tls_context
 
 
 def test_one_context_per_ca_file_until_the_file_changes(tmp_path: Path) -> None:

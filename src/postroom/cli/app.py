@@ -14,8 +14,8 @@ from postroom.cli import (
     items,
     mailqueues,
     reply,
+    servers,
     service,
-    smtp,
 )
 from postroom.cli.output import escape_last_resort, fail
 
@@ -27,7 +27,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (ingest, service, config, channels, smtp, items, reply, mailqueues, check):
+for module in (ingest, service, config, channels, servers, items, reply, mailqueues, check):
     module.register(app)
 
 

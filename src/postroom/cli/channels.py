@@ -10,11 +10,11 @@ import typer
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
-from postroom.connection import MailUrl
 from postroom.credentials import password_from
 from postroom.diagnostics import CheckReport
 from postroom.errors import UserError
 from postroom.mailboxes import AuthMechanism
+from postroom.net.connection import MailUrl
 from postroom.services.checks import check_stored, failure_class, first_failure
 from postroom.services.ingest import utcnow
 from postroom.storage import channels
@@ -247,8 +247,8 @@ def channel_set_smtp(
     ] = None,
 ) -> None:
     """The channel sends its own mail with its own credentials (and authorization identity)."""
-    from postroom.cli.smtp import parse_smtp_url
-    from postroom.storage.smtp import set_channel_smtp
+    from postroom.cli.servers import parse_smtp_url
+    from postroom.storage.servers import set_channel_smtp
 
     application = current_app()
     with application.engine.begin() as conn:

@@ -12,9 +12,10 @@ from typing import Annotated
 import typer
 
 from postroom.cli.output import echo, print_json, shown
-from postroom.connection import MailUrl
-from postroom.diagnostics import CheckReport, run_check, sasl
+from postroom.diagnostics import CheckReport, run_check
 from postroom.errors import UserError
+from postroom.net import sasl
+from postroom.net.connection import MailUrl
 
 _MARK = {True: "✓", False: "✗", None: "·"}
 

@@ -15,8 +15,8 @@ from postroom.domain.automatic import automatic_reason
 from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.mime import parse
 from postroom.services.present import decision_json, mail_json, preview_items
-from postroom.storage.context import own_addresses
 from postroom.storage.database import reading
+from postroom.storage.handler_store import own_addresses
 
 EX_TEMPFAIL = 75
 

@@ -11,8 +11,8 @@ import poplib
 import smtplib
 import ssl
 
-from postroom.connection import FailureKind, MailUrl, Security, TlsProblem, classify
 from postroom.diagnostics.report import StepName
+from postroom.net.connection import FailureKind, MailUrl, Security, TlsProblem, classify
 
 _TLS_SCHEME = {"pop3": "pop3s", "imap": "imaps", "smtp": "smtps"}
 _PLAIN_SCHEME = {"pop3": "pop3", "imap": "imap", "smtp": "submission"}

@@ -7,8 +7,8 @@ import socket
 import ssl
 from typing import Any
 
-from postroom.diagnostics import sasl
 from postroom.diagnostics.failure import StepFailure
+from postroom.net import sasl
 
 
 class _Client(poplib.POP3):

@@ -14,16 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from postroom.connection import MailUrl, Security, tls_context
 from postroom.diagnostics import network
 from postroom.diagnostics.certificate import CertificateInfo, judge
 from postroom.diagnostics.failure import StepFailure, explain, starttls_missing
 from postroom.diagnostics.imap import ImapSession
 from postroom.diagnostics.pop3 import Pop3Session
 from postroom.diagnostics.report import CheckReport, Step, StepName
-from postroom.diagnostics.sasl import secret_forms
 from postroom.diagnostics.session import Session
-from postroom.diagnostics.smtp import SmtpSession
+from postroom.diagnostics.submission import SmtpSession
+from postroom.net.connection import MailUrl, Security, tls_context
+from postroom.net.sasl import secret_forms
 
 T = TypeVar("T")
 _SESSIONS: dict[str, Callable[[Any, str, float], Session]] = {

@@ -30,9 +30,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from postroom.domain.context import HandlerContext
 from postroom.domain.mail import Address, ParsedMail
 from postroom.domain.newtickets import matched_routes
+from postroom.domain.ports import HandlerContext
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
 

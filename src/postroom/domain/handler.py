@@ -26,12 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from postroom.domain.context import MARKER_HEADER, HandlerContext, HandlerSettings
 from postroom.domain.copies import RoutesOnly, delivered_also_to, filed_already, find_copies
 from postroom.domain.decision import Decision, ItemUpdate, MatchedBy, Outcome, Rule
 from postroom.domain.mail import ParsedMail
 from postroom.domain.matching import Match, find_match
 from postroom.domain.newtickets import plan_new_tickets
+from postroom.domain.ports import MARKER_HEADER, HandlerContext, HandlerSettings
 from postroom.domain.references import base_address
 from postroom.domain.workitems import ItemType, Reference, State, WorkItemView
 

@@ -20,9 +20,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from postroom.domain.context import HandlerContext, HandlerSettings
 from postroom.domain.decision import MatchedBy
 from postroom.domain.mail import ParsedMail
+from postroom.domain.ports import HandlerContext, HandlerSettings
 from postroom.domain.references import find_references, plus_reference
 from postroom.domain.visibility import visible_text
 from postroom.domain.workitems import Reference, WorkItemView

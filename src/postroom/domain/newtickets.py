@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from postroom.domain.automatic import automatic_reason, reply_address
-from postroom.domain.context import HandlerContext, HandlerSettings, UnroutedPolicy
 from postroom.domain.decision import AutoReply, AutoReplyKind, NewTicket, Outcome, Rule
 from postroom.domain.mail import ParsedMail
+from postroom.domain.ports import HandlerContext, HandlerSettings, UnroutedPolicy
 from postroom.domain.references import base_address
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference

@@ -16,14 +16,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from postroom.connection import (
-    ConnectionFailure,
-    FailureKind,
-    MailUrl,
-    Security,
-    TlsProblem,
-    tls_context,
-)
 from postroom.errors import UserError
 from postroom.mailboxes.pop3_auth import (
     Capabilities,
@@ -36,6 +28,14 @@ from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError
 from postroom.mailboxes.pop3_session import Pop3Session
 from postroom.mailboxes.pop3_wire import MAX_BODY
 from postroom.mailboxes.source import AuthMechanism
+from postroom.net.connection import (
+    ConnectionFailure,
+    FailureKind,
+    MailUrl,
+    Security,
+    TlsProblem,
+    tls_context,
+)
 
 log = logging.getLogger(__name__)
 

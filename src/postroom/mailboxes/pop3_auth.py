@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 
-from postroom.connection import ConnectionFailure, FailureKind
 from postroom.errors import UserError
 from postroom.mailboxes.source import AuthMechanism
+from postroom.net.connection import ConnectionFailure, FailureKind
 
 MAX_COMMAND_LINE = 255
 """RFC 2449 §4: a command line is at most 255 octets including the CRLF."""

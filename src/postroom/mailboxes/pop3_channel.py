@@ -2,7 +2,7 @@
 
 This is the only place that touches ``socket`` and ``ssl`` for POP3, so it
 is also where their exceptions become `ConnectionFailure`
-(`postroom.connection.classify` decides dns / connection / timeout / tls).
+(`postroom.net.connection.classify` decides dns / connection / timeout / tls).
 A ``-ERR`` answer is not a transport failure; it is raised as `ServerError`
 for the caller to judge (a refused login is ``authentication``, a refused
 RETR is ``protocol``); a multi-line answer over the size limit is raised as
@@ -19,9 +19,9 @@ import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from postroom.connection import ConnectionFailure, FailureKind, classify
 from postroom.mailboxes.pop3_auth import Capabilities
 from postroom.mailboxes.pop3_wire import MAX_BODY, ResponseReader, ServerClosed, TooLong, WireError
+from postroom.net.connection import ConnectionFailure, FailureKind, classify
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-from postroom.connection import ConnectionFailure, FailureKind
 from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError
 from postroom.mailboxes.pop3_wire import MAX_BODY, TooLong, WireError, parse_listing
 from postroom.mailboxes.source import MessageInfo, MessageTooLarge
+from postroom.net.connection import ConnectionFailure, FailureKind
 
 log = logging.getLogger(__name__)
 

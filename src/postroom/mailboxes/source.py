@@ -9,7 +9,7 @@ split is what makes "store, then delete" safe: whatever fails before the
 commit, the worst outcome is a re-download that the ledger recognises by
 its ``uid``.
 
-Every failure below this port is a `postroom.connection.ConnectionFailure`
+Every failure below this port is a `postroom.net.connection.ConnectionFailure`
 with a `FailureKind`; no ``poplib``/``ssl``/``socket`` exception crosses it.
 """
 
@@ -21,7 +21,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
-from postroom.connection import ConnectionFailure, FailureKind
+from postroom.net.connection import ConnectionFailure, FailureKind
 
 
 @dataclass(frozen=True, slots=True)

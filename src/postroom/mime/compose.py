@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from postroom.domain.automatic import address_problem
-from postroom.domain.context import MARKER_HEADER, OWN_MESSAGE_ID_PREFIX
+from postroom.domain.ports import MARKER_HEADER, OWN_MESSAGE_ID_PREFIX
 
 _BUILTIN = Path(__file__).resolve().parent.parent / "templates"
 # No leading \s*: tried at every offset of a subject of spaces, it would be quadratic.

@@ -1,7 +1,7 @@
 """Outbound SMTP: connections with a security mode, delivery results per recipient.
 
 Nothing above this package sees ``smtplib``, ``ssl`` or ``socket`` errors: a
-server that cannot be used raises `postroom.connection.ConnectionFailure`, and
+server that cannot be used raises `postroom.net.connection.ConnectionFailure`, and
 a message the server answered is described by a `Delivery`.
 """
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from postroom.connection import ConnectionFailure, FailureKind
 from postroom.credentials import Secret
+from postroom.net.connection import ConnectionFailure, FailureKind
 
 
 class Mechanism(StrEnum):

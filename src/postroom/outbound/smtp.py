@@ -35,7 +35,8 @@ from types import TracebackType
 from typing import Self
 
 from postroom import failpoints
-from postroom.connection import (
+from postroom.errors import UserError
+from postroom.net.connection import (
     ConnectionFailure,
     FailureKind,
     MailUrl,
@@ -44,7 +45,6 @@ from postroom.connection import (
     classify,
     tls_context,
 )
-from postroom.errors import UserError
 from postroom.outbound import auth
 from postroom.outbound.auth import Login
 from postroom.outbound.results import Delivery, Outcome, RecipientResult, outcome_of

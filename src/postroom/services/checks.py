@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from postroom.connection import MailUrl
 from postroom.credentials import Secret
 from postroom.diagnostics import CheckReport, run_check
+from postroom.net.connection import MailUrl
 
 _STEP_CLASS = {
     "dns": "dns",

@@ -27,10 +27,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError, StatementError
 
-from postroom.domain.context import HandlerSettings
 from postroom.domain.decision import Decision, Outcome, Rule
 from postroom.domain.handler import decide
 from postroom.domain.mail import ParsedMail
+from postroom.domain.ports import HandlerSettings
 from postroom.domain.routes import Route
 from postroom.errors import StorageUnavailableError
 from postroom.mime.isolated import InProcessParser, MailParser, ParseFailure, ParseOutcome
@@ -38,8 +38,8 @@ from postroom.services.apply import Applier, BlobWriter, message_status
 from postroom.services.present import decision_json, item_json
 from postroom.storage import channels, config, messages, workitems
 from postroom.storage.blobs import FileBlobStore, StagedBlobs
-from postroom.storage.context import BatchSeen, SqlHandlerContext, dedupe_key, own_addresses
 from postroom.storage.database import reading
+from postroom.storage.handler_store import BatchSeen, SqlHandlerContext, dedupe_key, own_addresses
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row
 
 from postroom import failpoints
-from postroom.connection import ConnectionFailure, MailUrl
 from postroom.credentials import SecretBox
 from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.mailboxes import (
@@ -54,6 +53,7 @@ from postroom.mailboxes import (
 from postroom.mailboxes.pop3_wire import MAX_BODY
 from postroom.mailboxes.triage import Action, Ledger, TooLarge, too_large_reason
 from postroom.mime.isolated import ParseInterrupted, ParseOutcome, ParseStream
+from postroom.net.connection import ConnectionFailure, MailUrl
 from postroom.services.ingest import Arrival, IngestService, utcnow
 from postroom.storage import channels, messages
 from postroom.storage.database import reading

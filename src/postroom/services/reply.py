@@ -34,7 +34,7 @@ from postroom.mime.compose import (
 )
 from postroom.storage import outbox, workitems
 from postroom.storage.blobs import FileBlobStore
-from postroom.storage.context import own_addresses
+from postroom.storage.handler_store import own_addresses
 from postroom.storage.tables import communications, messages
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|antw)\s*:\s*)+", re.IGNORECASE)

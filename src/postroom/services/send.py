@@ -48,9 +48,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row
 
-from postroom.connection import ConnectionFailure, MailUrl
 from postroom.credentials import SecretBox
 from postroom.errors import PostroomError, StorageUnavailableError
+from postroom.net.connection import ConnectionFailure, MailUrl
 from postroom.outbound import SmtpConnection, SmtpServer
 from postroom.outbound.auth import Login
 from postroom.services import delivery
@@ -58,7 +58,7 @@ from postroom.services.delivery import RetryPolicy, Settled
 from postroom.storage import outbox
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import reading
-from postroom.storage.smtp import ServerRecord, server_for
+from postroom.storage.servers import ServerRecord, server_for
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ import json
 import pytest
 
 from postroom.cli.check import render
-from postroom.connection import MailUrl
-from postroom.diagnostics import CheckReport, Step, StepName, sasl, step_names
+from postroom.diagnostics import CheckReport, Step, StepName, step_names
+from postroom.net import sasl
+from postroom.net.connection import MailUrl
 
 
 def test_plain_is_rfc4616_with_and_without_authzid() -> None:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from postroom.domain.context import HandlerSettings
 from postroom.domain.decision import AutoReplyKind, Decision, ItemUpdate, Outcome, Rule
 from postroom.domain.handler import decide
 from postroom.domain.mail import DeliveryReport, ParsedMail
+from postroom.domain.ports import HandlerSettings
 from postroom.domain.workitems import State
 from unit.domain.fakes import InMemoryHandlerContext
 from unit.domain.test_handler_table import (

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postroom.domain.context import HandlerSettings, UnroutedPolicy
 from postroom.domain.decision import AutoReplyKind, MatchedBy, Outcome, Rule
 from postroom.domain.handler import decide
 from postroom.domain.mail import Address, DeliveryReport, ParsedMail
+from postroom.domain.ports import HandlerSettings, UnroutedPolicy
 from postroom.domain.routes import Route
 from postroom.domain.workitems import ItemType, Reference, State, WorkItemView
 from unit.domain.fakes import InMemoryHandlerContext

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from postroom.domain.context import HandlerSettings, UnroutedPolicy
 from postroom.domain.decision import (
     AutoReplyKind,
     Decision,
@@ -23,6 +22,7 @@ from postroom.domain.decision import (
 )
 from postroom.domain.handler import decide
 from postroom.domain.mail import Address, DeliveryReport, ParsedMail
+from postroom.domain.ports import HandlerSettings, UnroutedPolicy
 from postroom.domain.routes import Route
 from postroom.domain.workitems import ItemType, Reference, State, WorkItemView
 from unit.domain.fakes import InMemoryHandlerContext

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from postroom.domain.context import HandlerSettings
 from postroom.domain.handler import decide
 from postroom.domain.mail import Address, ParsedMail
 from postroom.domain.matching import MAX_LOOKUPS
+from postroom.domain.ports import HandlerSettings
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
 from unit.domain.fakes import InMemoryHandlerContext

@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from postroom.domain.automatic import address_problem, reply_address
-from postroom.domain.context import HandlerSettings
 from postroom.domain.handler import decide
 from postroom.domain.mail import Address, ParsedMail
+from postroom.domain.ports import HandlerSettings
 from postroom.domain.routes import Route
 from unit.domain.fakes import InMemoryHandlerContext
 

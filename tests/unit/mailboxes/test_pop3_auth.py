@@ -6,7 +6,6 @@ import base64
 
 import pytest
 
-from postroom.connection import ConnectionFailure, FailureKind
 from postroom.errors import UserError
 from postroom.mailboxes.pop3_auth import (
     Capabilities,
@@ -16,6 +15,7 @@ from postroom.mailboxes.pop3_auth import (
     plain_response,
 )
 from postroom.mailboxes.source import AuthMechanism as M
+from postroom.net.connection import ConnectionFailure, FailureKind
 
 DOVECOT = Capabilities.parse(
     b"CAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nSTLS\r\n"

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from postroom.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
 from postroom.errors import UserError
 from postroom.mailboxes import AuthMechanism, MessageInfo, Pop3MailboxSource
+from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
 
 PASSWORD = "Secr3t-p4ss"
 CAPA_PLAIN = b"+OK\r\nUIDL\r\nUSER\r\nSASL PLAIN\r\n.\r\n"

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from postroom.domain.context import HandlerSettings
 from postroom.domain.decision import MatchedBy
 from postroom.domain.handler import decide
 from postroom.domain.mail import ParsedMail
+from postroom.domain.ports import HandlerSettings
 from postroom.domain.routes import Route
 from postroom.domain.workitems import ItemType, Reference, State, WorkItemView
 from postroom.mime import parse

@@ -25,9 +25,9 @@ from typing import TypeVar
 
 import pytest
 
-from postroom.domain.context import HandlerSettings
 from postroom.domain.handler import decide
 from postroom.domain.mail import ParsedMail
+from postroom.domain.ports import HandlerSettings
 from postroom.domain.routes import Route
 from postroom.domain.workitems import ItemType, Reference, State, WorkItemView
 from postroom.mime import parse, sanitize_html

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from postroom.connection import ConnectionFailure, FailureKind
 from postroom.credentials import Secret
+from postroom.net.connection import ConnectionFailure, FailureKind
 from postroom.outbound.auth import Login, Mechanism, choose, offered, responder
 
 ALICE = Login("alice@example.test", Secret("s3cret-pw"))

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from postroom.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
 from postroom.credentials import Secret
+from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
 from postroom.outbound import Outcome, SmtpServer
 from postroom.outbound.auth import Login
 from unit.outbound.fake_smtp import Script, fake_smtp

@@ -10,8 +10,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from postroom.diagnostics import sasl
 from postroom.diagnostics.failure import StepFailure
+from postroom.net import sasl
 
 
 class SmtpSession:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, func, select
 
-from postroom.domain.context import OWN_MESSAGE_ID_PREFIX
+from postroom.domain.ports import OWN_MESSAGE_ID_PREFIX
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
 from postroom.storage import workitems

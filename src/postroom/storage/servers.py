@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from postroom.connection import MailUrl
 from postroom.errors import NotFoundError, UserError
+from postroom.net.connection import MailUrl
 from postroom.storage.tables import channels, smtp_servers
 
 
@@ -102,7 +102,7 @@ def record_check(conn: Connection, name: str, report: dict[str, Any], ok: bool) 
 def set_channel_smtp(conn: Connection, name: str, url: str | None) -> None:
     """The channel sends mail from its address through ``url`` with its own credentials.
 
-    ``url`` is checked by the caller (`postroom.connection.MailUrl`); None stops it.
+    ``url`` is checked by the caller (`postroom.net.connection.MailUrl`); None stops it.
     """
     found = conn.execute(
         update(channels).where(channels.c.name == name).values(smtp_url=url)

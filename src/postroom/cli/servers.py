@@ -11,15 +11,14 @@ from postroom.cli.mailqueues import outbox_app, outbox_json
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
-from postroom.connection import MailUrl
 from postroom.credentials import Secret, password_from
 from postroom.diagnostics import CheckReport
 from postroom.errors import UserError
+from postroom.net.connection import MailUrl
 from postroom.services.checks import check_stored, first_failure
 from postroom.services.ingest import utcnow
 from postroom.services.send import OutboxSender
-from postroom.storage import outbox
-from postroom.storage import smtp as servers
+from postroom.storage import outbox, servers
 from postroom.storage.database import reading
 
 smtp_app = typer.Typer(help="Outbound SMTP servers.")
