@@ -9,7 +9,48 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
 
 from postroom.errors import NotFoundError, UserError
+from postroom.records.statuses import OutboxStatus
 from postroom.storage.tables import communications, outbox, work_items
+
+
+class OutboxRepository:
+    """The outbox of one unit of work (`uow.outbox`): plain values in, ids and records out."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def enqueue(
+        self,
+        *,
+        kind: str,
+        work_item_id: int | None,
+        sender: str,
+        recipients: list[str],
+        subject: str,
+        message_id: str,
+        raw_sha256: str,
+        now: datetime,
+    ) -> int:
+        """Queue one outbound message, due ``now``; returns its outbox id."""
+        return enqueue(
+            self._conn,
+            kind=kind,
+            work_item_id=work_item_id,
+            sender=sender,
+            recipients=recipients,
+            subject=subject,
+            message_id=message_id,
+            raw_sha256=raw_sha256,
+            now=now,
+        )
+
+    def mark_bounced(self, outbox_id: int, detail: str) -> None:
+        """A bounce came back for this message: it is not retried, and says why."""
+        self._conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(status=OutboxStatus.BOUNCED.value, last_error=detail)
+        )
 
 
 def enqueue(

@@ -14,11 +14,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 
 from sqlalchemy import Connection, Engine
 
 from postroom.storage.blobs import FileBlobStore, StagedBlobs
 from postroom.storage.database import reading as read_only
+from postroom.storage.outbox import OutboxRepository
 
 
 class UnitOfWork:
@@ -32,6 +34,10 @@ class UnitOfWork:
         """Blobs written by this unit, published just before its commit (None: reading)."""
 
     # -- repositories: configuration (channels, SMTP servers, routes, users, outbox) -------
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.conn)
 
     # -- repositories: mail and work items (messages, items, communications) --------------
 
