@@ -18,6 +18,7 @@ from postroom.settings import Settings
 from postroom.storage import home as data_folder
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import ensure_schema, make_engine
+from postroom.storage.unit import Storage
 
 
 @dataclass
@@ -42,6 +43,11 @@ class App:
     def blobs(self) -> FileBlobStore:
         _ = self.home
         return FileBlobStore(self.settings.blob_dir)
+
+    @cached_property
+    def storage(self) -> Storage:
+        """The database and the blob store behind units of work, as services hold them."""
+        return Storage(self.engine, self.blobs)
 
     @cached_property
     def secrets(self) -> SecretBox:
