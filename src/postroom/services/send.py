@@ -53,12 +53,13 @@ from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.net.connection import ConnectionFailure, MailUrl
 from postroom.outbound import SmtpConnection, SmtpServer
 from postroom.outbound.auth import Login
+from postroom.records.config import ServerRecord
 from postroom.services import delivery
 from postroom.services.delivery import RetryPolicy, Settled
 from postroom.storage import outbox
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import reading
-from postroom.storage.servers import ServerRecord, server_for
+from postroom.storage.servers import server_for
 
 log = logging.getLogger(__name__)
 

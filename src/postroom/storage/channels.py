@@ -24,9 +24,103 @@ from sqlalchemy import Connection, Row, and_, bindparam, func, insert, or_, sele
 from sqlalchemy.exc import IntegrityError
 
 from postroom.errors import NotFoundError, UserError
+from postroom.records.config import ChannelRecord
 from postroom.storage.tables import channels, messages
 
 _UPDATE = update(channels).where(channels.c.id == bindparam("_id"))
+
+
+class ChannelRepository:
+    """The input channels of one unit of work (`uow.channels`): records out, never rows.
+
+    The poll's own writes (leases, success and failure counting) are still the module
+    functions below, which take a connection.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(
+        self,
+        *,
+        name: str,
+        url: str,
+        address: str | None,
+        password_enc: str,
+        authzid: str | None,
+        ca_file: str | None,
+        mechanism: str,
+        interval_s: int,
+        max_failures: int,
+        timeout_s: int,
+        now: datetime,
+    ) -> ChannelRecord:
+        """A new channel, disabled until its connection check passes (or it is forced on)."""
+        channel_id = add_channel(
+            self._conn,
+            now,
+            name=name,
+            url=url,
+            address=address,
+            password_enc=password_enc,
+            authzid=authzid,
+            ca_file=ca_file,
+            mechanism=mechanism,
+            interval_s=interval_s,
+            max_failures=max_failures,
+            timeout_s=timeout_s,
+            enabled=False,
+        )
+        return self.by_id(channel_id)
+
+    def get(self, name: str) -> ChannelRecord:
+        return channel_record(get_channel(self._conn, name))
+
+    def by_id(self, channel_id: int) -> ChannelRecord:
+        return channel_record(by_id(self._conn, channel_id))
+
+    def all(self) -> list[ChannelRecord]:
+        """Every channel, by name."""
+        return [channel_record(row) for row in list_channels(self._conn)]
+
+    def record_check(
+        self,
+        channel_id: int,
+        report: dict[str, Any],
+        failure: tuple[str, str] | None,
+        now: datetime,
+    ) -> None:
+        """Keep a connection check's report; a failed one (its class and text) counts as a
+        failure of the channel, as a failed poll does."""
+        values: dict[str, Any] = {"last_check": report, "last_check_ok": failure is None}
+        if failure is not None:
+            values.update(
+                last_error_class=failure[0],
+                last_error=failure[1],
+                last_error_at=now,
+                failure_count=channels.c.failure_count + 1,
+            )
+        self._conn.execute(update(channels).where(channels.c.id == channel_id).values(**values))
+
+    def enable(self, channel_id: int, *, reset_failures: bool) -> None:
+        values: dict[str, Any] = {"enabled": True, "disabled_reason": None}
+        if reset_failures:
+            values["failure_count"] = 0
+        set_values(self._conn, channel_id, **values)
+
+    def disable(self, channel_id: int, reason: str) -> None:
+        set_values(self._conn, channel_id, enabled=False, disabled_reason=reason)
+
+    def remove(self, name: str) -> None:
+        remove_channel(self._conn, name)
+
+    def set_smtp(self, channel_id: int, url: str | None) -> None:
+        """The channel sends mail From its address through ``url`` (None: it stops)."""
+        set_values(self._conn, channel_id, smtp_url=url)
+
+
+def channel_record(row: Row[Any]) -> ChannelRecord:
+    return ChannelRecord(**row._mapping)
 
 
 def add_channel(conn: Connection, now: datetime, **values: Any) -> int:

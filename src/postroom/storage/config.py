@@ -10,7 +10,35 @@ from sqlalchemy.exc import IntegrityError
 
 from postroom.domain.routes import Route
 from postroom.errors import NotFoundError, UserError
+from postroom.records.config import UserRecord
 from postroom.storage.tables import routes, users
+
+
+class ConfigRepository:
+    """Routes and users of one unit of work (`uow.config`): plain values in, records out."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add_route(self, route: Route, now: datetime) -> None:
+        add_route(self._conn, route, now)
+
+    def remove_route(self, address: str) -> None:
+        remove_route(self._conn, address)
+
+    def routes(self) -> list[Route]:
+        """Every route, by address."""
+        return list_routes(self._conn)
+
+    def add_user(self, name: str, email: str | None, role: str, now: datetime) -> None:
+        add_user(self._conn, name, email, role, now)
+
+    def user(self, name: str) -> UserRecord:
+        return UserRecord(**get_user(self._conn, name)._mapping)
+
+    def users(self) -> list[UserRecord]:
+        """Every user, by name."""
+        return [UserRecord(**row._mapping) for row in list_users(self._conn)]
 
 
 def add_route(conn: Connection, route: Route, now: datetime) -> None:

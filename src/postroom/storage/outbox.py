@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
 
-from postroom.errors import NotFoundError, UserError
-from postroom.records.statuses import OutboxStatus
+from postroom.errors import NotFoundError
+from postroom.records.outbox import OutboxRecord
+from postroom.records.statuses import CommunicationStatus, OutboxStatus
 from postroom.storage.tables import communications, outbox, work_items
 
 
@@ -43,6 +44,42 @@ class OutboxRepository:
             raw_sha256=raw_sha256,
             now=now,
         )
+
+    def all(self, work_item_id: int | None = None) -> list[OutboxRecord]:
+        """The outbox (or one work item's part of it), oldest first, with item references."""
+        return [OutboxRecord(**row._mapping) for row in rows(self._conn, work_item_id)]
+
+    def get(self, outbox_id: int) -> OutboxRecord:
+        return OutboxRecord(**get(self._conn, outbox_id)._mapping)
+
+    def requeue(self, outbox_id: int, now: datetime, accepted: dict[str, Any] | None) -> None:
+        """Due ``now`` again with attempts from zero; ``accepted`` are the recipient results
+        kept (the recipients that took it already are not sent to again)."""
+        self._conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(
+                status=OutboxStatus.QUEUED.value,
+                attempts=0,
+                next_attempt=now,
+                lease_until=None,
+                recipient_results=accepted,
+            )
+        )
+
+    def cancel(self, outbox_id: int, cancellable: tuple[OutboxStatus, ...]) -> None:
+        """Never send it, unless a sender took it meanwhile (its status left ``cancellable``)."""
+        self._conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id, outbox.c.status.in_([s.value for s in cancellable]))
+            .values(status=OutboxStatus.CANCELLED.value, next_attempt=None, lease_until=None)
+        )
+
+    def set_communication_status(
+        self, outbox_id: int, status: CommunicationStatus, detail: str | None
+    ) -> None:
+        """The outbound communication on the work item shows what happened to its message."""
+        set_communication_status(self._conn, outbox_id, status.value, detail)
 
     def mark_bounced(self, outbox_id: int, detail: str) -> None:
         """A bounce came back for this message: it is not retried, and says why."""
@@ -108,8 +145,6 @@ _DUE = or_(
     and_(outbox.c.status == "sending", outbox.c.lease_until < bindparam("now")),
 )
 _STALE = and_(outbox.c.status == "delivering", outbox.c.lease_until < bindparam("now"))
-_RETRYABLE = ("queued", "failed", "unknown", "cancelled")
-_CANCELLABLE = ("queued", "failed", "unknown")
 
 
 def lease_token(now: datetime, lease: timedelta) -> datetime:
@@ -208,50 +243,6 @@ def get(conn: Connection, row_id: int) -> Row[Any]:
     return row
 
 
-def retry(conn: Connection, row_id: int, now: datetime) -> Row[Any]:
-    """Due now, attempts from zero; recipients that took it already are not sent to again."""
-    row = get(conn, row_id)
-    if row.status not in _RETRYABLE:
-        raise UserError(
-            f"outbox message {row_id} is {row.status}: "
-            f"only {_listed(_RETRYABLE)} mail can be retried"
-        )
-    results = {
-        address: result
-        for address, result in (row.recipient_results or {}).items()
-        if result.get("status") == "accepted"
-    }
-    conn.execute(
-        update(outbox)
-        .where(outbox.c.id == row_id)
-        .values(
-            status="queued",
-            attempts=0,
-            next_attempt=now,
-            lease_until=None,
-            recipient_results=results or None,
-        )
-    )
-    set_communication_status(conn, row_id, "queued", f"retry asked at {now.isoformat()}Z")
-    return get(conn, row_id)
-
-
-def cancel(conn: Connection, row_id: int) -> Row[Any]:
-    row = get(conn, row_id)
-    if row.status not in _CANCELLABLE:
-        raise UserError(
-            f"outbox message {row_id} is {row.status}: "
-            f"only {_listed(_CANCELLABLE)} mail can be cancelled"
-        )
-    conn.execute(
-        update(outbox)
-        .where(outbox.c.id == row_id, outbox.c.status.in_(_CANCELLABLE))
-        .values(status="cancelled", next_attempt=None, lease_until=None)
-    )
-    set_communication_status(conn, row_id, "cancelled", None)
-    return get(conn, row_id)
-
-
 def set_communication_status(
     conn: Connection, row_id: int, status: str, detail: str | None
 ) -> None:
@@ -261,7 +252,3 @@ def set_communication_status(
         .where(communications.c.outbox_id == row_id, communications.c.status != "bounced")
         .values(status=status, status_detail=detail)
     )
-
-
-def _listed(statuses: tuple[str, ...]) -> str:
-    return ", ".join(statuses[:-1]) + f" or {statuses[-1]}"

@@ -9,7 +9,6 @@ Passwords stay encrypted here; the service decrypts them only to connect.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,21 +17,59 @@ from sqlalchemy.exc import IntegrityError
 
 from postroom.errors import NotFoundError, UserError
 from postroom.net.connection import MailUrl
+from postroom.records.config import ServerRecord, SmtpServerRecord
 from postroom.storage.tables import channels, smtp_servers
 
 
-@dataclass(frozen=True, slots=True)
-class ServerRecord:
-    """Everything needed to open a connection; ``password_enc`` still sealed."""
+class ServerRepository:
+    """The configured SMTP servers of one unit of work (`uow.servers`): records out."""
 
-    name: str
-    """``smtp:NAME`` for a configured server, ``channel:NAME`` for a channel's own."""
-    url: str
-    user: str | None
-    password_enc: str | None
-    authzid: str | None
-    ca_file: str | None
-    timeout_s: int
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(
+        self,
+        *,
+        name: str,
+        url: str,
+        password_enc: str | None,
+        authzid: str | None,
+        ca_file: str | None,
+        send_as: bool,
+        is_default: bool,
+        now: datetime,
+    ) -> SmtpServerRecord:
+        """A new server, disabled until its connection check passes (or it is forced on)."""
+        add_server(
+            self._conn,
+            name=name,
+            url=url,
+            password_enc=password_enc,
+            authzid=authzid,
+            ca_file=ca_file,
+            send_as=send_as,
+            is_default=is_default,
+            now=now,
+            enabled=False,
+        )
+        return self.get(name)
+
+    def get(self, name: str) -> SmtpServerRecord:
+        return SmtpServerRecord(**get_server(self._conn, name)._mapping)
+
+    def all(self) -> list[SmtpServerRecord]:
+        """Every configured server, by name."""
+        return [SmtpServerRecord(**row._mapping) for row in list_servers(self._conn)]
+
+    def set_enabled(self, name: str, enabled: bool) -> None:
+        set_enabled(self._conn, name, enabled)
+
+    def record_check(self, name: str, report: dict[str, Any], ok: bool) -> None:
+        record_check(self._conn, name, report, ok)
+
+    def server_for(self, sender: str) -> ServerRecord | None:
+        """The server that sends mail From ``sender`` (see the module docstring), or None."""
+        return server_for(self._conn, sender)
 
 
 def add_server(

@@ -19,8 +19,11 @@ from functools import cached_property
 from sqlalchemy import Connection, Engine
 
 from postroom.storage.blobs import FileBlobStore, StagedBlobs
+from postroom.storage.channels import ChannelRepository
+from postroom.storage.config import ConfigRepository
 from postroom.storage.database import reading as read_only
 from postroom.storage.outbox import OutboxRepository
+from postroom.storage.servers import ServerRepository
 
 
 class UnitOfWork:
@@ -34,6 +37,18 @@ class UnitOfWork:
         """Blobs written by this unit, published just before its commit (None: reading)."""
 
     # -- repositories: configuration (channels, SMTP servers, routes, users, outbox) -------
+
+    @cached_property
+    def channels(self) -> ChannelRepository:
+        return ChannelRepository(self.conn)
+
+    @cached_property
+    def servers(self) -> ServerRepository:
+        return ServerRepository(self.conn)
+
+    @cached_property
+    def config(self) -> ConfigRepository:
+        return ConfigRepository(self.conn)
 
     @cached_property
     def outbox(self) -> OutboxRepository:

@@ -1,0 +1,96 @@
+"""Configuration as storage hands it out: channels, SMTP servers, users.
+
+Field names are the column names, so code reading ``channel.name`` or
+``server.enabled`` reads a record the same way it read a row. Passwords stay
+sealed (``password_enc``): only a service holding the `SecretBox` opens one,
+and only to connect. Datetimes are naive UTC, as stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRecord:
+    """An input channel (a mailbox Postroom polls) with its health and its poll lease."""
+
+    id: int
+    name: str
+    url: str
+    address: str | None
+    """The mailbox's own address: mail From it may be sent through the channel's SMTP."""
+    password_enc: str | None
+    authzid: str | None
+    ca_file: str | None
+    mechanism: str | None
+    interval_s: int
+    max_failures: int
+    timeout_s: int
+    enabled: bool
+    disabled_reason: str | None
+    failure_count: int
+    last_error_class: str | None
+    last_error: str | None
+    last_error_at: datetime | None
+    last_success: datetime | None
+    last_poll: datetime | None
+    next_poll: datetime | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    last_check: dict[str, Any] | None
+    """The last connection check's report (`CheckReport.to_json()`)."""
+    last_check_ok: bool | None
+    smtp_url: str | None
+    """Set: the channel sends the mail From its address itself, with its own login."""
+    created_at: datetime
+    uidl_reuse_seen: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServerRecord:
+    """A configured outbound SMTP server (`postroom smtp add`)."""
+
+    id: int
+    name: str
+    url: str
+    password_enc: str | None
+    authzid: str | None
+    ca_file: str | None
+    send_as: bool
+    """It may send for any From address."""
+    is_default: bool
+    """The server-wide server, for mail no channel or Send-As server takes."""
+    enabled: bool
+    timeout_s: int
+    last_check: dict[str, Any] | None
+    last_check_ok: bool | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRecord:
+    """The server that sends one message: everything needed to open a connection;
+    ``password_enc`` still sealed."""
+
+    name: str
+    """``smtp:NAME`` for a configured server, ``channel:NAME`` for a channel's own."""
+    url: str
+    user: str | None
+    password_enc: str | None
+    authzid: str | None
+    ca_file: str | None
+    timeout_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """An agent or an administrator, who can own and work on items."""
+
+    id: int
+    name: str
+    email: str | None
+    role: str
+    created_at: datetime
