@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from postroom.credentials import Secret, SecretBox
 from postroom.net.connection import MailUrl, tls_context
-from postroom.outbound import SmtpServer
-from postroom.outbound.auth import Login
+from postroom.net.sasl import Credentials
+from postroom.outbound import SmtpConnection
+from postroom.ports.sending import SmtpServer
 from postroom.services.ingest import utcnow
 from postroom.services.send import OutboxSender
 from postroom.storage import outbox
@@ -53,9 +54,9 @@ def raw_smtplib(ms: Mailstack, n: int) -> float:
 
 def adapter(ms: Mailstack, n: int) -> float:
     url = MailUrl.parse(f"submission://{USER}@{ms.host}:{ms.submission_port}")
-    server = SmtpServer(url, Login(USER, Secret(ms.password(USER))), ms.ca_file)
+    server = SmtpServer(url, Credentials(USER, Secret(ms.password(USER))), ms.ca_file)
     start = time.perf_counter()
-    with server.connect() as conn:
+    with SmtpConnection.open(server) as conn:
         for i in range(n):
             assert conn.send(USER, [f"bench{i}@customer.test"], message(i)).accepted
     return n / (time.perf_counter() - start)

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from postroom.mailboxes import AuthMechanism, Pop3MailboxSource
+from postroom.mailboxes import Pop3MailboxSource
 from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
+from postroom.net.sasl import AuthMechanism
 from support.mailstack import Mailstack
 
 pytestmark = pytest.mark.servers

@@ -6,15 +6,16 @@ import pytest
 
 from postroom.credentials import Secret
 from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
-from postroom.outbound import Outcome, SmtpServer
-from postroom.outbound.auth import Login
+from postroom.net.sasl import Credentials
+from postroom.outbound import SmtpConnection
+from postroom.ports.sending import RecipientOutcome, SmtpServer
 from support.mailstack import Mailstack
 
 RAW = b"From: alice@example.test\r\nTo: x@customer.test\r\nSubject: adapter\r\n\r\nhello\r\n"
 
 
 def server(ms: Mailstack, url: str, user: str | None, authzid: str | None = None) -> SmtpServer:
-    login = Login(user, Secret(ms.password(user)), authzid) if user else None
+    login = Credentials(user, Secret(ms.password(user)), authzid) if user else None
     return SmtpServer(MailUrl.parse(url), login, ms.ca_file, timeout=10)
 
 
@@ -24,25 +25,27 @@ def test_submission_and_smtps_send_through_one_connection(
 ) -> None:
     port = mailstack.submission_port if scheme == "submission" else mailstack.smtps_port
     url = f"{scheme}://alice@example.test@{mailstack.host}:{port}"
-    with server(mailstack, url, "alice@example.test").connect() as conn:
+    with SmtpConnection.open(server(mailstack, url, "alice@example.test")) as conn:
         results = [conn.send("alice@example.test", [f"r{i}@customer.test"], RAW) for i in range(3)]
-    assert all(r.recipients[0].outcome is Outcome.ACCEPTED for r in results)
+    assert all(r.recipients[0].outcome is RecipientOutcome.ACCEPTED for r in results)
 
 
 def test_authorization_identity_for_a_delegate_only(mailstack: Mailstack) -> None:
     url = f"submission://{mailstack.host}:{mailstack.submission_port}"
-    with server(mailstack, url, "alice@example.test", "shared@example.test").connect() as conn:
+    with SmtpConnection.open(
+        server(mailstack, url, "alice@example.test", "shared@example.test")
+    ) as conn:
         assert conn.send("shared@example.test", ["y@customer.test"], RAW).accepted
     with pytest.raises(ConnectionFailure) as info:
-        server(mailstack, url, "bob@example.test", "shared@example.test").connect()
+        SmtpConnection.open(server(mailstack, url, "bob@example.test", "shared@example.test"))
     assert info.value.kind is FailureKind.AUTHENTICATION
 
 
 def test_wrong_password_is_an_authentication_failure_without_it(mailstack: Mailstack) -> None:
     url = MailUrl.parse(f"smtps://alice@example.test@{mailstack.host}:{mailstack.smtps_port}")
-    login = Login("alice@example.test", Secret("not-the-password-42"))
+    login = Credentials("alice@example.test", Secret("not-the-password-42"))
     with pytest.raises(ConnectionFailure) as info:
-        SmtpServer(url, login, mailstack.ca_file, timeout=10).connect()
+        SmtpConnection.open(SmtpServer(url, login, mailstack.ca_file, timeout=10))
     assert info.value.kind is FailureKind.AUTHENTICATION
     assert "not-the-password-42" not in str(info.value)
 
@@ -52,12 +55,12 @@ def test_bad_certificates_are_refused(mailstack: Mailstack, kind: str) -> None:
     port = mailstack.bad_cert(kind).submission
     url = f"submission://alice@example.test@{mailstack.host}:{port}"
     with pytest.raises(ConnectionFailure) as info:
-        server(mailstack, url, "alice@example.test").connect()
+        SmtpConnection.open(server(mailstack, url, "alice@example.test"))
     assert info.value.kind is FailureKind.TLS
     assert info.value.tls_problem is not TlsProblem.NOT_OFFERED
 
 
 def test_relay_without_login_upgrades_with_starttls(mailstack: Mailstack) -> None:
     url = f"smtp://{mailstack.host}:{mailstack.smtp_port}"
-    with server(mailstack, url, None).connect() as conn:
+    with SmtpConnection.open(server(mailstack, url, None)) as conn:
         assert conn.send("alice@example.test", ["z@customer.test"], RAW).accepted

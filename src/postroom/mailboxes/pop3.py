@@ -19,15 +19,13 @@ from pathlib import Path
 from postroom.errors import UserError
 from postroom.mailboxes.pop3_auth import (
     Capabilities,
-    Credentials,
-    b64,
     choose_mechanism,
+    login_responses,
     plain_command,
+    pop3_credentials,
 )
 from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError
 from postroom.mailboxes.pop3_session import Pop3Session
-from postroom.mailboxes.pop3_wire import MAX_BODY
-from postroom.mailboxes.source import AuthMechanism
 from postroom.net.connection import (
     ConnectionFailure,
     FailureKind,
@@ -36,12 +34,14 @@ from postroom.net.connection import (
     TlsProblem,
     tls_context,
 )
+from postroom.net.sasl import AuthMechanism
+from postroom.ports.mailbox import MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
 
 # RFC 2449 §8 / RFC 3206 response codes that say the login itself was fine
 # but the mailbox cannot be used right now: not an authentication failure.
-_NOT_CREDENTIALS = ("[SYS/TEMP]", "[SYS/PERM]", "[IN-USE]", "[LOGIN-DELAY]")
+_NOT_CREDENTIALS = frozenset({"SYS/TEMP", "SYS/PERM", "IN-USE", "LOGIN-DELAY"})
 
 
 class Pop3MailboxSource:
@@ -56,7 +56,7 @@ class Pop3MailboxSource:
         mechanism: AuthMechanism = AuthMechanism.AUTO,
         ca_file: Path | str | None = None,
         timeout: float = 30.0,
-        max_message_bytes: int = MAX_BODY,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
         if url.protocol != "pop3":
             raise UserError(f"{url} is not a POP3 URL: use pop3:// or pop3s://")
@@ -68,7 +68,7 @@ class Pop3MailboxSource:
         self.timeout = timeout
         self.max_message_bytes = max_message_bytes
         """Octets of one message on the wire at most: a longer RETR raises MessageTooLarge."""
-        self._credentials = Credentials(url.user, password, authzid or None)
+        self._credentials = pop3_credentials(url.user, password, authzid or None)
         if authzid and mechanism in (AuthMechanism.LOGIN, AuthMechanism.USER):
             # Refuse a configuration that cannot work before any connection.
             raise UserError(f"an authorization identity needs SASL PLAIN, not {mechanism.value}")
@@ -135,19 +135,20 @@ class Pop3MailboxSource:
         elif mechanism is AuthMechanism.LOGIN:
             # SASL LOGIN (draft-murchison-sasl-login): the server prompts for
             # the user name, then the password, each as a `+` continuation.
+            user, password = login_responses(creds)
             channel.sasl_continue(b"AUTH LOGIN", shown="AUTH LOGIN")
-            channel.sasl_continue(b64(creds.user.encode("utf-8")), shown="AUTH LOGIN user")
-            channel.command(b64(creds.password.encode("utf-8")), shown="AUTH LOGIN password")
+            channel.sasl_continue(user, shown="AUTH LOGIN user")
+            channel.command(password, shown="AUTH LOGIN password")
         else:
             # RFC 1939 §7: USER then PASS, both in the AUTHORIZATION state.
             channel.command(b"USER " + creds.user.encode("utf-8"), shown="USER")
-            channel.command(b"PASS " + creds.password.encode("utf-8"), shown="PASS")
+            channel.command(b"PASS " + creds.password.reveal().encode("utf-8"), shown="PASS")
 
     def _login_refused(self, exc: ServerError, mechanism: AuthMechanism) -> ConnectionFailure:
-        text = exc.text.replace(self._credentials.password, "***")
+        text = exc.text.replace(self._credentials.password.reveal(), "***")
         as_ = f" as {self._credentials.authzid}" if self._credentials.authzid else ""
         where = f"{self.url}{as_} ({mechanism.value})"
-        if text.upper().startswith(_NOT_CREDENTIALS):
+        if exc.response_code in _NOT_CREDENTIALS:
             return ConnectionFailure(FailureKind.PROTOCOL, f"{where}: {exc.shown}: {text}")
         return ConnectionFailure(
             FailureKind.AUTHENTICATION, f"{where}: login refused: {text or '-ERR'}"

@@ -1,4 +1,5 @@
-"""Choosing and encoding a POP3 login: capabilities, SASL PLAIN/LOGIN, USER/PASS.
+"""Choosing and encoding a POP3 login: capabilities, SASL PLAIN/LOGIN (`postroom.net.sasl`),
+USER/PASS.
 
 Kept apart from the socket code so the decisions (which mechanism, which
 bytes) are plain functions with table-driven tests.  Nothing here ever puts
@@ -8,40 +9,28 @@ responses are returned as bytes for the wire only.
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from postroom.credentials import Secret
 from postroom.errors import UserError
-from postroom.mailboxes.source import AuthMechanism
+from postroom.net import sasl
 from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.net.sasl import AuthMechanism, Credentials
 
 MAX_COMMAND_LINE = 255
 """RFC 2449 §4: a command line is at most 255 octets including the CRLF."""
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """Who logs in, and (``authzid``) which mailbox they act as.
+def pop3_credentials(user: str, password: str, authzid: str | None = None) -> Credentials:
+    """Credentials that can travel on a POP3 command line, or `UserError`.
 
-    With an authorization identity the server checks ``user``'s password and
-    then opens the mailbox named by ``authzid`` if ``user`` may act as it
-    (RFC 4616 §2) — how a delegate opens a shared mailbox.
+    A NUL would shift the RFC 4616 fields; CR/LF would end the command line
+    and let the rest be read as a new command (RFC 1939 §3), in USER/PASS.
     """
-
-    user: str
-    password: str = field(repr=False)
-    authzid: str | None = None
-
-    def __post_init__(self) -> None:
-        # A NUL would shift the RFC 4616 fields; CR/LF would end the command
-        # line and let the rest be read as a new command (RFC 1939 §3).
-        for name, value in (
-            ("user", self.user),
-            ("authzid", self.authzid or ""),
-            ("password", self.password),
-        ):
-            if "\0" in value or "\r" in value or "\n" in value:
-                raise UserError(f"the {name} contains a NUL or line break")
+    for name, value in (("user", user), ("authzid", authzid or ""), ("password", password)):
+        if "\0" in value or "\r" in value or "\n" in value:
+            raise UserError(f"the {name} contains a NUL or line break")
+    return Credentials(user, Secret(password), authzid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +78,7 @@ def choose_mechanism(
         )
     if requested is not AuthMechanism.AUTO:
         if caps.known and not _offered(requested, caps):
-            raise _not_offered(requested.value.upper(), caps)
+            raise _not_offered(requested.sasl_name, caps)
         return requested
     if not caps.known:
         # No CAPA (RFC 1939-only server): PLAIN is the only way to carry an
@@ -109,7 +98,7 @@ def choose_mechanism(
 def _offered(mechanism: AuthMechanism, caps: Capabilities) -> bool:
     if mechanism is AuthMechanism.USER:
         return caps.offers("USER")
-    return mechanism.value.upper() in caps.sasl
+    return mechanism.sasl_name in caps.sasl
 
 
 def _not_offered(what: str, caps: Capabilities) -> ConnectionFailure:
@@ -120,17 +109,16 @@ def _not_offered(what: str, caps: Capabilities) -> ConnectionFailure:
     )
 
 
-def b64(data: bytes) -> bytes:
-    return base64.b64encode(data)
-
-
 def plain_response(credentials: Credentials) -> bytes:
-    """RFC 4616 §2: ``authzid NUL authcid NUL passwd``, UTF-8, then Base64 (RFC 5034 §4)."""
-    message = b"\0".join(
-        part.encode("utf-8")
-        for part in (credentials.authzid or "", credentials.user, credentials.password)
-    )
-    return b64(message)
+    """RFC 4616 §2 in UTF-8, then Base64 (RFC 5034 §4)."""
+    user, password = credentials.user, credentials.password.reveal()
+    return sasl.plain(user, password, credentials.authzid).encode("ascii")
+
+
+def login_responses(credentials: Credentials) -> tuple[bytes, bytes]:
+    """SASL LOGIN: the user name and the password, each Base64, for the two prompts."""
+    user, password = sasl.login(credentials.user, credentials.password.reveal())
+    return user.encode("ascii"), password.encode("ascii")
 
 
 def plain_command(credentials: Credentials) -> tuple[bytes, bytes | None]:

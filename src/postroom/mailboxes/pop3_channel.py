@@ -36,6 +36,15 @@ class ServerError(Exception):
         self.shown = shown
         self.text = text
 
+    @property
+    def response_code(self) -> str | None:
+        """The extended response code (RFC 2449 §8) the text starts with: ``SYS/TEMP``,
+        ``IN-USE`` (RFC 2449), ``AUTH`` (RFC 3206)…; None without one."""
+        if not self.text.startswith("["):
+            return None
+        code, closed, _ = self.text[1:].partition("]")
+        return code.upper() if closed else None
+
 
 class Pop3Channel:
     """A connected, optionally TLS-wrapped POP3 stream with a response reader."""

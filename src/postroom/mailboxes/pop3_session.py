@@ -27,8 +27,8 @@ from typing import Self
 
 from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError
 from postroom.mailboxes.pop3_wire import MAX_BODY, TooLong, WireError, parse_listing
-from postroom.mailboxes.source import MessageInfo, MessageTooLarge
 from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.ports.mailbox import MessageInfo, MessageTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class _Sent:
 
 
 class Pop3Session:
-    """Implements `postroom.mailboxes.source.MailboxSession` over one `Pop3Channel`."""
+    """Implements `postroom.ports.mailbox.MailboxSession` over one `Pop3Channel`."""
 
     WINDOW = 16
     """RETRs in flight at most (`retrieve_many`)."""

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from postroom.ports.mailbox import MAX_MESSAGE_BYTES
+
 CHUNK = 256 * 1024
 """Bytes asked from the socket per call; TLS hands out at most 16 KiB records anyway."""
 
-MAX_BODY = 50 * 1024 * 1024
+MAX_BODY = MAX_MESSAGE_BYTES
 """Default bound of one multi-line response: the default message limit
 (``POSTROOM_MAX_MESSAGE_BYTES``), and the bound of CAPA, UIDL and LIST answers
 (at ~20 octets a line, over two million messages)."""

@@ -1,29 +1,70 @@
-"""SASL PLAIN and LOGIN initial responses (RFC 4616, draft-murchison-sasl-login).
+"""Logging in to a mail server: the mechanisms, the credentials, and SASL PLAIN and LOGIN.
 
-Also what `postroom auth-string` prints, for testing a server by hand with telnet or
-openssl s_client.
+One implementation for POP3 (RFC 5034), SMTP (RFC 4954) and the connection check: PLAIN
+(RFC 4616) is the only mechanism that carries an *authorization identity* (log in as one
+account, act as the shared mailbox it names); LOGIN (draft-murchison-sasl-login) is the
+de-facto mechanism of older servers. The encoders here are also what `postroom auth-string`
+prints, for testing a server by hand with telnet or openssl s_client.
 """
 
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from postroom.credentials import Secret
 
 
-def plain(user: str, password: str, authzid: str | None = None) -> str:
-    """RFC 4616 §2: ``authzid NUL authcid NUL passwd``, base64 as sent after AUTH PLAIN."""
-    message = f"{authzid or ''}\0{user}\0{password}"
-    return base64.b64encode(message.encode()).decode("ascii")
+class AuthMechanism(StrEnum):
+    """How to log in (the values of ``--mechanism``); ``AUTO`` picks from what the server offers."""
+
+    AUTO = "auto"
+    PLAIN = "plain"
+    """SASL PLAIN (RFC 4616), the only one that carries an authorization identity."""
+    LOGIN = "login"
+    """SASL LOGIN, the de-facto mechanism of older servers (no RFC, only a draft)."""
+    USER = "user"
+    """POP3 USER/PASS (RFC 1939 §7): not SASL."""
+
+    @property
+    def sasl_name(self) -> str:
+        """The name on the wire (``AUTH PLAIN``) and in a server's list of mechanisms."""
+        return self.value.upper()
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Who logs in, and (``authzid``) which mailbox they act as.
+
+    With an authorization identity the server checks ``user``'s password and
+    then opens the mailbox named by ``authzid`` if ``user`` may act as it
+    (RFC 4616 §2) — how a delegate opens a shared mailbox.
+    """
+
+    user: str
+    password: Secret = field(repr=False)
+    authzid: str | None = None
+
+    def __repr__(self) -> str:
+        authzid = f" as {self.authzid}" if self.authzid else ""
+        return f"Credentials({self.user}{authzid})"
 
 
 def plain_message(user: str, password: str, authzid: str | None = None) -> str:
-    """The same message before base64 (what smtplib and imaplib encode themselves)."""
+    """RFC 4616 §2: ``[authzid] NUL authcid NUL passwd``, before base64 (what smtplib and
+    imaplib encode themselves)."""
     return f"{authzid or ''}\0{user}\0{password}"
+
+
+def plain(user: str, password: str, authzid: str | None = None) -> str:
+    """The PLAIN message in UTF-8 and base64, as sent after ``AUTH PLAIN``."""
+    return _b64(plain_message(user, password, authzid))
 
 
 def login(user: str, password: str) -> tuple[str, str]:
     """AUTH LOGIN: the user name and the password, each base64 on its own line."""
-    encode = base64.b64encode
-    return encode(user.encode()).decode("ascii"), encode(password.encode()).decode("ascii")
+    return _b64(user), _b64(password)
 
 
 def secret_forms(password: str, user: str | None, authzid: str | None) -> list[str]:
@@ -33,3 +74,7 @@ def secret_forms(password: str, user: str | None, authzid: str | None) -> list[s
         forms.append(plain(user, password, authzid))
         forms.append(plain(user, password))
     return [f for f in forms if f]
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")

@@ -1,11 +1,10 @@
-"""Outbound SMTP: connections with a security mode, delivery results per recipient.
+"""Outbound SMTP: the adapter behind `postroom.ports.sending`.
 
 Nothing above this package sees ``smtplib``, ``ssl`` or ``socket`` errors: a
 server that cannot be used raises `postroom.net.connection.ConnectionFailure`, and
-a message the server answered is described by a `Delivery`.
+a message the server answered is described by a `postroom.ports.sending.Delivery`.
 """
 
-from postroom.outbound.results import Delivery, Outcome, RecipientResult
-from postroom.outbound.smtp import SmtpConnection, SmtpServer
+from postroom.outbound.connection import SmtpConnection, SmtplibConnector
 
-__all__ = ["Delivery", "Outcome", "RecipientResult", "SmtpConnection", "SmtpServer"]
+__all__ = ["SmtpConnection", "SmtplibConnector"]

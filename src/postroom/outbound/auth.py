@@ -1,36 +1,26 @@
-"""SMTP AUTH (RFC 4954): which SASL mechanism to use and what to answer.
+"""SMTP AUTH (RFC 4954): which SASL mechanism to use, what to answer, and the exchange.
 
-Pure functions: the connection passes what the server offers and the
-credentials, and sends what comes back.  PLAIN (RFC 4616) is preferred and
-is the only mechanism that carries an *authorization identity* (log in as
-one account, send as the shared mailbox it names); LOGIN, a de-facto
-mechanism of older servers, is used only when PLAIN is not offered.
+The choice and the answers are pure functions over `postroom.net.sasl`; `authenticate`
+runs them on a connection.  PLAIN (RFC 4616) is preferred and is the only mechanism that
+carries an *authorization identity* (log in as one account, send as the shared mailbox it
+names); LOGIN, a de-facto mechanism of older servers, is used only when PLAIN is not offered.
 """
 
 from __future__ import annotations
 
+import base64
+import smtplib
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 
-from postroom.credentials import Secret
+from postroom.net import sasl
 from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.net.sasl import AuthMechanism, Credentials
+from postroom.outbound.wire import reply_text
 
-
-class Mechanism(StrEnum):
-    PLAIN = "PLAIN"
-    LOGIN = "LOGIN"
-
-
-@dataclass(frozen=True, slots=True)
-class Login:
-    user: str
-    password: Secret
-    authzid: str | None = None
-
-    def __repr__(self) -> str:
-        authzid = f" as {self.authzid}" if self.authzid else ""
-        return f"Login({self.user}{authzid})"
+_AUTH_SUCCEEDED = 235
+_CONTINUE = 334
+_REFUSED_LOGIN = (530, 534, 535)
+"""RFC 4954 §6: authentication required, mechanism too weak, credentials invalid."""
 
 
 def offered(auth_feature: str) -> set[str]:
@@ -38,31 +28,28 @@ def offered(auth_feature: str) -> set[str]:
     return {m.upper() for m in auth_feature.split()}
 
 
-def choose(mechanisms: set[str], login: Login) -> Mechanism:
-    if Mechanism.PLAIN.value in mechanisms:
-        return Mechanism.PLAIN
+def choose(mechanisms: set[str], login: Credentials) -> AuthMechanism:
+    if AuthMechanism.PLAIN.sasl_name in mechanisms:
+        return AuthMechanism.PLAIN
     if login.authzid:
         raise ConnectionFailure(
             FailureKind.AUTHENTICATION,
             "an authorization identity needs AUTH PLAIN, which the server does not offer "
             f"(it offers: {' '.join(sorted(mechanisms)) or 'nothing'})",
         )
-    if Mechanism.LOGIN.value in mechanisms:
-        return Mechanism.LOGIN
+    if AuthMechanism.LOGIN.sasl_name in mechanisms:
+        return AuthMechanism.LOGIN
     raise ConnectionFailure(
         FailureKind.AUTHENTICATION,
         f"the server offers no usable AUTH mechanism ({' '.join(sorted(mechanisms)) or 'none'})",
     )
 
 
-def responder(mechanism: Mechanism, login: Login) -> Callable[[bytes | None], str]:
-    """The answers to the server's challenges (``None``: the initial response).
-
-    ``smtplib.SMTP.auth`` Base64-encodes what this returns.
-    """
-    if mechanism is Mechanism.PLAIN:
-        # RFC 4616 §2: message = [authzid] UTF8NUL authcid UTF8NUL passwd
-        text = f"{login.authzid or ''}\0{login.user}\0{login.password.reveal()}"
+def responder(mechanism: AuthMechanism, login: Credentials) -> Callable[[bytes | None], str]:
+    """The answers to the server's challenges (``None``: the initial response), before
+    Base64."""
+    if mechanism is AuthMechanism.PLAIN:
+        text = sasl.plain_message(login.user, login.password.reveal(), login.authzid)
 
         def plain_step(_challenge: bytes | None = None) -> str:
             return text
@@ -70,9 +57,35 @@ def responder(mechanism: Mechanism, login: Login) -> Callable[[bytes | None], st
         return plain_step
 
     def login_step(challenge: bytes | None = None) -> str:
-        # The server prompts "Username:" then "Password:" (Base64-decoded by smtplib).
+        # The server prompts "Username:" then "Password:" (Base64-decoded by the caller).
         if challenge is None or challenge.lower().startswith(b"user"):
             return login.user
         return login.password.reveal()
 
     return login_step
+
+
+def authenticate(client: smtplib.SMTP, login: Credentials) -> None:
+    """AUTH with the initial response (RFC 4954 §4), then up to three challenges."""
+    if not client.has_extn("auth"):
+        raise ConnectionFailure(
+            FailureKind.AUTHENTICATION,
+            "the server offers no AUTH: remove the user from the URL to send without logging in",
+        )
+    mechanism = choose(offered(client.esmtp_features["auth"]), login)
+    answer = responder(mechanism, login)
+    code, reply = client.docmd("AUTH", f"{mechanism.sasl_name} {_b64(answer(None))}")
+    rounds = 0
+    while code == _CONTINUE and rounds < 3:
+        rounds += 1
+        code, reply = client.docmd(_b64(answer(base64.b64decode(reply))))
+    if code != _AUTH_SUCCEEDED:
+        kind = FailureKind.AUTHENTICATION if code in _REFUSED_LOGIN else FailureKind.PROTOCOL
+        who = f"{login.user} as {login.authzid}" if login.authzid else login.user
+        raise ConnectionFailure(
+            kind, f"AUTH {mechanism.sasl_name} for {who} refused: {code} {reply_text(reply)}"
+        )
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")

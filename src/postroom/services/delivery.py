@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from postroom.outbound import Delivery, Outcome
+from postroom.ports.sending import Delivery, RecipientOutcome
+from postroom.records.statuses import OutboxStatus, RecipientStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class RetryPolicy:
 class Settled:
     """The new values of an outbox row after one attempt."""
 
-    status: str
+    status: OutboxStatus
     attempts: int
     last_error: str | None
     next_attempt: datetime | None
@@ -54,7 +55,7 @@ class Settled:
 
     def detail(self) -> str | None:
         """The line shown on the work item's communication."""
-        if self.status == "queued" and self.next_attempt is not None:
+        if self.status is OutboxStatus.QUEUED and self.next_attempt is not None:
             when = self.next_attempt.isoformat(timespec="seconds") + "Z"
             return f"attempt {self.attempts} failed: {self.last_error}; next attempt {when}"
         return self.last_error
@@ -62,7 +63,8 @@ class Settled:
 
 def still_to_send(recipients: list[str], results: dict[str, Any] | None) -> list[str]:
     """Recipients that neither accepted nor refused the message yet."""
-    done = {a for a, r in (results or {}).items() if r.get("status") in ("accepted", "refused")}
+    final = (RecipientStatus.ACCEPTED, RecipientStatus.REFUSED)
+    done = {a for a, r in (results or {}).items() if r.get("status") in final}
     return [r for r in recipients if r not in done]
 
 
@@ -70,7 +72,11 @@ def pending(results: dict[str, Any] | None, targets: list[str]) -> dict[str, Any
     """Results before DATA: the targets marked in flight."""
     merged = dict(results or {})
     for address in targets:
-        merged[address] = {"status": "pending", "code": None, "reply": "being sent"}
+        merged[address] = {
+            "status": RecipientStatus.PENDING.value,
+            "code": None,
+            "reply": "being sent",
+        }
     return merged
 
 
@@ -96,24 +102,23 @@ def failed_attempt(
     now: datetime,
 ) -> Settled:
     """No transaction took place (no server, cannot connect, unreadable blob): all deferred."""
-    delivery = Delivery.everyone(targets, Outcome.DEFERRED, None, reason)
+    delivery = Delivery.everyone(targets, RecipientOutcome.DEFERRED, None, reason)
     return settle(previous, delivery, attempts_before, policy, now)
 
 
 def _decide(results: dict[str, Any], attempts: int, policy: RetryPolicy, now: datetime) -> Settled:
-    by = {s: [a for a, r in results.items() if r["status"] == s] for s in _STATUSES}
-    problems = [_line(a, results[a]) for a in by["refused"] + by["deferred"]]
+    by = {s: [a for a, r in results.items() if r["status"] == s] for s in RecipientStatus}
+    refused, deferred = by[RecipientStatus.REFUSED], by[RecipientStatus.DEFERRED]
+    accepted = by[RecipientStatus.ACCEPTED]
+    problems = [_line(a, results[a]) for a in refused + deferred]
     error = "; ".join(problems) or None
-    if by["deferred"] and attempts < policy.max_attempts:
+    if deferred and attempts < policy.max_attempts:
         when = now + policy.delay(attempts)
-        return Settled("queued", attempts, error, when, results, None)
-    if by["deferred"]:
+        return Settled(OutboxStatus.QUEUED, attempts, error, when, results, None)
+    if deferred:
         error = f"gave up after {attempts} attempts: {error}"
-    status = "sent" if by["accepted"] else "failed"
-    return Settled(status, attempts, error, None, results, now if by["accepted"] else None)
-
-
-_STATUSES = ("accepted", "refused", "deferred", "pending")
+    status = OutboxStatus.SENT if accepted else OutboxStatus.FAILED
+    return Settled(status, attempts, error, None, results, now if accepted else None)
 
 
 def _line(address: str, result: dict[str, Any]) -> str:

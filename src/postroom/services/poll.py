@@ -51,7 +51,7 @@ from postroom.mailboxes import (
     Pop3MailboxSource,
 )
 from postroom.mailboxes.pop3_wire import MAX_BODY
-from postroom.mailboxes.triage import Action, Ledger, TooLarge, too_large_reason
+from postroom.services.triage import Action, Ledger, TooLarge, too_large_reason
 from postroom.mime.isolated import ParseInterrupted, ParseOutcome, ParseStream
 from postroom.net.connection import ConnectionFailure, MailUrl
 from postroom.services.ingest import Arrival, IngestService, utcnow

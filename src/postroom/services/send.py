@@ -51,8 +51,9 @@ from sqlalchemy import Connection, Engine, Row
 from postroom.credentials import SecretBox
 from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.net.connection import ConnectionFailure, MailUrl
-from postroom.outbound import SmtpConnection, SmtpServer
-from postroom.outbound.auth import Login
+from postroom.net.sasl import Credentials as Login
+from postroom.outbound import SmtpConnection
+from postroom.ports.sending import SmtpServer
 from postroom.records.config import ServerRecord
 from postroom.services import delivery
 from postroom.services.delivery import RetryPolicy, Settled

@@ -23,7 +23,8 @@ import pytest
 from e2e.cli import Result
 from postroom.cli.state import current_app
 from postroom.errors import StorageUnavailableError
-from postroom.outbound import SmtpConnection, SmtpServer
+from postroom.outbound import SmtpConnection
+from postroom.ports.sending import SmtpServer
 from postroom.services.ingest import Arrival, IngestResult, IngestService, utcnow
 from support.mails import make_mail
 from support.pgcluster import Cluster, pg_cluster

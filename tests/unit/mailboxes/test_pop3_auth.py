@@ -9,13 +9,14 @@ import pytest
 from postroom.errors import UserError
 from postroom.mailboxes.pop3_auth import (
     Capabilities,
-    Credentials,
     choose_mechanism,
     plain_command,
     plain_response,
+    pop3_credentials,
 )
-from postroom.mailboxes.source import AuthMechanism as M
 from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.net.sasl import AuthMechanism as M
+from postroom.net.sasl import Credentials
 
 DOVECOT = Capabilities.parse(
     b"CAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nSTLS\r\n"
@@ -26,8 +27,8 @@ USER_ONLY = Capabilities.parse(b"USER\r\nUIDL\r\n")
 NOTHING = Capabilities.parse(b"UIDL\r\n")
 NO_CAPA = Capabilities.none()
 
-ALICE = Credentials("alice@example.test", "s3cret")
-DELEGATE = Credentials("alice@example.test", "s3cret", authzid="shared@example.test")
+ALICE = pop3_credentials("alice@example.test", "s3cret")
+DELEGATE = pop3_credentials("alice@example.test", "s3cret", authzid="shared@example.test")
 
 
 def test_capabilities_parse() -> None:
@@ -89,14 +90,14 @@ def test_plain_response_layout() -> None:
 
 
 def test_plain_response_is_utf8() -> None:
-    creds = Credentials("jürgen@example.test", "pässwort")
+    creds = pop3_credentials("jürgen@example.test", "pässwort")
     assert base64.b64decode(plain_response(creds)) == "\0jürgen@example.test\0pässwort".encode()
 
 
 def test_plain_initial_response_moves_out_of_a_long_line() -> None:
     line, deferred = plain_command(ALICE)
     assert line.startswith(b"AUTH PLAIN ") and deferred is None
-    long = Credentials("alice@example.test", "p" * 300)
+    long = pop3_credentials("alice@example.test", "p" * 300)
     line, deferred = plain_command(long)
     assert line == b"AUTH PLAIN" and deferred == plain_response(long)
 
@@ -108,10 +109,10 @@ def test_credentials_repr_hides_the_password() -> None:
 @pytest.mark.parametrize("user", ["a\0b", "a\r\nQUIT", "x\n"])
 def test_credentials_refuse_line_breaks_and_nul(user: str) -> None:
     with pytest.raises(UserError):
-        Credentials(user, "pw")
+        pop3_credentials(user, "pw")
 
 
 def test_password_with_line_break_is_refused_without_echo() -> None:
     with pytest.raises(UserError) as info:
-        Credentials("alice", "pw\r\nDELE 1")
+        pop3_credentials("alice", "pw\r\nDELE 1")
     assert "DELE" not in str(info.value)

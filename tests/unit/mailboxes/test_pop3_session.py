@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from postroom.errors import UserError
-from postroom.mailboxes import AuthMechanism, MessageInfo, Pop3MailboxSource
+from postroom.mailboxes import Pop3MailboxSource
 from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
+from postroom.net.sasl import AuthMechanism
+from postroom.ports.mailbox import MessageInfo
 
 PASSWORD = "Secr3t-p4ss"
 CAPA_PLAIN = b"+OK\r\nUIDL\r\nUSER\r\nSASL PLAIN\r\n.\r\n"

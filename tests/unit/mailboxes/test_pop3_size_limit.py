@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from postroom.mailboxes import MessageTooLarge, Pop3MailboxSource
+from postroom.mailboxes import Pop3MailboxSource
 from postroom.net.connection import ConnectionFailure, MailUrl
+from postroom.ports.mailbox import MessageTooLarge
 from support.scripted_pop3 import ScriptedPop3
 
 LIMIT = 256 * 1024

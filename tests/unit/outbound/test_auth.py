@@ -6,23 +6,24 @@ import pytest
 
 from postroom.credentials import Secret
 from postroom.net.connection import ConnectionFailure, FailureKind
-from postroom.outbound.auth import Login, Mechanism, choose, offered, responder
+from postroom.net.sasl import AuthMechanism, Credentials
+from postroom.outbound.auth import choose, offered, responder
 
-ALICE = Login("alice@example.test", Secret("s3cret-pw"))
-AS_SHARED = Login("alice@example.test", Secret("s3cret-pw"), "shared@example.test")
+ALICE = Credentials("alice@example.test", Secret("s3cret-pw"))
+AS_SHARED = Credentials("alice@example.test", Secret("s3cret-pw"), "shared@example.test")
 
 
 @pytest.mark.parametrize(
     ("feature", "login", "expected"),
     [
-        ("PLAIN LOGIN", ALICE, Mechanism.PLAIN),
-        ("login plain", AS_SHARED, Mechanism.PLAIN),
-        ("LOGIN", ALICE, Mechanism.LOGIN),
-        ("CRAM-MD5 LOGIN", ALICE, Mechanism.LOGIN),
+        ("PLAIN LOGIN", ALICE, AuthMechanism.PLAIN),
+        ("login plain", AS_SHARED, AuthMechanism.PLAIN),
+        ("LOGIN", ALICE, AuthMechanism.LOGIN),
+        ("CRAM-MD5 LOGIN", ALICE, AuthMechanism.LOGIN),
     ],
 )
 def test_plain_is_preferred_login_is_the_fallback(
-    feature: str, login: Login, expected: Mechanism
+    feature: str, login: Credentials, expected: AuthMechanism
 ) -> None:
     assert choose(offered(feature), login) is expected
 
@@ -30,7 +31,7 @@ def test_plain_is_preferred_login_is_the_fallback(
 @pytest.mark.parametrize(
     ("feature", "login"), [("LOGIN", AS_SHARED), ("CRAM-MD5", ALICE), ("", ALICE)]
 )
-def test_no_usable_mechanism_is_an_authentication_failure(feature: str, login: Login) -> None:
+def test_no_usable_mechanism_is_an_authentication_failure(feature: str, login: Credentials) -> None:
     with pytest.raises(ConnectionFailure) as info:
         choose(offered(feature), login)
     assert info.value.kind is FailureKind.AUTHENTICATION
@@ -38,14 +39,14 @@ def test_no_usable_mechanism_is_an_authentication_failure(feature: str, login: L
 
 
 def test_plain_carries_the_authorization_identity_rfc4616() -> None:
-    assert responder(Mechanism.PLAIN, AS_SHARED)(None) == (
+    assert responder(AuthMechanism.PLAIN, AS_SHARED)(None) == (
         "shared@example.test\0alice@example.test\0s3cret-pw"
     )
-    assert responder(Mechanism.PLAIN, ALICE)(None) == "\0alice@example.test\0s3cret-pw"
+    assert responder(AuthMechanism.PLAIN, ALICE)(None) == "\0alice@example.test\0s3cret-pw"
 
 
 def test_login_answers_username_then_password() -> None:
-    step = responder(Mechanism.LOGIN, ALICE)
+    step = responder(AuthMechanism.LOGIN, ALICE)
     assert step(None) == "alice@example.test"
     assert step(b"Username:") == "alice@example.test"
     assert step(b"Password:") == "s3cret-pw"

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from postroom.outbound import Delivery, Outcome, RecipientResult
+from postroom.ports.sending import Delivery, RecipientOutcome, RecipientResult
 from postroom.services.delivery import RetryPolicy, failed_attempt, settle, still_to_send
 
 NOW = datetime(2026, 11, 2, 9, 0)
 POLICY = RetryPolicy(max_attempts=3, first_delay=timedelta(minutes=1))
 
 
-def result(address: str, outcome: Outcome, code: int) -> RecipientResult:
+def result(address: str, outcome: RecipientOutcome, code: int) -> RecipientResult:
     return RecipientResult(address, outcome, code, f"reply {code}")
 
 
@@ -25,22 +25,26 @@ def test_back_off_doubles_and_is_capped() -> None:
 @pytest.mark.parametrize(
     ("outcomes", "status", "next_in"),
     [
-        ([Outcome.ACCEPTED], "sent", None),
-        ([Outcome.REFUSED], "failed", None),
-        ([Outcome.ACCEPTED, Outcome.REFUSED], "sent", None),
-        ([Outcome.DEFERRED], "queued", timedelta(minutes=1)),
-        ([Outcome.ACCEPTED, Outcome.DEFERRED], "queued", timedelta(minutes=1)),
+        ([RecipientOutcome.ACCEPTED], "sent", None),
+        ([RecipientOutcome.REFUSED], "failed", None),
+        ([RecipientOutcome.ACCEPTED, RecipientOutcome.REFUSED], "sent", None),
+        ([RecipientOutcome.DEFERRED], "queued", timedelta(minutes=1)),
+        ([RecipientOutcome.ACCEPTED, RecipientOutcome.DEFERRED], "queued", timedelta(minutes=1)),
     ],
 )
 def test_status_after_a_first_attempt(
-    outcomes: list[Outcome], status: str, next_in: timedelta | None
+    outcomes: list[RecipientOutcome], status: str, next_in: timedelta | None
 ) -> None:
-    codes = {Outcome.ACCEPTED: 250, Outcome.DEFERRED: 451, Outcome.REFUSED: 550}
+    codes = {
+        RecipientOutcome.ACCEPTED: 250,
+        RecipientOutcome.DEFERRED: 451,
+        RecipientOutcome.REFUSED: 550,
+    }
     delivery = Delivery(tuple(result(f"r{i}@x.test", o, codes[o]) for i, o in enumerate(outcomes)))
     settled = settle(None, delivery, 0, POLICY, NOW)
     assert (settled.status, settled.attempts) == (status, 1)
     assert settled.next_attempt == (NOW + next_in if next_in else None)
-    if Outcome.REFUSED in outcomes:
+    if RecipientOutcome.REFUSED in outcomes:
         assert "550 reply 550" in (settled.last_error or "")
 
 
@@ -48,7 +52,10 @@ def test_accepted_recipients_are_not_tried_again() -> None:
     first = settle(
         None,
         Delivery(
-            (result("a@x.test", Outcome.ACCEPTED, 250), result("b@x.test", Outcome.DEFERRED, 451))
+            (
+                result("a@x.test", RecipientOutcome.ACCEPTED, 250),
+                result("b@x.test", RecipientOutcome.DEFERRED, 451),
+            )
         ),
         0,
         POLICY,
@@ -57,7 +64,7 @@ def test_accepted_recipients_are_not_tried_again() -> None:
     assert still_to_send(["a@x.test", "b@x.test"], first.recipient_results) == ["b@x.test"]
     second = settle(
         first.recipient_results,
-        Delivery((result("b@x.test", Outcome.ACCEPTED, 250),)),
+        Delivery((result("b@x.test", RecipientOutcome.ACCEPTED, 250),)),
         first.attempts,
         POLICY,
         NOW,

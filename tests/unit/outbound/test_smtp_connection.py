@@ -8,22 +8,23 @@ import pytest
 
 from postroom.credentials import Secret
 from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
-from postroom.outbound import Outcome, SmtpServer
-from postroom.outbound.auth import Login
+from postroom.net.sasl import Credentials
+from postroom.outbound import SmtpConnection
+from postroom.ports.sending import RecipientOutcome, SmtpServer
 from unit.outbound.fake_smtp import Script, fake_smtp
 
 RAW = b"From: a@example.test\r\nTo: b@customer.test\r\nSubject: hi\r\n\r\n.leading dot\r\nbody\r\n"
 
 
-def server(port: int, *, tls: str = "none", login: Login | None = None) -> SmtpServer:
+def server(port: int, *, tls: str = "none", login: Credentials | None = None) -> SmtpServer:
     return SmtpServer(MailUrl.parse(f"smtp://127.0.0.1:{port}?tls={tls}"), login, timeout=5)
 
 
 def test_one_connection_many_messages_with_rset_between() -> None:
-    with fake_smtp() as (script, port), server(port).connect() as conn:
+    with fake_smtp() as (script, port), SmtpConnection.open(server(port)) as conn:
         for i in range(3):
             result = conn.send("a@example.test", [f"r{i}@customer.test"], RAW)
-            assert [r.outcome for r in result.recipients] == [Outcome.ACCEPTED]
+            assert [r.outcome for r in result.recipients] == [RecipientOutcome.ACCEPTED]
     assert script.connections == 1
     assert script.commands.count("RSET") == 2
     assert script.commands[-1] == "QUIT"
@@ -33,11 +34,11 @@ def test_one_connection_many_messages_with_rset_between() -> None:
 
 def test_a_recipient_refused_while_others_are_accepted() -> None:
     script = Script(rcpt={"gone@customer.test": "550 5.1.1 <gone@customer.test>: no such user"})
-    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+    with fake_smtp(script) as (_, port), SmtpConnection.open(server(port)) as conn:
         result = conn.send("a@example.test", ["ok@customer.test", "gone@customer.test"], RAW)
     assert [(r.address, r.outcome, r.code) for r in result.recipients] == [
-        ("ok@customer.test", Outcome.ACCEPTED, 250),
-        ("gone@customer.test", Outcome.REFUSED, 550),
+        ("ok@customer.test", RecipientOutcome.ACCEPTED, 250),
+        ("gone@customer.test", RecipientOutcome.REFUSED, 550),
     ]
     assert "no such user" in result.refused[0].reply
     assert script.delivered[0].recipients == ["ok@customer.test"]
@@ -46,15 +47,15 @@ def test_a_recipient_refused_while_others_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("verb", "answer", "outcome"),
     [
-        ("MAIL", "451 4.3.0 busy", Outcome.DEFERRED),
-        ("MAIL", "553 5.7.1 sender not allowed", Outcome.REFUSED),
-        ("DATA", "452 4.3.1 out of space", Outcome.DEFERRED),
-        ("DATA", "554 5.7.1 spam", Outcome.REFUSED),
+        ("MAIL", "451 4.3.0 busy", RecipientOutcome.DEFERRED),
+        ("MAIL", "553 5.7.1 sender not allowed", RecipientOutcome.REFUSED),
+        ("DATA", "452 4.3.1 out of space", RecipientOutcome.DEFERRED),
+        ("DATA", "554 5.7.1 spam", RecipientOutcome.REFUSED),
     ],
 )
-def test_temporary_and_permanent_replies(verb: str, answer: str, outcome: Outcome) -> None:
+def test_temporary_and_permanent_replies(verb: str, answer: str, outcome: RecipientOutcome) -> None:
     script = Script(replies={verb: [answer]})
-    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+    with fake_smtp(script) as (_, port), SmtpConnection.open(server(port)) as conn:
         result = conn.send("a@example.test", ["x@customer.test", "y@customer.test"], RAW)
     assert {r.outcome for r in result.recipients} == {outcome}
     assert answer.split(" ", 1)[1] in result.recipients[0].reply
@@ -62,10 +63,13 @@ def test_temporary_and_permanent_replies(verb: str, answer: str, outcome: Outcom
 
 
 def test_connection_lost_after_data_is_deferred_and_marks_the_connection_broken() -> None:
-    with fake_smtp(Script(drop_after_data=True)) as (_, port), server(port).connect() as conn:
+    with (
+        fake_smtp(Script(drop_after_data=True)) as (_, port),
+        SmtpConnection.open(server(port)) as conn,
+    ):
         result = conn.send("a@example.test", ["x@customer.test"], RAW)
         assert result.connection_lost and conn.broken
-        assert result.recipients[0].outcome is Outcome.DEFERRED
+        assert result.recipients[0].outcome is RecipientOutcome.DEFERRED
         with pytest.raises(ConnectionFailure):
             conn.send("a@example.test", ["x@customer.test"], RAW)
 
@@ -73,7 +77,7 @@ def test_connection_lost_after_data_is_deferred_and_marks_the_connection_broken(
 def test_starttls_is_required_unless_the_url_says_tls_none() -> None:
     with fake_smtp() as (script, port):
         with pytest.raises(ConnectionFailure) as info:
-            server(port, tls="required").connect()
+            SmtpConnection.open(server(port, tls="required"))
         assert info.value.kind is FailureKind.TLS
         assert info.value.tls_problem is TlsProblem.NOT_OFFERED
         assert "tls=none" in str(info.value)
@@ -82,9 +86,9 @@ def test_starttls_is_required_unless_the_url_says_tls_none() -> None:
 
 def test_refused_login_is_an_authentication_failure_without_the_password() -> None:
     script = Script(auth=True, replies={"AUTH": ["535 5.7.8 authentication failed"]})
-    login = Login("alice@example.test", Secret("hunter2-secret"))
+    login = Credentials("alice@example.test", Secret("hunter2-secret"))
     with fake_smtp(script) as (_, port), pytest.raises(ConnectionFailure) as info:
-        server(port, login=login).connect()
+        SmtpConnection.open(server(port, login=login))
     assert info.value.kind is FailureKind.AUTHENTICATION
     assert "535" in str(info.value)
     assert "hunter2-secret" not in str(info.value) + repr(info.value)
@@ -94,7 +98,7 @@ def test_nothing_listening_is_a_connection_failure() -> None:
     with fake_smtp() as (_, port):
         pass
     with pytest.raises(ConnectionFailure) as info:
-        server(port).connect()
+        SmtpConnection.open(server(port))
     assert info.value.kind is FailureKind.CONNECTION
     assert info.value.transient
 
@@ -119,16 +123,16 @@ def test_the_hook_runs_after_the_envelope_and_before_the_final_dot() -> None:
     script = Script(rcpt={"gone@customer.test": "550 5.1.1 no such user"})
     marks = Marks(script)
     recipients = ["a@customer.test", "gone@customer.test", "b@customer.test"]
-    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+    with fake_smtp(script) as (_, port), SmtpConnection.open(server(port)) as conn:
         result = conn.send("s@example.test", recipients, RAW, before_end=marks)
     ((taken, commands, delivered),) = marks.calls
     assert taken == ["a@customer.test", "b@customer.test"]  # only those RCPT accepted
     assert commands[-5:] == ["MAIL", "RCPT", "RCPT", "RCPT", "DATA"]
     assert delivered == 0  # the content is sent, the final dot not yet
     assert [r.outcome for r in result.recipients] == [
-        Outcome.ACCEPTED,
-        Outcome.REFUSED,
-        Outcome.ACCEPTED,
+        RecipientOutcome.ACCEPTED,
+        RecipientOutcome.REFUSED,
+        RecipientOutcome.ACCEPTED,
     ]
     assert len(script.delivered) == 1
 
@@ -144,7 +148,7 @@ def test_the_hook_runs_after_the_envelope_and_before_the_final_dot() -> None:
 )
 def test_no_hook_when_the_envelope_was_not_accepted(script: Script) -> None:
     marks = Marks(script)
-    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+    with fake_smtp(script) as (_, port), SmtpConnection.open(server(port)) as conn:
         result = conn.send("s@example.test", ["a@customer.test"], RAW, before_end=marks)
     assert marks.calls == []
     assert result.accepted == []
@@ -153,7 +157,7 @@ def test_no_hook_when_the_envelope_was_not_accepted(script: Script) -> None:
 def test_a_hook_that_says_no_leaves_the_server_without_a_message() -> None:
     script = Script()
     marks = Marks(script, answer=False)
-    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+    with fake_smtp(script) as (_, port), SmtpConnection.open(server(port)) as conn:
         result = conn.send("s@example.test", ["a@customer.test"], RAW, before_end=marks)
         assert conn.broken and result.connection_lost
         deadline = time.monotonic() + 5
@@ -171,7 +175,7 @@ def test_a_hook_that_raises_drops_the_connection_and_the_error_goes_up() -> None
     def fails(taken: list[str]) -> bool:
         raise RuntimeError("database gone")
 
-    with fake_smtp(script) as (_, port), server(port).connect() as conn:
+    with fake_smtp(script) as (_, port), SmtpConnection.open(server(port)) as conn:
         with pytest.raises(RuntimeError, match="database gone"):
             conn.send("s@example.test", ["a@customer.test"], RAW, before_end=fails)
         assert conn.broken
@@ -182,7 +186,7 @@ def test_a_hook_that_raises_drops_the_connection_and_the_error_goes_up() -> None
 def test_content_goes_dot_stuffed_and_whole(size: int) -> None:
     body = b"".join(b".%d\r\n" % i if i % 3 == 0 else b"line %d\r\n" % i for i in range(size // 8))
     raw = b"From: a@example.test\r\nTo: b@customer.test\r\n\r\n" + body + b"no newline at end"
-    with fake_smtp() as (script, port), server(port).connect() as conn:
+    with fake_smtp() as (script, port), SmtpConnection.open(server(port)) as conn:
         conn.send("a@example.test", ["b@customer.test"], raw, before_end=lambda taken: True)
     (delivered,) = script.delivered
     unstuffed = b"\r\n".join(

@@ -1,4 +1,4 @@
-"""What a poll does with each listed message: the rules of `mailboxes.triage`, row by row."""
+"""What a poll does with each listed message: the rules of `services.triage`, row by row."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from postroom.mailboxes import MessageInfo
-from postroom.mailboxes.triage import (
+from postroom.ports.mailbox import MessageInfo
+from postroom.services.triage import (
     Action,
     Ledger,
     Stored,

@@ -16,8 +16,8 @@ The rules, in order, for one listed message:
 2. ``LEAVE``: remembered as too large, at this same LIST size, under a limit at least as
    high as today's: neither RETR nor DELE (the mail stays on the server).
 3. ``TOO_LARGE``: the LIST size is over the limit: remember it, neither RETR nor DELE.
-   A LIST size under the limit is a hint only, never trusted: the reader bounds the RETR
-   itself (`pop3_wire.ResponseReader`), and a RETR stopped there is remembered the same way.
+   A LIST size under the limit is a hint only, never trusted: the mailbox adapter bounds
+   the RETR itself (`MessageTooLarge`), and a RETR stopped there is remembered the same way.
 4. ``VERIFY``: the ledger holds this UIDL but rule 1 does not apply (another size, or the
    channel has seen reuse): RETR, then the SHA-256 decides (`is_reused`): a stored
    content is deleted, another one is new mail.
@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from postroom.mailboxes.source import MessageInfo
+from postroom.ports.mailbox import MessageInfo
 
 LIMIT_SETTING = "POSTROOM_MAX_MESSAGE_BYTES"
 

@@ -10,18 +10,21 @@ commit, the worst outcome is a re-download that the ledger recognises by
 its ``uid``.
 
 Every failure below this port is a `postroom.net.connection.ConnectionFailure`
-with a `FailureKind`; no ``poplib``/``ssl``/``socket`` exception crosses it.
+with a `FailureKind`; no ``socket`` or ``ssl`` exception crosses it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from types import TracebackType
 from typing import Protocol, Self
 
 from postroom.net.connection import ConnectionFailure, FailureKind
+
+MAX_MESSAGE_BYTES = 50 * 1024 * 1024
+"""The largest message taken from a mailbox unless configured otherwise (the default of
+``POSTROOM_MAX_MESSAGE_BYTES``): a longer one raises `MessageTooLarge` and stays on the server."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +43,9 @@ class MessageInfo:
 
 
 class MessageTooLarge(ConnectionFailure):
-    """RETR of message ``number`` ran past the session's size limit.
+    """Retrieving message ``number`` ran past the session's size limit.
 
-    The reading stopped at the limit and the session was dropped without QUIT: the
+    The reading stopped at the limit and the session was dropped without committing: the
     rest of the answer was still coming, so the stream cannot be used again, and no
     deletion of that session takes effect (RFC 1939 §6). The message stays on the server.
     """
@@ -55,18 +58,6 @@ class MessageTooLarge(ConnectionFailure):
         )
         self.number = number
         self.limit = limit
-
-
-class AuthMechanism(StrEnum):
-    """How to log in; ``AUTO`` picks from the server's capabilities."""
-
-    AUTO = "auto"
-    PLAIN = "plain"
-    """SASL PLAIN (RFC 4616), the only one that carries an authorization identity."""
-    LOGIN = "login"
-    """SASL LOGIN, the de-facto mechanism of older servers (no RFC, only a draft)."""
-    USER = "user"
-    """USER/PASS (RFC 1939 §7)."""
 
 
 class MailboxSession(Protocol):

@@ -1,0 +1,206 @@
+"""An SMTP client connection (RFC 5321) reused for a batch: one transaction per message.
+
+One `SmtpConnection` sends many messages: each is one transaction (MAIL,
+RCPT per recipient, DATA) and the connection is reset with RSET before the
+next one (RFC 5321 §4.1.1.5), so a transaction that ended half-way never
+leaks into the next.  How it was opened (TLS, AUTH) is `postroom.outbound.opening`.
+
+The server takes responsibility for a message only when it answers the
+final ``.`` of DATA (RFC 5321 §4.1.1.4, §6.1).  The caller's ``before_end``
+hook runs just before that dot, once the envelope was accepted and the
+content sent: the outbox marks the message ``delivering`` there, so a
+process stopped anywhere earlier leaves a message that was certainly not
+taken.  A hook that says no (or raises) drops the connection without the
+dot: the server then discards the transaction.  A reply the server gave is a `Delivery`; a server
+that cannot be used raises `ConnectionFailure`.  No ``smtplib``, ``ssl`` or
+``socket`` exception leaves this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from types import TracebackType
+from typing import Self
+
+from postroom import failpoints
+from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.outbound.opening import close_quietly, open_client, translate, where
+from postroom.outbound.wire import dot_stuffed, is_8bit, reply_text
+from postroom.ports.sending import (
+    BeforeEnd,
+    Delivery,
+    RecipientOutcome,
+    RecipientResult,
+    SmtpServer,
+    outcome_of,
+)
+
+log = logging.getLogger(__name__)
+
+_OK = 250
+_SERVICE_CLOSING = 421
+"""RFC 5321 §3.8: the server is closing the channel; the connection is gone."""
+_START_MAIL_INPUT = 354
+
+
+class _HookFailed(Exception):
+    """``before_end`` raised: carried past the handler of library errors, then re-raised."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class SmtplibConnector:
+    """The `postroom.ports.sending.SmtpConnector` of this adapter."""
+
+    def connect(self, server: SmtpServer) -> SmtpConnection:
+        return SmtpConnection.open(server)
+
+
+class SmtpConnection:
+    """An open, secured and authenticated session; use it as a context manager.
+
+    Implements `postroom.ports.sending.SmtpSession`."""
+
+    def __init__(self, server: SmtpServer, client: smtplib.SMTP) -> None:
+        self.server = server
+        self._client = client
+        self._used = False
+        self.broken = False
+
+    @classmethod
+    def open(cls, server: SmtpServer) -> SmtpConnection:
+        return cls(server, open_client(server))
+
+    # ------------------------------------------------------------------ sending
+    def send(
+        self,
+        sender: str,
+        recipients: list[str],
+        raw: bytes,
+        before_end: BeforeEnd | None = None,
+    ) -> Delivery:
+        """One transaction: MAIL FROM, RCPT TO for each recipient, DATA.
+
+        Returns what the server said for each recipient; raises nothing for
+        replies.  After a lost connection `broken` is set and the connection
+        must not be used again.  ``before_end(accepted)`` is called with the
+        recipients RCPT accepted, just before the final dot; when it returns
+        False the message is not sent (every recipient deferred, connection
+        dropped), and what it raises is raised after the connection is dropped.
+        """
+        if self.broken:
+            raise ConnectionFailure(FailureKind.CONNECTION, "the SMTP connection was lost")
+        try:
+            if self._used:
+                self._reset()
+            self._used = True
+            return self._transaction(sender, recipients, raw, before_end)
+        except _HookFailed as failed:
+            raise failed.error from None
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
+            self.broken = True
+            failure = translate(exc, where(self.server))
+            log.info("SMTP connection lost during a transaction: %s", failure)
+            return Delivery.everyone(
+                recipients, RecipientOutcome.DEFERRED, None, str(failure), connection_lost=True
+            )
+
+    def _transaction(
+        self, sender: str, recipients: list[str], raw: bytes, before_end: BeforeEnd | None
+    ) -> Delivery:
+        client = self._client
+        options = ["BODY=8BITMIME"] if is_8bit(raw) and client.has_extn("8bitmime") else []
+        code, reply = client.mail(sender, options)
+        if code >= 300:
+            return self._whole(recipients, code, reply, "MAIL FROM")
+        results: dict[str, RecipientResult] = {}
+        for address in recipients:
+            rcode, rreply = client.rcpt(address)
+            if rcode == _SERVICE_CLOSING:
+                return self._whole(recipients, rcode, rreply, "RCPT TO")
+            results[address] = RecipientResult(
+                address, outcome_of(rcode), rcode, reply_text(rreply)
+            )
+        taken = [a for a, r in results.items() if r.outcome is RecipientOutcome.ACCEPTED]
+        if not taken:
+            return Delivery(tuple(results.values()))
+        failpoints.hit("smtp-envelope-accepted")
+        answer = self._data(raw, taken, before_end)
+        if answer is None:
+            return Delivery.everyone(
+                recipients,
+                RecipientOutcome.DEFERRED,
+                None,
+                "not sent: stopped before the end of DATA",
+                connection_lost=True,
+            )
+        dcode, dreply = answer
+        if dcode == _SERVICE_CLOSING:
+            self.broken = True
+        final = RecipientResult("", outcome_of(dcode), dcode, reply_text(dreply))
+        for address in taken:
+            results[address] = RecipientResult(address, final.outcome, final.code, final.reply)
+        return Delivery(tuple(results.values()), self.broken)
+
+    def _data(
+        self, raw: bytes, taken: list[str], before_end: BeforeEnd | None
+    ) -> tuple[int, bytes] | None:
+        """DATA, the content, ``before_end``, the final dot (RFC 5321 §4.1.1.4, §4.5.2).
+
+        None when ``before_end`` said no: the connection is dropped without the
+        dot, which is the only way to abandon DATA.
+        """
+        client = self._client
+        client.putcmd("data")
+        code, reply = client.getreply()
+        if code != _START_MAIL_INPUT:  # the DATA command itself was refused
+            return code, reply
+        client.send(dot_stuffed(raw))
+        if before_end is not None:
+            try:
+                go_on = before_end(taken)
+            except Exception as exc:
+                self._drop()
+                raise _HookFailed(exc) from exc
+            if not go_on:
+                self._drop()
+                return None
+        failpoints.hit("smtp-before-final-dot")
+        client.send(b".\r\n")
+        return client.getreply()
+
+    def _drop(self) -> None:
+        self.broken = True
+        close_quietly(self._client, quit_first=False)
+
+    def _whole(self, recipients: list[str], code: int, reply: bytes, command: str) -> Delivery:
+        if code == _SERVICE_CLOSING:
+            self.broken = True
+        text = f"{command}: {reply_text(reply)}"
+        return Delivery.everyone(
+            recipients, outcome_of(code), code, text, connection_lost=self.broken
+        )
+
+    def _reset(self) -> None:
+        code, reply = self._client.rset()
+        if code != _OK:
+            raise smtplib.SMTPResponseException(code, reply)
+
+    # ------------------------------------------------------------------ closing
+    def close(self) -> None:
+        """QUIT politely when the connection still works; never raises."""
+        close_quietly(self._client, quit_first=not self.broken)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
