@@ -13,6 +13,7 @@ from postroom.cli import (
     ingest,
     items,
     mailqueues,
+    outbox,
     reply,
     servers,
     service,
@@ -27,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (ingest, service, config, channels, servers, items, reply, mailqueues, check):
+for module in (ingest, service, config, channels, servers, items, reply, outbox, mailqueues, check):
     module.register(app)
 
 

@@ -3,67 +3,21 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from postroom.cli.check import render
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.credentials import password_from
-from postroom.diagnostics import CheckReport
 from postroom.errors import UserError
-from postroom.mailboxes import AuthMechanism
-from postroom.net.connection import MailUrl
-from postroom.services.checks import check_stored, failure_class, first_failure
-from postroom.services.ingest import utcnow
-from postroom.storage import channels
-from postroom.storage.database import reading
+from postroom.net.sasl import AuthMechanism
+from postroom.render.config import channel_detail_json, channel_json
+from postroom.services.channels import NewChannel
 
 channel_app = typer.Typer(help="Input channels: the mailboxes Postroom polls.")
-"""Other modules (SMTP) add their commands to this group."""
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() + "Z" if value is not None else None
-
-
-def channel_json(row: Any) -> dict[str, Any]:
-    return {
-        "name": row.name,
-        "url": row.url,
-        "address": row.address,
-        "authzid": row.authzid,
-        "ca_file": row.ca_file,
-        "interval": row.interval_s,
-        "max_failures": row.max_failures,
-        "enabled": bool(row.enabled),
-        "disabled_reason": row.disabled_reason,
-        "failure_count": row.failure_count,
-        "last_error_class": row.last_error_class,
-        "last_error": row.last_error,
-        "last_error_at": _iso(row.last_error_at),
-        "last_success": _iso(row.last_success),
-        "last_poll": _iso(row.last_poll),
-        "next_poll": _iso(row.next_poll),
-        "last_check_ok": row.last_check_ok,
-        "smtp_url": row.smtp_url,
-    }
-
-
-def _store_check(conn: Any, row: Any, report: CheckReport, enable: bool) -> None:
-    values: dict[str, Any] = {"last_check": report.to_json(), "last_check_ok": report.ok}
-    if report.ok:
-        if enable:
-            values.update(enabled=True, disabled_reason=None, failure_count=0)
-    else:
-        values.update(
-            last_error_class=failure_class(report),
-            last_error=first_failure(report),
-            last_error_at=utcnow(),
-            failure_count=int(row.failure_count) + 1,
-        )
-    channels.set_values(conn, row.id, **values)
 
 
 @channel_app.command("add")
@@ -87,52 +41,30 @@ def channel_add(
     no_check: Annotated[bool, typer.Option(help="add disabled, without a check")] = False,
 ) -> None:
     """Add an input channel; it is enabled once its connection check passes."""
-    parsed = MailUrl.parse(url)
-    if parsed.protocol != "pop3":
-        raise UserError("input channels take pop3:// or pop3s:// URLs")
-    if not parsed.user:
-        raise UserError("the URL needs the login: pop3s://USER@HOST:PORT")
-    if ca_file is not None and not ca_file.is_file():
-        raise UserError(f"CA file {ca_file} does not exist")
     password = password_from(password_env, sys.stdin.read() if password_stdin else None)
-    if password is None:
-        raise UserError("give the password with --password-env VAR or --password-stdin")
-    if authzid and mechanism in (AuthMechanism.LOGIN, AuthMechanism.USER):
-        raise UserError("an authorization identity needs --mechanism plain or auto")
-    own = address or authzid or (parsed.user if "@" in parsed.user else None)
-    application = current_app()
-    with application.engine.begin() as conn:
-        channel_id = channels.add_channel(
-            conn,
-            utcnow(),
-            name=name,
-            url=str(parsed),
-            address=own.lower() if own else None,
-            password_enc=application.secrets.seal(password),
-            authzid=authzid,
-            ca_file=str(ca_file.resolve()) if ca_file else None,
-            mechanism=mechanism.value,
-            interval_s=interval,
-            max_failures=max_failures,
-            timeout_s=timeout,
-            enabled=False,
-        )
-        row = channels.by_id(conn, channel_id)
-    if no_check:
+    new = NewChannel(
+        name=name,
+        url=url,
+        password=password,
+        authzid=authzid,
+        ca_file=ca_file,
+        interval=interval,
+        max_failures=max_failures,
+        address=address,
+        mechanism=mechanism,
+        timeout=timeout,
+    )
+    added = current_app().channels.add(new, force=force, check=not no_check)
+    admission = added.admission
+    if admission is None:
         echo(f"channel {name} added, disabled (enable it after: postroom channel check)")
-        return
-    report = check_stored(row, password)
-    with application.engine.begin() as conn:
-        _store_check(conn, row, report, enable=report.ok)
-        if force and not report.ok:
-            channels.set_values(conn, row.id, enabled=True, disabled_reason=None)
-    if report.ok:
-        echo(f"channel {name} added and enabled: check passed ({parsed})")
-    elif force:
-        echo(f"channel {name} added and enabled (--force): {shown(first_failure(report))}")
+    elif admission.passed:
+        echo(f"channel {name} added and enabled: check passed ({added.channel.url})")
+    elif admission.forced:
+        echo(f"channel {name} added and enabled (--force): {shown(admission.failure)}")
     else:
         echo(
-            f"channel {name} added but disabled: check failed at {shown(first_failure(report))}; "
+            f"channel {name} added but disabled: check failed at {shown(admission.failure)}; "
             f"fix it and run: postroom channel enable {name}"
         )
 
@@ -140,8 +72,7 @@ def channel_add(
 @channel_app.command("list")
 def channel_list(as_json: JsonOpt = False) -> None:
     """Channels with their health: failure count, classified last error, last success."""
-    with reading(current_app().engine) as conn:
-        rows = [channel_json(r) for r in channels.list_channels(conn)]
+    rows = [channel_json(c) for c in current_app().channels.list()]
     if as_json:
         print_json(rows)
         return
@@ -159,17 +90,15 @@ def channel_list(as_json: JsonOpt = False) -> None:
 @channel_app.command("show")
 def channel_show(name: str, as_json: JsonOpt = False) -> None:
     """One channel with its health and the steps of its last connection check."""
-    with reading(current_app().engine) as conn:
-        row = channels.get_channel(conn, name)
-    data = channel_json(row)
-    data["last_check"] = row.last_check
+    channel = current_app().channels.show(name)
+    data = channel_detail_json(channel)
     if as_json:
         print_json(data)
         return
     for key, value in data.items():
         if key != "last_check" and value is not None:
             echo(f"{key + ':':18} {shown(value)}")
-    for step in (row.last_check or {}).get("steps", []):
+    for step in (channel.last_check or {}).get("steps", []):
         mark = {True: "✓", False: "✗", None: "·"}[step["ok"]]
         error = f": {shown(step['error'])}" if step["error"] else ""
         echo(f"  {mark} {shown(step['name'])}{error}")
@@ -181,55 +110,33 @@ def channel_enable(
     force: Annotated[bool, typer.Option(help="enable without a passing check")] = False,
 ) -> None:
     """Enable a channel: its connection check must pass (or --force)."""
-    application = current_app()
-    with reading(application.engine) as conn:
-        row = channels.get_channel(conn, name)
-    if force:
-        with application.engine.begin() as conn:
-            channels.set_values(conn, row.id, enabled=True, disabled_reason=None, failure_count=0)
-        echo(f"channel {name} enabled (--force)")
-        return
-    password = application.secrets.open(row.password_enc) if row.password_enc else None
-    report = check_stored(row, password)
-    with application.engine.begin() as conn:
-        _store_check(conn, row, report, enable=True)
-    if not report.ok:
+    admission = current_app().channels.enable(name, force=force)
+    if not admission.enabled:
         raise UserError(
-            f"channel {name} stays disabled: check failed at {first_failure(report)} "
+            f"channel {name} stays disabled: check failed at {admission.failure} "
             "(use --force to enable anyway)"
         )
-    echo(f"channel {name} enabled: check passed")
+    echo(f"channel {name} enabled" + (" (--force)" if admission.forced else ": check passed"))
 
 
 @channel_app.command("disable")
 def channel_disable(name: str) -> None:
     """Stop polling a channel."""
-    with current_app().engine.begin() as conn:
-        row = channels.get_channel(conn, name)
-        channels.set_values(conn, row.id, enabled=False, disabled_reason="disabled by a user")
+    current_app().channels.disable(name)
     echo(f"channel {name} disabled")
 
 
 @channel_app.command("remove")
 def channel_remove(name: str) -> None:
     """Forget a channel (its stored messages stay)."""
-    with current_app().engine.begin() as conn:
-        channels.remove_channel(conn, name)
+    current_app().channels.remove(name)
     echo(f"channel {name} removed")
 
 
 @channel_app.command("check")
 def channel_check(name: str, as_json: JsonOpt = False) -> None:
     """Run `postroom check` with the channel's stored settings; keeps the result."""
-    from postroom.cli.check import render
-
-    application = current_app()
-    with reading(application.engine) as conn:
-        row = channels.get_channel(conn, name)
-    password = application.secrets.open(row.password_enc) if row.password_enc else None
-    report = check_stored(row, password)
-    with application.engine.begin() as conn:
-        _store_check(conn, row, report, enable=False)
+    report = current_app().channels.check(name)
     if as_json:
         print_json(report.to_json())
     else:
@@ -247,22 +154,14 @@ def channel_set_smtp(
     ] = None,
 ) -> None:
     """The channel sends its own mail with its own credentials (and authorization identity)."""
-    from postroom.cli.servers import parse_smtp_url
-    from postroom.storage.servers import set_channel_smtp
-
-    application = current_app()
-    with application.engine.begin() as conn:
-        row = channels.get_channel(conn, name)
-        if url is None:
-            set_channel_smtp(conn, name, None)
-            echo(f"channel {name} no longer sends its own mail")
-            return
-        smtp = parse_smtp_url(url)
-        if not row.address:
-            raise UserError(f"channel {name} has no address to send from (channel add --address)")
-        set_channel_smtp(conn, name, str(smtp))
-    login = MailUrl.parse(row.url).user
-    echo(f"channel {name} sends mail from {shown(row.address)} through {smtp} as {shown(login)}")
+    own = current_app().channels.set_smtp(name, url)
+    if own is None:
+        echo(f"channel {name} no longer sends its own mail")
+        return
+    echo(
+        f"channel {name} sends mail from {shown(own.address)} through {own.url} "
+        f"as {shown(own.login)}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""Mail that needs a person: `outbox list`, `quarantine list|retry`, `unhandled list`."""
+"""Inbound mail that needs a person: `quarantine list|retry`, `unhandled list`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.errors import UserError
-from postroom.storage import messages, outbox
+from postroom.storage import messages
 from postroom.storage.database import reading
 
 
@@ -37,56 +37,11 @@ def _message_json(row: Any) -> dict[str, Any]:
     }
 
 
-outbox_app = typer.Typer(help="Outbound mail: queued, sent, failed.")
-"""Other modules (sending: cli/smtp.py) add their commands to this group."""
-
-
-def outbox_json(r: Any) -> dict[str, Any]:
-    """One outbox row as `outbox list --json` prints it (cli.md)."""
-    return {
-        "id": r.id,
-        "kind": r.kind,
-        "reference": getattr(r, "reference", None),
-        "from": r.sender,
-        "to": list(r.recipients),
-        "subject": r.subject,
-        "message_id": r.message_id,
-        "status": r.status,
-        "attempts": r.attempts,
-        "last_error": r.last_error,
-        "next_attempt": _iso(r.next_attempt) if r.status == "queued" else None,
-        "recipient_results": r.recipient_results,
-        "smtp_server": r.smtp_server,
-        "created_at": _iso(r.created_at),
-        "sent_at": _iso(r.sent_at),
-    }
-
-
 def register(app: typer.Typer) -> None:
     quarantine_app = typer.Typer(help="Inbound mail that could not be processed.")
     unhandled_app = typer.Typer(help="Inbound mail that matched no item and no route.")
-    app.add_typer(outbox_app, name="outbox")
     app.add_typer(quarantine_app, name="quarantine")
     app.add_typer(unhandled_app, name="unhandled")
-
-    @outbox_app.command("list")
-    def outbox_list(as_json: JsonOpt = False) -> None:
-        """Queued, sent and failed outbound mail."""
-        with reading(current_app().engine) as conn:
-            rows = [outbox_json(r) for r in outbox.rows(conn)]
-        if as_json:
-            print_json(rows)
-            return
-        for r in rows:
-            tries = f"{r['attempts']} attempt{'s' if r['attempts'] != 1 else ''}"
-            extra = f"\tnext {r['next_attempt']}" if r["next_attempt"] else ""
-            error = f"\t{shown(r['last_error'])}" if r["last_error"] else ""
-            fields = (r["id"], r["status"], r["kind"], r["reference"] or "-")
-            to = ", ".join(shown(a) for a in r["to"])
-            echo(
-                "\t".join(shown(f) for f in fields)
-                + f"\t{to}\t{shown(r['subject'])}\t{tries}{extra}{error}"
-            )
 
     def _list(status: str, as_json: bool) -> None:
         with reading(current_app().engine) as conn:

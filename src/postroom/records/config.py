@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -83,6 +84,13 @@ class ServerRecord:
     authzid: str | None
     ca_file: str | None
     timeout_s: int
+
+
+class Role(StrEnum):
+    """What a user may do (`users.role`)."""
+
+    AGENT = "agent"
+    ADMIN = "admin"
 
 
 @dataclass(frozen=True, slots=True)

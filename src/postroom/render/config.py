@@ -1,0 +1,70 @@
+"""Configuration in the shapes of cli.md (`--json` of channel, smtp, route and user
+commands), built from records; shared by the CLI and the web API. Never a password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from postroom.domain.routes import Route
+from postroom.records.config import ChannelRecord, SmtpServerRecord, UserRecord
+from postroom.render.stamps import iso
+
+
+def channel_json(channel: ChannelRecord) -> dict[str, Any]:
+    """An input channel with its health (`channel list --json`)."""
+    return {
+        "name": channel.name,
+        "url": channel.url,
+        "address": channel.address,
+        "authzid": channel.authzid,
+        "ca_file": channel.ca_file,
+        "interval": channel.interval_s,
+        "max_failures": channel.max_failures,
+        "enabled": bool(channel.enabled),
+        "disabled_reason": channel.disabled_reason,
+        "failure_count": channel.failure_count,
+        "last_error_class": channel.last_error_class,
+        "last_error": channel.last_error,
+        "last_error_at": iso(channel.last_error_at),
+        "last_success": iso(channel.last_success),
+        "last_poll": iso(channel.last_poll),
+        "next_poll": iso(channel.next_poll),
+        "last_check_ok": channel.last_check_ok,
+        "smtp_url": channel.smtp_url,
+    }
+
+
+def channel_detail_json(channel: ChannelRecord) -> dict[str, Any]:
+    """`channel show --json`: the channel and the report of its last connection check."""
+    return {**channel_json(channel), "last_check": channel.last_check}
+
+
+def server_json(server: SmtpServerRecord) -> dict[str, Any]:
+    """An SMTP server (`smtp list --json`): whether it has a password, never the password."""
+    return {
+        "name": server.name,
+        "url": server.url,
+        "authzid": server.authzid,
+        "ca_file": server.ca_file,
+        "send_as": bool(server.send_as),
+        "default": bool(server.is_default),
+        "enabled": bool(server.enabled),
+        "has_password": server.password_enc is not None,
+        "last_check_ok": server.last_check_ok,
+    }
+
+
+def route_json(route: Route) -> dict[str, Any]:
+    """`route list --json`."""
+    return {
+        "address": route.address,
+        "context": route.context,
+        "category": route.category,
+        "queue": route.queue,
+        "acknowledge": route.acknowledge,
+    }
+
+
+def user_json(user: UserRecord) -> dict[str, Any]:
+    """`user list --json`."""
+    return {"name": user.name, "email": user.email, "role": user.role}

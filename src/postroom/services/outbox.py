@@ -1,0 +1,80 @@
+"""The outbox as use cases: list it, send what is due, retry or cancel one message.
+
+Sending is the `OutboxSender`'s (services/send.py), which bootstrap builds with its SMTP
+connector; this service only hands it the moment. Retry and cancel are a person's
+decisions about one message, and the communication on its work item says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from postroom.errors import UserError
+from postroom.records.outbox import OutboxRecord
+from postroom.records.statuses import CommunicationStatus, OutboxStatus
+from postroom.services.ingest import utcnow
+from postroom.services.send import SendReport
+from postroom.storage.unit import Storage
+
+_RETRYABLE = tuple(s for s in OutboxStatus if s.retryable)
+_CANCELLABLE = tuple(s for s in OutboxStatus if s.cancellable)
+
+
+class Sender(Protocol):
+    """What sends the due mail: `services.send.OutboxSender`, as bootstrap builds it."""
+
+    def send_due(self, now: datetime) -> SendReport: ...
+
+
+class OutboxService:
+    def __init__(
+        self, storage: Storage, sender: Sender, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.storage = storage
+        self.sender = sender
+        self._clock = clock
+
+    def list(self) -> list[OutboxRecord]:
+        """Queued, sent and given-up outbound mail, oldest first, with item references."""
+        with self.storage.reading() as uow:
+            return uow.outbox.all()
+
+    def send_due(self) -> SendReport:
+        """Send what is due now (one round, as `postroom run` does each tick)."""
+        return self.sender.send_due(self._clock())
+
+    def retry(self, outbox_id: int) -> OutboxRecord:
+        """Due now with attempts from zero; recipients that took it already are not sent
+        to again. Only mail that is not on its way or delivered can be retried."""
+        now = self._clock()
+        with self.storage.writing() as uow:
+            message = uow.outbox.get(outbox_id)
+            if OutboxStatus(message.status) not in _RETRYABLE:
+                raise UserError(_refused(message, _RETRYABLE, "retried"))
+            accepted = {
+                address: result
+                for address, result in (message.recipient_results or {}).items()
+                if result.get("status") == "accepted"
+            }
+            uow.outbox.requeue(outbox_id, now, accepted or None)
+            uow.outbox.set_communication_status(
+                outbox_id, CommunicationStatus.QUEUED, f"retry asked at {now.isoformat()}Z"
+            )
+            return uow.outbox.get(outbox_id)
+
+    def cancel(self, outbox_id: int) -> OutboxRecord:
+        """Never send it (unless a sender took it meanwhile: then nothing changes)."""
+        with self.storage.writing() as uow:
+            message = uow.outbox.get(outbox_id)
+            if OutboxStatus(message.status) not in _CANCELLABLE:
+                raise UserError(_refused(message, _CANCELLABLE, "cancelled"))
+            uow.outbox.cancel(outbox_id, _CANCELLABLE)
+            uow.outbox.set_communication_status(outbox_id, CommunicationStatus.CANCELLED, None)
+            return uow.outbox.get(outbox_id)
+
+
+def _refused(message: OutboxRecord, allowed: tuple[OutboxStatus, ...], done: str) -> str:
+    listed = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+    return f"outbox message {message.id} is {message.status}: only {listed} mail can be {done}"
