@@ -10,14 +10,20 @@ from sqlalchemy import Engine
 
 from postroom.credentials import SecretBox
 from postroom.mime.isolated import IsolatedParser
+from postroom.services.channels import ChannelService
+from postroom.services.checks import check_stored
 from postroom.services.ingest import IngestService
+from postroom.services.outbox import OutboxService
 from postroom.services.poll import PollService, lease_owner
+from postroom.services.routes import RouteService
 from postroom.services.scheduler import Scheduler
 from postroom.services.send import OutboxSender
+from postroom.services.servers import ServerService
+from postroom.services.users import UserService
 from postroom.settings import Settings
 from postroom.storage import home as data_folder
 from postroom.storage.blobs import FileBlobStore
-from postroom.storage.database import ensure_schema, make_engine
+from postroom.storage.database import ensure_schema, make_engine, upgrade
 from postroom.storage.unit import Storage
 
 
@@ -78,6 +84,34 @@ class App:
     @cached_property
     def sender(self) -> OutboxSender:
         return OutboxSender(self.engine, self.blobs, self.secrets)
+
+    # -- configuration and the outbox (channels, SMTP servers, routes, users) --------------
+
+    @cached_property
+    def channels(self) -> ChannelService:
+        return ChannelService(self.storage, self.secrets, check_stored)
+
+    @cached_property
+    def servers(self) -> ServerService:
+        return ServerService(self.storage, self.secrets, check_stored)
+
+    @cached_property
+    def routes(self) -> RouteService:
+        return RouteService(self.storage)
+
+    @cached_property
+    def users(self) -> UserService:
+        return UserService(self.storage)
+
+    @cached_property
+    def outbox(self) -> OutboxService:
+        return OutboxService(self.storage, self.sender)
+
+    def upgrade_schema(self) -> str:
+        """`postroom db upgrade`: the schema to its newest revision (returned), on an engine
+        of its own (`engine` would make the schema first)."""
+        _ = self.home  # made private (storage/home.py)
+        return upgrade(make_engine(self.settings.effective_database_url))
 
     def scheduler(self, max_connections: int = 8, processes: int = 1) -> Scheduler:
         return Scheduler(self.engine, self.poller, max_connections, processes)

@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from postroom.cli.config import checked_address
 from postroom.cli.items import item_app
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.errors import UserError
+from postroom.services.addresses import checked_address
 from postroom.services.ingest import utcnow
 from postroom.services.reply import queue_reply, read_attachment
 
