@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from postroom.mailboxes import Pop3MailboxSource
-from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
+from postroom.net.connection import ConnectionFailure, FailureClass, MailUrl, TlsProblem
 from postroom.net.sasl import AuthMechanism
 from support.mailstack import Mailstack
 
@@ -89,14 +89,14 @@ def test_non_delegate_is_refused_for_the_shared_mailbox(mailstack: Mailstack) ->
     shared = mailstack.new_shared_mailbox([delegate])
     outsider, password = mailstack.new_user("outsider")
     error = failure(pop3(mailstack, outsider, password, authzid=shared))
-    assert error.kind is FailureKind.AUTHENTICATION
+    assert error.kind is FailureClass.AUTHENTICATION
 
 
 def test_wrong_password_is_authentication(mailstack: Mailstack, user: tuple[str, str]) -> None:
     address, _ = user
     for mechanism in (AuthMechanism.AUTO, AuthMechanism.USER):
         error = failure(pop3(mailstack, address, "not-the-password", mechanism=mechanism))
-        assert error.kind is FailureKind.AUTHENTICATION
+        assert error.kind is FailureClass.AUTHENTICATION
         assert "Authentication failed" in str(error)
         assert "not-the-password" not in str(error) + repr(error)
 
@@ -110,13 +110,13 @@ def closed_port() -> int:
 
 def test_refused_port_is_connection(mailstack: Mailstack, closed_port: int) -> None:
     error = failure(pop3(mailstack, "a@example.test", "pw", port=closed_port))
-    assert error.kind is FailureKind.CONNECTION
+    assert error.kind is FailureClass.CONNECTION
     assert "refused" in str(error)
 
 
 def test_unresolvable_host_is_dns(mailstack: Mailstack) -> None:
     error = failure(pop3(mailstack, "a@example.test", "pw", host="no-such-host.invalid"))
-    assert error.kind is FailureKind.DNS
+    assert error.kind is FailureClass.DNS
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def silent_port() -> Iterator[int]:
 def test_server_that_never_answers_is_timeout(mailstack: Mailstack, silent_port: int) -> None:
     started = time.monotonic()
     error = failure(pop3(mailstack, "a@example.test", "pw", port=silent_port, timeout=1.0))
-    assert error.kind is FailureKind.TIMEOUT
+    assert error.kind is FailureClass.TIMEOUT
     assert time.monotonic() - started < 3
 
 
@@ -149,7 +149,7 @@ def test_bad_certificate_is_tls_on_stls_and_pop3s(
     ports = mailstack.bad_cert(kind)
     port = ports.pop3s if scheme == "pop3s" else ports.pop3
     error = failure(pop3(mailstack, address, password, scheme=scheme, port=port))
-    assert error.kind is FailureKind.TLS
+    assert error.kind is FailureClass.TLS
     assert error.tls_problem is problem
 
 
@@ -158,5 +158,5 @@ def test_certificate_from_an_unknown_ca_is_untrusted(
 ) -> None:
     address, password = user
     error = failure(pop3(mailstack, address, password, ca_file=None))
-    assert error.kind is FailureKind.TLS
+    assert error.kind is FailureClass.TLS
     assert error.tls_problem is TlsProblem.UNTRUSTED

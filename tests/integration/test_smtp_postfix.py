@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from postroom.credentials import Secret
-from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
+from postroom.net.connection import ConnectionFailure, FailureClass, MailUrl, TlsProblem
 from postroom.net.sasl import Credentials
 from postroom.outbound import SmtpConnection
 from postroom.ports.sending import RecipientOutcome, SmtpServer
@@ -38,7 +38,7 @@ def test_authorization_identity_for_a_delegate_only(mailstack: Mailstack) -> Non
         assert conn.send("shared@example.test", ["y@customer.test"], RAW).accepted
     with pytest.raises(ConnectionFailure) as info:
         SmtpConnection.open(server(mailstack, url, "bob@example.test", "shared@example.test"))
-    assert info.value.kind is FailureKind.AUTHENTICATION
+    assert info.value.kind is FailureClass.AUTHENTICATION
 
 
 def test_wrong_password_is_an_authentication_failure_without_it(mailstack: Mailstack) -> None:
@@ -46,7 +46,7 @@ def test_wrong_password_is_an_authentication_failure_without_it(mailstack: Mails
     login = Credentials("alice@example.test", Secret("not-the-password-42"))
     with pytest.raises(ConnectionFailure) as info:
         SmtpConnection.open(SmtpServer(url, login, mailstack.ca_file, timeout=10))
-    assert info.value.kind is FailureKind.AUTHENTICATION
+    assert info.value.kind is FailureClass.AUTHENTICATION
     assert "not-the-password-42" not in str(info.value)
 
 
@@ -56,7 +56,7 @@ def test_bad_certificates_are_refused(mailstack: Mailstack, kind: str) -> None:
     url = f"submission://alice@example.test@{mailstack.host}:{port}"
     with pytest.raises(ConnectionFailure) as info:
         SmtpConnection.open(server(mailstack, url, "alice@example.test"))
-    assert info.value.kind is FailureKind.TLS
+    assert info.value.kind is FailureClass.TLS
     assert info.value.tls_problem is not TlsProblem.NOT_OFFERED
 
 

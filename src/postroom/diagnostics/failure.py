@@ -1,30 +1,40 @@
 """Why a step failed, in words a person can act on.
 
-Library and OS exceptions (socket, ssl, poplib, imaplib, smtplib) end here: `explain`
-turns one into a `StepFailure` holding the error and a hint for the step it broke.
+Library and OS exceptions (socket, ssl, imaplib, smtplib, the POP3 client's `ServerSaid`) end
+here: `explain` turns one into a `StepFailure` holding the error, a hint for the step it broke
+and its `FailureClass`.
 """
 
 from __future__ import annotations
 
 import imaplib
-import poplib
 import smtplib
 import ssl
 
 from postroom.diagnostics.report import StepName
-from postroom.net.connection import FailureKind, MailUrl, Security, TlsProblem, classify
+from postroom.net.connection import FailureClass, MailUrl, Security, TlsProblem, classify
 
+_NOT_TLS = "WRONG_VERSION_NUMBER"
+"""OpenSSL's reason code when the first bytes back are not a TLS record (a cleartext port)."""
 _TLS_SCHEME = {"pop3": "pop3s", "imap": "imaps", "smtp": "smtps"}
 _PLAIN_SCHEME = {"pop3": "pop3", "imap": "imap", "smtp": "submission"}
 
 
 class StepFailure(Exception):
-    """A step failed; `error` says what happened, `hint` what to do."""
+    """A step failed; `error` says what happened, `hint` what to do; ``failure_class``, when
+    set, overrides the class of the step that failed (`services.checks.failure_class`)."""
 
-    def __init__(self, error: str, hint: str | None = None) -> None:
+    def __init__(
+        self, error: str, hint: str | None = None, failure_class: FailureClass | None = None
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.hint = hint
+        self.failure_class = failure_class
+
+
+class ServerSaid(Exception):
+    """A server's answer that ends the step (a ``-ERR``, or not a POP3 answer at all), quoted."""
 
 
 def explain(exc: BaseException, step: StepName, url: MailUrl, timeout: float) -> StepFailure:
@@ -36,8 +46,15 @@ def explain(exc: BaseException, step: StepName, url: MailUrl, timeout: float) ->
             for to, (code, text) in exc.recipients.items()
         )
         return StepFailure(f"recipient refused: {replies}", _protocol_hint(step, url))
-    if isinstance(exc, poplib.error_proto | imaplib.IMAP4.error | smtplib.SMTPResponseException):
-        return StepFailure(f"the server said: {_server_text(exc)}", _protocol_hint(step, url))
+    if isinstance(exc, ServerSaid | imaplib.IMAP4.error | smtplib.SMTPResponseException):
+        # imaplib reports a socket error as the server's (IMAP4.abort, "socket error: timed
+        # out"), the socket's exception as its context: that one is recorded as a timeout.
+        timed_out = isinstance(exc.__context__, TimeoutError)
+        return StepFailure(
+            f"the server said: {_server_text(exc)}",
+            _protocol_hint(step, url),
+            FailureClass.TIMEOUT if timed_out else None,
+        )
     if isinstance(exc, smtplib.SMTPServerDisconnected | EOFError):
         return StepFailure(
             "the server closed the connection",
@@ -45,7 +62,9 @@ def explain(exc: BaseException, step: StepName, url: MailUrl, timeout: float) ->
         )
     failure = classify(exc)
     where = f"{url.host}:{url.port}"
-    if failure.kind is FailureKind.TIMEOUT:
+    if failure.kind is FailureClass.TIMEOUT:
+        # The class stays the step's (a silent greeting is a protocol failure of the
+        # check, as it has always been recorded; the poll calls it a timeout).
         if step is StepName.GREETING:
             return StepFailure(f"no greeting within {timeout:g} s", _silent_hint(url))
         return StepFailure(
@@ -53,9 +72,9 @@ def explain(exc: BaseException, step: StepName, url: MailUrl, timeout: float) ->
             "a firewall may be dropping the packets, or the host is down; "
             "a longer --timeout helps only on a slow link",
         )
-    if failure.kind is FailureKind.TLS and failure.tls_problem is TlsProblem.HANDSHAKE:
+    if failure.kind is FailureClass.TLS and failure.tls_problem is TlsProblem.HANDSHAKE:
         reason = str(failure).split(": ", 1)[-1]
-        if "WRONG_VERSION_NUMBER" in reason.upper() or "wrong version" in reason:
+        if isinstance(exc, ssl.SSLError) and exc.reason == _NOT_TLS:
             return StepFailure(
                 f"TLS handshake failed: {reason}",
                 f"the server does not speak TLS from the first byte on port {url.port}: use "
@@ -66,13 +85,13 @@ def explain(exc: BaseException, step: StepName, url: MailUrl, timeout: float) ->
             "client and server share no TLS version or cipher (Postroom needs TLS 1.2 or "
             "later); the server's TLS configuration must change",
         )
-    if failure.kind is FailureKind.DNS:
+    if failure.kind is FailureClass.DNS:
         return StepFailure(
             str(failure),
             f"check the host name {url.host!r} for typos; `getent hosts {url.host}` must print "
             "an address, else fix DNS or /etc/hosts",
         )
-    if failure.kind is FailureKind.CONNECTION and step is StepName.TCP:
+    if failure.kind is FailureClass.CONNECTION and step is StepName.TCP:
         return StepFailure(
             f"{where}: {failure!s}",
             f"nothing accepts connections on {where}: check the port (usual for "
@@ -138,7 +157,3 @@ def starttls_missing(url: MailUrl) -> StepFailure:
         "add ?tls=none to the URL only on a network you trust (the password would cross "
         "it in clear)",
     )
-
-
-def is_verify_error(exc: BaseException) -> bool:
-    return isinstance(exc, ssl.SSLCertVerificationError)

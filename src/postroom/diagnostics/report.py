@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from postroom.net.connection import FailureClass
+
 
 class StepName(StrEnum):
     DNS = "dns"
@@ -34,6 +36,8 @@ class Step:
     error: str | None = None
     hint: str | None = None
     """On failure: what to do about it; on a pass: a warning (a certificate expiring soon)."""
+    failure_class: FailureClass | None = None
+    """On failure, when the error tells more than the step (a timeout); not in the JSON."""
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -244,6 +244,7 @@ class _Check:
     def _fail(self, name: StepName, failure: StepFailure) -> Any:
         step = self.report.step(name)
         step.ok, step.error, step.hint = False, failure.error, failure.hint
+        step.failure_class = failure.failure_class
         raise _Stopped
 
     def _skip(self, name: StepName, why: str) -> None:

@@ -4,7 +4,7 @@ A small client of our own rather than ``poplib``: ``poplib`` reads messages
 line by line with a 2048-byte line limit, has no SASL, and raises its own
 exceptions from deep inside.  Here every byte goes through
 `pop3_wire.ResponseReader`, and every failure leaves this module as a
-`ConnectionFailure` whose `FailureKind` an operator can act on.
+`ConnectionFailure` whose `FailureClass` an operator can act on.
 
 Security: a ``pop3://`` URL requires STLS and refuses to log in if the
 server does not offer it; only ``?tls=none`` allows cleartext.  TLS always
@@ -17,18 +17,12 @@ import logging
 from pathlib import Path
 
 from postroom.errors import UserError
-from postroom.mailboxes.pop3_auth import (
-    Capabilities,
-    choose_mechanism,
-    login_responses,
-    plain_command,
-    pop3_credentials,
-)
+from postroom.mailboxes.pop3_auth import Capabilities, choose_mechanism, pop3_credentials
 from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError
 from postroom.mailboxes.pop3_session import Pop3Session
 from postroom.net.connection import (
     ConnectionFailure,
-    FailureKind,
+    FailureClass,
     MailUrl,
     Security,
     TlsProblem,
@@ -107,7 +101,7 @@ class Pop3MailboxSource:
             # secure way in, and we never fall back to cleartext.
             if caps.known and not caps.offers("STLS"):
                 raise ConnectionFailure(
-                    FailureKind.TLS,
+                    FailureClass.TLS,
                     f"{self.url}: server does not offer STLS; cleartext is refused "
                     "(use pop3s://, or ?tls=none to allow cleartext)",
                     TlsProblem.NOT_OFFERED,
@@ -117,39 +111,18 @@ class Pop3MailboxSource:
             caps = channel.capabilities()
         mechanism = choose_mechanism(self.mechanism, caps, self._credentials)
         try:
-            self._authenticate(channel, mechanism)
+            channel.log_in(mechanism, self._credentials)
         except ServerError as exc:
             raise self._login_refused(exc, mechanism) from None
         log.debug("%s: logged in with %s", self.url, mechanism.value)
         return caps
-
-    def _authenticate(self, channel: Pop3Channel, mechanism: AuthMechanism) -> None:
-        creds = self._credentials
-        if mechanism is AuthMechanism.PLAIN:
-            line, deferred = plain_command(creds)
-            if deferred is None:
-                channel.command(line, shown="AUTH PLAIN")
-            else:
-                channel.sasl_continue(b"AUTH PLAIN", shown="AUTH PLAIN")
-                channel.command(deferred, shown="AUTH PLAIN response")
-        elif mechanism is AuthMechanism.LOGIN:
-            # SASL LOGIN (draft-murchison-sasl-login): the server prompts for
-            # the user name, then the password, each as a `+` continuation.
-            user, password = login_responses(creds)
-            channel.sasl_continue(b"AUTH LOGIN", shown="AUTH LOGIN")
-            channel.sasl_continue(user, shown="AUTH LOGIN user")
-            channel.command(password, shown="AUTH LOGIN password")
-        else:
-            # RFC 1939 §7: USER then PASS, both in the AUTHORIZATION state.
-            channel.command(b"USER " + creds.user.encode("utf-8"), shown="USER")
-            channel.command(b"PASS " + creds.password.reveal().encode("utf-8"), shown="PASS")
 
     def _login_refused(self, exc: ServerError, mechanism: AuthMechanism) -> ConnectionFailure:
         text = exc.text.replace(self._credentials.password.reveal(), "***")
         as_ = f" as {self._credentials.authzid}" if self._credentials.authzid else ""
         where = f"{self.url}{as_} ({mechanism.value})"
         if exc.response_code in _NOT_CREDENTIALS:
-            return ConnectionFailure(FailureKind.PROTOCOL, f"{where}: {exc.shown}: {text}")
+            return ConnectionFailure(FailureClass.PROTOCOL, f"{where}: {exc.shown}: {text}")
         return ConnectionFailure(
-            FailureKind.AUTHENTICATION, f"{where}: login refused: {text or '-ERR'}"
+            FailureClass.AUTHENTICATION, f"{where}: login refused: {text or '-ERR'}"
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from postroom.credentials import Secret
 from postroom.errors import UserError
 from postroom.net import sasl
-from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.net.connection import ConnectionFailure, FailureClass
 from postroom.net.sasl import AuthMechanism, Credentials
 
 MAX_COMMAND_LINE = 255
@@ -41,19 +41,23 @@ class Capabilities:
     sasl: tuple[str, ...] = ()
     known: bool = False
     """False when the server does not implement CAPA: nothing can be inferred."""
+    lines: tuple[str, ...] = ()
+    """One line per capability as the server wrote it (for reports), repeated names once."""
 
     @classmethod
     def parse(cls, body: bytes) -> Capabilities:
         names: set[str] = set()
         sasl: tuple[str, ...] = ()
+        lines: dict[str, str] = {}
         for raw in body.split(b"\r\n"):
             words = raw.decode("ascii", "replace").split()
             if not words:
                 continue
             names.add(words[0].upper())
+            lines[words[0]] = " ".join(words)
             if words[0].upper() == "SASL":  # RFC 2449 §6.3
                 sasl = tuple(w.upper() for w in words[1:])
-        return cls(frozenset(names), sasl, known=True)
+        return cls(frozenset(names), sasl, known=True, lines=tuple(lines.values()))
 
     @classmethod
     def none(cls) -> Capabilities:
@@ -104,7 +108,7 @@ def _offered(mechanism: AuthMechanism, caps: Capabilities) -> bool:
 def _not_offered(what: str, caps: Capabilities) -> ConnectionFailure:
     offered = [*(f"SASL {m}" for m in caps.sasl), *(["USER"] if caps.offers("USER") else [])]
     return ConnectionFailure(
-        FailureKind.PROTOCOL,
+        FailureClass.PROTOCOL,
         f"server does not offer {what} login (it offers: {', '.join(offered) or 'nothing'})",
     )
 

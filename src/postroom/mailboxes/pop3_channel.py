@@ -19,9 +19,10 @@ import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from postroom.mailboxes.pop3_auth import Capabilities
+from postroom.mailboxes.pop3_auth import Capabilities, login_responses, plain_command
 from postroom.mailboxes.pop3_wire import MAX_BODY, ResponseReader, ServerClosed, TooLong, WireError
-from postroom.net.connection import ConnectionFailure, FailureKind, classify
+from postroom.net.connection import ConnectionFailure, FailureClass, classify
+from postroom.net.sasl import AuthMechanism, Credentials
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,14 @@ class ServerError(Exception):
             return None
         code, closed, _ = self.text[1:].partition("]")
         return code.upper() if closed else None
+
+
+class UnexpectedResponse(WireError):
+    """The server answered with neither ``+OK`` nor ``-ERR`` (RFC 1939 §3): ``line`` says what."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(f"unexpected response {line[:120]!r}")
+        self.line = line
 
 
 class Pop3Channel:
@@ -96,7 +105,7 @@ class Pop3Channel:
         """Translate transport errors of one step; close the socket if one happens."""
         if self._sock is None:
             raise ConnectionFailure(
-                FailureKind.CONNECTION, f"{self.where}: {shown}: the session is closed"
+                FailureClass.CONNECTION, f"{self.where}: {shown}: the session is closed"
             )
         try:
             yield
@@ -111,12 +120,12 @@ class Pop3Channel:
             self.abandon()
             if isinstance(exc, ServerClosed) or self._tls_up:
                 raise ConnectionFailure(
-                    FailureKind.CONNECTION, f"{self.where}: {shown}: server closed the connection"
+                    FailureClass.CONNECTION, f"{self.where}: {shown}: server closed the connection"
                 ) from exc
             raise classify(exc, f"{self.where}: {shown}") from exc
         except WireError as exc:
             self.abandon()
-            raise ConnectionFailure(FailureKind.PROTOCOL, f"{self.where}: {shown}: {exc}") from exc
+            raise ConnectionFailure(FailureClass.PROTOCOL, f"{self.where}: {shown}: {exc}") from exc
         except (OSError, EOFError, ValueError) as exc:
             self.abandon()
             raise classify(exc, f"{self.where}: {shown}") from exc
@@ -132,7 +141,7 @@ class Pop3Channel:
             return text[3:].strip()
         if line.startswith(b"-ERR"):
             raise ServerError(shown, text[4:].strip())
-        raise WireError(f"unexpected response {text[:120]!r}")
+        raise UnexpectedResponse(text)
 
     def greeting(self) -> str:
         """The server's ``+OK`` banner (RFC 1939 §4)."""
@@ -194,7 +203,30 @@ class Pop3Channel:
         except ServerError:
             return Capabilities.none()
         except TooLong as exc:
-            raise ConnectionFailure(FailureKind.PROTOCOL, f"{self.where}: CAPA: {exc}") from exc
+            raise ConnectionFailure(FailureClass.PROTOCOL, f"{self.where}: CAPA: {exc}") from exc
+
+    def log_in(self, mechanism: AuthMechanism, credentials: Credentials) -> None:
+        """Authenticate with ``mechanism`` (chosen by `pop3_auth.choose_mechanism` or by the
+        caller); `ServerError` when the server refuses, for the caller to judge."""
+        if mechanism is AuthMechanism.PLAIN:
+            line, deferred = plain_command(credentials)
+            if deferred is None:
+                self.command(line, shown="AUTH PLAIN")
+            else:
+                self.sasl_continue(b"AUTH PLAIN", shown="AUTH PLAIN")
+                self.command(deferred, shown="AUTH PLAIN response")
+        elif mechanism is AuthMechanism.LOGIN:
+            # SASL LOGIN (draft-murchison-sasl-login): the server prompts for
+            # the user name, then the password, each as a `+` continuation.
+            user, password = login_responses(credentials)
+            self.sasl_continue(b"AUTH LOGIN", shown="AUTH LOGIN")
+            self.sasl_continue(user, shown="AUTH LOGIN user")
+            self.command(password, shown="AUTH LOGIN password")
+        else:
+            # RFC 1939 §7: USER then PASS, both in the AUTHORIZATION state.
+            secret = credentials.password.reveal()
+            self.command(b"USER " + credentials.user.encode("utf-8"), shown="USER")
+            self.command(b"PASS " + secret.encode("utf-8"), shown="PASS")
 
     def starttls(self) -> None:
         """STLS (RFC 2595 §4) and a verified handshake on the same connection."""
@@ -203,16 +235,23 @@ class Pop3Channel:
         except ServerError as exc:
             self.abandon()
             raise ConnectionFailure(
-                FailureKind.TLS,
+                FailureClass.TLS,
                 f"{self.where}: server refused STLS ({exc.text}); cleartext is refused",
             ) from None
         with self._guard("TLS handshake"):
-            if self._reader.buffered:
-                # Bytes sent before the handshake would be read as if they had
-                # come over TLS: a known STARTTLS injection.  Refuse.
-                raise WireError("server sent data after +OK to STLS")
             assert self._tls is not None
-            self._wrap(self._tls)
+            self.secure(self._tls)
+
+    def secure(self, context: ssl.SSLContext) -> ssl.SSLSocket:
+        """The TLS handshake after ``+OK`` to STLS; its errors are not translated (the
+        connection check reads the certificate a verifying handshake refused)."""
+        if self._reader.buffered:
+            # Bytes sent before the handshake would be read as if they had
+            # come over TLS: a known STARTTLS injection.  Refuse.
+            raise WireError("server sent data after +OK to STLS")
+        self._wrap(context)
+        assert isinstance(self._sock, ssl.SSLSocket)
+        return self._sock
 
     def abandon(self) -> None:
         """Close without QUIT: RFC 1939 §6, the server must not enter UPDATE, deletes are undone."""

@@ -27,7 +27,7 @@ from typing import Self
 
 from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError
 from postroom.mailboxes.pop3_wire import MAX_BODY, TooLong, WireError, parse_listing
-from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.net.connection import ConnectionFailure, FailureClass
 from postroom.ports.mailbox import MessageInfo, MessageTooLarge
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class Pop3Session:
 
     def _protocol(self, error: ServerError) -> ConnectionFailure:
         return ConnectionFailure(
-            FailureKind.PROTOCOL, f"{self._channel.where}: {error.shown} refused: {error.text}"
+            FailureClass.PROTOCOL, f"{self._channel.where}: {error.shown} refused: {error.text}"
         )
 
     def _send(
@@ -121,7 +121,7 @@ class Pop3Session:
                 self._pending = []
                 if sent.number is None:
                     raise ConnectionFailure(
-                        FailureKind.PROTOCOL, f"{self._channel.where}: {sent.shown}: {exc}"
+                        FailureClass.PROTOCOL, f"{self._channel.where}: {sent.shown}: {exc}"
                     ) from exc
                 raise MessageTooLarge(self._channel.where, sent.number, exc.limit) from exc
             if sent.seq == seq:
@@ -148,7 +148,7 @@ class Pop3Session:
         except (WireError, KeyError, ValueError, UnicodeDecodeError) as exc:
             self._channel.abandon()
             raise ConnectionFailure(
-                FailureKind.PROTOCOL, f"{self._channel.where}: unusable UIDL/LIST answer: {exc}"
+                FailureClass.PROTOCOL, f"{self._channel.where}: unusable UIDL/LIST answer: {exc}"
             ) from exc
         return messages
 

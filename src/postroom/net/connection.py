@@ -6,7 +6,7 @@ Shared by the mailbox adapters, SMTP and `postroom check`:
   accepted in a URL: passwords come from the environment or stdin).
 * `tls_context` always verifies the chain and the host name (optionally
   against a given CA file); there is no way to turn verification off.
-* `classify` turns library and OS exceptions into a `FailureKind` and a
+* `classify` turns library and OS exceptions into a `FailureClass` and a
   readable sentence: ``dns``, ``connection``, ``timeout``, ``tls`` (with
   what was wrong with the certificate), ``authentication``, ``protocol``.
 """
@@ -157,13 +157,25 @@ def _modified(cafile: str | None) -> int | None:
         return None  # create_default_context says what is wrong with it
 
 
-class FailureKind(StrEnum):
+class FailureClass(StrEnum):
+    """Why a mail server, a channel or a check failed, in operators' terms: what
+    ``channels.last_error_class`` stores, ``postroom poll`` reports and a check records.
+
+    A `ConnectionFailure` carries one of the first six; the poll adds the last three,
+    which are not about the connection."""
+
     AUTHENTICATION = "authentication"
     DNS = "dns"
     CONNECTION = "connection"
     TIMEOUT = "timeout"
     TLS = "tls"
     PROTOCOL = "protocol"
+    STORAGE = "storage"
+    """Postroom's own database or blob store could not be used."""
+    CONFIGURATION = "configuration"
+    """The channel's stored settings cannot be used as they are (a bad URL, no key)."""
+    MESSAGE_TOO_LARGE = "message-too-large"
+    """A message over ``POSTROOM_MAX_MESSAGE_BYTES`` was left on the server (a notice)."""
 
 
 class TlsProblem(StrEnum):
@@ -179,7 +191,7 @@ class TlsProblem(StrEnum):
 class ConnectionFailure(PostroomError):
     """A mail server could not be used; ``kind`` says why in operators' terms."""
 
-    def __init__(self, kind: FailureKind, message: str, tls_problem: TlsProblem | None = None):
+    def __init__(self, kind: FailureClass, message: str, tls_problem: TlsProblem | None = None):
         super().__init__(message)
         self.kind = kind
         self.tls_problem = tls_problem
@@ -187,7 +199,7 @@ class ConnectionFailure(PostroomError):
     @property
     def transient(self) -> bool:
         """Worth retrying without a change of configuration."""
-        return self.kind in (FailureKind.DNS, FailureKind.CONNECTION, FailureKind.TIMEOUT)
+        return self.kind in (FailureClass.DNS, FailureClass.CONNECTION, FailureClass.TIMEOUT)
 
 
 # OpenSSL X509_V_ERR_* codes (include/openssl/x509_vfy.h).
@@ -212,27 +224,27 @@ def classify(exc: BaseException, where: str = "") -> ConnectionFailure:
         problem = _VERIFY_CODES.get(exc.verify_code, TlsProblem.UNTRUSTED)
         text = exc.verify_message or str(exc)
         return ConnectionFailure(
-            FailureKind.TLS, f"{prefix}certificate {problem.value}: {text}", problem
+            FailureClass.TLS, f"{prefix}certificate {problem.value}: {text}", problem
         )
     if isinstance(exc, ssl.SSLError):
         reason = exc.reason or str(exc)
         return ConnectionFailure(
-            FailureKind.TLS, f"{prefix}TLS handshake failed: {reason}", TlsProblem.HANDSHAKE
+            FailureClass.TLS, f"{prefix}TLS handshake failed: {reason}", TlsProblem.HANDSHAKE
         )
     if isinstance(exc, socket.gaierror):
         return ConnectionFailure(
-            FailureKind.DNS, f"{prefix}host name does not resolve: {exc.strerror or exc}"
+            FailureClass.DNS, f"{prefix}host name does not resolve: {exc.strerror or exc}"
         )
     if isinstance(exc, TimeoutError | socket.timeout):
-        return ConnectionFailure(FailureKind.TIMEOUT, f"{prefix}timed out")
+        return ConnectionFailure(FailureClass.TIMEOUT, f"{prefix}timed out")
     if isinstance(exc, ConnectionRefusedError):
-        return ConnectionFailure(FailureKind.CONNECTION, f"{prefix}connection refused")
+        return ConnectionFailure(FailureClass.CONNECTION, f"{prefix}connection refused")
     if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
-        return ConnectionFailure(FailureKind.CONNECTION, f"{prefix}connection lost: {exc}")
+        return ConnectionFailure(FailureClass.CONNECTION, f"{prefix}connection lost: {exc}")
     if isinstance(exc, OSError):
         return ConnectionFailure(
-            FailureKind.CONNECTION, f"{prefix}{exc.strerror or exc.__class__.__name__}"
+            FailureClass.CONNECTION, f"{prefix}{exc.strerror or exc.__class__.__name__}"
         )
     if isinstance(exc, EOFError):
-        return ConnectionFailure(FailureKind.CONNECTION, f"{prefix}server closed the connection")
-    return ConnectionFailure(FailureKind.PROTOCOL, f"{prefix}{exc}")
+        return ConnectionFailure(FailureClass.CONNECTION, f"{prefix}server closed the connection")
+    return ConnectionFailure(FailureClass.PROTOCOL, f"{prefix}{exc}")

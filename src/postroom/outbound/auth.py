@@ -13,7 +13,7 @@ import smtplib
 from collections.abc import Callable
 
 from postroom.net import sasl
-from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.net.connection import ConnectionFailure, FailureClass
 from postroom.net.sasl import AuthMechanism, Credentials
 from postroom.outbound.wire import reply_text
 
@@ -33,14 +33,14 @@ def choose(mechanisms: set[str], login: Credentials) -> AuthMechanism:
         return AuthMechanism.PLAIN
     if login.authzid:
         raise ConnectionFailure(
-            FailureKind.AUTHENTICATION,
+            FailureClass.AUTHENTICATION,
             "an authorization identity needs AUTH PLAIN, which the server does not offer "
             f"(it offers: {' '.join(sorted(mechanisms)) or 'nothing'})",
         )
     if AuthMechanism.LOGIN.sasl_name in mechanisms:
         return AuthMechanism.LOGIN
     raise ConnectionFailure(
-        FailureKind.AUTHENTICATION,
+        FailureClass.AUTHENTICATION,
         f"the server offers no usable AUTH mechanism ({' '.join(sorted(mechanisms)) or 'none'})",
     )
 
@@ -69,7 +69,7 @@ def authenticate(client: smtplib.SMTP, login: Credentials) -> None:
     """AUTH with the initial response (RFC 4954 §4), then up to three challenges."""
     if not client.has_extn("auth"):
         raise ConnectionFailure(
-            FailureKind.AUTHENTICATION,
+            FailureClass.AUTHENTICATION,
             "the server offers no AUTH: remove the user from the URL to send without logging in",
         )
     mechanism = choose(offered(client.esmtp_features["auth"]), login)
@@ -80,7 +80,7 @@ def authenticate(client: smtplib.SMTP, login: Credentials) -> None:
         rounds += 1
         code, reply = client.docmd(_b64(answer(base64.b64decode(reply))))
     if code != _AUTH_SUCCEEDED:
-        kind = FailureKind.AUTHENTICATION if code in _REFUSED_LOGIN else FailureKind.PROTOCOL
+        kind = FailureClass.AUTHENTICATION if code in _REFUSED_LOGIN else FailureClass.PROTOCOL
         who = f"{login.user} as {login.authzid}" if login.authzid else login.user
         raise ConnectionFailure(
             kind, f"AUTH {mechanism.sasl_name} for {who} refused: {code} {reply_text(reply)}"

@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Self
 
 from postroom import failpoints
-from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.net.connection import ConnectionFailure, FailureClass
 from postroom.outbound.opening import close_quietly, open_client, translate, where
 from postroom.outbound.wire import dot_stuffed, is_8bit, reply_text
 from postroom.ports.sending import (
@@ -92,7 +92,7 @@ class SmtpConnection:
         dropped), and what it raises is raised after the connection is dropped.
         """
         if self.broken:
-            raise ConnectionFailure(FailureKind.CONNECTION, "the SMTP connection was lost")
+            raise ConnectionFailure(FailureClass.CONNECTION, "the SMTP connection was lost")
         try:
             if self._used:
                 self._reset()

@@ -15,7 +15,7 @@ import smtplib
 
 from postroom.net.connection import (
     ConnectionFailure,
-    FailureKind,
+    FailureClass,
     Security,
     TlsProblem,
     classify,
@@ -71,7 +71,7 @@ def where(server: SmtpServer) -> str:
 def _starttls(client: smtplib.SMTP, server: SmtpServer) -> None:
     if not client.has_extn("starttls"):
         raise ConnectionFailure(
-            FailureKind.TLS,
+            FailureClass.TLS,
             f"{where(server)} does not offer STARTTLS; refusing to send "
             "in cleartext (add ?tls=none to the URL to allow it)",
             TlsProblem.NOT_OFFERED,
@@ -79,7 +79,7 @@ def _starttls(client: smtplib.SMTP, server: SmtpServer) -> None:
     code, reply = client.starttls(context=tls_context(server.ca_file))
     if code != _READY:
         raise ConnectionFailure(
-            FailureKind.TLS, f"STARTTLS refused: {code} {reply_text(reply)}", TlsProblem.NOT_OFFERED
+            FailureClass.TLS, f"STARTTLS refused: {code} {reply_text(reply)}", TlsProblem.NOT_OFFERED
         )
     expect_ok(client.ehlo(), "EHLO after STARTTLS")
 
@@ -88,7 +88,7 @@ def expect_ok(answer: tuple[int, bytes], command: str) -> None:
     code, reply = answer
     if not 200 <= code < 300:
         raise ConnectionFailure(
-            FailureKind.PROTOCOL, f"{command} refused: {code} {reply_text(reply)}"
+            FailureClass.PROTOCOL, f"{command} refused: {code} {reply_text(reply)}"
         )
 
 
@@ -97,13 +97,13 @@ def translate(exc: Exception, where: str) -> ConnectionFailure:
     if isinstance(exc, ConnectionFailure):
         return exc
     if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return ConnectionFailure(FailureKind.CONNECTION, f"{where}: server closed the connection")
+        return ConnectionFailure(FailureClass.CONNECTION, f"{where}: server closed the connection")
     if isinstance(exc, smtplib.SMTPResponseException):
         return ConnectionFailure(
-            FailureKind.PROTOCOL, f"{where}: {exc.smtp_code} {reply_text(exc.smtp_error)}"
+            FailureClass.PROTOCOL, f"{where}: {exc.smtp_code} {reply_text(exc.smtp_error)}"
         )
     if isinstance(exc, smtplib.SMTPException):
-        return ConnectionFailure(FailureKind.PROTOCOL, f"{where}: {exc}")
+        return ConnectionFailure(FailureClass.PROTOCOL, f"{where}: {exc}")
     return classify(exc, where)
 
 

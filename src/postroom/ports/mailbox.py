@@ -10,7 +10,7 @@ commit, the worst outcome is a re-download that the ledger recognises by
 its ``uid``.
 
 Every failure below this port is a `postroom.net.connection.ConnectionFailure`
-with a `FailureKind`; no ``socket`` or ``ssl`` exception crosses it.
+with a `FailureClass`; no ``socket`` or ``ssl`` exception crosses it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
-from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.net.connection import ConnectionFailure, FailureClass
 
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 """The largest message taken from a mailbox unless configured otherwise (the default of
@@ -52,7 +52,7 @@ class MessageTooLarge(ConnectionFailure):
 
     def __init__(self, where: str, number: int, limit: int) -> None:
         super().__init__(
-            FailureKind.PROTOCOL,
+            FailureClass.PROTOCOL,
             f"{where}: RETR {number}: message over the limit of {limit} bytes; "
             "session dropped, nothing of it deleted",
         )

@@ -4,27 +4,43 @@ failure monitoring, and the rule that nothing is enabled before its check has pa
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from postroom.credentials import Secret
-from postroom.diagnostics import CheckReport, run_check
-from postroom.net.connection import MailUrl
+from postroom.diagnostics import CheckReport, StepName, run_check
+from postroom.net.connection import FailureClass, MailUrl
 
 _STEP_CLASS = {
-    "dns": "dns",
-    "tcp": "connection",
-    "tls": "tls",
-    "certificate": "tls",
-    "greeting": "protocol",
-    "capabilities": "protocol",
-    "auth": "authentication",
-    "mailbox": "protocol",
-    "send": "protocol",
+    StepName.DNS: FailureClass.DNS,
+    StepName.TCP: FailureClass.CONNECTION,
+    StepName.TLS: FailureClass.TLS,
+    StepName.CERTIFICATE: FailureClass.TLS,
+    StepName.GREETING: FailureClass.PROTOCOL,
+    StepName.CAPABILITIES: FailureClass.PROTOCOL,
+    StepName.AUTH: FailureClass.AUTHENTICATION,
+    StepName.MAILBOX: FailureClass.PROTOCOL,
+    StepName.SEND: FailureClass.PROTOCOL,
 }
 
 
+class Checkable(Protocol):
+    """What a check needs of a stored channel or SMTP server."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def authzid(self) -> str | None: ...
+    @property
+    def ca_file(self) -> str | None: ...
+    @property
+    def timeout_s(self) -> int: ...
+
+
 def check_stored(
-    row: Any, password: Secret | None, send_to: str | None = None, timeout: float | None = None
+    row: Checkable,
+    password: Secret | None,
+    send_to: str | None = None,
+    timeout: float | None = None,
 ) -> CheckReport:
     """`postroom check` with a stored channel's or SMTP server's settings."""
     ca = Path(row.ca_file) if row.ca_file else None
@@ -42,11 +58,10 @@ def first_failure(report: CheckReport) -> str:
     return "check failed"
 
 
-def failure_class(report: CheckReport) -> str:
-    """The failure class of channel monitoring for the first failed step."""
-    for step in report.to_json()["steps"]:
-        if step["ok"] is False:
-            if "timed out" in (step.get("error") or "").lower():
-                return "timeout"
-            return _STEP_CLASS.get(step["name"], "protocol")
-    return "protocol"
+def failure_class(report: CheckReport) -> FailureClass:
+    """The failure class of channel monitoring for the first failed step: what its error
+    was when that tells (a timeout), else what the step tests."""
+    for step in report.steps:
+        if step.ok is False:
+            return step.failure_class or _STEP_CLASS[step.name]
+    return FailureClass.PROTOCOL

@@ -14,7 +14,7 @@ from postroom.mailboxes.pop3_auth import (
     plain_response,
     pop3_credentials,
 )
-from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.net.connection import ConnectionFailure, FailureClass
 from postroom.net.sasl import AuthMechanism as M
 from postroom.net.sasl import Credentials
 
@@ -71,7 +71,7 @@ def test_mechanism_not_offered_is_a_protocol_failure(
 ) -> None:
     with pytest.raises(ConnectionFailure) as info:
         choose_mechanism(requested, caps, creds)
-    assert info.value.kind is FailureKind.PROTOCOL
+    assert info.value.kind is FailureClass.PROTOCOL
     assert "does not offer" in str(info.value)
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from postroom.errors import UserError
 from postroom.mailboxes import Pop3MailboxSource
-from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
+from postroom.net.connection import ConnectionFailure, FailureClass, MailUrl, TlsProblem
 from postroom.net.sasl import AuthMechanism
 from postroom.ports.mailbox import MessageInfo
 
@@ -94,7 +94,7 @@ def test_stls_not_offered_is_refused_before_any_login(
     server = scripted({"CAPA": CAPA_PLAIN})
     with pytest.raises(ConnectionFailure) as info:
         source(server, tls="required").open()
-    assert info.value.kind is FailureKind.TLS
+    assert info.value.kind is FailureClass.TLS
     assert info.value.tls_problem is TlsProblem.NOT_OFFERED
     assert not any(line.startswith((b"AUTH", b"USER", b"PASS")) for line in server.received)
 
@@ -103,7 +103,7 @@ def test_stls_refused_by_the_server(scripted: Callable[..., ScriptedServer]) -> 
     server = scripted({"CAPA": b"-ERR no CAPA here\r\n", "STLS": b"-ERR not today\r\n"})
     with pytest.raises(ConnectionFailure) as info:
         source(server, tls="required").open()
-    assert info.value.kind is FailureKind.TLS
+    assert info.value.kind is FailureClass.TLS
     assert "not today" in str(info.value)
 
 
@@ -111,20 +111,20 @@ def test_data_injected_after_stls_is_refused(scripted: Callable[..., ScriptedSer
     server = scripted({"CAPA": b"+OK\r\nSTLS\r\n.\r\n", "STLS": b"+OK go\r\n+OK injected\r\n"})
     with pytest.raises(ConnectionFailure) as info:
         source(server, tls="required").open()
-    assert info.value.kind is FailureKind.PROTOCOL
+    assert info.value.kind is FailureClass.PROTOCOL
 
 
 @pytest.mark.parametrize(
     ("reply", "kind"),
     [
-        (b"-ERR [AUTH] Authentication failed.\r\n", FailureKind.AUTHENTICATION),
-        (b"-ERR invalid password\r\n", FailureKind.AUTHENTICATION),
-        (b"-ERR [IN-USE] mailbox locked\r\n", FailureKind.PROTOCOL),
-        (b"-ERR [SYS/TEMP] try later\r\n", FailureKind.PROTOCOL),
+        (b"-ERR [AUTH] Authentication failed.\r\n", FailureClass.AUTHENTICATION),
+        (b"-ERR invalid password\r\n", FailureClass.AUTHENTICATION),
+        (b"-ERR [IN-USE] mailbox locked\r\n", FailureClass.PROTOCOL),
+        (b"-ERR [SYS/TEMP] try later\r\n", FailureClass.PROTOCOL),
     ],
 )
 def test_login_answers(
-    scripted: Callable[..., ScriptedServer], reply: bytes, kind: FailureKind
+    scripted: Callable[..., ScriptedServer], reply: bytes, kind: FailureClass
 ) -> None:
     server = scripted({"CAPA": CAPA_PLAIN, "AUTH": reply})
     with pytest.raises(ConnectionFailure) as info:
@@ -176,7 +176,7 @@ def test_refused_dele_is_reported_by_the_call_that_carried_it(
         session.delete(7)
         with pytest.raises(ConnectionFailure) as info:
             session.commit()
-    assert info.value.kind is FailureKind.PROTOCOL
+    assert info.value.kind is FailureClass.PROTOCOL
     assert "DELE 7" in str(info.value)
 
 
@@ -184,7 +184,7 @@ def test_retr_refused_is_protocol(scripted: Callable[..., ScriptedServer]) -> No
     server = scripted({"CAPA": CAPA_PLAIN, "AUTH": b"+OK\r\n", "RETR": b"-ERR no such msg\r\n"})
     with source(server).open() as session, pytest.raises(ConnectionFailure) as info:
         session.retrieve(9)
-    assert info.value.kind is FailureKind.PROTOCOL
+    assert info.value.kind is FailureClass.PROTOCOL
     assert "RETR 9" in str(info.value) and "no such msg" in str(info.value)
 
 
@@ -197,7 +197,7 @@ def test_hang_up_mid_message_is_connection(scripted: Callable[..., ScriptedServe
     session = source(server).open()
     with pytest.raises(ConnectionFailure) as info:
         session.retrieve(1)
-    assert info.value.kind is FailureKind.CONNECTION
+    assert info.value.kind is FailureClass.CONNECTION
     with pytest.raises(ConnectionFailure, match="session is closed"):
         session.retrieve(1)
 
@@ -206,14 +206,14 @@ def test_garbage_instead_of_a_status_is_protocol(scripted: Callable[..., Scripte
     server = scripted({"CAPA": CAPA_PLAIN, "AUTH": b"HELLO?\r\n"})
     with pytest.raises(ConnectionFailure) as info:
         source(server).open()
-    assert info.value.kind is FailureKind.PROTOCOL
+    assert info.value.kind is FailureClass.PROTOCOL
 
 
 def test_uidl_missing_is_protocol(scripted: Callable[..., ScriptedServer]) -> None:
     server = scripted({"CAPA": CAPA_PLAIN, "AUTH": b"+OK\r\n", "UIDL": b"-ERR what?\r\n"})
     with source(server).open() as session, pytest.raises(ConnectionFailure) as info:
         session.list()
-    assert info.value.kind is FailureKind.PROTOCOL
+    assert info.value.kind is FailureClass.PROTOCOL
 
 
 def test_list_joins_uidl_and_sizes(scripted: Callable[..., ScriptedServer]) -> None:
@@ -322,7 +322,7 @@ def test_a_refused_retr_in_the_window_is_protocol_and_quit_still_works(
             next(fetches)
         session.delete(first.number)
         session.commit()  # reads past RETR 3 and 4, nobody took them
-    assert info.value.kind is FailureKind.PROTOCOL and "RETR 2" in str(info.value)
+    assert info.value.kind is FailureClass.PROTOCOL and "RETR 2" in str(info.value)
     assert server.received[-2:] == [b"DELE 1", b"QUIT"]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from postroom.credentials import Secret
-from postroom.net.connection import ConnectionFailure, FailureKind
+from postroom.net.connection import ConnectionFailure, FailureClass
 from postroom.net.sasl import AuthMechanism, Credentials
 from postroom.outbound.auth import choose, offered, responder
 
@@ -34,7 +34,7 @@ def test_plain_is_preferred_login_is_the_fallback(
 def test_no_usable_mechanism_is_an_authentication_failure(feature: str, login: Credentials) -> None:
     with pytest.raises(ConnectionFailure) as info:
         choose(offered(feature), login)
-    assert info.value.kind is FailureKind.AUTHENTICATION
+    assert info.value.kind is FailureClass.AUTHENTICATION
     assert "s3cret-pw" not in str(info.value)
 
 

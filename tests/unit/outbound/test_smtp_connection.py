@@ -7,7 +7,7 @@ import time
 import pytest
 
 from postroom.credentials import Secret
-from postroom.net.connection import ConnectionFailure, FailureKind, MailUrl, TlsProblem
+from postroom.net.connection import ConnectionFailure, FailureClass, MailUrl, TlsProblem
 from postroom.net.sasl import Credentials
 from postroom.outbound import SmtpConnection
 from postroom.ports.sending import RecipientOutcome, SmtpServer
@@ -78,7 +78,7 @@ def test_starttls_is_required_unless_the_url_says_tls_none() -> None:
     with fake_smtp() as (script, port):
         with pytest.raises(ConnectionFailure) as info:
             SmtpConnection.open(server(port, tls="required"))
-        assert info.value.kind is FailureKind.TLS
+        assert info.value.kind is FailureClass.TLS
         assert info.value.tls_problem is TlsProblem.NOT_OFFERED
         assert "tls=none" in str(info.value)
         assert "MAIL" not in script.commands
@@ -89,7 +89,7 @@ def test_refused_login_is_an_authentication_failure_without_the_password() -> No
     login = Credentials("alice@example.test", Secret("hunter2-secret"))
     with fake_smtp(script) as (_, port), pytest.raises(ConnectionFailure) as info:
         SmtpConnection.open(server(port, login=login))
-    assert info.value.kind is FailureKind.AUTHENTICATION
+    assert info.value.kind is FailureClass.AUTHENTICATION
     assert "535" in str(info.value)
     assert "hunter2-secret" not in str(info.value) + repr(info.value)
 
@@ -99,7 +99,7 @@ def test_nothing_listening_is_a_connection_failure() -> None:
         pass
     with pytest.raises(ConnectionFailure) as info:
         SmtpConnection.open(server(port))
-    assert info.value.kind is FailureKind.CONNECTION
+    assert info.value.kind is FailureClass.CONNECTION
     assert info.value.transient
 
 
