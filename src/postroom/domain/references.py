@@ -33,14 +33,15 @@ import re
 
 from postroom.domain.workitems import ItemType, Reference
 
-# Digits are ASCII on purpose: a reference is typed by people and printed by us
-# in ASCII; the boundaries ([^\W_] = a letter or digit of any script) are not.
+REFERENCE_FORM = r"([0-9]{1,18})-(?:(T)|(C)(?:-A([0-9]{1,18}))?)"
+"""The one written shape of a reference (rules 1 and 5), in every pattern that looks for one;
+its groups are the number, ``T``, ``C`` and the Action's number. Compile it with IGNORECASE.
+Digits are ASCII on purpose: a reference is typed by people and printed by us in ASCII."""
+
+# The boundaries ([^\W_] = a letter or digit of any script) are not ASCII.
 # The atomic group keeps rule 2: once the longest form matched, the engine may
 # not back off to a shorter one to satisfy the trailing boundary (rule 3).
-_FIND = re.compile(
-    r"(?<![^\W_])(?>([0-9]{1,18})-(?:(T)|(C)(?:-A([0-9]{1,18}))?))(?![^\W_])",
-    re.IGNORECASE,
-)
+_FIND = re.compile(rf"(?<![^\W_])(?>{REFERENCE_FORM})(?![^\W_])", re.IGNORECASE)
 
 # A cheap first look: every reference has a digit, a hyphen and T or C in a row.
 # Most mail has none, and the full pattern (with its look-behind at every
@@ -66,6 +67,15 @@ def find_references(text: str, limit: int | None = None) -> tuple[Reference, ...
         if ref is not None:
             found.append(ref)
     return tuple(found)
+
+
+def parse_reference(text: str) -> Reference:
+    """Exactly one reference (surrounding white space allowed); `ValueError` on anything else."""
+    m = _FIND.fullmatch(text.strip())
+    ref = _reference(m) if m else None
+    if ref is None:
+        raise ValueError(f"not a work item reference: {text!r}")
+    return ref
 
 
 def _reference(m: re.Match[str]) -> Reference | None:

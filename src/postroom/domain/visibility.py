@@ -31,7 +31,7 @@ searched for down the stack).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from postroom.domain.markup import END, RAW, START, TEXT, tokens
@@ -251,23 +251,23 @@ def _without_comments(css: str) -> str:
     return "".join(kept)
 
 
-def visible_text(markup: str) -> str:
-    """The words of an HTML body a person sees, in order, for matching references.
+def visible_text(markup: str, on_event: Callable[[Event], None] | None = None) -> str:
+    """The words of an HTML body a person sees, in order, for matching references: the one
+    reading of HTML as text, for the handler and for the MIME layer.
 
     Elements other than inline ones separate their words by a space, so
     that text in adjacent cells or paragraphs does not run together into
     one token (which would hide a reference from the word rule, or make
     one). Runs of white space become one space: the body rule counts
     characters of what is read, not of the source's indentation.
+
+    ``on_event`` is given every visible event on the way, so a layout for display
+    (`postroom.mime.html`) is made in the same pass over the markup.
     """
     words: list[str] = []
-    for _event in visible_events(markup, words):
-        pass
-    return joined_words(words)
-
-
-def joined_words(words: list[str]) -> str:
-    """The visible text from the pieces ``visible_events`` collected."""
+    for event in visible_events(markup, words):
+        if on_event is not None:
+            on_event(event)
     return _SPACES.sub(" ", "".join(words)).strip()
 
 

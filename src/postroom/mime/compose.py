@@ -38,10 +38,11 @@ from typing import TYPE_CHECKING, Any
 
 from postroom.domain.automatic import address_problem
 from postroom.domain.ports import MARKER_HEADER, OWN_MESSAGE_ID_PREFIX
+from postroom.domain.references import REFERENCE_FORM
 
 _BUILTIN = Path(__file__).resolve().parent.parent / "templates"
 # No leading \s*: tried at every offset of a subject of spaces, it would be quadratic.
-_REFERENCE_TAG = re.compile(r"\[\d+-(?:T|C(?:-A\d+)?)\]", re.IGNORECASE)
+_REFERENCE_TAG = re.compile(rf"\[{REFERENCE_FORM}\]", re.IGNORECASE)
 _SPACES = re.compile(r" {2,}")
 
 HEADER_TEXT_LIMIT = 1000

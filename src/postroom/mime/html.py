@@ -13,7 +13,8 @@ part. It gives two texts from one pass over the markup:
 
 Both leave out comments, scripts, styles and hidden elements: which
 elements are seen is decided in one place, ``postroom.domain.visibility``,
-on the linear tokenizer ``postroom.domain.markup``. Neither ``html.parser``
+on the linear tokenizer ``postroom.domain.markup``: its ``visible_text`` reads the
+markup once, and the display layout here is made from the same events. Neither ``html.parser``
 (quadratic on unterminated markup before CPython 3.13.5, CVE-2025-6069)
 nor nh3 (quadratic in nesting depth) ever sees remote HTML for text, and
 only the first ``MAX_MARKUP`` characters are read; ``truncated`` says so.
@@ -38,7 +39,7 @@ from html import escape
 import nh3
 
 from postroom.domain.markup import END, MAX_MARKUP, START, TEXT, tokens
-from postroom.domain.visibility import VOID, Event, joined_words, visible_events
+from postroom.domain.visibility import VOID, Event, visible_text
 
 MAX_SANITIZED = 300_000
 """Characters of HTML handed to nh3 at most (300,000 "&" take about 1 s)."""
@@ -141,10 +142,8 @@ def _worth_showing(href: str, text: str) -> bool:
 def read_html(html: str) -> HtmlText:
     """The display text and the visible words of an HTML document, in one pass."""
     display = _Display()
-    words: list[str] = []
-    for event in visible_events(html, words):
-        display.add(event)
-    return HtmlText(display.text(), joined_words(words), len(html) > MAX_MARKUP)
+    visible = visible_text(html, display.add)
+    return HtmlText(display.text(), visible, len(html) > MAX_MARKUP)
 
 
 def html_to_text(html: str) -> str:
