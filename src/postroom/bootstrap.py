@@ -13,8 +13,11 @@ from postroom.mime.isolated import IsolatedParser
 from postroom.services.channels import ChannelService
 from postroom.services.checks import check_stored
 from postroom.services.ingest import IngestService
+from postroom.services.items import ItemService
 from postroom.services.outbox import OutboxService
 from postroom.services.poll import PollService, lease_owner
+from postroom.services.quarantine import QuarantineService
+from postroom.services.reply import ReplyService
 from postroom.services.routes import RouteService
 from postroom.services.scheduler import Scheduler
 from postroom.services.send import OutboxSender
@@ -59,16 +62,25 @@ class App:
     def secrets(self) -> SecretBox:
         return SecretBox.for_home(self.home, self.settings.secret_key)
 
+    # -- mail and work items (ingest, items, replies, quarantine) ---------------------------
+
     @cached_property
     def ingest(self) -> IngestService:
         return IngestService(
-            self.engine,
-            self.blobs,
+            self.storage,
             self.settings.handler_settings(),
             self.settings.default_sender,
             self.settings.templates_dir,
             parser=IsolatedParser(self.settings.message_seconds),
         )
+
+    @cached_property
+    def replies(self) -> ReplyService:
+        return ReplyService(self.storage, self.settings.default_sender)
+
+    @cached_property
+    def quarantine(self) -> QuarantineService:
+        return QuarantineService(self.storage, self.ingest)
 
     @cached_property
     def poller(self) -> PollService:
@@ -112,6 +124,10 @@ class App:
         of its own (`engine` would make the schema first)."""
         _ = self.home  # made private (storage/home.py)
         return upgrade(make_engine(self.settings.effective_database_url))
+
+    def items(self, actor: str = "cli") -> ItemService:
+        """Agents' changes to work items, recorded as made by ``actor``."""
+        return ItemService(self.storage, actor=actor)
 
     def scheduler(self, max_connections: int = 8, processes: int = 1) -> Scheduler:
         return Scheduler(self.engine, self.poller, max_connections, processes)

@@ -31,3 +31,17 @@ class PermanentError(PostroomError):
 
 class StorageUnavailableError(TransientError):
     """The message could not be stored (disk, database); the sender should retry."""
+
+
+class StorageError(PostroomError):
+    """The database refused a statement for what it holds (not an outage: that is a
+    `StorageUnavailableError`); ``orig`` is the driver's own exception, naming the cause."""
+
+    def __init__(self, message: str, orig: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.orig = orig
+
+
+class StorageConflictError(StorageError):
+    """A write broke a unique key: what it would store is stored already (by this
+    transaction, or by another that committed first)."""

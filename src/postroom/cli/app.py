@@ -12,8 +12,8 @@ from postroom.cli import (
     config,
     ingest,
     items,
-    mailqueues,
     outbox,
+    quarantine,
     reply,
     servers,
     service,
@@ -28,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (ingest, service, config, channels, servers, items, reply, outbox, mailqueues, check):
+for module in (ingest, service, config, channels, servers, items, reply, outbox, quarantine, check):
     module.register(app)
 
 

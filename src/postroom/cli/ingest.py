@@ -11,12 +11,8 @@ import typer
 from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, fail, print_json, shown
 from postroom.cli.state import current_app
-from postroom.domain.automatic import automatic_reason
 from postroom.errors import PostroomError, StorageUnavailableError
-from postroom.mime import parse
-from postroom.services.present import decision_json, mail_json, preview_items
-from postroom.storage.database import reading
-from postroom.storage.handler_store import own_addresses
+from postroom.render.mail import decision_json, explanation_json
 
 EX_TEMPFAIL = 75
 
@@ -60,24 +56,18 @@ def register(app: typer.Typer) -> None:
         """Store and handle one raw message; exit 75 (EX_TEMPFAIL) when it could not be stored."""
         raw = _read(source)
         try:
-            application = current_app()
-            channel_id = None
-            if channel is not None:
-                from postroom.storage.channels import get_channel
-
-                with reading(application.engine) as conn:
-                    channel_id = int(get_channel(conn, channel).id)
-            result = application.ingest.ingest(raw, channel_id=channel_id)
+            result = current_app().ingest.ingest(raw, channel=channel)
         except StorageUnavailableError as exc:
             fail(f"not stored, try again later: {exc}", code=EX_TEMPFAIL)
         except PostroomError:
             raise
         except Exception as exc:  # noqa: BLE001 - an MTA must retry whatever went wrong
             fail(f"not stored, try again later: {exc.__class__.__name__}: {exc}", EX_TEMPFAIL)
+        decision = decision_json(result)
         if as_json:
-            print_json(result.decision)
+            print_json(decision)
         else:
-            echo(_describe(result.decision))
+            echo(_describe(decision))
 
     @app.command()
     def explain(
@@ -86,19 +76,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Dry run: the parsed mail and the decision it would get; changes nothing."""
         raw = _read(source)
-        application = current_app()
-        mail = parse(raw)
-        decision = application.ingest.decide_only(mail)
-        with reading(application.engine) as conn:
-            items = preview_items(conn, decision)
-        with reading(application.engine) as conn:
-            own = own_addresses(conn, application.settings.default_sender)
-        automatic = automatic_reason(mail, own)
-        data = {
-            "mail": mail_json(mail, automatic),
-            "decision": decision_json(decision, items, None),
-        }
-        data["decision"]["trace"] = list(decision.trace)
+        explained = current_app().ingest.explain(raw)
+        data = explanation_json(explained)
         if as_json:
             print_json(data)
             return
@@ -109,10 +88,10 @@ def register(app: typer.Typer) -> None:
         echo(f"Subject: {shown(m['subject'])}")
         echo(f"Message-ID: {shown(m['message_id'])}")
         echo(f"Attachments: {len(m['attachments'])}; HTML: {m['has_html']}")
-        if automatic:
-            echo(f"Automatic mail: {shown(automatic)}")
+        if explained.automatic:
+            echo(f"Automatic mail: {shown(explained.automatic)}")
         for d in m["defects"]:
             echo(f"Defect:  {shown(d)}")
         echo("Decision: " + _describe(data["decision"]))
-        for step in decision.trace:
+        for step in explained.decision.trace:
             echo(f"  · {shown(step)}")

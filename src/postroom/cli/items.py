@@ -10,6 +10,7 @@ from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.domain.workitems import State
+from postroom.render.mail import item_detail_json
 from postroom.services.ingest import utcnow
 from postroom.services.items import ItemService
 
@@ -27,7 +28,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(item_app, name="item")
 
     def service() -> ItemService:
-        return ItemService(current_app().engine)
+        return current_app().items()
 
     @item_app.command("list")
     def item_list(
@@ -36,7 +37,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Work items, oldest first."""
-        items = service().list(state, queue)
+        items = [item_detail_json(detail) for detail in service().list(state, queue)]
         if as_json:
             print_json(items)
             return
@@ -46,7 +47,7 @@ def register(app: typer.Typer) -> None:
     @item_app.command("show")
     def item_show(ref: str, as_json: JsonOpt = False) -> None:
         """One work item with its communications."""
-        item = service().show(ref)
+        item = item_detail_json(service().show(ref))
         if as_json:
             print_json(item)
             return
@@ -83,18 +84,18 @@ def register(app: typer.Typer) -> None:
     def item_set_state(ref: str, state: State) -> None:
         """Change the state: to-do, in-progress, waiting, resolved, closed."""
         item = service().set_state(ref, state, utcnow())
-        echo(f"{item['reference']} {item['state']}")
+        echo(f"{item.reference} {item.state}")
 
     @item_app.command("set-owner")
     def item_set_owner(ref: str, user: str) -> None:
         """Set the owner (updates to a Case are assigned to its owner)."""
         item = service().set_owner(ref, user, utcnow())
-        echo(f"{item['reference']} owner {shown(item['owner'])}")
+        echo(f"{item.reference} owner {shown(item.owner)}")
 
     @item_app.command("start-case")
     def item_start_case(ref: str) -> None:
         """The Ticket starts a Case with the same number; prints the Case reference."""
-        echo(service().start_case(ref, utcnow()))
+        echo(service().start_case(ref, utcnow()).reference)
 
     @item_app.command("add-action")
     def item_add_action(
@@ -102,4 +103,4 @@ def register(app: typer.Typer) -> None:
         queue: Annotated[str | None, typer.Option(help="queue (default: the Case's)")] = None,
     ) -> None:
         """A new Action in the Case; prints the Action reference."""
-        echo(service().add_action(case_ref, queue, utcnow()))
+        echo(service().add_action(case_ref, queue, utcnow()).reference)

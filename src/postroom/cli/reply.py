@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -12,9 +11,10 @@ from postroom.cli.items import item_app
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.errors import UserError
+from postroom.render.mail import reply_json
 from postroom.services.addresses import checked_address
 from postroom.services.ingest import utcnow
-from postroom.services.reply import queue_reply, read_attachment
+from postroom.services.reply import read_attachment
 
 
 @item_app.command("reply")
@@ -34,22 +34,17 @@ def item_reply(
     """Reply on a work item by email; sent by `postroom run` or `postroom outbox send`."""
     body = _read_body(body_file)
     attachments = tuple(read_attachment(p) for p in attach or [])
-    application = current_app()
-    with application.engine.begin() as conn:
-        queued = queue_reply(
-            conn,
-            application.blobs,
-            reference=ref,
-            body=body,
-            now=utcnow(),
-            default_sender=application.settings.default_sender,
-            to=[checked_address(a) for a in to or []],
-            cc=[checked_address(a) for a in cc or []],
-            attachments=attachments,
-            sender=checked_address(sender) if sender else None,
-        )
+    queued = current_app().replies.queue_reply(
+        reference=ref,
+        body=body,
+        now=utcnow(),
+        to=[checked_address(a) for a in to or []],
+        cc=[checked_address(a) for a in cc or []],
+        attachments=attachments,
+        sender=checked_address(sender) if sender else None,
+    )
     if as_json:
-        print_json(asdict(queued))
+        print_json(reply_json(queued))
         return
     recipients = ", ".join(shown(a) for a in queued.to)
     echo(f"reply {queued.outbox_id} queued for {recipients}: {shown(queued.subject)}")

@@ -1,6 +1,6 @@
 """Applying an Email Handler decision.
 
-One transaction changes the items, files the mail and queues the replies.
+One unit of work changes the items, files the mail and queues the replies.
 """
 
 from __future__ import annotations
@@ -8,71 +8,62 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
-
-from sqlalchemy import Connection, Row, insert, select, update
+from typing import Any
 
 from postroom.domain.automatic import address_problem, reply_address
 from postroom.domain.decision import AutoReply, Decision, NewTicket, Outcome, Rule
 from postroom.domain.mail import ParsedMail
 from postroom.domain.workitems import ItemType, Reference, State
 from postroom.mime.compose import compose, load_template, render, subject_with_reference
-from postroom.storage import outbox, workitems
-from postroom.storage.tables import communications
-from postroom.storage.tables import outbox as outbox_table
-from postroom.storage.workitems import Cause
-
-_INSERT_COMMUNICATION = insert(communications).returning(communications.c.id)
+from postroom.records.items import Cause, ItemRecord
+from postroom.records.statuses import CommunicationStatus, MessageStatus
+from postroom.storage.unit import UnitOfWork
 
 _STATUS = {
-    Outcome.UPDATED: "handled",
-    Outcome.NEW_TICKET: "handled",
-    Outcome.UNHANDLED: "unhandled",
-    Outcome.IGNORED: "ignored",
-    Outcome.QUARANTINED: "quarantined",
+    Outcome.UPDATED: MessageStatus.HANDLED,
+    Outcome.NEW_TICKET: MessageStatus.HANDLED,
+    Outcome.UNHANDLED: MessageStatus.UNHANDLED,
+    Outcome.IGNORED: MessageStatus.IGNORED,
+    Outcome.QUARANTINED: MessageStatus.QUARANTINED,
 }
 
 
-def message_status(decision: Decision) -> str:
+def message_status(decision: Decision) -> MessageStatus:
     if decision.rule is Rule.D1:
-        return "duplicate"
+        return MessageStatus.DUPLICATE
     return _STATUS[decision.outcome]
-
-
-class BlobWriter(Protocol):
-    """Where the raw bytes of queued outbound messages go (the blob store, or a staged batch
-    of it that the caller makes durable before its commit)."""
-
-    def put(self, data: bytes) -> str: ...
 
 
 @dataclass
 class Applier:
-    conn: Connection
-    blobs: BlobWriter
+    """Carries out decisions in one unit of work; automated replies go to its staged blobs
+    (made durable once, before its commit)."""
+
+    uow: UnitOfWork
     default_sender: str
     templates_dir: Path | None
     now: datetime
 
-    def apply(self, decision: Decision, mail: ParsedMail, message_row: int) -> list[Row[Any]]:
+    def apply(self, decision: Decision, mail: ParsedMail, message_row: int) -> list[ItemRecord]:
         """Carry out ``decision``; returns the items created or updated (as they are now)."""
-        touched: list[Row[Any]] = []
+        items = self.uow.items
+        touched: list[ItemRecord] = []
         if decision.rule is Rule.D3 and decision.bounced_outbound is not None:
-            touched.append(workitems.by_id(self.conn, self._bounce(decision, mail, message_row)))
+            touched.append(items.by_id(self._bounce(decision, mail, message_row)))
             return touched
         for upd in decision.updates:
-            row = workitems.get(self.conn, upd.reference)
-            comm = self._file(row.id, mail, message_row, decision)
+            item = items.get(upd.reference)
+            comm = self._file(item.id, mail, message_row, decision)
             cause = Cause("email-handler", communication_id=comm)
             values: dict[str, Any] = {}
             if upd.requeue:
                 values.update(state=State.TODO.value, new_info=True, resolution=None)
-            if upd.assign_to_owner and row.owner:
-                values["assignee"] = row.owner
+            if upd.assign_to_owner and item.owner:
+                values["assignee"] = item.owner
             if upd.reopen:
-                workitems.record(self.conn, row.id, "reopened", row.state, "to-do", cause, self.now)
-            touched.append(workitems.change(self.conn, row, self.now, cause, **values))
-        created: list[Row[Any]] = []
+                items.record(item.id, "reopened", item.state, "to-do", cause, self.now)
+            touched.append(items.change(item, self.now, cause, **values))
+        created: list[ItemRecord] = []
         for ticket in decision.new_tickets:
             created.append(self._new_ticket(ticket, mail, message_row, decision))
         touched.extend(created)
@@ -82,36 +73,30 @@ class Applier:
         return touched
 
     def _file(self, item_id: int, mail: ParsedMail, message_row: int, decision: Decision) -> int:
-        values = {
-            "work_item_id": item_id,
-            "direction": "in",
-            "message_row_id": message_row,
-            "outbox_id": None,
-            "message_id": mail.message_id,
-            "from_address": mail.from_.address if mail.from_ else None,
-            "subject": mail.subject,
-            "rule": decision.rule.value,
-            "matched_by": decision.matched_by.value if decision.matched_by else None,
-            "status": "received",
-            "status_detail": None,
-            "created_at": self.now,
-        }
-        return int(self.conn.execute(_INSERT_COMMUNICATION, values).scalar_one())
+        return self.uow.communications.file_received(
+            work_item_id=item_id,
+            message_row_id=message_row,
+            message_id=mail.message_id,
+            from_address=mail.from_.address if mail.from_ else None,
+            subject=mail.subject,
+            rule=decision.rule.value,
+            matched_by=decision.matched_by.value if decision.matched_by else None,
+            now=self.now,
+        )
 
     def _new_ticket(
         self, ticket: NewTicket, mail: ParsedMail, message_row: int, decision: Decision
-    ) -> Row[Any]:
-        ref = Reference(workitems.next_number(self.conn), ItemType.TICKET)
-        linked_id = None
+    ) -> ItemRecord:
+        items = self.uow.items
+        ref = Reference(items.next_number(), ItemType.TICKET)
+        linked = None
         if ticket.linked_to is not None:
-            linked = workitems.find(self.conn, ticket.linked_to)
-            linked_id = linked.id if linked is not None else None
+            linked = items.find(ticket.linked_to)
         # The address an agent's reply goes to by default: qualified like an automated reply's.
         requester = reply_address(mail).address or mail.from_
         route = ticket.route
         cause = Cause("email-handler", note=f"rule {decision.rule.value}")
-        row = workitems.create(
-            self.conn,
+        row = items.create(
             ref=ref,
             state=State.TODO,
             now=self.now,
@@ -121,14 +106,13 @@ class Applier:
             category=route.category if route else None,
             requester=requester.address if requester else None,
             subject=mail.subject,
-            linked_to_id=linked_id,
+            linked_to=linked,
             new_info=True,
         )
         comm = self._file(row.id, mail, message_row, decision)
         if ticket.resolve:
             note = "address not configured"
-            row = workitems.change(
-                self.conn,
+            row = items.change(
                 row,
                 self.now,
                 Cause("email-handler", communication_id=comm, note=note),
@@ -138,7 +122,7 @@ class Applier:
         return row
 
     def _auto_reply(
-        self, reply: AutoReply, row: Row[Any], mail: ParsedMail, decision: Decision
+        self, reply: AutoReply, row: ItemRecord, mail: ParsedMail, decision: Decision
     ) -> None:
         item_id = row.id
         sender = reply.sender or self.default_sender
@@ -173,11 +157,11 @@ class Applier:
             # written is not sent to, and the Ticket says why.
             note = f"{reply.kind.value} not sent: {composed.why_left_out()}"
             cause = Cause("email-handler", note=note)
-            workitems.record(self.conn, item_id, "auto_reply", None, None, cause, self.now)
+            self.uow.items.record(item_id, "auto_reply", None, None, cause, self.now)
             return
-        sha = self.blobs.put(composed.raw)
-        out_id = outbox.enqueue(
-            self.conn,
+        assert self.uow.staged is not None, "a writing unit"
+        sha = self.uow.staged.put(composed.raw)
+        out_id = self.uow.outbox.enqueue(
             kind=reply.kind.value,
             work_item_id=item_id,
             sender=sender,
@@ -187,24 +171,19 @@ class Applier:
             raw_sha256=sha,
             now=self.now,
         )
-        self.conn.execute(
-            insert(communications).values(
-                work_item_id=item_id,
-                direction="out",
-                outbox_id=out_id,
-                message_id=composed.message_id,
-                from_address=sender,
-                subject=composed.subject,
-                rule=decision.rule.value,
-                status="queued",
-                created_at=self.now,
-            )
+        self.uow.communications.file_queued(
+            work_item_id=item_id,
+            outbox_id=out_id,
+            message_id=composed.message_id,
+            from_address=sender,
+            subject=composed.subject,
+            rule=decision.rule.value,
+            now=self.now,
         )
 
     def _bounce(self, decision: Decision, mail: ParsedMail, message_row: int) -> int:
-        comm = self.conn.execute(
-            select(communications).where(communications.c.id == decision.bounced_outbound)
-        ).one()
+        assert decision.bounced_outbound is not None
+        comm = self.uow.communications.get(decision.bounced_outbound)
         report = mail.report
         detail = decision.reason
         if report is not None:
@@ -212,16 +191,8 @@ class Applier:
             if report.failed_recipients:
                 parts.insert(0, ", ".join(report.failed_recipients))
             detail = "; ".join(parts) or detail
-        self.conn.execute(
-            update(communications)
-            .where(communications.c.id == comm.id)
-            .values(status="bounced", status_detail=detail)
-        )
+        self.uow.communications.set_status(comm.id, CommunicationStatus.BOUNCED, detail)
         if comm.outbox_id is not None:
-            self.conn.execute(
-                update(outbox_table)
-                .where(outbox_table.c.id == comm.outbox_id)
-                .values(status="bounced", last_error=detail)
-            )
+            self.uow.outbox.mark_bounced(comm.outbox_id, detail)
         self._file(comm.work_item_id, mail, message_row, decision)
-        return int(comm.work_item_id)
+        return comm.work_item_id

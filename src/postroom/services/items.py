@@ -2,77 +2,71 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import Engine, select
 
 from postroom.domain.workitems import ItemType, Reference, State
 from postroom.errors import UserError
-from postroom.services.present import communications_json, history_json, item_json
-from postroom.storage import config, workitems
-from postroom.storage.database import reading
-from postroom.storage.tables import work_items
-from postroom.storage.workitems import Cause
+from postroom.records.items import Cause, CommunicationRecord, HistoryEvent, ItemRecord
+from postroom.storage.unit import Storage
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDetail:
+    """An item with its history and, where asked for, its communications."""
+
+    item: ItemRecord
+    history: list[HistoryEvent]
+    communications: list[CommunicationRecord] | None = None
 
 
 class ItemService:
-    def __init__(self, engine: Engine, actor: str = "cli") -> None:
-        self.engine = engine
+    def __init__(self, storage: Storage, actor: str = "cli") -> None:
+        self.storage = storage
         self.cause = Cause("user", actor=actor)
 
-    def list(self, state: State | None, queue: str | None) -> list[dict[str, Any]]:
-        q = select(work_items).order_by(work_items.c.id)
-        if state is not None:
-            q = q.where(work_items.c.state == state.value)
-        if queue is not None:
-            q = q.where(work_items.c.queue == queue)
-        with reading(self.engine) as conn:
-            # cli.md: the keys of `item show` but communications (so the history too).
+    def list(self, state: State | None, queue: str | None) -> list[ItemDetail]:
+        """Items oldest first, each with its history (cli.md: `item show` but the
+        communications)."""
+        with self.storage.reading() as uow:
             return [
-                {**item_json(conn, r), "history": history_json(conn, r.id)} for r in conn.execute(q)
+                ItemDetail(item, uow.items.history(item.id)) for item in uow.items.all(state, queue)
             ]
 
-    def show(self, ref: str) -> dict[str, Any]:
-        with reading(self.engine) as conn:
-            row = workitems.get(conn, ref)
-            data = item_json(conn, row)
-            data["communications"] = communications_json(conn, row.id)
-            data["history"] = history_json(conn, row.id)
-            return data
+    def show(self, ref: str) -> ItemDetail:
+        with self.storage.reading() as uow:
+            item = uow.items.get(ref)
+            return ItemDetail(item, uow.items.history(item.id), uow.communications.of_item(item.id))
 
-    def set_state(self, ref: str, state: State, now: datetime) -> dict[str, Any]:
-        with self.engine.begin() as conn:
-            row = workitems.get(conn, ref)
-            if row.type == ItemType.TICKET.value and row.case_id is not None and state.running:
-                case = workitems.by_id(conn, row.case_id)
+    def set_state(self, ref: str, state: State, now: datetime) -> ItemRecord:
+        with self.storage.writing() as uow:
+            item = uow.items.get(ref)
+            if item.type == ItemType.TICKET.value and item.case_id is not None and state.running:
+                case = uow.items.by_id(item.case_id)
                 if case.state != State.CLOSED.value:
                     raise UserError(
-                        f"{row.reference} launched {case.reference}: it closes when the Case does"
+                        f"{item.reference} launched {case.reference}: it closes when the Case does"
                     )
-            row = workitems.set_state(conn, row, state, now, self.cause)
-            return item_json(conn, row)
+            return uow.items.set_state(item, state, now, self.cause)
 
-    def set_owner(self, ref: str, user: str, now: datetime) -> dict[str, Any]:
-        with self.engine.begin() as conn:
-            config.get_user(conn, user)
-            row = workitems.get(conn, ref)
-            row = workitems.change(conn, row, now, self.cause, owner=user)
-            return item_json(conn, row)
+    def set_owner(self, ref: str, user: str, now: datetime) -> ItemRecord:
+        with self.storage.writing() as uow:
+            uow.config.user(user)  # NotFoundError: no such user
+            item = uow.items.get(ref)
+            return uow.items.change(item, now, self.cause, owner=user)
 
-    def start_case(self, ref: str, now: datetime) -> str:
-        with self.engine.begin() as conn:
-            ticket = workitems.get(conn, ref)
+    def start_case(self, ref: str, now: datetime) -> ItemRecord:
+        """The Ticket launches a Case with its number and waits for it; returns the Case."""
+        with self.storage.writing() as uow:
+            ticket = uow.items.get(ref)
             if ticket.type != ItemType.TICKET.value:
                 raise UserError(f"{ticket.reference} is not a Ticket")
             if ticket.case_id is not None:
                 raise UserError(f"{ticket.reference} has started a Case already")
             if ticket.state == State.CLOSED.value:
                 raise UserError(f"{ticket.reference} is closed")
-            case_ref = Reference(ticket.number, ItemType.CASE)
-            case_id = workitems.create(
-                conn,
-                ref=case_ref,
+            case = uow.items.create(
+                ref=Reference(ticket.number, ItemType.CASE),
                 state=State.TODO,
                 now=now,
                 cause=self.cause,
@@ -81,30 +75,28 @@ class ItemService:
                 category=ticket.category,
                 requester=ticket.requester,
                 subject=ticket.subject,
-            ).id
-            ticket = workitems.change(
-                conn,
+            )
+            uow.items.change(
                 ticket,
                 now,
                 self.cause,
                 state=State.WAITING.value,
                 resolution="Case Launched",
-                case_id=case_id,
+                case_id=case.id,
             )
-            return str(case_ref)
+            return case
 
-    def add_action(self, case_ref: str, queue: str | None, now: datetime) -> str:
-        with self.engine.begin() as conn:
-            case = workitems.get(conn, case_ref)
+    def add_action(self, case_ref: str, queue: str | None, now: datetime) -> ItemRecord:
+        """A new Action in the Case (in ``queue``, else the Case's); returns it."""
+        with self.storage.writing() as uow:
+            case = uow.items.get(case_ref)
             if case.type != ItemType.CASE.value:
                 raise UserError(f"{case.reference} is not a Case")
             if case.state == State.CLOSED.value:
                 raise UserError(f"{case.reference} is closed")
-            number = workitems.next_action_number(conn, case.id)
-            ref = Reference(case.number, ItemType.ACTION, number)
-            workitems.create(
-                conn,
-                ref=ref,
+            number = uow.items.next_action_number(case.id)
+            return uow.items.create(
+                ref=Reference(case.number, ItemType.ACTION, number),
                 state=State.TODO,
                 now=now,
                 cause=self.cause,
@@ -113,23 +105,18 @@ class ItemService:
                 category=case.category,
                 requester=case.requester,
                 subject=case.subject,
-                case_id=case.id,
+                case=case,
             )
-            return str(ref)
 
     def close_after_feedback(self, now: datetime, feedback: timedelta) -> int:
         """Resolved items whose feedback window has passed become Closed."""
         cutoff = now - feedback
-        query = select(work_items).where(
-            work_items.c.state == State.RESOLVED.value, work_items.c.resolved_at <= cutoff
-        )
-        with reading(self.engine) as conn:
-            if conn.execute(query.limit(1)).first() is None:
+        with self.storage.reading() as uow:
+            if not uow.items.resolved_before(cutoff, limit=1):
                 return 0  # the common case: no write lock taken
-        with self.engine.begin() as conn:
-            due = list(conn.execute(query))
-            for row in due:
-                workitems.set_state(
-                    conn, row, State.CLOSED, now, Cause("system", note="feedback window over")
-                )
+        cause = Cause("system", note="feedback window over")
+        with self.storage.writing() as uow:
+            due = uow.items.resolved_before(cutoff)
+            for item in due:
+                uow.items.set_state(item, State.CLOSED, now, cause)
             return len(due)

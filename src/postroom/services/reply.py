@@ -18,9 +18,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Connection, insert, select
 
 from postroom.errors import UserError
 from postroom.mime import parse
@@ -32,10 +29,8 @@ from postroom.mime.compose import (
     subject_with_reference,
     writable_id,
 )
-from postroom.storage import outbox, workitems
-from postroom.storage.blobs import FileBlobStore
-from postroom.storage.handler_store import own_addresses
-from postroom.storage.tables import communications, messages
+from postroom.records.items import CommunicationRecord
+from postroom.storage.unit import Storage, UnitOfWork
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|antw)\s*:\s*)+", re.IGNORECASE)
 
@@ -60,112 +55,116 @@ def read_attachment(path: Path) -> Attachment:
     return Attachment(path.name, kind or "application/octet-stream", data)
 
 
-def queue_reply(
-    conn: Connection,
-    blobs: FileBlobStore,
-    *,
-    reference: str,
-    body: str,
-    now: datetime,
-    default_sender: str,
-    to: list[str] | None = None,
-    cc: list[str] | None = None,
-    attachments: tuple[Attachment, ...] = (),
-    sender: str | None = None,
-) -> QueuedReply:
-    """Compose, store and queue one reply; the caller's transaction makes it all-or-nothing."""
-    item = workitems.get(conn, reference)
-    recipients = list(to or ([item.requester] if item.requester else []))
-    if not recipients:
-        raise UserError(f"{item.reference} has no requester: give --to ADDRESS")
-    if not body.strip():
-        raise UserError("the reply body is empty")
-    thread = list(
-        conn.execute(
-            select(communications)
-            .where(communications.c.work_item_id == item.id)
-            .order_by(communications.c.id)
-        )
-    )
-    # An id that cannot be written as is (2 MB, spaces…) is skipped: the reply answers the
-    # newest message whose id can be, so the thread holds together.
-    ids = [c.message_id for c in thread if c.message_id and writable_id(c.message_id)]
-    latest = ids[-1] if ids else None
-    from_address = sender or _conversation_address(conn, blobs, thread, default_sender)
-    # The stored subject is the customer's text: one line without control characters.
-    bare = _REPLY_PREFIX.sub("", header_text(item.subject or "")) or "(no subject)"
-    subject = subject_with_reference(f"Re: {bare}", item.reference)
-    try:
-        composed = compose(
-            sender=from_address,
-            to=recipients,
-            cc=list(cc or []),
-            subject=subject,
-            body=body,
-            now=now,
-            in_reply_to=latest,
-            references=tuple(ids),  # compose keeps the newest it can write
-            attachments=attachments,
-        )
-    except UnwritableSender as exc:
-        raise UserError(f"{exc}: give --from ADDRESS") from exc
-    if composed.left_out:
-        # An agent's explicit recipient is never dropped silently: nothing is queued.
-        raise UserError(
-            f"cannot write to {composed.why_left_out()}; nothing queued (use --to/--cc)"
-        )
-    sha = blobs.put(composed.raw)
-    out_id = outbox.enqueue(
-        conn,
-        kind="reply",
-        work_item_id=item.id,
-        sender=from_address,
-        recipients=list(composed.recipients),
-        subject=composed.subject,
-        message_id=composed.message_id,
-        raw_sha256=sha,
-        now=now,
-    )
-    conn.execute(
-        insert(communications).values(
+class ReplyService:
+    """Agents' replies, from ``default_sender`` unless the conversation says otherwise."""
+
+    def __init__(self, storage: Storage, default_sender: str) -> None:
+        self.storage = storage
+        self.default_sender = default_sender
+
+    def queue_reply(
+        self,
+        *,
+        reference: str,
+        body: str,
+        now: datetime,
+        to: list[str] | None = None,
+        cc: list[str] | None = None,
+        attachments: tuple[Attachment, ...] = (),
+        sender: str | None = None,
+    ) -> QueuedReply:
+        """Compose, store and queue one reply, all or nothing (one unit of work)."""
+        with self.storage.writing() as uow:
+            return self._queue(uow, reference, body, now, to, cc, attachments, sender)
+
+    def _queue(
+        self,
+        uow: UnitOfWork,
+        reference: str,
+        body: str,
+        now: datetime,
+        to: list[str] | None,
+        cc: list[str] | None,
+        attachments: tuple[Attachment, ...],
+        sender: str | None,
+    ) -> QueuedReply:
+        item = uow.items.get(reference)
+        recipients = list(to or ([item.requester] if item.requester else []))
+        if not recipients:
+            raise UserError(f"{item.reference} has no requester: give --to ADDRESS")
+        if not body.strip():
+            raise UserError("the reply body is empty")
+        thread = uow.communications.of_item(item.id)
+        # An id that cannot be written as is (2 MB, spaces…) is skipped: the reply answers
+        # the newest message whose id can be, so the thread holds together.
+        ids = [c.message_id for c in thread if c.message_id and writable_id(c.message_id)]
+        latest = ids[-1] if ids else None
+        from_address = sender or self._conversation_address(uow, thread)
+        # The stored subject is the customer's text: one line without control characters.
+        bare = _REPLY_PREFIX.sub("", header_text(item.subject or "")) or "(no subject)"
+        subject = subject_with_reference(f"Re: {bare}", item.reference)
+        try:
+            composed = compose(
+                sender=from_address,
+                to=recipients,
+                cc=list(cc or []),
+                subject=subject,
+                body=body,
+                now=now,
+                in_reply_to=latest,
+                references=tuple(ids),  # compose keeps the newest it can write
+                attachments=attachments,
+            )
+        except UnwritableSender as exc:
+            raise UserError(f"{exc}: give --from ADDRESS") from exc
+        if composed.left_out:
+            # An agent's explicit recipient is never dropped silently: nothing is queued.
+            raise UserError(
+                f"cannot write to {composed.why_left_out()}; nothing queued (use --to/--cc)"
+            )
+        assert uow.staged is not None, "a writing unit"
+        sha = uow.staged.put(composed.raw)
+        out_id = uow.outbox.enqueue(
+            kind="reply",
             work_item_id=item.id,
-            direction="out",
+            sender=from_address,
+            recipients=list(composed.recipients),
+            subject=composed.subject,
+            message_id=composed.message_id,
+            raw_sha256=sha,
+            now=now,
+        )
+        uow.communications.file_queued(
+            work_item_id=item.id,
             outbox_id=out_id,
             message_id=composed.message_id,
             from_address=from_address,
             subject=composed.subject,
-            status="queued",
-            created_at=now,
+            now=now,
         )
-    )
-    return QueuedReply(
-        out_id,
-        item.reference,
-        composed.message_id,
-        from_address,
-        recipients,
-        list(cc or []),
-        composed.subject,
-    )
+        return QueuedReply(
+            out_id,
+            item.reference,
+            composed.message_id,
+            from_address,
+            recipients,
+            list(cc or []),
+            composed.subject,
+        )
 
-
-def _conversation_address(
-    conn: Connection, blobs: FileBlobStore, thread: list[Any], default_sender: str
-) -> str:
-    for comm in reversed(thread):
-        if comm.direction == "out" and comm.from_address:
-            return str(comm.from_address)
-    ours = own_addresses(conn, default_sender)
-    for comm in reversed(thread):
-        if comm.direction != "in" or comm.message_row_id is None:
-            continue
-        sha = conn.execute(
-            select(messages.c.raw_sha256).where(messages.c.id == comm.message_row_id)
-        ).scalar()
-        if sha is None or not blobs.exists(sha):
-            continue
-        mail = parse(blobs.get(sha))
-        for address in (*mail.delivered_to, *mail.x_original_to, *mail.to, *mail.cc):
-            if address.address.lower() in ours:
-                return address.address.lower()
-    return default_sender
+    def _conversation_address(self, uow: UnitOfWork, thread: list[CommunicationRecord]) -> str:
+        for comm in reversed(thread):
+            if comm.direction == "out" and comm.from_address:
+                return comm.from_address
+        ours = uow.handler.own_addresses(self.default_sender)
+        for comm in reversed(thread):
+            if comm.direction != "in" or comm.message_row_id is None:
+                continue
+            sha = uow.messages.get(comm.message_row_id).raw_sha256
+            if not uow.blobs.exists(sha):
+                continue
+            mail = parse(uow.blobs.get(sha))
+            for address in (*mail.delivered_to, *mail.x_original_to, *mail.to, *mail.cc):
+                if address.address.lower() in ours:
+                    return address.address.lower()
+        return self.default_sender

@@ -1,4 +1,10 @@
-"""`HandlerContext` over the database: the read-only questions the Email Handler asks."""
+"""`HandlerContext` over the database: the read-only questions the Email Handler asks.
+
+`HandlerStore` is a unit of work's ``uow.handler``: it reads what a long-running ingest
+caches (routes, own addresses, channel addresses) and makes the context of one message,
+which within a batch's unit also sees the messages handled earlier in the batch
+(`BatchSeen`, owned by the unit).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,9 @@ from sqlalchemy import Connection, bindparam, func, select
 from postroom.domain.ports import OWN_MESSAGE_ID_PREFIX
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
-from postroom.storage import workitems
-from postroom.storage.tables import channels, communications, messages, outbox, routes, work_items
+from postroom.storage import channels as channel_table
+from postroom.storage.tables import channels, communications, messages, outbox, routes
+from postroom.storage.workitems import ItemRepository
 
 _OWN_ID = select(outbox.c.id).where(outbox.c.message_id == bindparam("mid")).limit(1)
 _OUTBOUND = (
@@ -20,12 +27,6 @@ _OUTBOUND = (
     .where(communications.c.message_id == bindparam("mid"), communications.c.direction == "out")
     .order_by(communications.c.id)
     .limit(1)
-)
-_ITEMS_BY_MID = (
-    select(work_items)
-    .join(communications, communications.c.work_item_id == work_items.c.id)
-    .where(communications.c.message_id == bindparam("mid"))
-    .order_by(communications.c.id)
 )
 _AUTO_REPLIES = select(func.count()).where(
     outbox.c.first_recipient == bindparam("address"),
@@ -124,6 +125,7 @@ class SqlHandlerContext:
     def __init__(
         self,
         conn: Connection,
+        items: ItemRepository,
         routes: Sequence[Route],
         own_addresses: frozenset[str],
         exclude_message: int | None = None,
@@ -137,6 +139,7 @@ class SqlHandlerContext:
         self._arrival = arrival_address
         self._arrival_known = arrival_known
         self._conn = conn
+        self._items = items
         self._routes = routes
         self._own = own_addresses
         self._exclude = exclude_message
@@ -188,17 +191,11 @@ class SqlHandlerContext:
         return int(found) if found is not None else None
 
     def items_by_message_id(self, message_id: str) -> Sequence[WorkItemView]:
-        seen: set[int] = set()
-        views = []
-        for row in self._conn.execute(_ITEMS_BY_MID, {"mid": message_id}):
-            if row.id not in seen:
-                seen.add(row.id)
-                views.append(workitems.view(self._conn, row))
-        return views
+        return [self._items.view(item) for item in self._items.by_message_id(message_id)]
 
     def item(self, reference: Reference) -> WorkItemView | None:
-        row = workitems.find(self._conn, reference)
-        return workitems.view(self._conn, row) if row is not None else None
+        found = self._items.find(reference)
+        return self._items.view(found) if found is not None else None
 
     def routes(self) -> Sequence[Route]:
         return self._routes
@@ -208,9 +205,48 @@ class SqlHandlerContext:
         return int(self._conn.execute(_AUTO_REPLIES, params).scalar_one())
 
 
-def own_addresses(conn: Connection, default_sender: str) -> frozenset[str]:
-    """Every address of this installation: channel addresses, route addresses, the sender."""
-    found = {default_sender.strip().lower()}
-    found.update(a.lower() for a in conn.execute(select(routes.c.address)).scalars() if a)
-    found.update(a.lower() for a in conn.execute(select(channels.c.address)).scalars() if a)
-    return frozenset(found)
+class HandlerStore:
+    """What the Email Handler reads, for one unit of work (`uow.handler`)."""
+
+    def __init__(self, conn: Connection, items: ItemRepository, seen: BatchSeen | None) -> None:
+        self._conn = conn
+        self._items = items
+        self.seen = seen
+        """The batch's messages handled so far (None: not a batch's unit)."""
+
+    def own_addresses(self, default_sender: str) -> frozenset[str]:
+        """Every address of this installation: channel addresses, route addresses, the sender."""
+        conn = self._conn
+        found = {default_sender.strip().lower()}
+        found.update(a.lower() for a in conn.execute(select(routes.c.address)).scalars() if a)
+        found.update(a.lower() for a in conn.execute(select(channels.c.address)).scalars() if a)
+        return frozenset(found)
+
+    def dedupe_key(self, message_id: str | None, content_hash: str, routes: Iterable[str]) -> str:
+        """The ledger's key of a message the handler acted on for ``routes`` (`dedupe_key`)."""
+        return dedupe_key(message_id, content_hash, routes)
+
+    def channel_addresses(self) -> dict[int, str | None]:
+        """Each channel's address by id (the address its messages arrive through)."""
+        return channel_table.addresses(self._conn)
+
+    def context(
+        self,
+        routes: Sequence[Route],
+        own: frozenset[str],
+        exclude_message: int | None = None,
+        arrival_address: str | None = None,
+        arrival_known: bool = False,
+    ) -> SqlHandlerContext:
+        """The context of one message (``exclude_message``: its ledger row); in a batch's
+        unit it sees the batch's earlier messages too."""
+        return SqlHandlerContext(
+            self._conn,
+            self._items,
+            routes,
+            own,
+            exclude_message=exclude_message,
+            batch_seen=self.seen,
+            arrival_address=arrival_address,
+            arrival_known=arrival_known,
+        )

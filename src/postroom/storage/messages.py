@@ -17,9 +17,11 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from postroom.errors import NotFoundError
+from postroom.records.mail import MessageRecord
+from postroom.records.statuses import MessageStatus
 from postroom.storage.tables import messages, pop3_oversize
 
 IN_CHUNK = 500
@@ -28,21 +30,12 @@ IN_CHUNK = 500
 _INSERT = insert(messages).returning(messages.c.id)
 _INSERT_MANY = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
 _UPDATE = update(messages).where(messages.c.id == bindparam("_row"))
+_BY_ID = select(messages).where(messages.c.id == bindparam("id"))
 _ARRIVAL = select(messages).where(
     messages.c.channel_id == bindparam("channel"),
     messages.c.source_uid == bindparam("uid"),
     messages.c.raw_sha256 == bindparam("sha"),
 )
-
-
-def find_arrival(
-    conn: Connection, channel_id: int | None, source_uid: str | None, raw_sha256: str
-) -> Row[Any] | None:
-    if channel_id is None or source_uid is None:
-        return None
-    return conn.execute(
-        _ARRIVAL, {"channel": channel_id, "uid": source_uid, "sha": raw_sha256}
-    ).first()
 
 
 def stored_under(
@@ -114,38 +107,12 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + IN_CHUNK]
 
 
-def insert_arrival(
-    conn: Connection,
-    *,
-    raw_sha256: str,
-    size: int,
-    now: datetime,
-    channel_id: int | None = None,
-    source_uid: str | None = None,
-    status: str = "stored",
-    content_hash: str | None = None,
-    message_id: str | None = None,
-) -> int:
-    params = {
-        "content_hash": content_hash,
-        "message_id": message_id,
-        "raw_sha256": raw_sha256,
-        "size": size,
-        "channel_id": channel_id,
-        "source_uid": source_uid,
-        "received_at": now,
-        "status": status,
-        "attempts": 0,
-    }
-    return int(conn.execute(_INSERT, params).scalar_one())
-
-
 def insert_arrivals(
     conn: Connection, arrivals: list[tuple[str, int, int | None, str | None]], now: datetime
 ) -> list[int]:
     """Ledger rows for several arrivals ``(raw_sha256, size, channel_id, source_uid)`` in one
     statement, their ids in the same order. Their Message-ID and content hash are left
-    empty: `set_outcomes` fills them in when the batch is handled."""
+    empty: `MessageRepository.set_outcomes` fills them in when the batch is handled."""
     params = [
         {
             "raw_sha256": sha,
@@ -153,7 +120,7 @@ def insert_arrivals(
             "channel_id": channel_id,
             "source_uid": source_uid,
             "received_at": now,
-            "status": "stored",
+            "status": MessageStatus.STORED.value,
             "attempts": 0,
         }
         for sha, size, channel_id, source_uid in arrivals
@@ -161,24 +128,90 @@ def insert_arrivals(
     return [int(row_id) for row_id in conn.execute(_INSERT_MANY, params).scalars()]
 
 
-def get(conn: Connection, message_row_id: int) -> Row[Any]:
-    row = conn.execute(select(messages).where(messages.c.id == message_row_id)).first()
-    if row is None:
-        raise NotFoundError(f"no stored message {message_row_id}")
-    return row
+class MessageRepository:
+    """The ledger of one unit of work (`uow.messages`)."""
 
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
 
-def set_outcome(conn: Connection, message_row_id: int, **values: Any) -> None:
-    conn.execute(_UPDATE, {"_row": message_row_id, **values})
+    def insert_arrival(
+        self,
+        *,
+        raw_sha256: str,
+        size: int,
+        now: datetime,
+        channel_id: int | None = None,
+        source_uid: str | None = None,
+        status: MessageStatus = MessageStatus.STORED,
+        content_hash: str | None = None,
+        message_id: str | None = None,
+    ) -> int:
+        """One ledger row; its id. Unique per channel, UIDL and content: storing the same
+        arrival again breaks the key (the unit raises `StorageConflictError`)."""
+        params = {
+            "content_hash": content_hash,
+            "message_id": message_id,
+            "raw_sha256": raw_sha256,
+            "size": size,
+            "channel_id": channel_id,
+            "source_uid": source_uid,
+            "received_at": now,
+            "status": status.value,
+            "attempts": 0,
+        }
+        return int(self._conn.execute(_INSERT, params).scalar_one())
 
+    def insert_arrivals(
+        self, arrivals: list[tuple[str, int, int | None, str | None]], now: datetime
+    ) -> list[int]:
+        return insert_arrivals(self._conn, arrivals, now)
 
-def set_outcomes(conn: Connection, outcomes: list[dict[str, Any]]) -> None:
-    """Several `set_outcome`s with the same fields in one executemany (``_row`` names the row)."""
-    if outcomes:
-        conn.execute(_UPDATE, outcomes)
+    def find_arrival(
+        self, channel_id: int | None, source_uid: str | None, raw_sha256: str
+    ) -> MessageRecord | None:
+        """The ledger row of this arrival through a channel (None for other arrivals)."""
+        if channel_id is None or source_uid is None:
+            return None
+        row = self._conn.execute(
+            _ARRIVAL, {"channel": channel_id, "uid": source_uid, "sha": raw_sha256}
+        ).first()
+        return MessageRecord(**row._mapping) if row is not None else None
 
+    def get(self, message_row_id: int) -> MessageRecord:
+        row = self._conn.execute(_BY_ID, {"id": message_row_id}).first()
+        if row is None:
+            raise NotFoundError(f"no stored message {message_row_id}")
+        return MessageRecord(**row._mapping)
 
-def by_status(conn: Connection, status: str) -> list[Row[Any]]:
-    return list(
-        conn.execute(select(messages).where(messages.c.status == status).order_by(messages.c.id))
-    )
+    def set_outcome(self, message_row_id: int, **values: Any) -> None:
+        """Set columns of one row (``status``, ``decision``, ``error``, …)."""
+        self._conn.execute(_UPDATE, {"_row": message_row_id, **values})
+
+    def set_outcomes(self, outcomes: list[dict[str, Any]]) -> None:
+        """Several `set_outcome`s with the same columns in one executemany (``_row`` names
+        the row): a batch's outcomes in one statement."""
+        if outcomes:
+            self._conn.execute(_UPDATE, outcomes)
+
+    def by_status(self, status: MessageStatus) -> list[MessageRecord]:
+        """The messages in ``status``, oldest first (`quarantine list`, `unhandled list`)."""
+        q = select(messages).where(messages.c.status == status.value).order_by(messages.c.id)
+        return [MessageRecord(**row._mapping) for row in self._conn.execute(q)]
+
+    def stored_under(
+        self, channel_id: int, uids: Collection[str]
+    ) -> dict[str, list[tuple[int, str]]]:
+        return stored_under(self._conn, channel_id, uids)
+
+    def too_large(self, channel_id: int) -> dict[str, tuple[int, int, str]]:
+        return too_large(self._conn, channel_id)
+
+    def remember_too_large(
+        self, channel_id: int, source_uid: str, *, size: int, limit: int, reason: str, now: datetime
+    ) -> None:
+        remember_too_large(
+            self._conn, channel_id, source_uid, size=size, limit=limit, reason=reason, now=now
+        )
+
+    def forget_too_large(self, channel_id: int, uids: Collection[str]) -> None:
+        forget_too_large(self._conn, channel_id, uids)

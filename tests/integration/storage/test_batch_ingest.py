@@ -10,8 +10,9 @@ import pytest
 
 from postroom.bootstrap import App
 from postroom.domain.routes import Route
+from postroom.render.mail import decision_json
 from postroom.services.ingest import Arrival, utcnow
-from postroom.storage import config, messages
+from postroom.storage import config
 from support.mails import make_mail
 
 pytestmark = pytest.mark.usefixtures("postroom_env")
@@ -40,15 +41,15 @@ def test_a_copy_later_in_the_batch_is_a_duplicate_of_the_first(
     results = app.ingest.ingest_batch(
         [Arrival(first), Arrival(other), Arrival(first), Arrival(no_id), Arrival(no_id)]
     )
-    rules = [r.decision["rule"] for r in results]
+    rules = [decision_json(r)["rule"] for r in results]
     assert rules == ["N1", "N1", "D1", "N1", "D1"]
     # ... seen in the batch itself, not by a failed commit and a retry one by one
     assert "one by one" not in caplog.text
-    assert results[2].decision["duplicate_of"] == results[0].message_row
-    assert results[4].decision["duplicate_of"] == results[3].message_row
+    assert decision_json(results[2])["duplicate_of"] == results[0].message_row
+    assert decision_json(results[4])["duplicate_of"] == results[3].message_row
     # A copy in a later batch points at the same first row (read from the database now).
     [again] = app.ingest.ingest_batch([Arrival(first)])
-    assert again.decision["duplicate_of"] == results[0].message_row
+    assert decision_json(again)["duplicate_of"] == results[0].message_row
 
 
 def test_a_reply_later_in_the_batch_is_filed_on_the_ticket_the_first_opened(
@@ -60,9 +61,9 @@ def test_a_reply_later_in_the_batch_is_filed_on_the_ticket_the_first_opened(
         subject="Re: printer", in_reply_to="<q1@customer.test>", body="also the scanner\n"
     )
     opened, filed = app.ingest.ingest_batch([Arrival(question), Arrival(follow_up)])
-    [ticket] = opened.decision["work_items"]
-    assert filed.decision["outcome"] != "new_ticket", filed.decision
-    assert [w["reference"] for w in filed.decision["work_items"]] == [ticket["reference"]]
+    [ticket] = decision_json(opened)["work_items"]
+    assert decision_json(filed)["outcome"] != "new_ticket", decision_json(filed)
+    assert [w["reference"] for w in decision_json(filed)["work_items"]] == [ticket["reference"]]
     assert "one by one" not in caplog.text
 
 
@@ -70,8 +71,8 @@ def test_the_ledger_rows_of_a_batch_carry_their_message_id_and_content_hash() ->
     app = _app()
     raws = [make_mail(subject=f"s{i}", message_id=f"<ledger{i}@customer.test>") for i in range(3)]
     results = app.ingest.ingest_batch([Arrival(r, None, None) for r in raws])
-    with app.engine.connect() as conn:
-        rows = [messages.get(conn, r.message_row) for r in results]
+    with app.storage.reading() as uow:
+        rows = [uow.messages.get(r.message_row) for r in results]
     assert [row.message_id for row in rows] == [f"<ledger{i}@customer.test>" for i in range(3)]
     assert all(row.content_hash for row in rows)
     assert [row.status for row in rows] == ["handled"] * 3
@@ -80,8 +81,8 @@ def test_the_ledger_rows_of_a_batch_carry_their_message_id_and_content_hash() ->
 def test_ticket_numbers_of_a_batch_follow_on_and_the_next_one_follows_them() -> None:
     app = _app()
     batch = [Arrival(make_mail(subject=f"n{i}")) for i in range(3)]
-    refs = [r.decision["work_items"][0]["reference"] for r in app.ingest.ingest_batch(batch)]
+    refs = [decision_json(r)["work_items"][0]["reference"] for r in app.ingest.ingest_batch(batch)]
     later = app.ingest.ingest(make_mail(subject="alone"))
-    refs.append(later.decision["work_items"][0]["reference"])
+    refs.append(decision_json(later)["work_items"][0]["reference"])
     numbers = [int("".join(ch for ch in ref if ch.isdigit())) for ref in refs]
     assert numbers == list(range(numbers[0], numbers[0] + 4)), refs

@@ -24,12 +24,16 @@ from sqlalchemy import BigInteger, Connection, insert, select, update
 from postroom.bootstrap import App
 from postroom.domain.routes import Route
 from postroom.domain.workitems import ItemType, Reference, State
+from postroom.records.items import Cause
+from postroom.render.mail import decision_json
 from postroom.services.ingest import Arrival
 from postroom.settings import Settings
-from postroom.storage import channels, config, messages, outbox, workitems
+from postroom.storage import channels, config, outbox
+from postroom.storage.messages import MessageRepository
 from postroom.storage.tables import communications, item_events, pop3_oversize, work_items
 from postroom.storage.tables import messages as messages_table
 from postroom.storage.tables import outbox as outbox_table
+from postroom.storage.workitems import ItemRepository
 from support.database import postgres_schema
 
 NOW = datetime(2026, 11, 3, 10, 0)
@@ -172,9 +176,9 @@ def test_a_hostile_message_is_stored_and_handled(
     app = _app()
     mail = make(rnd)
     result = app.ingest.ingest(mail.raw())
-    assert result.outcome == "new_ticket", result.decision["reason"][:300]
+    assert result.outcome == "new_ticket", decision_json(result)["reason"][:300]
     with app.engine.connect() as conn:
-        row = messages.get(conn, result.message_row)
+        row = MessageRepository(conn).get(result.message_row)
         assert row.status == "handled"
         assert row.subject == _cleaned(mail.subject)
         assert row.message_id == _cleaned(mail.message_id)
@@ -188,12 +192,15 @@ def test_a_hostile_message_is_stored_and_handled(
     # Looked up by the same hostile Message-ID: a second copy is a duplicate of the first,
     # and a reply to it is filed on its Ticket.
     again = app.ingest.ingest(mail.raw())
-    assert (again.decision["rule"], again.decision["duplicate_of"]) == ("D1", result.message_row)
+    assert (decision_json(again)["rule"], decision_json(again)["duplicate_of"]) == (
+        "D1",
+        result.message_row,
+    )
     reply = _plain(rnd)
     reply.in_reply_to = mail.message_id
     filed = app.ingest.ingest(reply.raw())
-    assert filed.decision["matched_by"] == "thread", filed.decision["reason"][:300]
-    assert filed.decision["work_items"][0]["reference"] == item.reference
+    assert decision_json(filed)["matched_by"] == "thread", decision_json(filed)["reason"][:300]
+    assert decision_json(filed)["work_items"][0]["reference"] == item.reference
 
 
 @pytest.mark.usefixtures("postroom_env")
@@ -207,11 +214,11 @@ def test_a_channel_arrival_with_a_long_uidl_is_stored_and_known(
     uid = _word(rnd, length)
     raw = _plain(rnd).raw()
     [result] = app.ingest.ingest_batch([Arrival(raw, channel, uid)])
-    assert result.outcome == "new_ticket", result.decision["reason"][:300]
+    assert result.outcome == "new_ticket", decision_json(result)["reason"][:300]
     with app.engine.connect() as conn:
-        row = messages.get(conn, result.message_row)
+        row = MessageRepository(conn).get(result.message_row)
         assert row.source_uid == uid
-        assert messages.find_arrival(conn, channel, uid, row.raw_sha256) is not None
+        assert MessageRepository(conn).find_arrival(channel, uid, row.raw_sha256) is not None
     [again] = app.ingest.ingest_batch([Arrival(raw, channel, uid)])
     assert again.already_stored
     assert again.message_row == result.message_row
@@ -224,11 +231,11 @@ def test_a_uidl_with_nul_and_lone_surrogates_is_stored_and_known(rnd: random.Ran
         channel = channels.add_channel(conn, NOW, name="box", url="pop3://127.0.0.1")
     uid = _with_nul(rnd, _escaped(rnd, 40))
     [result] = app.ingest.ingest_batch([Arrival(_plain(rnd).raw(), channel, uid)])
-    assert result.outcome == "new_ticket", result.decision["reason"][:300]
+    assert result.outcome == "new_ticket", decision_json(result)["reason"][:300]
     with app.engine.connect() as conn:
-        row = messages.get(conn, result.message_row)
+        row = MessageRepository(conn).get(result.message_row)
         assert row.source_uid == _cleaned(uid)
-        assert messages.find_arrival(conn, channel, uid, row.raw_sha256) is not None
+        assert MessageRepository(conn).find_arrival(channel, uid, row.raw_sha256) is not None
     [again] = app.ingest.ingest_batch([Arrival(_plain(rnd).raw(), channel, uid)])
     assert not again.already_stored  # new mail under the same UIDL: a row of its own
 
@@ -243,11 +250,10 @@ def _write_everywhere(conn: Connection, value: str, key: str) -> None:
     channel = channels.add_channel(conn, NOW, name="box", url="pop3://127.0.0.1")
     channels.record_failure(conn, channel, "protocol", value, NOW, NOW)
     channels.set_values(conn, channel, last_check={"greeting": value, value: [value]})
-    row = messages.insert_arrival(
-        conn, raw_sha256="ab" * 32, size=1, now=NOW, channel_id=channel, source_uid=value
+    row = MessageRepository(conn).insert_arrival(
+        raw_sha256="ab" * 32, size=1, now=NOW, channel_id=channel, source_uid=value
     )
-    messages.set_outcome(
-        conn,
+    MessageRepository(conn).set_outcome(
         row,
         status="quarantined",
         message_id=value,
@@ -258,13 +264,13 @@ def _write_everywhere(conn: Connection, value: str, key: str) -> None:
         dedupe_key=value,
         decision={"reason": value, key: {value: [value, 1, None]}},
     )
-    ref = Reference(workitems.next_number(conn), ItemType.TICKET)
-    item = workitems.create(
-        conn,
+    items = ItemRepository(conn)
+    ref = Reference(items.next_number(), ItemType.TICKET)
+    item = items.create(
         ref=ref,
         state=State.TODO,
         now=NOW,
-        cause=workitems.Cause("email-handler", note=value),
+        cause=Cause("email-handler", note=value),
         requester=value,
         subject=value,
     )
@@ -307,7 +313,7 @@ def _write_everywhere(conn: Connection, value: str, key: str) -> None:
 
 def _read_everywhere(conn: Connection, value: str) -> dict[str, Any]:
     channel = channels.get_channel(conn, "box")
-    msg = messages.get(conn, 1)
+    msg = MessageRepository(conn).get(1)
     item = conn.execute(select(work_items)).one()
     event = conn.execute(select(item_events)).one()
     comm = conn.execute(select(communications)).one()
@@ -336,7 +342,9 @@ def _read_everywhere(conn: Connection, value: str) -> dict[str, Any]:
         "outbox.recipient_results": queued.recipient_results,
         "oversize.reason": oversize.reason,
         # keys: stored so that the original value finds them (a long one by its digest)
-        "message.source_uid found": messages.find_arrival(conn, channel.id, value, "ab" * 32)
+        "message.source_uid found": MessageRepository(conn).find_arrival(
+            channel.id, value, "ab" * 32
+        )
         is not None,
         "oversize.source_uid": oversize.source_uid == msg.source_uid,
     }

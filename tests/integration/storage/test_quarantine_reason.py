@@ -15,8 +15,9 @@ from sqlalchemy import insert
 
 from postroom.bootstrap import App
 from postroom.domain.routes import Route
+from postroom.render.mail import decision_json
 from postroom.services.apply import Applier
-from postroom.storage import config, messages
+from postroom.storage import config
 from postroom.storage.tables import work_items
 from support.mails import make_mail
 
@@ -48,7 +49,7 @@ def _failing_insert(secret: str) -> Any:
     def apply(self: Applier, *_args: Any) -> list[Any]:
         # A Ticket without a reference: NOT NULL fails on both engines, with a bound value
         # (and, on PostgreSQL, a DETAIL line quoting the row) that must not be repeated.
-        self.conn.execute(
+        self.uow.conn.execute(
             insert(work_items).values(
                 reference=None,
                 number=1,
@@ -73,15 +74,17 @@ def test_a_database_error_is_quarantined_with_its_own_message(
     monkeypatch.setattr(Applier, "apply", _failing_insert(secret))
     result = app.ingest.ingest(make_mail())
     assert result.outcome == "quarantined"
-    reason = result.decision["reason"]
+    reason = decision_json(result)["reason"]
     _assert_one_plain_line(reason, secret)
     assert "IntegrityError" in reason or "NotNullViolation" in reason, reason
     assert "reference" in reason, reason  # the column named by the database
-    with app.engine.connect() as conn:
-        row = messages.get(conn, result.message_row)
+    with app.storage.reading() as uow:
+        row = uow.messages.get(result.message_row)
     assert row.status == "quarantined"
-    assert row.decision["reason"] == reason
-    assert "Traceback" in row.error  # the whole story stays with the message
+    assert row.decision is not None and row.decision["reason"] == reason
+    assert (
+        row.error is not None and "Traceback" in row.error
+    )  # the whole story stays with the message
 
 
 def test_another_error_is_quarantined_with_its_first_line(
@@ -96,10 +99,10 @@ def test_another_error_is_quarantined_with_its_first_line(
 
     monkeypatch.setattr(Applier, "apply", apply)
     result = app.ingest.ingest(make_mail())
-    assert result.decision["reason"] == f"could not be handled: ValueError: {first}"
+    assert decision_json(result)["reason"] == f"could not be handled: ValueError: {first}"
     # A retry that fails again says why in the same way.
     again = app.ingest.handle_stored(result.message_row)
-    assert again.decision["reason"] == f"could not be handled: ValueError: {first}"
+    assert decision_json(again)["reason"] == f"could not be handled: ValueError: {first}"
 
 
 def test_a_retry_failing_in_the_database_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,5 +111,5 @@ def test_a_retry_failing_in_the_database_says_why(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(Applier, "apply", _failing_insert(secret))
     result = app.ingest.ingest(make_mail())
     again = app.ingest.handle_stored(result.message_row)
-    _assert_one_plain_line(again.decision["reason"], secret)
-    assert "reference" in again.decision["reason"]
+    _assert_one_plain_line(decision_json(again)["reason"], secret)
+    assert "reference" in decision_json(again)["reason"]

@@ -1,0 +1,52 @@
+"""Inbound mail that needs a person: `quarantine list|retry`, `unhandled list`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from postroom.cli.options import JsonOpt
+from postroom.cli.output import echo, print_json, shown
+from postroom.cli.state import current_app
+from postroom.records.mail import MessageRecord
+from postroom.render.mail import decision_json, message_json
+
+
+def _print(messages: list[MessageRecord], as_json: bool, why: str) -> None:
+    """The messages as JSON, or one line each ending with ``why`` (``error``, ``reason``)."""
+    rows = [message_json(m) for m in messages]
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        fields = [r["id"], r["received_at"], r["from"] or "-", r["subject"] or "", r[why] or ""]
+        echo("\t".join(shown(f) for f in fields))
+
+
+def register(app: typer.Typer) -> None:
+    quarantine_app = typer.Typer(help="Inbound mail that could not be processed.")
+    unhandled_app = typer.Typer(help="Inbound mail that matched no item and no route.")
+    app.add_typer(quarantine_app, name="quarantine")
+    app.add_typer(unhandled_app, name="unhandled")
+
+    @quarantine_app.command("list")
+    def quarantine_list(as_json: JsonOpt = False) -> None:
+        """Messages that could not be handled, with the error."""
+        _print(current_app().quarantine.quarantined(), as_json, "error")
+
+    @quarantine_app.command("retry")
+    def quarantine_retry(
+        message_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOpt = False
+    ) -> None:
+        """Handle a quarantined message again."""
+        decision = decision_json(current_app().quarantine.retry(message_id))
+        if as_json:
+            print_json(decision)
+        else:
+            echo(f"{message_id}: {decision['outcome']} ({decision['rule']})")
+
+    @unhandled_app.command("list")
+    def unhandled_list(as_json: JsonOpt = False) -> None:
+        """Messages that matched no work item and no route (policy `unhandled`)."""
+        _print(current_app().quarantine.unhandled(), as_json, "reason")

@@ -1,0 +1,36 @@
+"""Inbound mail that needs a person: the quarantine (could not be handled) and the
+unhandled (matched no item and no route, under the ``unhandled`` policy)."""
+
+from __future__ import annotations
+
+from postroom.errors import UserError
+from postroom.records.mail import MessageRecord
+from postroom.records.statuses import MessageStatus
+from postroom.services.ingest import IngestResult, IngestService
+from postroom.storage.unit import Storage
+
+
+class QuarantineService:
+    def __init__(self, storage: Storage, ingest: IngestService) -> None:
+        self.storage = storage
+        self.ingest = ingest
+
+    def quarantined(self) -> list[MessageRecord]:
+        """Messages that could not be handled, oldest first, with the error."""
+        return self._in(MessageStatus.QUARANTINED)
+
+    def unhandled(self) -> list[MessageRecord]:
+        """Messages that matched no work item and no route, oldest first."""
+        return self._in(MessageStatus.UNHANDLED)
+
+    def retry(self, message_row: int) -> IngestResult:
+        """Handle a quarantined message again (same ledger row, a new attempt)."""
+        with self.storage.reading() as uow:
+            row = uow.messages.get(message_row)
+        if row.status != MessageStatus.QUARANTINED:
+            raise UserError(f"message {message_row} is not in quarantine ({row.status})")
+        return self.ingest.handle_stored(message_row)
+
+    def _in(self, status: MessageStatus) -> list[MessageRecord]:
+        with self.storage.reading() as uow:
+            return uow.messages.by_status(status)
