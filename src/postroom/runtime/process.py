@@ -1,0 +1,48 @@
+"""One process of `postroom run`: the scheduler's loop with housekeeping, until stopped.
+
+The parent and every worker run the same loop; they share the mailboxes through the
+database (leases, each process taking its share of the due channels). A worker is
+started by `workers.WorkerPool` with `worker` as its target, so it sets up its own
+logging and signals: a spawned replacement inherits neither.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from postroom.runtime.housekeeping import Housekeeping
+from postroom.runtime.signals import stop_on_signals
+from postroom.runtime.startup import opened
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    """What every process of the service is told; picklable (a spawned worker gets it)."""
+
+    max_connections: int
+    """Mailbox connections at once in one process."""
+    processes: int
+    """Processes of the service in all (the parent included): each takes its share."""
+    tick: float
+    """Seconds between scheduling rounds."""
+    logs: Callable[[], None]
+    """Sets up logging the way the door wants its lines (a module-level function)."""
+
+
+def serve(options: ProcessOptions, stop: threading.Event) -> None:
+    """Poll, handle and send until ``stop`` is set (waiting for the database first)."""
+    application = opened(stop)
+    if application is None:
+        return
+    scheduler = application.scheduler(options.max_connections, options.processes)
+    scheduler.run(stop, options.tick, Housekeeping.of(application))
+
+
+def worker(options: ProcessOptions) -> None:
+    """The target of a worker process."""
+    options.logs()
+    stop = threading.Event()
+    stop_on_signals(stop)
+    serve(options, stop)

@@ -1,0 +1,59 @@
+"""The whole service: one parent process and ``processes - 1`` workers.
+
+Each process polls, handles and sends. A database that goes away stops none of them:
+each backs off and reconnects (`Scheduler.run`), and one started while the database
+is down waits for it the same way (`startup`). The parent polls too and watches the
+workers (`WorkerPool`); a stop request (SIGTERM, SIGINT) stops all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from postroom.runtime.process import ProcessOptions, serve
+from postroom.runtime.startup import opened
+from postroom.runtime.workers import WorkerPool
+
+
+class Service:
+    """`prepare` (once the database is there), `start` the workers, then `serve` until
+    ``stop`` is set."""
+
+    def __init__(self, options: ProcessOptions, stop: threading.Event) -> None:
+        self.options = options
+        self.stop = stop
+        self.workers: WorkerPool | None = None
+
+    def prepare(self) -> Path | None:
+        """Create or upgrade the schema once, before the workers (waiting for the database),
+        and remove the blob files a crash left unfinished; the data folder, or None when
+        stopped before the database came."""
+        application = opened(self.stop)
+        if application is None:
+            return None
+        swept = application.blobs.sweep_temporaries()
+        if swept:
+            logging.getLogger("postroom.blobs").info("removed %d unfinished blob file(s)", swept)
+        # The workers are forked copies of this process, started in milliseconds with
+        # Postroom already imported (spawned ones took ~1 s each, the other cores idle
+        # meanwhile). No thread runs yet and no database connection is carried over:
+        # each worker opens its own.
+        application.engine.dispose()
+        return application.settings.home
+
+    def start(self) -> WorkerPool:
+        """Fork the workers (before any thread of this process runs)."""
+        self.workers = WorkerPool(self.options.processes - 1, self.options, self.stop)
+        return self.workers
+
+    def serve(self) -> None:
+        """Watch the workers, serve in this process too, and stop them all at the end."""
+        workers = self.workers or self.start()
+        try:
+            workers.watch()
+            serve(self.options, self.stop)
+        finally:
+            self.stop.set()
+            workers.terminate()

@@ -1,0 +1,81 @@
+"""The worker processes of `postroom run`: started, watched, started again when one dies.
+
+A worker that dies anyway (killed, out of memory, a crash in a C library) is started
+again by the parent, 1 s later, then 2 s, 4 s ... at most 30 s apart while it keeps
+dying, so its share of the mailboxes is polled again; the others go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from multiprocessing.process import BaseProcess
+
+from postroom.runtime.process import ProcessOptions, worker
+
+log = logging.getLogger("postroom.run")
+
+
+class WorkerPool:
+    """The first workers are forked (started in milliseconds, Postroom already imported),
+    before any thread runs. A replacement is spawned — a fresh interpreter, ~1 s —
+    because by then the parent has threads, and a fork would copy the locks they hold.
+    """
+
+    FIRST = 1.0
+    LONGEST = 30.0
+    STEADY = 60.0
+    """A worker that lived this long before dying is started again after `FIRST` seconds."""
+
+    def __init__(self, count: int, options: ProcessOptions, stop: threading.Event) -> None:
+        self.options = options
+        self.stop = stop
+        fork = multiprocessing.get_context("fork")
+        self.slots: list[BaseProcess] = [
+            fork.Process(target=worker, args=(options,), daemon=True) for _ in range(count)
+        ]
+        for child in self.slots:
+            child.start()
+        self.started = [time.monotonic()] * count
+        self.delays = [0.0] * count
+
+    def watch(self) -> None:
+        """Start watching the workers in a thread of this process."""
+        threading.Thread(target=self._watch, name="workers", daemon=True).start()
+
+    def _watch(self) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        due: dict[int, float] = {}
+        while not self.stop.wait(0.5):
+            for slot, child in enumerate(self.slots):
+                if slot in due:
+                    if time.monotonic() >= due[slot] and not self.stop.is_set():
+                        del due[slot]
+                        again = spawn.Process(target=worker, args=(self.options,), daemon=True)
+                        again.start()
+                        self.slots[slot], self.started[slot] = again, time.monotonic()
+                        log.warning("worker process %s started", again.pid)
+                elif not child.is_alive():
+                    lived = time.monotonic() - self.started[slot]
+                    delay = self.FIRST if lived >= self.STEADY else self.delays[slot] * 2
+                    self.delays[slot] = delay = min(max(delay, self.FIRST), self.LONGEST)
+                    due[slot] = time.monotonic() + delay
+                    log.error(
+                        "worker process %s exited (code %s); starting another in %d s",
+                        child.pid,
+                        child.exitcode,
+                        delay,
+                    )
+
+    def terminate(self) -> None:
+        """SIGTERM to every worker, then wait for each (30 s at most)."""
+        for child in self.slots:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)
+        for child in self.slots:
+            if child.pid is not None:
+                child.join(timeout=30)
