@@ -20,7 +20,6 @@ import pytest
 
 from e2e.outbound import EXCHANGE_DOMAIN, Shell, route
 from postroom.bootstrap import App
-from postroom.storage.servers import set_channel_smtp
 from support.headers import field_lines
 from support.mails import make_mail
 from support.mailstack import Mailstack
@@ -231,9 +230,10 @@ def test_per_channel_smtp_reuses_the_channels_login_and_authorization_identity(
         str(mailstack.ca_file),
         "--no-check",
     )
-    with App().engine.begin() as conn:
-        set_channel_smtp(
-            conn, "shared", f"submission://{mailstack.host}:{mailstack.submission_port}"
+    with App().storage.writing() as uow:
+        shared = uow.channels.get("shared")
+        uow.channels.set_smtp(
+            shared.id, f"submission://{mailstack.host}:{mailstack.submission_port}"
         )
     route(sh, "shared@example.test")
     carol = customer()

@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from postroom.cli.check import render
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.credentials import password_from
 from postroom.errors import UserError
 from postroom.net.sasl import AuthMechanism
+from postroom.render.checks import MARK, check_text
 from postroom.render.config import channel_detail_json, channel_json
 from postroom.services.channels import NewChannel
 
@@ -99,9 +99,8 @@ def channel_show(name: str, as_json: JsonOpt = False) -> None:
         if key != "last_check" and value is not None:
             echo(f"{key + ':':18} {shown(value)}")
     for step in (channel.last_check or {}).get("steps", []):
-        mark = {True: "✓", False: "✗", None: "·"}[step["ok"]]
         error = f": {shown(step['error'])}" if step["error"] else ""
-        echo(f"  {mark} {shown(step['name'])}{error}")
+        echo(f"  {MARK[step['ok']]} {shown(step['name'])}{error}")
 
 
 @channel_app.command("enable")
@@ -140,7 +139,7 @@ def channel_check(name: str, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(report.to_json())
     else:
-        echo(render(report))
+        echo(check_text(report))
     if not report.ok:
         raise SystemExit(1)
 

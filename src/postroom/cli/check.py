@@ -11,13 +11,12 @@ from typing import Annotated
 
 import typer
 
-from postroom.cli.output import echo, print_json, shown
-from postroom.diagnostics import CheckReport, run_check
+from postroom.cli.output import echo, print_json
 from postroom.errors import UserError
 from postroom.net import sasl
 from postroom.net.connection import MailUrl
-
-_MARK = {True: "✓", False: "✗", None: "·"}
+from postroom.render.checks import check_text
+from postroom.services.probe import check_url
 
 
 class Mechanism(StrEnum):
@@ -42,27 +41,6 @@ def read_password(env_var: str | None, from_stdin: bool) -> str | None:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return None
-
-
-def render(report: CheckReport) -> str:
-    """One ✓/✗ line per step with its figure; on failure the error and a hint. A figure,
-    an error or a hint may quote the server (its banner, its refusal, its certificate's
-    subject): each is escaped for the terminal."""
-    lines = [f"postroom check {shown(report.url)}"]
-    for step in report.steps:
-        if step.ok is None and not step.summary:
-            text = "not run"
-        elif step.ok is False:
-            text = step.error or "failed"
-        else:
-            text = step.summary
-        lines.append(f"  {_MARK[step.ok]} {step.name.value:<13}{shown(text)}")
-        if step.hint:
-            label = "hint" if step.ok is False else "note"
-            lines.append(f"  {'':15}{label}: {shown(step.hint)}")
-    failed = [s.name.value for s in report.steps if s.ok is False]
-    lines.append("all steps passed" if not failed else f"failed: {', '.join(failed)}")
-    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:
@@ -106,13 +84,13 @@ def register(app: typer.Typer) -> None:
             raise _usage(f"no CA file {ca_file}")
         password = read_password(password_env, password_stdin)
         try:
-            report = run_check(mail_url, password, authzid, ca_file, send_to, timeout)
+            report = check_url(mail_url, password, authzid, ca_file, send_to, timeout)
         except UserError as exc:
             raise _usage(str(exc)) from None
         if json_output:
             print_json(report.to_json())
         else:
-            echo(render(report))
+            echo(check_text(report))
         if not report.ok:
             raise SystemExit(1)
 

@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from postroom.cli.check import render
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.credentials import password_from
 from postroom.errors import UserError
+from postroom.render.checks import check_text
 from postroom.render.config import server_json
 from postroom.services.servers import NewServer
 
@@ -97,7 +97,7 @@ def smtp_check(
     if as_json:
         print_json(report.to_json())
     else:
-        echo(render(report))
+        echo(check_text(report))
     if not report.ok:
         raise SystemExit(1)
 

@@ -112,7 +112,17 @@ class ChannelRepository:
         set_values(self._conn, channel_id, enabled=False, disabled_reason=reason)
 
     def remove(self, name: str) -> None:
-        remove_channel(self._conn, name)
+        """Forget a channel that never stored mail; one that did keeps its ledger (its UIDLs
+        are what prevents a second download), so it can only be disabled."""
+        channel = self.get(name)
+        stored = self._conn.execute(
+            select(messages.c.id).where(messages.c.channel_id == channel.id).limit(1)
+        ).first()
+        if stored is not None:
+            raise UserError(
+                f"channel {name} has stored messages: disable it instead (postroom channel disable)"
+            )
+        self._conn.execute(channels.delete().where(channels.c.id == channel.id))
 
     def set_smtp(self, channel_id: int, url: str | None) -> None:
         """The channel sends mail From its address through ``url`` (None: it stops)."""
@@ -157,20 +167,6 @@ def list_channels(conn: Connection) -> list[Row[Any]]:
 
 def set_values(conn: Connection, channel_id: int, **values: Any) -> None:
     conn.execute(_UPDATE, {"_id": channel_id, **values})
-
-
-def remove_channel(conn: Connection, name: str) -> None:
-    """Forget a channel that never stored mail; one that did keeps its ledger (its UIDLs are
-    what prevents a second download), so it can only be disabled."""
-    row = get_channel(conn, name)
-    stored = conn.execute(
-        select(messages.c.id).where(messages.c.channel_id == row.id).limit(1)
-    ).first()
-    if stored is not None:
-        raise UserError(
-            f"channel {name} has stored messages: disable it instead (postroom channel disable)"
-        )
-    conn.execute(channels.delete().where(channels.c.id == row.id))
 
 
 def count_enabled(conn: Connection) -> int:

@@ -47,7 +47,12 @@ class OutboxRepository:
 
     def all(self, work_item_id: int | None = None) -> list[OutboxRecord]:
         """The outbox (or one work item's part of it), oldest first, with item references."""
-        return [OutboxRecord(**row._mapping) for row in rows(self._conn, work_item_id)]
+        q = select(outbox, work_items.c.reference).outerjoin(
+            work_items, work_items.c.id == outbox.c.work_item_id
+        )
+        if work_item_id is not None:
+            q = q.where(outbox.c.work_item_id == work_item_id)
+        return [OutboxRecord(**row._mapping) for row in self._conn.execute(q.order_by(outbox.c.id))]
 
     def get(self, outbox_id: int) -> OutboxRecord:
         return OutboxRecord(**get(self._conn, outbox_id)._mapping)
@@ -122,15 +127,6 @@ def enqueue(
             .returning(outbox.c.id)
         ).scalar_one()
     )
-
-
-def rows(conn: Connection, work_item_id: int | None = None) -> list[Row[Any]]:
-    q = select(outbox, work_items.c.reference).outerjoin(
-        work_items, work_items.c.id == outbox.c.work_item_id
-    )
-    if work_item_id is not None:
-        q = q.where(outbox.c.work_item_id == work_item_id)
-    return list(conn.execute(q.order_by(outbox.c.id)))
 
 
 # ---------------------------------------------------------------------- sending

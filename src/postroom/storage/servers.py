@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from postroom.errors import NotFoundError, UserError
@@ -55,17 +55,28 @@ class ServerRepository:
         return self.get(name)
 
     def get(self, name: str) -> SmtpServerRecord:
-        return SmtpServerRecord(**get_server(self._conn, name)._mapping)
+        row = self._conn.execute(select(smtp_servers).where(smtp_servers.c.name == name)).first()
+        if row is None:
+            raise NotFoundError(f"no SMTP server {name!r} (see: postroom smtp list)")
+        return SmtpServerRecord(**row._mapping)
 
     def all(self) -> list[SmtpServerRecord]:
         """Every configured server, by name."""
-        return [SmtpServerRecord(**row._mapping) for row in list_servers(self._conn)]
+        rows = self._conn.execute(select(smtp_servers).order_by(smtp_servers.c.name))
+        return [SmtpServerRecord(**row._mapping) for row in rows]
 
     def set_enabled(self, name: str, enabled: bool) -> None:
-        set_enabled(self._conn, name, enabled)
+        self._update(name, enabled=enabled)
 
     def record_check(self, name: str, report: dict[str, Any], ok: bool) -> None:
-        record_check(self._conn, name, report, ok)
+        """Keep a connection check's report (`CheckReport.to_json()`) with the server."""
+        self._update(name, last_check=report, last_check_ok=ok)
+
+    def _update(self, name: str, **values: Any) -> None:
+        server = self.get(name)
+        self._conn.execute(
+            update(smtp_servers).where(smtp_servers.c.id == server.id).values(**values)
+        )
 
     def server_for(self, sender: str) -> ServerRecord | None:
         """The server that sends mail From ``sender`` (see the module docstring), or None."""
@@ -109,43 +120,6 @@ def add_server(
             )
     except IntegrityError as exc:
         raise UserError(f"an SMTP server named {name!r} exists already") from exc
-
-
-def get_server(conn: Connection, name: str) -> Row[Any]:
-    row = conn.execute(select(smtp_servers).where(smtp_servers.c.name == name)).first()
-    if row is None:
-        raise NotFoundError(f"no SMTP server {name!r} (see: postroom smtp list)")
-    return row
-
-
-def list_servers(conn: Connection) -> list[Row[Any]]:
-    return list(conn.execute(select(smtp_servers).order_by(smtp_servers.c.name)))
-
-
-def set_enabled(conn: Connection, name: str, enabled: bool) -> None:
-    row = get_server(conn, name)
-    conn.execute(update(smtp_servers).where(smtp_servers.c.id == row.id).values(enabled=enabled))
-
-
-def record_check(conn: Connection, name: str, report: dict[str, Any], ok: bool) -> None:
-    row = get_server(conn, name)
-    conn.execute(
-        update(smtp_servers)
-        .where(smtp_servers.c.id == row.id)
-        .values(last_check=report, last_check_ok=ok)
-    )
-
-
-def set_channel_smtp(conn: Connection, name: str, url: str | None) -> None:
-    """The channel sends mail from its address through ``url`` with its own credentials.
-
-    ``url`` is checked by the caller (`postroom.net.connection.MailUrl`); None stops it.
-    """
-    found = conn.execute(
-        update(channels).where(channels.c.name == name).values(smtp_url=url)
-    ).rowcount
-    if not found:
-        raise NotFoundError(f"no channel {name!r} (see: postroom channel list)")
 
 
 def server_for(conn: Connection, sender: str) -> ServerRecord | None:

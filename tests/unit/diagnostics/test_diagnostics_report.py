@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from postroom.cli.check import render
 from postroom.diagnostics import CheckReport, Step, StepName, step_names
 from postroom.net import sasl
 from postroom.net.connection import MailUrl
+from postroom.render.checks import check_text as render
 
 
 def test_plain_is_rfc4616_with_and_without_authzid() -> None:
