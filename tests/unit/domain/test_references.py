@@ -168,3 +168,31 @@ def test_a_longer_digit_run_is_no_reference_and_never_raises(
 def test_long_digit_runs_before_a_reference_are_skipped() -> None:
     text = ("7" * 4000 + "-T ") * 150 + "101203-T"
     assert find_references(text) == (T,)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("101203-T", T),
+        (" 101203-c-a2 ", A2),
+        ("1-C", Reference(1, ItemType.CASE)),
+        ("123456789012345678-T", Reference(123456789012345678, ItemType.TICKET)),
+        ("101203-C-A0", None),
+        ("x101203-T", None),
+        ("101203-C-A2x", None),
+        ("1234567890123456789-T", None),
+        ("\u0661\u0662\u0663-T", None),
+        ("101203-T 101203-C", None),
+        ("", None),
+    ],
+)
+def test_parsing_follows_the_form_references_are_found_by(
+    text: str, expected: Reference | None
+) -> None:
+    """One written form: what parses as a reference is the one reference found in it."""
+    if expected is None:
+        with pytest.raises(ValueError):
+            Reference.parse(text)
+        return
+    assert Reference.parse(text) == expected
+    assert find_references(text) == (expected,)
