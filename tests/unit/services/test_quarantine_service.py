@@ -1,0 +1,49 @@
+"""The quarantine as use cases: listing, and a retry only of what is in it; on SQLite in
+memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from postroom.domain.decision import Outcome
+from postroom.errors import UserError
+from postroom.services.apply import Applier
+from postroom.services.quarantine import QuarantineService
+from postroom.storage.unit import Storage
+from support.mails import make_mail
+from unit.services.mail_fakes import ingest_service, routed_storage
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Storage:
+    return routed_storage(tmp_path)
+
+
+def test_a_quarantined_message_is_listed_and_handled_again(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest = ingest_service(storage)
+    quarantine = QuarantineService(storage, ingest)
+    real = Applier.apply
+
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("handler exploded")
+
+    monkeypatch.setattr(Applier, "apply", broken)
+    failed = ingest.ingest(make_mail())
+    [listed] = quarantine.quarantined()
+    assert listed.id == failed.message_row and listed.attempts == 1
+    assert listed.error is not None and listed.error.endswith("RuntimeError: handler exploded")
+    assert quarantine.unhandled() == []
+    again = quarantine.retry(failed.message_row)
+    assert again.outcome is Outcome.QUARANTINED
+    assert quarantine.quarantined()[0].attempts == 2
+    monkeypatch.setattr(Applier, "apply", real)
+    handled = quarantine.retry(failed.message_row)
+    assert handled.outcome is Outcome.NEW_TICKET and handled.message_row == failed.message_row
+    assert quarantine.quarantined() == []
+    with pytest.raises(UserError, match="is not in quarantine"):
+        quarantine.retry(failed.message_row)
