@@ -4,16 +4,4 @@
 from postroom.mailboxes.pop3 import Pop3MailboxSource
 from postroom.mailboxes.pop3_session import Pop3Session
 
-# Until services/poll.py imports these from their homes (postroom.ports.mailbox, postroom.net.sasl).
-from postroom.net.sasl import AuthMechanism
-from postroom.ports.mailbox import MailboxSession, MailboxSource, MessageInfo, MessageTooLarge
-
-__all__ = [
-    "AuthMechanism",
-    "MailboxSession",
-    "MailboxSource",
-    "MessageInfo",
-    "MessageTooLarge",
-    "Pop3MailboxSource",
-    "Pop3Session",
-]
+__all__ = ["Pop3MailboxSource", "Pop3Session"]

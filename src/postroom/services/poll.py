@@ -42,19 +42,14 @@ from sqlalchemy import Connection, Engine, Row
 from postroom import failpoints
 from postroom.credentials import SecretBox
 from postroom.errors import PostroomError, StorageUnavailableError
-from postroom.mailboxes import (
-    AuthMechanism,
-    MailboxSession,
-    MailboxSource,
-    MessageInfo,
-    MessageTooLarge,
-    Pop3MailboxSource,
-)
+from postroom.mailboxes import Pop3MailboxSource
 from postroom.mailboxes.pop3_wire import MAX_BODY
-from postroom.services.triage import Action, Ledger, TooLarge, too_large_reason
 from postroom.mime.isolated import ParseInterrupted, ParseOutcome, ParseStream
 from postroom.net.connection import ConnectionFailure, MailUrl
+from postroom.net.sasl import AuthMechanism
+from postroom.ports.mailbox import MailboxSession, MailboxSource, MessageInfo, MessageTooLarge
 from postroom.services.ingest import Arrival, IngestService, utcnow
+from postroom.services.triage import Action, Ledger, TooLarge, too_large_reason
 from postroom.storage import channels, messages
 from postroom.storage.database import reading
 
