@@ -15,24 +15,10 @@ from typing import Protocol
 
 from postroom.credentials import Secret
 from postroom.diagnostics import CheckReport
-from postroom.services.checks import first_failure
+from postroom.services.checks import Checkable, first_failure
 from postroom.storage.unit import Storage, UnitOfWork
 
-
-class CheckTarget(Protocol):
-    """The stored settings a connection check needs (a channel or an SMTP server record)."""
-
-    @property
-    def url(self) -> str: ...
-    @property
-    def authzid(self) -> str | None: ...
-    @property
-    def ca_file(self) -> str | None: ...
-    @property
-    def timeout_s(self) -> int: ...
-
-
-ConnectionCheck = Callable[[CheckTarget, Secret | None, str | None], CheckReport]
+ConnectionCheck = Callable[[Checkable, Secret | None, str | None], CheckReport]
 """`postroom check` run with a target's stored settings, its password (open) and, for SMTP,
 the address a test message goes to."""
 

@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 
 from postroom.credentials import Secret, SecretBox
 from postroom.diagnostics import CheckReport, Step, StepName
-from postroom.services.enabling import CheckTarget
+from postroom.services.checks import Checkable
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import ensure_schema, make_engine
 from postroom.storage.unit import Storage
@@ -63,7 +63,7 @@ class FakeCheck:
     calls: list[tuple[str, str | None, str | None]] = field(default_factory=list)
 
     def __call__(
-        self, target: CheckTarget, password: Secret | None, send_to: str | None
+        self, target: Checkable, password: Secret | None, send_to: str | None
     ) -> CheckReport:
         self.calls.append((target.url, password.reveal() if password else None, send_to))
         return passing(target.url) if self.passes else failing_auth(target.url)
