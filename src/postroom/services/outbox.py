@@ -59,7 +59,7 @@ class OutboxService:
                 if result.get("status") == "accepted"
             }
             uow.outbox.requeue(outbox_id, now, accepted or None)
-            uow.outbox.set_communication_status(
+            uow.communications.set_status_of_outbox(
                 outbox_id, CommunicationStatus.QUEUED, f"retry asked at {now.isoformat()}Z"
             )
             return uow.outbox.get(outbox_id)
@@ -71,7 +71,7 @@ class OutboxService:
             if OutboxStatus(message.status) not in _CANCELLABLE:
                 raise UserError(_refused(message, _CANCELLABLE, "cancelled"))
             uow.outbox.cancel(outbox_id, _CANCELLABLE)
-            uow.outbox.set_communication_status(outbox_id, CommunicationStatus.CANCELLED, None)
+            uow.communications.set_status_of_outbox(outbox_id, CommunicationStatus.CANCELLED, None)
             return uow.outbox.get(outbox_id)
 
 

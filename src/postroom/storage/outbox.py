@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, up
 
 from postroom.errors import NotFoundError
 from postroom.records.outbox import OutboxRecord
-from postroom.records.statuses import CommunicationStatus, OutboxStatus
+from postroom.records.statuses import OutboxStatus
 from postroom.storage.tables import communications, outbox, work_items
 
 
@@ -79,12 +79,6 @@ class OutboxRepository:
             .where(outbox.c.id == outbox_id, outbox.c.status.in_([s.value for s in cancellable]))
             .values(status=OutboxStatus.CANCELLED.value, next_attempt=None, lease_until=None)
         )
-
-    def set_communication_status(
-        self, outbox_id: int, status: CommunicationStatus, detail: str | None
-    ) -> None:
-        """The outbound communication on the work item shows what happened to its message."""
-        set_communication_status(self._conn, outbox_id, status.value, detail)
 
     def mark_bounced(self, outbox_id: int, detail: str) -> None:
         """A bounce came back for this message: it is not retried, and says why."""
