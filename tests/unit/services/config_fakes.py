@@ -56,7 +56,7 @@ def failing_auth(url: str) -> CheckReport:
 
 
 @dataclass
-class FakeCheck:
+class CannedCheck:
     """The `ConnectionCheck` port: ``passes`` decides; each call is remembered."""
 
     passes: bool = True

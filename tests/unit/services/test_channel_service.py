@@ -10,12 +10,12 @@ from postroom.credentials import Secret
 from postroom.errors import NotFoundError, UserError
 from postroom.net.sasl import AuthMechanism
 from postroom.services.channels import ChannelService, NewChannel, OwnSmtp
-from unit.services.config_fakes import Clock, FakeCheck, memory_storage, secret_box
+from unit.services.config_fakes import CannedCheck, Clock, memory_storage, secret_box
 
 URL = "pop3s://alice@example.test@pop.example.test:995"
 
 
-def service(tmp_path: Path, check: FakeCheck) -> ChannelService:
+def service(tmp_path: Path, check: CannedCheck) -> ChannelService:
     return ChannelService(memory_storage(str(tmp_path)), secret_box(), check, Clock())
 
 
@@ -26,7 +26,7 @@ def new(**overrides: object) -> NewChannel:
 
 
 def test_a_passing_check_enables_the_new_channel(tmp_path: Path) -> None:
-    check = FakeCheck(passes=True)
+    check = CannedCheck(passes=True)
     channels = service(tmp_path, check)
     added = channels.add(new())
     assert added.admission is not None and added.admission.passed
@@ -40,7 +40,7 @@ def test_a_passing_check_enables_the_new_channel(tmp_path: Path) -> None:
 
 
 def test_a_failing_check_leaves_it_disabled_and_counts_a_failure(tmp_path: Path) -> None:
-    channels = service(tmp_path, FakeCheck(passes=False))
+    channels = service(tmp_path, CannedCheck(passes=False))
     added = channels.add(new())
     assert added.admission is not None and not added.admission.enabled
     stored = channels.show("box")
@@ -50,7 +50,7 @@ def test_a_failing_check_leaves_it_disabled_and_counts_a_failure(tmp_path: Path)
 
 
 def test_forced_after_a_failed_check_keeps_the_failure_counted(tmp_path: Path) -> None:
-    channels = service(tmp_path, FakeCheck(passes=False))
+    channels = service(tmp_path, CannedCheck(passes=False))
     added = channels.add(new(), force=True)
     assert added.admission is not None and added.admission.forced
     stored = channels.show("box")
@@ -58,7 +58,7 @@ def test_forced_after_a_failed_check_keeps_the_failure_counted(tmp_path: Path) -
 
 
 def test_enable_checks_again_and_force_skips_the_check(tmp_path: Path) -> None:
-    check = FakeCheck(passes=False)
+    check = CannedCheck(passes=False)
     channels = service(tmp_path, check)
     channels.add(new())
     refused = channels.enable("box")
@@ -79,7 +79,7 @@ def test_enable_checks_again_and_force_skips_the_check(tmp_path: Path) -> None:
 
 
 def test_check_keeps_the_report_and_never_enables(tmp_path: Path) -> None:
-    check = FakeCheck(passes=True)
+    check = CannedCheck(passes=True)
     channels = service(tmp_path, check)
     added = channels.add(new(), check=False)
     assert added.admission is None and check.calls == []
@@ -103,7 +103,7 @@ def test_check_keeps_the_report_and_never_enables(tmp_path: Path) -> None:
     ],
 )
 def test_what_add_refuses(tmp_path: Path, overrides: dict[str, object], message: str) -> None:
-    channels = service(tmp_path, FakeCheck())
+    channels = service(tmp_path, CannedCheck())
     with pytest.raises(UserError) as refused:
         channels.add(new(**overrides))
     assert str(refused.value) == message
@@ -111,14 +111,14 @@ def test_what_add_refuses(tmp_path: Path, overrides: dict[str, object], message:
 
 
 def test_a_name_is_taken_once(tmp_path: Path) -> None:
-    channels = service(tmp_path, FakeCheck())
+    channels = service(tmp_path, CannedCheck())
     channels.add(new())
     with pytest.raises(UserError, match="a channel named 'box' exists already"):
         channels.add(new())
 
 
 def test_set_smtp_needs_an_address_and_none_stops_it(tmp_path: Path) -> None:
-    channels = service(tmp_path, FakeCheck())
+    channels = service(tmp_path, CannedCheck())
     channels.add(new(name="plain", url="pop3s://bob@pop.example.test:995"))
     with pytest.raises(UserError, match="has no address to send from"):
         channels.set_smtp("plain", "smtps://smtp.example.test:465")
@@ -137,7 +137,7 @@ def test_set_smtp_needs_an_address_and_none_stops_it(tmp_path: Path) -> None:
 
 
 def test_remove_and_list(tmp_path: Path) -> None:
-    channels = service(tmp_path, FakeCheck())
+    channels = service(tmp_path, CannedCheck())
     channels.add(new(name="b"))
     channels.add(new(name="a"))
     assert [c.name for c in channels.list()] == ["a", "b"]

@@ -17,7 +17,7 @@ from postroom.storage.unit import Storage
 from unit.services.config_fakes import NOW, Clock, memory_storage
 
 
-class FakeSender:
+class RecordingSender:
     def __init__(self) -> None:
         self.rounds: list[datetime] = []
 
@@ -68,7 +68,7 @@ def test_retry_starts_over_and_spares_the_recipients_that_took_it(tmp_path: Path
     row_id = queued(storage, "failed", attempts=5, recipient_results=results, next_attempt=None)
     clock = Clock()
     clock.tick()
-    retried = OutboxService(storage, FakeSender(), clock).retry(row_id)
+    retried = OutboxService(storage, RecordingSender(), clock).retry(row_id)
     assert (retried.status, retried.attempts, retried.next_attempt) == ("queued", 0, clock.now)
     assert retried.recipient_results == {"a@example.test": {"status": "accepted"}}
     assert communication(storage) == ("queued", f"retry asked at {clock.now.isoformat()}Z")
@@ -79,7 +79,7 @@ def test_only_mail_not_on_its_way_or_delivered_is_retried(tmp_path: Path, status
     storage = memory_storage(str(tmp_path))
     row_id = queued(storage, status)
     with pytest.raises(UserError) as refused:
-        OutboxService(storage, FakeSender(), Clock()).retry(row_id)
+        OutboxService(storage, RecordingSender(), Clock()).retry(row_id)
     assert str(refused.value) == (
         f"outbox message {row_id} is {status}: "
         "only queued, failed, unknown or cancelled mail can be retried"
@@ -91,7 +91,7 @@ def test_only_mail_not_on_its_way_or_delivered_is_retried(tmp_path: Path, status
 def test_cancel(tmp_path: Path, status: str, allowed: bool) -> None:
     storage = memory_storage(str(tmp_path))
     row_id = queued(storage, status)
-    service = OutboxService(storage, FakeSender(), Clock())
+    service = OutboxService(storage, RecordingSender(), Clock())
     if not allowed:
         with pytest.raises(UserError, match="only queued, failed or unknown mail can be cancelled"):
             service.cancel(row_id)
@@ -110,7 +110,7 @@ def test_cancel(tmp_path: Path, status: str, allowed: bool) -> None:
 def test_list_joins_the_reference_and_send_hands_over_the_moment(tmp_path: Path) -> None:
     storage = memory_storage(str(tmp_path))
     queued(storage)
-    sender = FakeSender()
+    sender = RecordingSender()
     service = OutboxService(storage, sender, Clock())
     [message] = service.list()
     assert (message.reference, message.recipients, message.first_recipient) == (

@@ -9,12 +9,12 @@ import pytest
 from postroom.credentials import Secret
 from postroom.errors import NotFoundError, UserError
 from postroom.services.servers import NewServer, ServerService
-from unit.services.config_fakes import Clock, FakeCheck, memory_storage, secret_box
+from unit.services.config_fakes import CannedCheck, Clock, memory_storage, secret_box
 
 URL = "submission://alice@example.test@smtp.example.test:587"
 
 
-def service(tmp_path: Path, check: FakeCheck) -> ServerService:
+def service(tmp_path: Path, check: CannedCheck) -> ServerService:
     return ServerService(memory_storage(str(tmp_path)), secret_box(), check, Clock())
 
 
@@ -25,7 +25,7 @@ def new(**overrides: object) -> NewServer:
 
 
 def test_the_same_rule_as_channels(tmp_path: Path) -> None:
-    check = FakeCheck(passes=False)
+    check = CannedCheck(passes=False)
     servers = service(tmp_path, check)
     added = servers.add(new(default=True))
     assert not added.admission.enabled
@@ -44,10 +44,10 @@ def test_the_same_rule_as_channels(tmp_path: Path) -> None:
 
 
 def test_add_forced_and_passing(tmp_path: Path) -> None:
-    servers = service(tmp_path, FakeCheck(passes=False))
+    servers = service(tmp_path, CannedCheck(passes=False))
     assert servers.add(new(), force=True).admission.forced
     assert servers.list()[0].enabled is True
-    passing = service(tmp_path / "2", FakeCheck(passes=True))
+    passing = service(tmp_path / "2", CannedCheck(passes=True))
     added = passing.add(new(url="smtps://smtp.example.test:465", password=None, send_as=True))
     assert added.admission.passed and added.server.url == "smtps://smtp.example.test:465"
     [stored] = passing.list()
@@ -55,7 +55,7 @@ def test_add_forced_and_passing(tmp_path: Path) -> None:
 
 
 def test_check_sends_to_the_given_address_and_keeps_the_report(tmp_path: Path) -> None:
-    check = FakeCheck(passes=True)
+    check = CannedCheck(passes=True)
     servers = service(tmp_path, check)
     servers.add(new())
     check.passes = False
@@ -84,7 +84,7 @@ def test_check_sends_to_the_given_address_and_keeps_the_report(tmp_path: Path) -
     ],
 )
 def test_what_add_refuses(tmp_path: Path, overrides: dict[str, object], message: str) -> None:
-    servers = service(tmp_path, FakeCheck())
+    servers = service(tmp_path, CannedCheck())
     with pytest.raises(UserError) as refused:
         servers.add(new(**overrides))
     assert str(refused.value) == message
