@@ -1,4 +1,7 @@
-"""SMTP for the check (RFC 5321; STARTTLS: RFC 3207; AUTH: RFC 4954)."""
+"""SMTP for the check (RFC 5321; STARTTLS: RFC 3207; AUTH: RFC 4954).
+
+The AUTH answers are the outbound adapter's (`postroom.outbound.auth.responder`), so a server's
+check logs in with the same bytes as its sending."""
 
 from __future__ import annotations
 
@@ -10,8 +13,10 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+from postroom.credentials import Secret
 from postroom.diagnostics.failure import StepFailure
-from postroom.net import sasl
+from postroom.net.sasl import AuthMechanism, Credentials
+from postroom.outbound.auth import responder
 
 
 class SmtpSession:
@@ -56,19 +61,15 @@ class SmtpSession:
                     "the server does not offer AUTH PLAIN, which an authorization identity needs",
                     "drop --authzid, or ask the server's administrator to enable AUTH PLAIN",
                 )
-            message = sasl.plain_message(user, password, authzid)
-            client.auth("PLAIN", lambda challenge=None: message)
+            login = Credentials(user, Secret(password), authzid)
+            client.auth("PLAIN", responder(AuthMechanism.PLAIN, login))
             return {"mechanism": "PLAIN", "authzid": authzid}
         if "LOGIN" not in mechanisms:
             raise StepFailure(
                 f"the server offers no mechanism Postroom speaks ({' '.join(mechanisms)})",
                 "ask the server's administrator to enable AUTH PLAIN or LOGIN",
             )
-        client.user, client.password = user, password
-        try:
-            client.auth("LOGIN", client.auth_login)
-        finally:
-            client.password = ""
+        client.auth("LOGIN", responder(AuthMechanism.LOGIN, Credentials(user, Secret(password))))
         return {"mechanism": "LOGIN", "authzid": None}
 
     def send(self, sender: str, recipient: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import smtplib
-from collections.abc import Callable
+from typing import Protocol
 
 from postroom.net import sasl
 from postroom.net.connection import ConnectionFailure, FailureClass
@@ -45,7 +45,13 @@ def choose(mechanisms: set[str], login: Credentials) -> AuthMechanism:
     )
 
 
-def responder(mechanism: AuthMechanism, login: Credentials) -> Callable[[bytes | None], str]:
+class Responder(Protocol):
+    """Answers one server challenge (none: the initial response), before Base64."""
+
+    def __call__(self, challenge: bytes | None = None, /) -> str: ...
+
+
+def responder(mechanism: AuthMechanism, login: Credentials) -> Responder:
     """The answers to the server's challenges (``None``: the initial response), before
     Base64."""
     if mechanism is AuthMechanism.PLAIN:

@@ -79,7 +79,9 @@ def _starttls(client: smtplib.SMTP, server: SmtpServer) -> None:
     code, reply = client.starttls(context=tls_context(server.ca_file))
     if code != _READY:
         raise ConnectionFailure(
-            FailureClass.TLS, f"STARTTLS refused: {code} {reply_text(reply)}", TlsProblem.NOT_OFFERED
+            FailureClass.TLS,
+            f"STARTTLS refused: {code} {reply_text(reply)}",
+            TlsProblem.NOT_OFFERED,
         )
     expect_ok(client.ehlo(), "EHLO after STARTTLS")
 
