@@ -5,9 +5,8 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -15,13 +14,13 @@ from postroom.cli.output import echo, print_json
 from postroom.errors import UserError
 from postroom.net import sasl
 from postroom.net.connection import MailUrl
+from postroom.net.sasl import AuthMechanism
 from postroom.render.checks import check_text
 from postroom.services.probe import check_url
 
-
-class Mechanism(StrEnum):
-    PLAIN = "plain"
-    LOGIN = "login"
+SaslChoice = Literal["plain", "login"]
+"""`auth-string --mechanism`: the SASL mechanisms of `AuthMechanism` that a person can
+encode by hand (``auto`` needs a server to ask; POP3 ``user`` is not SASL)."""
 
 
 def _usage(message: str) -> typer.BadParameter:
@@ -103,7 +102,7 @@ def register(app: typer.Typer) -> None:
         authzid: Annotated[
             str | None, typer.Option(help="act for this mailbox (PLAIN only)")
         ] = None,
-        mechanism: Annotated[Mechanism, typer.Option(help="plain or login")] = Mechanism.PLAIN,
+        mechanism: Annotated[SaslChoice, typer.Option(help="plain or login")] = "plain",
     ) -> None:
         """Print the Base64 lines of AUTH PLAIN / AUTH LOGIN, for testing a server by hand.
         Without --password-env the password is asked for (or read from stdin)."""
@@ -113,7 +112,7 @@ def register(app: typer.Typer) -> None:
                 password = getpass.getpass("password: ")
             else:
                 password = sys.stdin.readline().rstrip("\r\n")
-        if mechanism is Mechanism.LOGIN:
+        if AuthMechanism(mechanism) is AuthMechanism.LOGIN:
             if authzid:
                 raise _usage("AUTH LOGIN has no authorization identity: use --mechanism plain")
             encoded_user, encoded_password = sasl.login(user, password)
