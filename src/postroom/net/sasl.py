@@ -59,12 +59,18 @@ def plain_message(user: str, password: str, authzid: str | None = None) -> str:
 
 def plain(user: str, password: str, authzid: str | None = None) -> str:
     """The PLAIN message in UTF-8 and base64, as sent after ``AUTH PLAIN``."""
-    return _b64(plain_message(user, password, authzid))
+    return encode(plain_message(user, password, authzid))
 
 
 def login(user: str, password: str) -> tuple[str, str]:
     """AUTH LOGIN: the user name and the password, each base64 on its own line."""
-    return _b64(user), _b64(password)
+    return encode(user), encode(password)
+
+
+def encode(text: str) -> str:
+    """A SASL response as it travels (RFC 4422 §3: UTF-8, here in base64 as POP3, SMTP and
+    IMAP carry it)."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
 def secret_forms(password: str, user: str | None, authzid: str | None) -> list[str]:
@@ -74,7 +80,3 @@ def secret_forms(password: str, user: str | None, authzid: str | None) -> list[s
         forms.append(plain(user, password, authzid))
         forms.append(plain(user, password))
     return [f for f in forms if f]
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")

@@ -80,18 +80,14 @@ def authenticate(client: smtplib.SMTP, login: Credentials) -> None:
         )
     mechanism = choose(offered(client.esmtp_features["auth"]), login)
     answer = responder(mechanism, login)
-    code, reply = client.docmd("AUTH", f"{mechanism.sasl_name} {_b64(answer(None))}")
+    code, reply = client.docmd("AUTH", f"{mechanism.sasl_name} {sasl.encode(answer(None))}")
     rounds = 0
     while code == _CONTINUE and rounds < 3:
         rounds += 1
-        code, reply = client.docmd(_b64(answer(base64.b64decode(reply))))
+        code, reply = client.docmd(sasl.encode(answer(base64.b64decode(reply))))
     if code != _AUTH_SUCCEEDED:
         kind = FailureClass.AUTHENTICATION if code in _REFUSED_LOGIN else FailureClass.PROTOCOL
         who = f"{login.user} as {login.authzid}" if login.authzid else login.user
         raise ConnectionFailure(
             kind, f"AUTH {mechanism.sasl_name} for {who} refused: {code} {reply_text(reply)}"
         )
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
