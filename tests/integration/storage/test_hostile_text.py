@@ -25,10 +25,12 @@ from postroom.bootstrap import App
 from postroom.domain.routes import Route
 from postroom.domain.workitems import ItemType, Reference, State
 from postroom.records.items import Cause
+from postroom.records.statuses import CommunicationStatus
 from postroom.render.mail import decision_json
 from postroom.services.ingest import Arrival
 from postroom.settings import Settings
 from postroom.storage import channels, config, outbox
+from postroom.storage.communications import CommunicationRepository
 from postroom.storage.messages import MessageRepository
 from postroom.storage.tables import communications, item_events, pop3_oversize, work_items
 from postroom.storage.tables import messages as messages_table
@@ -297,7 +299,7 @@ def _write_everywhere(conn: Connection, value: str, key: str) -> None:
         raw_sha256="cd" * 32,
         now=NOW,
     )
-    outbox.set_communication_status(conn, queued, "queued", value)
+    CommunicationRepository(conn).set_status_of_outbox(queued, CommunicationStatus.QUEUED, value)
     conn.execute(
         update(outbox_table)
         .where(outbox_table.c.id == queued)
