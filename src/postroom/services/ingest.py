@@ -234,7 +234,12 @@ class IngestService:
             row_id = _arrive(uow, arrival, sha, now, status=MessageStatus.QUARANTINED)
             recorded = quarantine_document(row_id, error)
             uow.messages.set_outcome(
-                row_id, error=error, attempts=1, decision=recorded, rule="Q1", path="Q1"
+                row_id,
+                error=error,
+                attempts=1,
+                decision=recorded,
+                rule=Rule.Q1.value,
+                path=Rule.Q1.value,
             )
         return IngestResult(row_id, error=error, recorded=recorded)
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from postroom.domain.ports import OWN_MESSAGE_ID_PREFIX
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
-from postroom.storage import channels as channel_table
+from postroom.storage.channels import addresses as addresses_by_channel
 from postroom.storage.tables import channels, communications, messages, outbox, routes
 from postroom.storage.workitems import ItemRepository
 
@@ -211,7 +211,7 @@ class HandlerStore:
     def __init__(self, conn: Connection, items: ItemRepository, seen: BatchSeen | None) -> None:
         self._conn = conn
         self._items = items
-        self.seen = seen
+        self._seen = seen
         """The batch's messages handled so far (None: not a batch's unit)."""
 
     def own_addresses(self, default_sender: str) -> frozenset[str]:
@@ -228,7 +228,7 @@ class HandlerStore:
 
     def channel_addresses(self) -> dict[int, str | None]:
         """Each channel's address by id (the address its messages arrive through)."""
-        return channel_table.addresses(self._conn)
+        return addresses_by_channel(self._conn)
 
     def context(
         self,
@@ -246,7 +246,7 @@ class HandlerStore:
             routes,
             own,
             exclude_message=exclude_message,
-            batch_seen=self.seen,
+            batch_seen=self._seen,
             arrival_address=arrival_address,
             arrival_known=arrival_known,
         )
