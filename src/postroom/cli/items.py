@@ -10,6 +10,7 @@ from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.domain.workitems import State
+from postroom.records.statuses import CommunicationStatus
 from postroom.render.mail import item_detail_json
 from postroom.services.ingest import utcnow
 from postroom.services.items import ItemService
@@ -76,7 +77,11 @@ def register(app: typer.Typer) -> None:
             echo(f"  · {h['at']} {shown(h['field'])}: {change} by {by}")
         for c in item["communications"]:
             arrow = "←" if c["direction"] == "in" else "→"
-            status = f" [{shown(c['status'])}]" if c["status"] not in (None, "received") else ""
+            status = (
+                f" [{shown(c['status'])}]"
+                if c["status"] not in (None, CommunicationStatus.RECEIVED)
+                else ""
+            )
             sender, subject = shown(c["from"] or ""), shown(c["subject"] or "")
             echo(f"  {arrow} {c['at']} {sender}: {subject}{status}")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from postroom.domain.mail import ParsedMail
+from postroom.domain.workitems import ItemType, State
 from postroom.records.items import CommunicationRecord, HistoryEvent, ItemRecord
 from postroom.records.mail import MessageRecord
 from postroom.render.stamps import iso
@@ -88,15 +89,15 @@ def preview_json(preview: Preview) -> dict[str, Any]:
     if preview.item is not None:
         data = item_json(preview.item)
         if preview.requeue:
-            data["state"] = "to-do"
+            data["state"] = State.TODO.value
         return data
     ticket = preview.ticket
     assert ticket is not None
     route = ticket.route
     return {
         "reference": None,
-        "type": "ticket",
-        "state": "resolved" if ticket.resolve else "to-do",
+        "type": ItemType.TICKET.value,
+        "state": (State.RESOLVED if ticket.resolve else State.TODO).value,
         "queue": route.queue if route else None,
         "context": route.context if route else None,
         "category": route.category if route else None,

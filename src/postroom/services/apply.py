@@ -61,7 +61,7 @@ class Applier:
             if upd.assign_to_owner and item.owner:
                 values["assignee"] = item.owner
             if upd.reopen:
-                items.record(item.id, "reopened", item.state, "to-do", cause, self.now)
+                items.record(item.id, "reopened", item.state, State.TODO.value, cause, self.now)
             touched.append(items.change(item, self.now, cause, **values))
         created: list[ItemRecord] = []
         for ticket in decision.new_tickets:

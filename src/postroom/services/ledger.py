@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from postroom.domain.decision import Decision, Outcome, Rule
+from postroom.domain.workitems import ItemType
 from postroom.records.items import ItemRecord
 
 
@@ -26,7 +27,7 @@ def item_document(item: ItemRecord) -> dict[str, Any]:
         "category": item.category,
         "owner": item.owner,
         "assignee": item.assignee,
-        "case": item.case_reference if item.type != "case" else None,
+        "case": item.case_reference if item.type != ItemType.CASE.value else None,
         "linked_to": item.linked_reference,
         "requester": item.requester,
         "subject": item.subject,

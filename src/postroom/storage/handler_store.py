@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from postroom.domain.ports import OWN_MESSAGE_ID_PREFIX
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
+from postroom.records.statuses import MessageStatus
 from postroom.storage.channels import addresses as addresses_by_channel
 from postroom.storage.tables import channels, communications, messages, outbox, routes
 from postroom.storage.workitems import ItemRepository
@@ -36,7 +37,7 @@ _AUTO_REPLIES = select(func.count()).where(
 _DUP_BASE = select(messages.c.id).where(
     messages.c.content_hash == bindparam("hash"),
     messages.c.id != bindparam("exclude"),
-    messages.c.status != "quarantined",
+    messages.c.status != MessageStatus.QUARANTINED.value,
 )
 _DUP_WITH_ID = (
     _DUP_BASE.where(messages.c.message_id == bindparam("mid")).order_by(messages.c.id).limit(1)
