@@ -259,7 +259,6 @@ def child_setup(p: dict[str, Any]) -> dict[str, Any]:
 def child_one(p: dict[str, Any]) -> dict[str, Any]:
     """`postroom poll`'s code path in-process, repeated until nothing is left."""
     app = _app(p["home"])
-    from postroom.storage import channels
 
     scheduler = app.scheduler(8)
     app.poller  # noqa: B018 - built before the clock starts, as the CLI does
@@ -279,8 +278,8 @@ def child_one(p: dict[str, Any]) -> dict[str, Any]:
         if profiler is None:
             reports = scheduler.poll_once()
         else:  # cProfile sees only its own thread: poll in this one
-            with app.engine.connect() as conn:
-                targets = [c for c in channels.list_channels(conn) if c.enabled]
+            with app.storage.reading() as uow:
+                targets = [c for c in uow.channels.all() if c.enabled]
             reports = [app.poller.poll(c) for c in targets]
         for r in reports:
             for key in ("fetched", "handled", "quarantined", "duplicates", "deleted_known"):

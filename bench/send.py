@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from postroom.credentials import Secret, SecretBox
 from postroom.net.connection import MailUrl, tls_context
 from postroom.net.sasl import Credentials
-from postroom.outbound import SmtpConnection
+from postroom.outbound import SmtpConnection, SmtplibConnector
 from postroom.ports.sending import SmtpServer
 from postroom.services.ingest import utcnow
 from postroom.services.send import OutboxSender
@@ -30,6 +30,7 @@ from postroom.storage import outbox
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import ensure_schema, make_engine
 from postroom.storage.servers import add_server
+from postroom.storage.unit import Storage
 from support.mailstack import DEFAULT_DIR, Mailstack
 
 USER = "alice@example.test"
@@ -93,7 +94,7 @@ def whole_outbox(ms: Mailstack, n: int) -> float:
                     raw_sha256=blobs.put(raw),
                     now=now,
                 )
-        sender = OutboxSender(engine, blobs, box, batch=n)
+        sender = OutboxSender(Storage(engine, blobs), box, SmtplibConnector(), batch=n)
         start = time.perf_counter()
         report = sender.send_due(utcnow())
         elapsed = time.perf_counter() - start

@@ -1,4 +1,5 @@
-"""The composition root: settings -> engine, blob store, services. Built once per entrypoint."""
+"""The composition root: settings -> storage, adapters (chosen here), services; built once
+per entrypoint (a command, a worker process)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from postroom.credentials import SecretBox
+from postroom.errors import UserError
+from postroom.mailboxes import Pop3MailboxSource
 from postroom.mime.isolated import IsolatedParser
+from postroom.outbound import SmtplibConnector
+from postroom.ports.mailbox import MailboxSource
 from postroom.services.channels import ChannelService
 from postroom.services.checks import check_stored
 from postroom.services.ingest import IngestService
 from postroom.services.items import ItemService
+from postroom.services.mailbox_access import MailboxAccess
 from postroom.services.outbox import OutboxService
-from postroom.services.poll import PollService, lease_owner
+from postroom.services.poll import PollService
+from postroom.services.poll_leases import lease_owner
 from postroom.services.quarantine import QuarantineService
 from postroom.services.reply import ReplyService
 from postroom.services.routes import RouteService
@@ -82,20 +89,23 @@ class App:
     def quarantine(self) -> QuarantineService:
         return QuarantineService(self.storage, self.ingest)
 
+    # -- polling and sending (the mailbox and SMTP adapters are chosen here) ---------------
+
     @cached_property
     def poller(self) -> PollService:
         return PollService(
-            self.engine,
+            self.storage,
             self.ingest,
             self.secrets,
             lease_owner(),
+            mailbox_source,
             batch_messages=self.settings.poll_batch,
             max_message_bytes=self.settings.max_message_bytes,
         )
 
     @cached_property
     def sender(self) -> OutboxSender:
-        return OutboxSender(self.engine, self.blobs, self.secrets)
+        return OutboxSender(self.storage, self.secrets, SmtplibConnector())
 
     # -- configuration and the outbox (channels, SMTP servers, routes, users) --------------
 
@@ -130,4 +140,20 @@ class App:
         return ItemService(self.storage, actor=actor)
 
     def scheduler(self, max_connections: int = 8, processes: int = 1) -> Scheduler:
-        return Scheduler(self.engine, self.poller, max_connections, processes)
+        return Scheduler(self.storage, self.poller, max_connections, processes)
+
+
+def mailbox_source(access: MailboxAccess) -> MailboxSource:
+    """The mailbox adapter for a channel, by its URL's scheme: where a new mailbox protocol
+    (IMAP) is plugged in."""
+    if access.url.protocol == "pop3":
+        return Pop3MailboxSource(
+            access.url,
+            access.password,
+            authzid=access.authzid,
+            mechanism=access.mechanism,
+            ca_file=access.ca_file,
+            timeout=access.timeout,
+            max_message_bytes=access.max_message_bytes,
+        )
+    raise UserError("input channels take pop3:// or pop3s:// URLs")

@@ -39,8 +39,7 @@ def sh(capsys: pytest.CaptureFixture[str]) -> Shell:
 
 
 def sender() -> OutboxSender:
-    app = App()
-    return OutboxSender(app.engine, app.blobs, app.secrets)
+    return App().sender
 
 
 def queue_one(sh: Shell, port: int, recipient: str = "carol@customer.test") -> int:

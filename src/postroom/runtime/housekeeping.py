@@ -29,8 +29,7 @@ class Housekeeping:
     @classmethod
     def of(cls, application: App) -> Housekeeping:
         feedback = timedelta(days=application.settings.feedback_days)
-        items = ItemService(application.engine, actor="service")
-        return cls(items, application.sender, feedback)
+        return cls(application.items(actor="service"), application.sender, feedback)
 
     def __call__(self) -> None:
         self.items.close_after_feedback(utcnow(), self.feedback)

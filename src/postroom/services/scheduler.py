@@ -19,14 +19,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 
-from sqlalchemy import Engine
-
 from postroom.errors import StorageUnavailableError
 from postroom.services.ingest import utcnow
 from postroom.services.outage import Outage
-from postroom.services.poll import ChannelReport, PollService
-from postroom.storage import channels
-from postroom.storage.database import reading
+from postroom.services.poll import PollService
+from postroom.services.poll_report import ChannelReport
+from postroom.storage.unit import Storage
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +34,23 @@ class Scheduler:
     """`poll_once` polls a channel again while it reports messages left (fairness cap)."""
 
     def __init__(
-        self, engine: Engine, poller: PollService, max_connections: int = 8, processes: int = 1
+        self, storage: Storage, poller: PollService, max_connections: int = 8, processes: int = 1
     ) -> None:
-        self.engine = engine
+        self.storage = storage
         self.poller = poller
         self.max_connections = max(1, max_connections)
         self.processes = max(1, processes)
 
     def poll_once(self, names: list[str] | None = None) -> list[ChannelReport]:
         """One poll of every enabled channel (or of the named ones), then return."""
-        with reading(self.engine) as conn:
+        with self.storage.reading() as uow:
             if names:
-                targets = channels.due(conn, utcnow(), names)
+                targets = uow.polls.due(utcnow(), names)
                 missing = set(names) - {c.name for c in targets}
                 if missing:
-                    channels.get_channel(conn, sorted(missing)[0])
+                    uow.channels.get(sorted(missing)[0])  # raises: no such channel
             else:
-                targets = [c for c in channels.list_channels(conn) if c.enabled]
+                targets = [c for c in uow.channels.all() if c.enabled]
         reports: dict[str, ChannelReport] = {}
         with ThreadPoolExecutor(self.max_connections, thread_name_prefix="poll") as pool:
             rounds = 0
@@ -129,13 +127,13 @@ class Scheduler:
         self, pool: ThreadPoolExecutor, in_flight: dict[int, Future[ChannelReport]]
     ) -> None:
         """Submit the due channels, up to this process's share."""
-        with reading(self.engine) as conn:
-            enabled = channels.count_enabled(conn)
+        with self.storage.reading() as uow:
+            enabled = uow.polls.count_enabled()
             # Hold at most this process's share of the channels, so the other
             # processes of `postroom run` (and their cores) get theirs.
             share = min(self.max_connections, max(1, -(-enabled // self.processes)))
             free = share - len(in_flight)
-            due = channels.due(conn, utcnow()) if free > 0 else []
+            due = uow.polls.due(utcnow()) if free > 0 else []
         for channel in due:
             if free <= 0:
                 break

@@ -40,31 +40,24 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row
-
 from postroom.credentials import SecretBox
 from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.net.connection import ConnectionFailure, MailUrl
-from postroom.net.sasl import Credentials as Login
-from postroom.outbound import SmtpConnection
-from postroom.ports.sending import SmtpServer
+from postroom.net.sasl import Credentials
+from postroom.ports.sending import SmtpConnector, SmtpServer, SmtpSession
 from postroom.records.config import ServerRecord
+from postroom.records.outbox import OutboxRecord
+from postroom.records.statuses import CommunicationStatus, OutboxStatus
 from postroom.services import delivery
 from postroom.services.delivery import RetryPolicy, Settled
-from postroom.storage import outbox
-from postroom.storage.blobs import FileBlobStore
-from postroom.storage.database import reading
-from postroom.storage.servers import server_for
+from postroom.storage.unit import Storage, UnitOfWork
 
 log = logging.getLogger(__name__)
-
-Connector = Callable[[SmtpServer], SmtpConnection]
 
 
 @dataclass
@@ -88,7 +81,7 @@ class SendReport:
 
 @dataclass
 class _Job:
-    row: Row[Any]
+    row: OutboxRecord
     token: datetime
     next_token: datetime | None = None
     """The lease `start_delivery` was asked to set: the row holds it if that commit went
@@ -102,22 +95,21 @@ class _Job:
 class OutboxSender:
     def __init__(
         self,
-        engine: Engine,
-        blobs: FileBlobStore,
+        storage: Storage,
         secrets: SecretBox,
+        connector: SmtpConnector,
         *,
         policy: RetryPolicy | None = None,
         lease: timedelta = timedelta(minutes=5),
         batch: int = 100,
-        connect: Connector = SmtpConnection.open,
     ) -> None:
-        self.engine = engine
-        self.blobs = blobs
+        self.storage = storage
         self.secrets = secrets
+        self.connector = connector
+        """Opens SMTP sessions (`postroom.ports.sending`), as bootstrap chose."""
         self.policy = policy or RetryPolicy()
         self.lease = lease
         self.batch = batch
-        self.connect = connect
         self._owed: list[_Job] = []
         """Claimed rows whose outcome or release a storage outage kept from the database."""
         self._round_started = 0.0
@@ -127,19 +119,21 @@ class OutboxSender:
         """Send every message due at ``now`` (naive UTC); never raises for a server's answer."""
         report = SendReport()
         self._settle_owed(report)
-        with reading(self.engine) as conn:
-            if not outbox.anything_to_do(conn, now):
+        with self.storage.reading() as uow:
+            if not uow.sending.anything_to_do(now):
                 return report
         self._round_started = time.monotonic()
-        token = outbox.lease_token(now, self.lease)
         groups: dict[str | None, list[_Job]] = {}
         servers: dict[str, ServerRecord] = {}
-        with self.engine.begin() as conn:
-            for row_id in outbox.abandon_stale_deliveries(conn, now):
-                outbox.set_communication_status(conn, row_id, "unknown", outbox.UNKNOWN_OUTCOME)
+        with self.storage.writing() as uow:
+            token = uow.sending.lease_token(now, self.lease)
+            for row_id in uow.sending.abandon_stale_deliveries(now):
+                uow.communications.set_status_of_outbox(
+                    row_id, CommunicationStatus.UNKNOWN, uow.sending.UNKNOWN_OUTCOME
+                )
                 report.unknown += 1
-            for row in outbox.claim_due(conn, now, token, self.batch):
-                record = server_for(conn, row.sender)
+            for row in uow.sending.claim_due(now, token, self.batch):
+                record = uow.servers.server_for(row.sender)
                 key = record.name if record else None
                 if record is not None:
                     servers[record.name] = record
@@ -170,8 +164,8 @@ class OutboxSender:
         `StorageUnavailableError` while it is still away (the debt is kept)."""
         if not self._owed:
             return
-        with self.engine.begin() as conn:
-            written = [self._write(conn, job) for job in self._owed]
+        with self.storage.writing() as uow:
+            written = [_write(uow, job) for job in self._owed]
         for job, mine in zip(self._owed, written, strict=True):
             if job.settled is None or not mine:
                 report.skipped += 1
@@ -184,7 +178,7 @@ class OutboxSender:
         self, record: ServerRecord, jobs: list[_Job], now: datetime, report: SendReport
     ) -> None:
         try:
-            connection = self.connect(self._server(record))
+            connection = self.connector.connect(self._server(record))
         except (ConnectionFailure, PostroomError) as exc:
             reason = f"{record.name}: {exc}"
             report.errors.append(reason)
@@ -200,12 +194,12 @@ class OutboxSender:
                 self._send_one(connection, record.name, job, now, report)
 
     def _send_one(
-        self, connection: SmtpConnection, server: str, job: _Job, now: datetime, report: SendReport
+        self, connection: SmtpSession, server: str, job: _Job, now: datetime, report: SendReport
     ) -> None:
         row = job.row
         targets = delivery.still_to_send(list(row.recipients), row.recipient_results)
         try:
-            raw = self.blobs.get(row.raw_sha256)
+            raw = self.storage.blobs.get(row.raw_sha256)
         except PostroomError as exc:
             self._give_up_attempt(job, str(exc), server, now, report)
             return
@@ -219,11 +213,11 @@ class OutboxSender:
             # before this one took their time, and the server's answer to the dot is yet
             # to come; a lease already run out would let another process call it unknown.
             elapsed = timedelta(seconds=time.monotonic() - self._round_started)
-            new_token = outbox.lease_token(now + elapsed, self.lease)
-            job.next_token = new_token
             pending = delivery.pending(row.recipient_results, accepted)
-            with self.engine.begin() as conn:
-                mine = outbox.start_delivery(conn, row.id, job.token, new_token, pending)
+            with self.storage.writing() as uow:
+                new_token = uow.sending.lease_token(now + elapsed, self.lease)
+                job.next_token = new_token
+                mine = uow.sending.start_delivery(row.id, job.token, new_token, pending)
             if mine:
                 job.token, job.next_token = new_token, None
             taken_over = not mine
@@ -250,31 +244,18 @@ class OutboxSender:
 
     def _record(self, job: _Job, settled: Settled, server: str | None, report: SendReport) -> None:
         job.settled, job.server = settled, server
-        with self.engine.begin() as conn:
-            mine = self._write(conn, job)
+        with self.storage.writing() as uow:
+            mine = _write(uow, job)
         job.done = True
         if not mine:
             report.skipped += 1
             return
         self._count(job, settled, report)
 
-    def _write(self, conn: Connection, job: _Job) -> bool:
-        """The job's outcome, or its release when it was not tried; False when another
-        process took the row over meanwhile."""
-        settled = job.settled
-        if settled is None:
-            tokens = [job.token] if job.next_token is None else [job.token, job.next_token]
-            return any(_put_back(conn, job, token) for token in tokens)
-        values = settled.values()
-        if not outbox.finish(conn, job.row.id, job.token, smtp_server=job.server, **values):
-            return False
-        outbox.set_communication_status(conn, job.row.id, settled.status, settled.detail())
-        return True
-
     def _count(self, job: _Job, settled: Settled, report: SendReport) -> None:
-        if settled.status == "sent":
+        if settled.status is OutboxStatus.SENT:
             report.sent += 1
-        elif settled.status == "queued":
+        elif settled.status is OutboxStatus.QUEUED:
             report.retrying += 1
         else:
             report.failed += 1
@@ -282,9 +263,9 @@ class OutboxSender:
 
     def _release(self, jobs: list[_Job], report: SendReport) -> None:
         """Rows not tried because the connection broke: due again at the next round."""
-        with self.engine.begin() as conn:
+        with self.storage.writing() as uow:
             for job in jobs:
-                _put_back(conn, job, job.token)
+                uow.sending.put_back(job.row.id, job.token)
                 report.skipped += 1
         for job in jobs:
             job.done = True
@@ -296,10 +277,21 @@ class OutboxSender:
         if user:
             if not record.password_enc:
                 raise PostroomError(f"{record.name} has a user but no stored password")
-            login = Login(user, self.secrets.open(record.password_enc), record.authzid)
+            login = Credentials(user, self.secrets.open(record.password_enc), record.authzid)
         ca = Path(record.ca_file) if record.ca_file else None
         return SmtpServer(url, login, ca, float(record.timeout_s))
 
 
-def _put_back(conn: Connection, job: _Job, token: datetime) -> bool:
-    return outbox.finish(conn, job.row.id, token, status="queued")
+def _write(uow: UnitOfWork, job: _Job) -> bool:
+    """The job's outcome, or its release when it was not tried; False when another
+    process took the row over meanwhile."""
+    settled = job.settled
+    if settled is None:
+        tokens = [job.token] if job.next_token is None else [job.token, job.next_token]
+        return any(uow.sending.put_back(job.row.id, token) for token in tokens)
+    values = settled.values()
+    if not uow.sending.finish(job.row.id, job.token, smtp_server=job.server, **values):
+        return False
+    status = CommunicationStatus(settled.status.value)
+    uow.communications.set_status_of_outbox(job.row.id, status, settled.detail())
+    return True

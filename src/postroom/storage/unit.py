@@ -34,6 +34,8 @@ from postroom.storage.database import reading as read_only
 from postroom.storage.handler_store import BatchSeen, HandlerStore
 from postroom.storage.messages import MessageRepository
 from postroom.storage.outbox import OutboxRepository
+from postroom.storage.polls import PollRepository
+from postroom.storage.sending import SendingRepository
 from postroom.storage.servers import ServerRepository
 from postroom.storage.workitems import DeferredWrites, ItemRepository
 
@@ -102,6 +104,16 @@ class UnitOfWork:
     @cached_property
     def handler(self) -> HandlerStore:
         return HandlerStore(self.conn, self.items, self.seen)
+
+    # -- repositories: polling and sending (channels' poll state, the outbox's leases) -----
+
+    @cached_property
+    def polls(self) -> PollRepository:
+        return PollRepository(self.conn)
+
+    @cached_property
+    def sending(self) -> SendingRepository:
+        return SendingRepository(self.conn)
 
 
 class Storage:

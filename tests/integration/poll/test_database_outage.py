@@ -23,8 +23,7 @@ import pytest
 from e2e.cli import Result
 from postroom.cli.state import current_app
 from postroom.errors import StorageUnavailableError
-from postroom.outbound import SmtpConnection
-from postroom.ports.sending import SmtpServer
+from postroom.ports.sending import SmtpServer, SmtpSession
 from postroom.services.ingest import Arrival, IngestResult, IngestService, utcnow
 from support.mails import make_mail
 from support.pgcluster import Cluster, pg_cluster
@@ -154,25 +153,27 @@ def test_sending_goes_on_after_the_database_went_away_in_the_middle_of_a_round(
         result = postroom("ingest", stdin=make_mail(to="ack@example.test", sender=customer))
         assert result.code == 0, result.err
     sender = current_app().sender
-    real_open = sender.connect
+    real = sender.connector
     stopped: list[bool] = []
 
-    def connect(server: SmtpServer) -> SmtpConnection:
+    class Stopping:
         """The database stops right after the first message is handed over."""
-        connection = real_open(server)
-        real_send = connection.send
 
-        def send(*args: Any, **kwargs: Any) -> Any:
-            result = real_send(*args, **kwargs)
-            if not stopped:
-                stopped.append(True)
-                pg_cluster.stop("fast")
-            return result
+        def connect(self, server: SmtpServer) -> SmtpSession:
+            connection = real.connect(server)
+            real_send = connection.send
 
-        connection.send = send  # type: ignore[method-assign]
-        return connection
+            def send(*args: Any, **kwargs: Any) -> Any:
+                result = real_send(*args, **kwargs)
+                if not stopped:
+                    stopped.append(True)
+                    pg_cluster.stop("fast")
+                return result
 
-    sender.connect = connect
+            connection.send = send  # type: ignore[method-assign]
+            return connection
+
+    sender.connector = Stopping()
     with pytest.raises(StorageUnavailableError):
         sender.send_due(utcnow())
     pg_cluster.start()
