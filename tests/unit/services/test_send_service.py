@@ -1,0 +1,171 @@
+"""Sending the outbox as a use case, through a fake SMTP connector (the port) and SQLite in
+memory: sent once, per-recipient outcomes, retries when the server cannot be reached, the
+half-delivered row never resent, and the communication on the item following the outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select
+
+from postroom.credentials import SecretBox
+from postroom.records.statuses import CommunicationStatus, OutboxStatus
+from postroom.services.send import OutboxSender
+from postroom.storage.blobs import FileBlobStore
+from postroom.storage.database import ensure_schema, make_engine
+from postroom.storage.tables import communications, work_items
+from postroom.storage.unit import Storage
+from unit.services.config_fakes import NOW, secret_box
+from unit.services.fake_ports import FakeSmtp
+
+SENDER = "desk@example.test"
+
+
+def bare_storage(blobs: Path) -> Storage:
+    """A fresh database in memory, with no SMTP server."""
+    engine = make_engine("sqlite://")
+    ensure_schema(engine)
+    return Storage(engine, FileBlobStore(blobs, fsync=False))
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Storage:
+    storage = bare_storage(tmp_path / "blobs")
+    with storage.writing() as uow:
+        uow.servers.add(
+            name="relay",
+            url="smtp://127.0.0.1:2525?tls=none",
+            password_enc=None,
+            authzid=None,
+            ca_file=None,
+            send_as=False,
+            is_default=True,
+            now=NOW,
+        )
+        uow.servers.set_enabled("relay", True)
+    return storage
+
+
+@pytest.fixture
+def smtp() -> FakeSmtp:
+    return FakeSmtp()
+
+
+@pytest.fixture
+def secrets() -> SecretBox:
+    return secret_box()
+
+
+@pytest.fixture
+def sender(storage: Storage, secrets: SecretBox, smtp: FakeSmtp) -> OutboxSender:
+    return OutboxSender(storage, secrets, smtp)
+
+
+def queue(storage: Storage, *recipients: str) -> int:
+    """One outbound message with its communication, as a reply queues it."""
+    with storage.writing() as uow:
+        assert uow.staged is not None
+        sha = uow.staged.put(b"Subject: hello\r\n\r\nhi\r\n")
+        item = uow.conn.execute(
+            insert(work_items)
+            .values(reference="1-T", number=1, type="ticket", state="new")
+            .values(created_at=NOW, updated_at=NOW)
+            .returning(work_items.c.id)
+        ).scalar_one()
+        row_id = uow.outbox.enqueue(
+            kind="reply",
+            work_item_id=item,
+            sender=SENDER,
+            recipients=list(recipients),
+            subject="hello",
+            message_id="<m1@example.test>",
+            raw_sha256=sha,
+            now=NOW,
+        )
+        uow.conn.execute(
+            insert(communications).values(
+                work_item_id=item,
+                direction="out",
+                outbox_id=row_id,
+                status="queued",
+                created_at=NOW,
+            )
+        )
+    return row_id
+
+
+def status(storage: Storage, row_id: int) -> tuple[str, str]:
+    with storage.reading() as uow:
+        row = uow.outbox.get(row_id)
+        shown = uow.conn.execute(
+            select(communications.c.status).where(communications.c.outbox_id == row_id)
+        ).scalar_one()
+    return row.status, shown
+
+
+def test_a_due_message_is_sent_once_and_its_communication_says_so(
+    storage: Storage, smtp: FakeSmtp, sender: OutboxSender
+) -> None:
+    row_id = queue(storage, "carol@customer.test")
+    report = sender.send_due(NOW)
+    assert (report.claimed, report.sent, report.connections) == (1, 1, 1)
+    assert [s.recipients for s in smtp.sent] == [["carol@customer.test"]]
+    assert status(storage, row_id) == (OutboxStatus.SENT, CommunicationStatus.SENT)
+    assert sender.send_due(NOW + timedelta(hours=1)).claimed == 0
+
+
+def test_a_refused_recipient_is_recorded_while_the_other_one_has_it(
+    storage: Storage, smtp: FakeSmtp, sender: OutboxSender
+) -> None:
+    smtp.codes["gone@customer.test"] = 550
+    row_id = queue(storage, "carol@customer.test", "gone@customer.test")
+    report = sender.send_due(NOW)
+    assert (report.sent, report.retrying) == (1, 0)
+    assert [s.recipients for s in smtp.sent] == [["carol@customer.test"]]
+    with storage.reading() as uow:
+        results = uow.outbox.get(row_id).recipient_results
+    assert results is not None
+    assert {r: v["status"] for r, v in results.items()} == {
+        "carol@customer.test": "accepted",
+        "gone@customer.test": "refused",
+    }
+
+
+def test_an_unreachable_server_is_tried_again_later(
+    storage: Storage, smtp: FakeSmtp, sender: OutboxSender
+) -> None:
+    smtp.unreachable = True
+    row_id = queue(storage, "carol@customer.test")
+    report = sender.send_due(NOW)
+    assert (report.retrying, report.sent, len(report.errors)) == (1, 0, 1)
+    assert status(storage, row_id) == (OutboxStatus.QUEUED, CommunicationStatus.QUEUED)
+    smtp.unreachable = False
+    assert sender.send_due(NOW + timedelta(seconds=30)).claimed == 0  # due after a minute
+    assert sender.send_due(NOW + timedelta(hours=3)).sent == 1
+
+
+def test_a_message_left_delivering_by_a_stopped_sender_is_never_sent_again(
+    storage: Storage, smtp: FakeSmtp, sender: OutboxSender
+) -> None:
+    row_id = queue(storage, "carol@customer.test")
+    with storage.writing() as uow:
+        token = uow.sending.lease_token(NOW, timedelta(minutes=5))
+        [claimed] = uow.sending.claim_due(NOW, token, 10)
+        assert uow.sending.start_delivery(claimed.id, token, token, {})
+    report = sender.send_due(NOW + timedelta(minutes=10))
+    assert (report.unknown, report.sent, smtp.sent) == (1, 0, [])
+    assert status(storage, row_id) == (OutboxStatus.UNKNOWN, CommunicationStatus.UNKNOWN)
+
+
+def test_a_message_with_no_server_for_its_sender_is_not_sent(
+    tmp_path: Path, secrets: SecretBox, smtp: FakeSmtp
+) -> None:
+    storage = bare_storage(tmp_path / "bare")
+    row_id = queue(storage, "carol@customer.test")
+    report = OutboxSender(storage, secrets, smtp).send_due(NOW)
+    assert (report.sent, smtp.sent) == (0, [])
+    with storage.reading() as uow:
+        row = uow.outbox.get(row_id)
+    assert row.last_error is not None and "no SMTP server sends for" in row.last_error
