@@ -1,4 +1,4 @@
-"""Every rule of handler.md driven through the public CLI, on SQLite and PostgreSQL.
+"""Every rule of docs/handler.md driven through the public CLI, on SQLite and PostgreSQL.
 
 Each test sets the scene with the commands an administrator or agent would
 type, feeds a message to `postroom ingest --json`, and checks the decision

@@ -1,1 +1,1 @@
-"""The `postroom` command line (docs: cli.md). Errors become exit codes in `app.main` only."""
+"""The `postroom` command line (docs/cli.md). Errors become exit codes in `app.main` only."""

@@ -35,7 +35,7 @@ for module in (ingest, service, config, channels, servers, items, reply, outbox,
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; user mistakes are one line on stderr, never a traceback.
 
-    Exit status (cli.md): 0 success, 2 bad usage, 1 other errors; commands that
+    Exit status (docs/cli.md): 0 success, 2 bad usage, 1 other errors; commands that
     need another code (ingest's 75) raise SystemExit themselves.
     """
     from postroom.errors import StorageUnavailableError, UserError

@@ -1,4 +1,4 @@
-"""Recognising automatic mail, which must never receive an automated reply (handler.md §5).
+"""Recognising automatic mail, which must never receive an automated reply (docs/handler.md §5).
 
 Two autoresponders answering each other fill both mailboxes in minutes; a
 reply to a bounce or a mailing list reaches nobody who asked for it.  So
@@ -208,7 +208,7 @@ class ReplyAddress:
 
 
 def reply_address(mail: ParsedMail) -> ReplyAddress:
-    """Reply-To, else From (handler.md §5), but only a fully qualified address.
+    """Reply-To, else From (docs/handler.md §5), but only a fully qualified address.
 
     The first Reply-To address that `address_problem` accepts wins; failing
     that, From; failing that, nobody.  Each address passed over is recorded

@@ -1,7 +1,7 @@
 """Copies of one message and the routes they arrive for: rule D1, per route.
 
 A message Bcc'd to two routed addresses reaches Postroom as two copies with the same
-Message-ID and content (handler.md §4: the headers added in transit are not content).
+Message-ID and content (docs/handler.md §4: the headers added in transit are not content).
 Each copy was delivered for its own address, and an address decides a route (N1). So:
 
 1. The addresses a copy was delivered for are its recipients (To, Cc, Delivered-To,

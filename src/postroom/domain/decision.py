@@ -1,4 +1,4 @@
-"""The Email Handler's decision as plain data (handler.md §6)."""
+"""The Email Handler's decision as plain data (docs/handler.md §6)."""
 
 from __future__ import annotations
 

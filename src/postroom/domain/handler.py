@@ -1,4 +1,4 @@
-"""The Email Handler: one inbound message in, one Decision out (handler.md).
+"""The Email Handler: one inbound message in, one Decision out (docs/handler.md).
 
 ``decide`` is a pure function of the parsed mail, a read-only view of the
 world (``HandlerContext``), the settings and the clock.  It changes nothing;
@@ -13,7 +13,7 @@ Order: D1 duplicate, D2 own mail, D3 bounce of our mail; then matching
 new-Ticket rules (N1–N3).  Q1 belongs to the service, which catches what this
 module never means to raise.
 
-Copies and routes (decided for issue 10; handler.md §4 states D1 for one route): the
+Copies and routes (decided for issue 10; docs/handler.md §4 states D1 for one route): the
 address of the mailbox a message was fetched from counts as an address it was delivered
 for, and D1 holds per route.  A copy of a stored message that arrives for a route no copy
 was handled for (a Bcc to two routed mailboxes) opens that route's Ticket, just as one
@@ -112,7 +112,7 @@ class _Walk:
 def decide(
     mail: ParsedMail, ctx: HandlerContext, settings: HandlerSettings, now: datetime
 ) -> Decision:
-    """Decide what one inbound message does (handler.md §1–§5)."""
+    """Decide what one inbound message does (docs/handler.md §1–§5)."""
     arrival = ctx.arrival_address()
     mail = delivered_also_to(mail, arrival)
     walk = _Walk(mail, ctx, settings, now)

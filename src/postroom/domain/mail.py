@@ -95,7 +95,7 @@ class ParsedMail:
         return "return-path" in self.headers
 
     def recipients(self) -> tuple[Address, ...]:
-        """Every address the message was delivered for, in handler.md order."""
+        """Every address the message was delivered for, in docs/handler.md order."""
         return (
             self.to
             + self.cc

@@ -1,4 +1,4 @@
-"""The four ways to find the work item an inbound message belongs to (handler.md §1).
+"""The four ways to find the work item an inbound message belongs to (docs/handler.md §1).
 
 Strategies run in a fixed order and the first hit wins: thread headers (the
 most reliable: the sender's client wrote them), then a reference in a plus

@@ -1,4 +1,4 @@
-"""New Tickets (handler.md §3, rules N1–N3) and the automated replies they ask for (§5).
+"""New Tickets (docs/handler.md §3, rules N1–N3) and the automated replies they ask for (§5).
 
 Reached when no work item matched, or when the one that matched is closed
 (C3, T2).  Routes decide where a new Ticket goes; without a route the

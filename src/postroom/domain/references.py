@@ -1,4 +1,4 @@
-"""Finding work item references in free text and in plus addresses (handler.md §1).
+"""Finding work item references in free text and in plus addresses (docs/handler.md §1).
 
 People write references in every shape: ``[101203-T]``, ``Ref-101203-T``,
 ``re: 101203-t.``; mail systems wrap them in plus addresses

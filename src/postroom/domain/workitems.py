@@ -1,4 +1,4 @@
-"""Work items: Tickets, Cases and Actions, their states and references (product.md §3)."""
+"""Work items: Tickets, Cases and Actions, their states and references (docs/product.md §3)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class State(StrEnum):
 
     @property
     def running(self) -> bool:
-        """Not Closed (product.md glossary)."""
+        """Not Closed (docs/product.md glossary)."""
         return self is not State.CLOSED
 
     @property

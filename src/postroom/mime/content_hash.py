@@ -1,6 +1,6 @@
 """The content hash: one message, one hash, whichever mailbox it came through.
 
-handler.md D1: a message is a duplicate when its Message-ID *and* content
+docs/handler.md D1: a message is a duplicate when its Message-ID *and* content
 match; content is the message without the header fields that transport
 adds on the way (RFC 5321 §4.4 trace fields ``Received`` and
 ``Return-Path``; ``Delivered-To``, ``X-Original-To`` and ``Envelope-To``

@@ -8,7 +8,7 @@ part. It gives two texts from one pass over the markup:
   ``text <url>`` and images by their ``alt`` text. It becomes
   ``ParsedMail.body_text``.
 * ``visible``: only the words a person sees (no link targets, no ``alt``
-  text), which the body reference search reads (handler.md §1, rule 4;
+  text), which the body reference search reads (docs/handler.md §1, rule 4;
   ``ParsedMail.visible_text``).
 
 Both leave out comments, scripts, styles and hidden elements: which

@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class OutboxRecord:
-    """One queued, sent or given-up outbound message (`outbox` row, cli.md `outbox list`)."""
+    """One queued, sent or given-up outbound message (`outbox` row, docs/cli.md `outbox list`)."""
 
     id: int
     kind: str

@@ -1,6 +1,6 @@
 """The statuses a stored message, an outbound message and a communication go through.
 
-Each value is what the database column holds and what `cli.md` prints (StrEnum: a
+Each value is what the database column holds and what `docs/cli.md` prints (StrEnum: a
 member compares equal to its text), so these names change only with a migration.
 """
 

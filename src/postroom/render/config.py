@@ -1,4 +1,4 @@
-"""Configuration in the shapes of cli.md (`--json` of channel, smtp, route and user
+"""Configuration in the shapes of docs/cli.md (`--json` of channel, smtp, route and user
 commands), built from records; shared by the CLI and the web API. Never a password."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""cli.md's JSON of mail and work items: decisions, items with their history and
+"""docs/cli.md's JSON of mail and work items: decisions, items with their history and
 communications, parsed mail, stored messages, queued replies.
 
 A decision is shown as the ledger records it (`postroom.services.ledger`, whose document
-is cli.md's decision object): what `ingest --json` prints is what a message stored again
+is docs/cli.md's decision object): what `ingest --json` prints is what a message stored again
 shows later.
 """
 

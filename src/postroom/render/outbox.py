@@ -1,4 +1,4 @@
-"""The outbox in the shape of cli.md (`outbox list --json`, `outbox retry|cancel --json`)."""
+"""The outbox in the shape of docs/cli.md (`outbox list --json`, `outbox retry|cancel --json`)."""
 
 from __future__ import annotations
 

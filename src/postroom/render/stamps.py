@@ -1,4 +1,4 @@
-"""Moments as cli.md prints them: ISO 8601 in UTC with a ``Z`` (stored naive UTC)."""
+"""Moments as docs/cli.md prints them: ISO 8601 in UTC with a ``Z`` (stored naive UTC)."""
 
 from __future__ import annotations
 

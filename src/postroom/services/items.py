@@ -26,7 +26,7 @@ class ItemService:
         self.cause = Cause("user", actor=actor)
 
     def list(self, state: State | None, queue: str | None) -> list[ItemDetail]:
-        """Items oldest first, each with its history (cli.md: `item show` but the
+        """Items oldest first, each with its history (docs/cli.md: `item show` but the
         communications)."""
         with self.storage.reading() as uow:
             return [

@@ -1,4 +1,4 @@
-"""How the ledger records a decision (``messages.decision``): the decision JSON of cli.md.
+"""How the ledger records a decision (``messages.decision``): the decision JSON of docs/cli.md.
 
 Ingest writes it in the transaction that applies the decision, and everything that shows
 a decision later shows this document as it was written: a message stored again,
@@ -39,7 +39,7 @@ def item_document(item: ItemRecord) -> dict[str, Any]:
 def decision_document(
     decision: Decision, items: list[dict[str, Any]], message_row: int | None
 ) -> dict[str, Any]:
-    """The decision object of handler.md §6, plus the reason and the stored message's id."""
+    """The decision object of docs/handler.md §6, plus the reason and the stored message's id."""
     return {
         "outcome": decision.outcome.value,
         "rule": decision.rule.value,

@@ -1,4 +1,4 @@
-"""The decision table (handler.md), one row per rule and per matching case.
+"""The decision table (docs/handler.md), one row per rule and per matching case.
 
 Each row sets up a small world in an InMemoryHandlerContext, hands one parsed
 mail to ``decide`` and states the Decision the table asks for.
