@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, up
 from postroom.errors import NotFoundError
 from postroom.records.outbox import OutboxRecord
 from postroom.records.statuses import OutboxStatus
-from postroom.storage.tables import communications, outbox, work_items
+from postroom.storage.tables import outbox, work_items
 
 
 class OutboxRepository:
@@ -113,7 +113,7 @@ def enqueue(
                 subject=subject,
                 message_id=message_id,
                 raw_sha256=raw_sha256,
-                status="queued",
+                status=OutboxStatus.QUEUED.value,
                 attempts=0,
                 next_attempt=now,
                 created_at=now,
@@ -131,10 +131,12 @@ def enqueue(
 # later update names it, so a process whose lease was taken over changes nothing.
 
 _DUE = or_(
-    and_(outbox.c.status == "queued", outbox.c.next_attempt <= bindparam("now")),
-    and_(outbox.c.status == "sending", outbox.c.lease_until < bindparam("now")),
+    and_(outbox.c.status == OutboxStatus.QUEUED.value, outbox.c.next_attempt <= bindparam("now")),
+    and_(outbox.c.status == OutboxStatus.SENDING.value, outbox.c.lease_until < bindparam("now")),
 )
-_STALE = and_(outbox.c.status == "delivering", outbox.c.lease_until < bindparam("now"))
+_STALE = and_(
+    outbox.c.status == OutboxStatus.DELIVERING.value, outbox.c.lease_until < bindparam("now")
+)
 
 
 def lease_token(now: datetime, lease: timedelta) -> datetime:
@@ -155,8 +157,8 @@ def abandon_stale_deliveries(conn: Connection, now: datetime) -> list[int]:
     for row_id in stale:
         conn.execute(
             update(outbox)
-            .where(outbox.c.id == row_id, outbox.c.status == "delivering")
-            .values(status="unknown", lease_until=None, last_error=UNKNOWN_OUTCOME)
+            .where(outbox.c.id == row_id, outbox.c.status == OutboxStatus.DELIVERING.value)
+            .values(status=OutboxStatus.UNKNOWN.value, lease_until=None, last_error=UNKNOWN_OUTCOME)
         )
     return stale
 
@@ -184,7 +186,7 @@ def claim_due(conn: Connection, now: datetime, token: datetime, limit: int = 100
         result = conn.execute(
             update(outbox)
             .where(outbox.c.id == row_id, _DUE)
-            .values(status="sending", lease_until=token),
+            .values(status=OutboxStatus.SENDING.value, lease_until=token),
             {"now": now},
         )
         if result.rowcount == 1:
@@ -206,8 +208,14 @@ def start_delivery(
     """
     result = conn.execute(
         update(outbox)
-        .where(outbox.c.id == row_id, outbox.c.status == "sending", outbox.c.lease_until == token)
-        .values(status="delivering", lease_until=new_token, recipient_results=pending)
+        .where(
+            outbox.c.id == row_id,
+            outbox.c.status == OutboxStatus.SENDING.value,
+            outbox.c.lease_until == token,
+        )
+        .values(
+            status=OutboxStatus.DELIVERING.value, lease_until=new_token, recipient_results=pending
+        )
     )
     return result.rowcount == 1
 
@@ -218,7 +226,7 @@ def finish(conn: Connection, row_id: int, token: datetime, **values: Any) -> boo
         update(outbox)
         .where(
             outbox.c.id == row_id,
-            outbox.c.status.in_(("sending", "delivering")),
+            outbox.c.status.in_((OutboxStatus.SENDING.value, OutboxStatus.DELIVERING.value)),
             outbox.c.lease_until == token,
         )
         .values(lease_until=None, **values)
@@ -231,14 +239,3 @@ def get(conn: Connection, row_id: int) -> Row[Any]:
     if row is None:
         raise NotFoundError(f"no outbox message {row_id} (see: postroom outbox list)")
     return row
-
-
-def set_communication_status(
-    conn: Connection, row_id: int, status: str, detail: str | None
-) -> None:
-    """The outbound communication on the work item shows what happened to its outbox row."""
-    conn.execute(
-        update(communications)
-        .where(communications.c.outbox_id == row_id, communications.c.status != "bounced")
-        .values(status=status, status_detail=detail)
-    )
