@@ -13,7 +13,7 @@ from typing import Protocol
 
 from postroom.errors import UserError
 from postroom.records.outbox import OutboxRecord
-from postroom.records.statuses import CommunicationStatus, OutboxStatus
+from postroom.records.statuses import CommunicationStatus, OutboxStatus, RecipientStatus
 from postroom.services.ingest import utcnow
 from postroom.services.send import SendReport
 from postroom.storage.unit import Storage
@@ -56,7 +56,7 @@ class OutboxService:
             accepted = {
                 address: result
                 for address, result in (message.recipient_results or {}).items()
-                if result.get("status") == "accepted"
+                if result.get("status") == RecipientStatus.ACCEPTED
             }
             uow.outbox.requeue(outbox_id, now, accepted or None)
             uow.communications.set_status_of_outbox(
