@@ -15,7 +15,8 @@ from postroom.domain.workitems import ItemType, State
 from postroom.records.items import CommunicationRecord, HistoryEvent, ItemRecord
 from postroom.records.mail import MessageRecord
 from postroom.render.stamps import iso
-from postroom.services.ingest import Explanation, IngestResult, Preview
+from postroom.services.explain import Explanation, Preview
+from postroom.services.ingest import IngestResult
 from postroom.services.items import ItemDetail
 from postroom.services.ledger import decision_document, item_document, quarantine_document
 from postroom.services.reply import QueuedReply

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from postroom.domain.automatic import automatic_reason
-from postroom.domain.decision import Decision, NewTicket, Outcome, Rule
+from postroom.domain.decision import Decision, Outcome, Rule
 from postroom.domain.handler import decide
 from postroom.domain.mail import ParsedMail
 from postroom.domain.ports import HandlerContext, HandlerSettings
@@ -36,6 +35,8 @@ from postroom.records.items import ItemRecord
 from postroom.records.mail import MessageRecord
 from postroom.records.statuses import MessageStatus
 from postroom.services.apply import Applier, message_status
+from postroom.services.explain import Explanation, preview
+from postroom.services.failures import error_text
 from postroom.services.ledger import decision_document, item_document, quarantine_document
 from postroom.storage.unit import Storage, UnitOfWork
 
@@ -77,27 +78,6 @@ class IngestResult:
         if self.decision is not None:
             return self.decision.outcome
         return Outcome.QUARANTINED
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """An item a dry run's decision would update (``item``; shown to-do when it would be
-    requeued) or create (``ticket``)."""
-
-    item: ItemRecord | None = None
-    requeue: bool = False
-    ticket: NewTicket | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    """`explain`: the parsed mail, why it counts as automatic mail (if it does), and the
-    decision it would get with the items it would touch; nothing written."""
-
-    mail: ParsedMail
-    automatic: str | None
-    decision: Decision
-    preview: tuple[Preview, ...]
 
 
 class IngestService:
@@ -260,11 +240,11 @@ class IngestService:
                     return _known(row)
                 # Another process committed the same message meanwhile (dedupe_key):
                 # decide again, now seeing it (D1).
-                error = _error_text(exc)
+                error = error_text(exc)
             except StorageUnavailableError:
                 raise  # storage, not the message: nothing of the batch counts as stored
             except Exception as exc:  # noqa: BLE001 - Q1: any unexpected error quarantines it
-                return _error_text(exc)
+                return error_text(exc)
         return error
 
     def handle_stored(self, message_row: int) -> IngestResult:
@@ -281,7 +261,7 @@ class IngestService:
                 with self.storage.writing() as uow:
                     return self._handle(uow, mail, message_row, now, channel_id=row.channel_id)
             except Exception as exc:  # noqa: BLE001 - stays in quarantine with the new error
-                error = _error_text(exc)
+                error = error_text(exc)
         with self.storage.writing() as uow:
             uow.messages.set_outcome(
                 message_row,
@@ -297,9 +277,9 @@ class IngestService:
         with self.storage.reading() as uow:
             decision = decide(mail, self._context(uow, None), self.settings, self.clock())
         with self.storage.reading() as uow:
-            preview = _preview(uow, decision)
+            items = preview(uow, decision)
             own = uow.handler.own_addresses(self.default_sender)
-        return Explanation(mail, automatic_reason(mail, own), decision, preview)
+        return Explanation(mail, automatic_reason(mail, own), decision, items)
 
     def _context(
         self, uow: UnitOfWork, row_id: int | None, channel_id: int | None = None
@@ -363,17 +343,6 @@ _Config = tuple[float, list[Route], frozenset[str], dict[int, str | None]]
 """When read; routes; own addresses; each channel's address by id."""
 
 
-def _preview(uow: UnitOfWork, decision: Decision) -> tuple[Preview, ...]:
-    """The items a decision would update or create (a dry run)."""
-    found: list[Preview] = []
-    for upd in decision.updates:
-        item = uow.items.find(upd.reference)
-        if item is not None:
-            found.append(Preview(item=item, requeue=upd.requeue))
-    found.extend(Preview(ticket=ticket) for ticket in decision.new_tickets)
-    return tuple(found)
-
-
 def _known(row: MessageRecord) -> IngestResult:
     """An arrival found in the ledger: what was decided for it then."""
     if row.decision:
@@ -410,29 +379,3 @@ def _arrive(
         content_hash=mail.content_hash if mail else None,
         message_id=mail.message_id if mail else None,
     )
-
-
-_CAUSE_LIMIT = 300
-"""Characters of a cause kept in the reason (an exception can quote the whole message)."""
-
-
-def _error_text(exc: BaseException) -> str:
-    """What a quarantined message keeps of its failure: the traceback, for whoever fixes the
-    bug, then the real cause in one line (`_cause`), which the reason and the log quote."""
-    return "".join(traceback.format_exception(exc, limit=8)) + _cause(exc)
-
-
-def _cause(exc: BaseException) -> str:
-    """``Class: first line of the message`` of the exception that really failed.
-
-    A database error is named by the driver's own exception (`StorageError.orig`): the
-    text around it adds the statement and a link to documentation. Only the first line is
-    taken (PostgreSQL's DETAIL line quotes the values of the row), at most `_CAUSE_LIMIT`
-    characters of it; the rest is kept as it is (whoever shows it escapes it).
-    """
-    if isinstance(exc, StorageError) and exc.orig is not None:
-        exc = exc.orig
-    lines = str(exc).strip().splitlines()
-    first = lines[0][:_CAUSE_LIMIT].strip() if lines else ""
-    name = type(exc).__name__
-    return f"{name}: {first}" if first else name
