@@ -6,9 +6,10 @@ so a message downloaded twice (a crash between store and DELE) is handled once,
 while new mail under a UIDL the server reused (RFC 1939 §7 allows it once the
 old message is gone) gets a row of its own.
 
-A poll reads the ledger only for the UIDLs it lists (`stored_under`), never
-a channel's whole history. Messages too large to retrieve are remembered per
+A poll reads the ledger only for the UIDLs it lists (`MessageRepository.stored_under`),
+never a channel's whole history. Messages too large to retrieve are remembered per
 (channel, UIDL) in ``pop3_oversize`` so later polls leave them on the server.
+`MessageRepository` is a unit of work's ``uow.messages``.
 """
 
 from __future__ import annotations
@@ -38,101 +39,13 @@ _ARRIVAL = select(messages).where(
 )
 
 
-def stored_under(
-    conn: Connection, channel_id: int, uids: Collection[str]
-) -> dict[str, list[tuple[int, str]]]:
-    """The ledger rows of the listed ``uids`` of a channel: UIDL -> [(size, SHA-256), ...].
-
-    Only what a listing needs, an ``IN`` of `IN_CHUNK` UIDLs at a time (the arrival key
-    ``(channel_id, source_uid, raw_sha256)`` is the index): a channel's history grows
-    without bound, a mailbox listing does not.
-    """
-    found: dict[str, list[tuple[int, str]]] = {}
-    for chunk in _chunks(sorted(set(uids))):
-        q = select(messages.c.source_uid, messages.c.size, messages.c.raw_sha256).where(
-            messages.c.channel_id == channel_id, messages.c.source_uid.in_(chunk)
-        )
-        for uid, size, sha in conn.execute(q):
-            found.setdefault(uid, []).append((int(size), sha))
-    return found
-
-
-def too_large(conn: Connection, channel_id: int) -> dict[str, tuple[int, int, str]]:
-    """Messages of a channel remembered as too large: UIDL -> (LIST size, limit then, reason).
-
-    Only messages still on the server are kept (`forget_too_large`), so this is bounded by
-    the mailbox, not by the channel's history.
-    """
-    t = pop3_oversize.c
-    q = select(t.source_uid, t.size, t.limit_bytes, t.reason).where(t.channel_id == channel_id)
-    return {uid: (int(size), int(limit), reason) for uid, size, limit, reason in conn.execute(q)}
-
-
-def remember_too_large(
-    conn: Connection,
-    channel_id: int,
-    source_uid: str,
-    *,
-    size: int,
-    limit: int,
-    reason: str,
-    now: datetime,
-) -> None:
-    """Remember (or update) a message left on the server because it is over ``limit``."""
-    forget_too_large(conn, channel_id, [source_uid])
-    conn.execute(
-        insert(pop3_oversize).values(
-            channel_id=channel_id,
-            source_uid=source_uid,
-            size=size,
-            limit_bytes=limit,
-            reason=reason,
-            seen_at=now,
-        )
-    )
-
-
-def forget_too_large(conn: Connection, channel_id: int, uids: Collection[str]) -> None:
-    """Forget these remembered messages (gone from the server, or to be tried again)."""
-    for chunk in _chunks(sorted(set(uids))):
-        conn.execute(
-            delete(pop3_oversize).where(
-                pop3_oversize.c.channel_id == channel_id, pop3_oversize.c.source_uid.in_(chunk)
-            )
-        )
-
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), IN_CHUNK):
-        yield items[start : start + IN_CHUNK]
-
-
-def insert_arrivals(
-    conn: Connection, arrivals: list[tuple[str, int, int | None, str | None]], now: datetime
-) -> list[int]:
-    """Ledger rows for several arrivals ``(raw_sha256, size, channel_id, source_uid)`` in one
-    statement, their ids in the same order. Their Message-ID and content hash are left
-    empty: `MessageRepository.set_outcomes` fills them in when the batch is handled."""
-    params = [
-        {
-            "raw_sha256": sha,
-            "size": size,
-            "channel_id": channel_id,
-            "source_uid": source_uid,
-            "received_at": now,
-            "status": MessageStatus.STORED.value,
-            "attempts": 0,
-        }
-        for sha, size, channel_id, source_uid in arrivals
-    ]
-    return [int(row_id) for row_id in conn.execute(_INSERT_MANY, params).scalars()]
-
-
 class MessageRepository:
     """The ledger of one unit of work (`uow.messages`)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+
+    # -- arrivals and their outcomes (ingest) -------------------------------------------
 
     def insert_arrival(
         self,
@@ -164,7 +77,22 @@ class MessageRepository:
     def insert_arrivals(
         self, arrivals: list[tuple[str, int, int | None, str | None]], now: datetime
     ) -> list[int]:
-        return insert_arrivals(self._conn, arrivals, now)
+        """Ledger rows for several arrivals ``(raw_sha256, size, channel_id, source_uid)`` in
+        one statement, their ids in the same order. Their Message-ID and content hash are
+        left empty: `set_outcomes` fills them in when the batch is handled."""
+        params = [
+            {
+                "raw_sha256": sha,
+                "size": size,
+                "channel_id": channel_id,
+                "source_uid": source_uid,
+                "received_at": now,
+                "status": MessageStatus.STORED.value,
+                "attempts": 0,
+            }
+            for sha, size, channel_id, source_uid in arrivals
+        ]
+        return [int(row_id) for row_id in self._conn.execute(_INSERT_MANY, params).scalars()]
 
     def find_arrival(
         self, channel_id: int | None, source_uid: str | None, raw_sha256: str
@@ -198,20 +126,72 @@ class MessageRepository:
         q = select(messages).where(messages.c.status == status.value).order_by(messages.c.id)
         return [MessageRecord(**row._mapping) for row in self._conn.execute(q)]
 
+    # -- what a poll reads of the ledger ---------------------------------------------------
+
     def stored_under(
         self, channel_id: int, uids: Collection[str]
     ) -> dict[str, list[tuple[int, str]]]:
-        return stored_under(self._conn, channel_id, uids)
+        """The ledger rows of the listed ``uids`` of a channel: UIDL -> [(size, SHA-256), ...].
+
+        Only what a listing needs, an ``IN`` of `IN_CHUNK` UIDLs at a time (the arrival key
+        ``(channel_id, source_uid, raw_sha256)`` is the index): a channel's history grows
+        without bound, a mailbox listing does not.
+        """
+        found: dict[str, list[tuple[int, str]]] = {}
+        for chunk in _chunks(sorted(set(uids))):
+            q = select(messages.c.source_uid, messages.c.size, messages.c.raw_sha256).where(
+                messages.c.channel_id == channel_id, messages.c.source_uid.in_(chunk)
+            )
+            for uid, size, sha in self._conn.execute(q):
+                found.setdefault(uid, []).append((int(size), sha))
+        return found
 
     def too_large(self, channel_id: int) -> dict[str, tuple[int, int, str]]:
-        return too_large(self._conn, channel_id)
+        """Messages of a channel remembered as too large: UIDL -> (LIST size, limit then,
+        reason).
+
+        Only messages still on the server are kept (`forget_too_large`), so this is bounded
+        by the mailbox, not by the channel's history.
+        """
+        t = pop3_oversize.c
+        q = select(t.source_uid, t.size, t.limit_bytes, t.reason).where(t.channel_id == channel_id)
+        rows = self._conn.execute(q)
+        return {uid: (int(size), int(limit), reason) for uid, size, limit, reason in rows}
 
     def remember_too_large(
-        self, channel_id: int, source_uid: str, *, size: int, limit: int, reason: str, now: datetime
+        self,
+        channel_id: int,
+        source_uid: str,
+        *,
+        size: int,
+        limit: int,
+        reason: str,
+        now: datetime,
     ) -> None:
-        remember_too_large(
-            self._conn, channel_id, source_uid, size=size, limit=limit, reason=reason, now=now
+        """Remember (or update) a message left on the server because it is over ``limit``."""
+        self.forget_too_large(channel_id, [source_uid])
+        self._conn.execute(
+            insert(pop3_oversize).values(
+                channel_id=channel_id,
+                source_uid=source_uid,
+                size=size,
+                limit_bytes=limit,
+                reason=reason,
+                seen_at=now,
+            )
         )
 
     def forget_too_large(self, channel_id: int, uids: Collection[str]) -> None:
-        forget_too_large(self._conn, channel_id, uids)
+        """Forget these remembered messages (gone from the server, or to be tried again)."""
+        for chunk in _chunks(sorted(set(uids))):
+            self._conn.execute(
+                delete(pop3_oversize).where(
+                    pop3_oversize.c.channel_id == channel_id,
+                    pop3_oversize.c.source_uid.in_(chunk),
+                )
+            )
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]

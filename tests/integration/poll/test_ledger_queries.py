@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from postroom.storage import channels, messages
+from postroom.storage import channels
 from postroom.storage.database import make_engine, reading, upgrade
+from postroom.storage.messages import IN_CHUNK, MessageRepository
 
 NOW = datetime(2026, 11, 28, 9, 0)
 
@@ -40,7 +41,7 @@ def _channel(conn, name: str) -> int:  # type: ignore[no-untyped-def]
 
 def test_stored_under_reads_only_the_listed_uidls_in_chunks(engine: Engine) -> None:
     rng = random.Random(7)
-    history = 3 * messages.IN_CHUNK + 17
+    history = 3 * IN_CHUNK + 17
     with engine.begin() as conn:
         mine, other = _channel(conn, "mine"), _channel(conn, "other")
         rows: list[tuple[str, int, int | None, str | None]] = []
@@ -50,11 +51,11 @@ def test_stored_under_reads_only_the_listed_uidls_in_chunks(engine: Engine) -> N
         reused = rng.randbytes(12)
         rows.append((hashlib.sha256(reused).hexdigest(), 12, mine, "u5"))  # a second row
         rows.append(("f" * 64, 99, other, "u5"))  # another channel's UIDL
-        messages.insert_arrivals(conn, rows, NOW)
-    listed = [f"u{n}" for n in rng.sample(range(history), messages.IN_CHUNK + 40)]
+        MessageRepository(conn).insert_arrivals(rows, NOW)
+    listed = [f"u{n}" for n in rng.sample(range(history), IN_CHUNK + 40)]
     listed += ["u5", "not-stored"]
     with reading(engine) as conn:
-        found = messages.stored_under(conn, mine, listed)
+        found = MessageRepository(conn).stored_under(mine, listed)
     expected: dict[str, list[tuple[int, str]]] = {}
     for sha, size, channel_id, uid in rows:
         if channel_id == mine and uid in listed:
@@ -66,21 +67,23 @@ def test_stored_under_reads_only_the_listed_uidls_in_chunks(engine: Engine) -> N
 def test_too_large_is_remembered_updated_and_forgotten(engine: Engine) -> None:
     with engine.begin() as conn:
         cid = _channel(conn, "big")
-        for n in range(messages.IN_CHUNK + 3):
-            messages.remember_too_large(
-                conn, cid, f"u{n}", size=2000 + n, limit=1000, reason=f"r{n}", now=NOW
+        for n in range(IN_CHUNK + 3):
+            MessageRepository(conn).remember_too_large(
+                cid, f"u{n}", size=2000 + n, limit=1000, reason=f"r{n}", now=NOW
             )
-        messages.remember_too_large(conn, cid, "u1", size=5, limit=4, reason="again", now=NOW)
+        MessageRepository(conn).remember_too_large(
+            cid, "u1", size=5, limit=4, reason="again", now=NOW
+        )
     with reading(engine) as conn:
-        remembered = messages.too_large(conn, cid)
-    assert len(remembered) == messages.IN_CHUNK + 3
+        remembered = MessageRepository(conn).too_large(cid)
+    assert len(remembered) == IN_CHUNK + 3
     assert remembered["u1"] == (5, 4, "again") and remembered["u0"] == (2000, 1000, "r0")
     with engine.begin() as conn:
-        messages.forget_too_large(conn, cid, [f"u{n}" for n in range(messages.IN_CHUNK + 1)])
+        MessageRepository(conn).forget_too_large(cid, [f"u{n}" for n in range(IN_CHUNK + 1)])
     with reading(engine) as conn:
-        assert set(messages.too_large(conn, cid)) == {
-            f"u{messages.IN_CHUNK + 1}",
-            f"u{messages.IN_CHUNK + 2}",
+        assert set(MessageRepository(conn).too_large(cid)) == {
+            f"u{IN_CHUNK + 1}",
+            f"u{IN_CHUNK + 2}",
         }
 
 
