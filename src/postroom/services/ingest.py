@@ -69,7 +69,8 @@ class IngestResult:
     """Why it could not be handled: the traceback, then the cause in one line."""
     already_stored: bool = False
     recorded: dict[str, Any] | None = None
-    """The decision as the ledger records it (`postroom.services.ledger`), where it did."""
+    """The decision as the ledger recorded it (`postroom.services.ledger`); None when this
+    attempt recorded none (a quarantine retry that failed again keeps the earlier one)."""
 
     @property
     def outcome(self) -> Outcome:
