@@ -228,9 +228,9 @@ def child_setup(p: dict[str, Any]) -> dict[str, Any]:
     """A fresh POSTROOM_HOME with one route (-> Tickets) and one enabled channel per mailbox,
     stored as `postroom route add` and `postroom channel add` store them (the connection
     check of `channel add` is left out: 200 checks would only slow the set-up)."""
+    from postroom.clock import utcnow
     from postroom.credentials import Secret
     from postroom.domain.routes import Route
-    from postroom.services.ingest import utcnow
     from postroom.storage import channels, config
 
     app = _app(p["home"])

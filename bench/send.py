@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from postroom.clock import utcnow
 from postroom.credentials import Secret, SecretBox
 from postroom.net.connection import MailUrl, tls_context
 from postroom.net.sasl import Credentials
 from postroom.outbound import SmtpConnection, SmtplibConnector
 from postroom.ports.sending import SmtpServer
-from postroom.services.ingest import utcnow
 from postroom.services.send import OutboxSender
 from postroom.storage import outbox
 from postroom.storage.blobs import FileBlobStore

@@ -22,7 +22,7 @@ from sqlalchemy import update
 
 from e2e.outbound import Shell, route
 from postroom.bootstrap import App
-from postroom.services.ingest import utcnow
+from postroom.clock import utcnow
 from postroom.services.send import OutboxSender
 from postroom.storage import outbox
 from postroom.storage.tables import outbox as outbox_table

@@ -26,8 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from postroom.clock import utcnow
 from postroom.credentials import Secret
-from postroom.services.ingest import utcnow
 from postroom.storage import channels
 
 if TYPE_CHECKING:

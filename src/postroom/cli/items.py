@@ -9,10 +9,10 @@ import typer
 from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
+from postroom.clock import utcnow
 from postroom.domain.workitems import State
 from postroom.records.statuses import CommunicationStatus
 from postroom.render.mail import item_detail_json
-from postroom.services.ingest import utcnow
 from postroom.services.items import ItemService
 
 

@@ -10,10 +10,10 @@ import typer
 from postroom.cli.items import item_app
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
+from postroom.clock import utcnow
 from postroom.errors import UserError
 from postroom.render.mail import reply_json
 from postroom.services.addresses import checked_address
-from postroom.services.ingest import utcnow
 from postroom.services.reply import read_attachment
 
 

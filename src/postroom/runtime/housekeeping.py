@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from postroom.bootstrap import App
-from postroom.services.ingest import utcnow
+from postroom.clock import utcnow
 from postroom.services.items import ItemService
 from postroom.services.send import OutboxSender
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from postroom.clock import utcnow
 from postroom.credentials import Secret, SecretBox
 from postroom.diagnostics import CheckReport
 from postroom.errors import UserError
@@ -21,7 +22,6 @@ from postroom.net.sasl import AuthMechanism
 from postroom.records.config import ChannelRecord
 from postroom.services.checks import failure_class, first_failure
 from postroom.services.enabling import Admission, ConnectionCheck, check_then_enable
-from postroom.services.ingest import utcnow
 from postroom.services.servers import smtp_url
 from postroom.storage.unit import Storage, UnitOfWork
 

@@ -18,10 +18,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from postroom.clock import utcnow
 from postroom.domain.automatic import automatic_reason
 from postroom.domain.decision import Decision, Outcome, Rule
 from postroom.domain.handler import decide
@@ -41,10 +42,6 @@ from postroom.services.ledger import decision_document, item_document, quarantin
 from postroom.storage.unit import Storage, UnitOfWork
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)

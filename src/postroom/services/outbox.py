@@ -11,10 +11,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from postroom.clock import utcnow
 from postroom.errors import UserError
 from postroom.records.outbox import OutboxRecord
 from postroom.records.statuses import CommunicationStatus, OutboxStatus, RecipientStatus
-from postroom.services.ingest import utcnow
 from postroom.services.send import SendReport
 from postroom.storage.unit import Storage
 

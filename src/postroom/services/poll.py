@@ -36,6 +36,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from postroom import failpoints
+from postroom.clock import utcnow
 from postroom.credentials import SecretBox
 from postroom.domain.decision import Outcome
 from postroom.errors import PostroomError, StorageUnavailableError
@@ -43,7 +44,7 @@ from postroom.mime.isolated import ParseInterrupted
 from postroom.net.connection import ConnectionFailure, FailureClass
 from postroom.ports.mailbox import MAX_MESSAGE_BYTES, MailboxSession, MessageInfo, MessageTooLarge
 from postroom.records.config import ChannelRecord
-from postroom.services.ingest import Arrival, IngestService, utcnow
+from postroom.services.ingest import Arrival, IngestService
 from postroom.services.mailbox_access import MailboxAccess, SourceFactory
 from postroom.services.poll_batch import PollBatch
 from postroom.services.poll_leases import PollLeases

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 
+from postroom.clock import utcnow
 from postroom.errors import StorageUnavailableError
-from postroom.services.ingest import utcnow
 from postroom.services.outage import Outage
 from postroom.services.poll import PollService
 from postroom.services.poll_report import ChannelReport

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from postroom.clock import utcnow
 from postroom.credentials import Secret, SecretBox
 from postroom.diagnostics import CheckReport
 from postroom.errors import UserError
 from postroom.net.connection import MailUrl
 from postroom.records.config import SmtpServerRecord
 from postroom.services.enabling import Admission, ConnectionCheck, check_then_enable
-from postroom.services.ingest import utcnow
 from postroom.storage.unit import Storage, UnitOfWork
 
 

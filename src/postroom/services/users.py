@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from postroom.clock import utcnow
 from postroom.records.config import Role, UserRecord
 from postroom.services.addresses import checked_address, required
-from postroom.services.ingest import utcnow
 from postroom.storage.unit import Storage
 
 

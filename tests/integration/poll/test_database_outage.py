@@ -22,9 +22,10 @@ import pytest
 
 from e2e.cli import Result
 from postroom.cli.state import current_app
+from postroom.clock import utcnow
 from postroom.errors import StorageUnavailableError
 from postroom.ports.sending import SmtpServer, SmtpSession
-from postroom.services.ingest import Arrival, IngestResult, IngestService, utcnow
+from postroom.services.ingest import Arrival, IngestResult, IngestService
 from support.mails import make_mail
 from support.pgcluster import Cluster, pg_cluster
 from support.polling import Box, Postroom

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import update
 
 from postroom.bootstrap import App
-from postroom.services.ingest import utcnow
+from postroom.clock import utcnow
 from postroom.storage import channels
 from postroom.storage.database import reading
 from postroom.storage.tables import channels as channels_table
