@@ -67,7 +67,7 @@ def _service(home: Path, url: str):  # type: ignore[no-untyped-def]
 
 
 def _now():  # type: ignore[no-untyped-def]
-    from postroom.services.ingest import utcnow
+    from postroom.clock import utcnow
 
     return utcnow()
 

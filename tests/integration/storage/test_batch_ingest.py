@@ -9,9 +9,10 @@ import logging
 import pytest
 
 from postroom.bootstrap import App
+from postroom.clock import utcnow
 from postroom.domain.routes import Route
 from postroom.render.mail import decision_json
-from postroom.services.ingest import Arrival, utcnow
+from postroom.services.ingest import Arrival
 from postroom.storage import config
 from support.mails import make_mail
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from postroom.bootstrap import App
+from postroom.clock import utcnow
 from postroom.domain.routes import Route
 from postroom.render.mail import decision_json
-from postroom.services.ingest import utcnow
 from postroom.storage import config
 from support.mails import make_mail
 
