@@ -58,11 +58,13 @@ def _service(home: Path, url: str):  # type: ignore[no-untyped-def]
     os.environ["POSTROOM_DATABASE_URL"] = url
     from postroom.bootstrap import App
     from postroom.domain.routes import Route
-    from postroom.storage import config
+    from postroom.storage.config import ConfigRepository
 
     app = App()
     with app.engine.begin() as conn:
-        config.add_route(conn, Route("support@example.com", "Acme", "Query", "billing"), _now())
+        ConfigRepository(conn).add_route(
+            Route("support@example.com", "Acme", "Query", "billing"), _now()
+        )
     return app
 
 

@@ -231,16 +231,14 @@ def child_setup(p: dict[str, Any]) -> dict[str, Any]:
     from postroom.clock import utcnow
     from postroom.credentials import Secret
     from postroom.domain.routes import Route
-    from postroom.storage import channels, config
 
     app = _app(p["home"])
     now = utcnow()
-    with app.engine.begin() as conn:
+    with app.storage.writing() as uow:
         for i, (address, password) in enumerate(p["users"]):
-            config.add_route(conn, Route(address, "Bench", "Inbound", f"queue{i % 4}"), now)
-            channels.add_channel(
-                conn,
-                now,
+            uow.config.add_route(Route(address, "Bench", "Inbound", f"queue{i % 4}"), now)
+            uow.channels.add(
+                now=now,
                 name=f"box{i:03d}",
                 url=f"pop3s://{address}@{p['host']}:{p['port']}",
                 address=address,

@@ -26,10 +26,8 @@ from postroom.net.sasl import Credentials
 from postroom.outbound import SmtpConnection, SmtplibConnector
 from postroom.ports.sending import SmtpServer
 from postroom.services.send import OutboxSender
-from postroom.storage import outbox
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import ensure_schema, make_engine
-from postroom.storage.servers import add_server
 from postroom.storage.unit import Storage
 from support.mailstack import DEFAULT_DIR, Mailstack
 
@@ -69,9 +67,9 @@ def whole_outbox(ms: Mailstack, n: int) -> float:
         ensure_schema(engine)
         blobs, box = FileBlobStore(Path(tmp) / "blobs"), SecretBox.for_home(Path(tmp))
         now = utcnow()
-        with engine.begin() as conn:
-            add_server(
-                conn,
+        storage = Storage(engine, blobs)
+        with storage.writing() as uow:
+            uow.servers.add(
                 name="bench",
                 url=f"submission://{USER}@{ms.host}:{ms.submission_port}",
                 password_enc=box.seal(Secret(ms.password(USER))),
@@ -80,11 +78,11 @@ def whole_outbox(ms: Mailstack, n: int) -> float:
                 send_as=False,
                 is_default=True,
                 now=now,
+                enabled=True,
             )
             for i in range(n):
                 raw = message(i)
-                outbox.enqueue(
-                    conn,
+                uow.outbox.enqueue(
                     kind="reply",
                     work_item_id=None,
                     sender=USER,
@@ -94,7 +92,7 @@ def whole_outbox(ms: Mailstack, n: int) -> float:
                     raw_sha256=blobs.put(raw),
                     now=now,
                 )
-        sender = OutboxSender(Storage(engine, blobs), box, SmtplibConnector(), batch=n)
+        sender = OutboxSender(storage, box, SmtplibConnector(), batch=n)
         start = time.perf_counter()
         report = sender.send_due(utcnow())
         elapsed = time.perf_counter() - start

@@ -24,7 +24,7 @@ from e2e.outbound import Shell, route
 from postroom.bootstrap import App
 from postroom.clock import utcnow
 from postroom.services.send import OutboxSender
-from postroom.storage import outbox
+from postroom.storage.sending import SendingRepository
 from postroom.storage.tables import outbox as outbox_table
 from unit.outbound.fake_smtp import Script, fake_smtp
 
@@ -142,10 +142,10 @@ def test_two_senders_never_claim_the_same_row(sh: Shell) -> None:
         queue_one(sh, port)
         app = App()
         now = utcnow()
-        with app.engine.begin() as conn:
-            first = outbox.claim_due(conn, now, outbox.lease_token(now, timedelta(minutes=5)))
-        with app.engine.begin() as conn:
-            second = outbox.claim_due(conn, now, outbox.lease_token(now, timedelta(minutes=5)))
+        with app.storage.writing() as uow:
+            first = uow.sending.claim_due(now, uow.sending.lease_token(now, timedelta(minutes=5)))
+        with app.storage.writing() as uow:
+            second = uow.sending.claim_due(now, uow.sending.lease_token(now, timedelta(minutes=5)))
         assert (len(first), len(second)) == (1, 0)
         assert sender().send_due(now).claimed == 0  # leased by "first"
         # the lease of a claimant that stopped before DATA expires; the row is sent then
@@ -157,10 +157,10 @@ def test_a_sender_stopped_during_data_never_causes_a_second_copy(sh: Shell) -> N
         row_id = queue_one(sh, port)
         app = App()
         now = utcnow()
-        token = outbox.lease_token(now, timedelta(minutes=5))
-        with app.engine.begin() as conn:
-            outbox.claim_due(conn, now, token)
-            assert outbox.start_delivery(conn, row_id, token, token, {})
+        token = SendingRepository.lease_token(now, timedelta(minutes=5))
+        with app.storage.writing() as uow:
+            uow.sending.claim_due(now, token)
+            assert uow.sending.start_delivery(row_id, token, token, {})
         # ... the process dies here, after handing the message over
         report = sender().send_due(now + timedelta(minutes=10))
         assert (report.unknown, report.sent) == (1, 0)
@@ -183,13 +183,14 @@ def test_the_delivering_lease_runs_from_the_final_dot_not_from_the_rounds_start(
     fake_time = SimpleNamespace(monotonic=lambda: next(clock, 600.0))
     monkeypatch.setattr("postroom.services.send.time", fake_time)
     renewed: list[datetime] = []
-    start_delivery = outbox.start_delivery
+    start_delivery = SendingRepository.start_delivery
 
     def spy(*args: object) -> bool:
+        # args: (repository, outbox_id, token, new_token, pending)
         renewed.append(args[3])  # type: ignore[arg-type]
         return start_delivery(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(outbox, "start_delivery", spy)
+    monkeypatch.setattr(SendingRepository, "start_delivery", spy)
     with fake_smtp() as (script, port):
         queue_one(sh, port)
         now = utcnow()

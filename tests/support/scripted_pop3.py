@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 
 from postroom.clock import utcnow
 from postroom.credentials import Secret
-from postroom.storage import channels
 
 if TYPE_CHECKING:
     from postroom.bootstrap import App
@@ -300,10 +299,9 @@ class Session:
 
 def add_channel(app: App, server: ScriptedPop3, name: str = "scripted") -> int:
     """An enabled channel of ``app`` on ``server`` (polled every minute, 10 s timeout)."""
-    with app.engine.begin() as conn:
-        return channels.add_channel(
-            conn,
-            utcnow(),
+    with app.storage.writing() as uow:
+        channel = uow.channels.add(
+            now=utcnow(),
             name=name,
             url=server.url,
             password_enc=app.secrets.seal(Secret(server.password)),
@@ -313,6 +311,7 @@ def add_channel(app: App, server: ScriptedPop3, name: str = "scripted") -> int:
             timeout_s=10,
             enabled=True,
         )
+    return channel.id
 
 
 def _stuffed(body: bytes) -> bytes:

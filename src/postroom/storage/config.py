@@ -20,7 +20,20 @@ class ConfigRepository:
         self._conn = conn
 
     def add_route(self, route: Route, now: datetime) -> None:
-        add_route(self._conn, route, now)
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(
+                    insert(routes).values(
+                        address=route.address,
+                        context=route.context,
+                        category=route.category,
+                        queue=route.queue,
+                        acknowledge=route.acknowledge,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError as exc:
+            raise UserError(f"a route for {route.address} exists already") from exc
 
     def remove_route(self, address: str) -> None:
         found = self._conn.execute(
@@ -55,20 +68,3 @@ class ConfigRepository:
         """Every user, by name."""
         rows = self._conn.execute(select(users).order_by(users.c.name))
         return [UserRecord(**row._mapping) for row in rows]
-
-
-def add_route(conn: Connection, route: Route, now: datetime) -> None:
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                insert(routes).values(
-                    address=route.address,
-                    context=route.context,
-                    category=route.category,
-                    queue=route.queue,
-                    acknowledge=route.acknowledge,
-                    created_at=now,
-                )
-            )
-    except IntegrityError as exc:
-        raise UserError(f"a route for {route.address} exists already") from exc

@@ -18,7 +18,7 @@ from postroom.domain.ports import OWN_MESSAGE_ID_PREFIX
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
 from postroom.records.statuses import MessageStatus
-from postroom.storage.channels import addresses as addresses_by_channel
+from postroom.storage.channels import ChannelRepository
 from postroom.storage.tables import channels, communications, messages, outbox, routes
 from postroom.storage.workitems import ItemRepository
 
@@ -229,7 +229,7 @@ class HandlerStore:
 
     def channel_addresses(self) -> dict[int, str | None]:
         """Each channel's address by id (the address its messages arrive through)."""
-        return addresses_by_channel(self._conn)
+        return ChannelRepository(self._conn).addresses()
 
     def context(
         self,

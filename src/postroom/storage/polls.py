@@ -3,20 +3,27 @@
 A lease (``lease_owner`` + ``lease_until``) taken with one conditional UPDATE makes sure
 at most one poll of a channel runs at a time, whatever the number of processes sharing
 the database; its owner is ``host:pid``, so a lease left by a process of this host that
-is gone is taken over at once instead of running out (`storage.channels.holder_dead`).
-A poll's outcome counts towards switching its channel off (``max_failures``), except a
-storage failure, which is Postroom's and not the mailbox's.
+is gone is taken over at once instead of running out (`_holder_dead`). A poll's outcome
+counts towards switching its channel off (``max_failures``), except a storage failure,
+which is Postroom's and not the mailbox's.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 
+from postroom.errors import NotFoundError
 from postroom.net.connection import FailureClass
 from postroom.records.config import ChannelRecord
-from postroom.storage import channels
+from postroom.storage.tables import channels
+
+_UPDATE = update(channels).where(channels.c.id == bindparam("_id"))
 
 
 class PollRepository:
@@ -26,30 +33,84 @@ class PollRepository:
         self._conn = conn
 
     def due(self, now: datetime, names: list[str] | None = None) -> list[ChannelRecord]:
-        """Enabled channels due at ``now``, oldest due first (or the named ones, enabled or
-        not); a channel leased by a dead process of this host counts as due."""
-        return [channels.channel_record(row) for row in channels.due(self._conn, now, names)]
+        """Enabled channels whose next poll is due, oldest due first (or the named ones,
+        enabled or not).
+
+        A channel whose lease is held by a process of this host that is gone is due too: the
+        poll takes the lease over at once (a restarted `postroom run` must not wait for the
+        leases of the process it replaces to run out). Leases of live processes, and of other
+        hosts (whose processes cannot be seen from here), are waited for.
+        """
+        q = select(channels)
+        if names:
+            q = q.where(channels.c.name.in_(names))
+        else:
+            q = q.where(
+                channels.c.enabled.is_(True),
+                or_(channels.c.next_poll.is_(None), channels.c.next_poll <= now),
+                or_(
+                    channels.c.lease_until.is_(None),
+                    channels.c.lease_until < now,
+                    channels.c.lease_owner.startswith(f"{socket.gethostname()}:", autoescape=True),
+                ),
+            )
+        rows = self._conn.execute(q.order_by(channels.c.next_poll, channels.c.id))
+        return [
+            ChannelRecord(**row._mapping)
+            for row in rows
+            if names
+            or row.lease_until is None
+            or row.lease_until < now
+            or _holder_dead(row.lease_owner)
+        ]
 
     def count_enabled(self) -> int:
-        return channels.count_enabled(self._conn)
+        return int(
+            self._conn.execute(
+                select(func.count()).select_from(channels).where(channels.c.enabled.is_(True))
+            ).scalar_one()
+        )
 
     def take_lease(self, channel_id: int, owner: str, now: datetime, ttl: timedelta) -> bool:
         """Take (or renew) the poll lease until ``now + ttl``; False when another holds it."""
-        return channels.take_lease(self._conn, channel_id, owner, now, ttl)
+        result = self._conn.execute(
+            update(channels)
+            .where(
+                channels.c.id == channel_id,
+                or_(
+                    channels.c.lease_until.is_(None),
+                    channels.c.lease_until < now,
+                    channels.c.lease_owner == owner,
+                ),
+            )
+            .values(lease_owner=owner, lease_until=now + ttl)
+        )
+        return result.rowcount == 1
 
     def dead_holder(self, channel_id: int) -> str | None:
         """The lease's holder when it is a process of this host that is gone (else None)."""
-        holder = channels.lease_holder(self._conn, channel_id)
-        return holder if holder is not None and channels.holder_dead(holder) else None
+        holder = self._conn.execute(
+            select(channels.c.lease_owner).where(channels.c.id == channel_id)
+        ).scalar_one_or_none()
+        return holder if holder is not None and _holder_dead(holder) else None
 
     def steal_lease(
         self, channel_id: int, stale: str, owner: str, now: datetime, ttl: timedelta
     ) -> bool:
         """Take over the lease from ``stale`` (a dead holder), only if it still holds it."""
-        return channels.steal_lease(self._conn, channel_id, stale, owner, now, ttl)
+        result = self._conn.execute(
+            update(channels)
+            .where(channels.c.id == channel_id, channels.c.lease_owner == stale)
+            .values(lease_owner=owner, lease_until=now + ttl)
+        )
+        return result.rowcount == 1
 
     def release_lease(self, channel_id: int, owner: str) -> None:
-        channels.release_lease(self._conn, channel_id, owner)
+        self._conn.execute(
+            update(channels)
+            .where(channels.c.id == channel_id, channels.c.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
 
     def record_success(
         self,
@@ -58,16 +119,28 @@ class PollRepository:
         next_poll: datetime,
         notice: tuple[str, str] | None = None,
     ) -> None:
-        """A poll that worked; ``notice`` (class, text) is kept as the last error without
-        counting a failure (mail it left on the server)."""
-        channels.record_success(self._conn, channel_id, now, next_poll, notice)
+        """A poll that worked; ``notice`` (class, text) is a reason a person should still
+        read (mail left on the server), kept as the last error without counting a failure."""
+        values: dict[str, Any] = {"last_error_class": None, "last_error": None}
+        if notice is not None:
+            row = self._row(channel_id)
+            values = {"last_error_class": notice[0], "last_error": notice[1]}
+            if (row.last_error_class, row.last_error) != notice:
+                values["last_error_at"] = now
+        self._set(
+            channel_id,
+            failure_count=0,
+            last_success=now,
+            last_poll=now,
+            next_poll=next_poll,
+            **values,
+        )
 
     def record_storage_failure(
         self, channel_id: int, text: str, now: datetime, next_poll: datetime
     ) -> None:
         """A poll that storage failed: shown on the channel, not counted against it."""
-        channels.set_values(
-            self._conn,
+        self._set(
             channel_id,
             last_error_class=FailureClass.STORAGE.value,
             last_error=text,
@@ -80,8 +153,62 @@ class PollRepository:
         self, channel_id: int, kind: str, text: str, now: datetime, next_poll: datetime
     ) -> bool:
         """Count a failed poll; True when this failure switched the channel off."""
-        return channels.record_failure(self._conn, channel_id, kind, text, now, next_poll)
+        row = self._row(channel_id)
+        count = row.failure_count + 1
+        values: dict[str, Any] = {
+            "failure_count": count,
+            "last_error_class": kind,
+            "last_error": text,
+            "last_error_at": now,
+            "last_poll": now,
+            "next_poll": next_poll,
+        }
+        switched_off = row.enabled and count >= row.max_failures
+        if switched_off:
+            values["enabled"] = False
+            values["disabled_reason"] = f"switched off after {count} consecutive failures ({kind})"
+        self._set(channel_id, **values)
+        return switched_off
 
     def mark_uidl_reuse(self, channel_id: int) -> bool:
-        """Remember that the server gave a stored UIDL to new mail; True the first time."""
-        return channels.mark_uidl_reuse(self._conn, channel_id)
+        """Remember that the server gave a stored UIDL to new mail; True the first time.
+
+        From then on every stored UIDL this channel lists is verified by RETR.
+        """
+        result = self._conn.execute(
+            update(channels)
+            .where(channels.c.id == channel_id, channels.c.uidl_reuse_seen.is_(False))
+            .values(uidl_reuse_seen=True)
+        )
+        return result.rowcount == 1
+
+    def _row(self, channel_id: int) -> ChannelRecord:
+        row = self._conn.execute(select(channels).where(channels.c.id == channel_id)).first()
+        if row is None:
+            raise NotFoundError(f"no channel with id {channel_id}")
+        return ChannelRecord(**row._mapping)
+
+    def _set(self, channel_id: int, **values: Any) -> None:
+        self._conn.execute(_UPDATE, {"_id": channel_id, **values})
+
+
+def _holder_dead(holder: str | None) -> bool:
+    """A lease owner (``host:pid``) that is a process of this host no longer running."""
+    host, _, pid = (holder or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")

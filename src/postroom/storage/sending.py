@@ -9,20 +9,33 @@ process whose lease was taken over changes nothing.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from postroom.records.outbox import OutboxRecord
 from postroom.records.statuses import OutboxStatus
-from postroom.storage import outbox
+from postroom.storage.tables import outbox
+
+_DUE = or_(
+    and_(outbox.c.status == OutboxStatus.QUEUED.value, outbox.c.next_attempt <= bindparam("now")),
+    and_(outbox.c.status == OutboxStatus.SENDING.value, outbox.c.lease_until < bindparam("now")),
+)
+_STALE = and_(
+    outbox.c.status == OutboxStatus.DELIVERING.value, outbox.c.lease_until < bindparam("now")
+)
 
 
 class SendingRepository:
     """The sender's side of the outbox in one unit of work (`uow.sending`)."""
 
-    UNKNOWN_OUTCOME = outbox.UNKNOWN_OUTCOME
+    UNKNOWN_OUTCOME = (
+        "outcome unknown: the sending process stopped while the SMTP server was taking the "
+        "message; not sent again automatically (check the recipient or the server log for its "
+        "Message-ID; `postroom outbox retry ID` sends it again)"
+    )
     """What a row found half-delivered says (it is never sent again automatically)."""
 
     def __init__(self, conn: Connection) -> None:
@@ -32,34 +45,99 @@ class SendingRepository:
     def lease_token(now: datetime, lease: timedelta) -> datetime:
         """A lease end unique to its claimant (a random microsecond offset on top): the
         token every later update of a claimed row names."""
-        return outbox.lease_token(now, lease)
+        offset = timedelta(microseconds=secrets.randbelow(999_999))
+        return (now + lease + offset).replace(tzinfo=None)
 
     def anything_to_do(self, now: datetime) -> bool:
         """A due row or a delivery left by a stopped process (a read: a tick with nothing
         to send does not queue for the write lock)."""
-        return outbox.anything_to_do(self._conn, now)
+        found = self._conn.execute(
+            select(outbox.c.id).where(or_(_DUE, _STALE)).limit(1), {"now": now}
+        )
+        return found.first() is not None
 
     def abandon_stale_deliveries(self, now: datetime) -> list[int]:
         """Rows left ``delivering`` by a process that stopped: outcome unknown, never resent."""
-        return outbox.abandon_stale_deliveries(self._conn, now)
+        stale = list(self._conn.execute(select(outbox.c.id).where(_STALE), {"now": now}).scalars())
+        for row_id in stale:
+            self._conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row_id, outbox.c.status == OutboxStatus.DELIVERING.value)
+                .values(
+                    status=OutboxStatus.UNKNOWN.value,
+                    lease_until=None,
+                    last_error=self.UNKNOWN_OUTCOME,
+                )
+            )
+        return stale
 
-    def claim_due(self, now: datetime, token: datetime, limit: int) -> list[OutboxRecord]:
+    def claim_due(self, now: datetime, token: datetime, limit: int = 100) -> list[OutboxRecord]:
         """Lease up to ``limit`` due rows with ``token``; each is claimed by one process."""
-        return [
-            OutboxRecord(**row._mapping) for row in outbox.claim_due(self._conn, now, token, limit)
-        ]
+        candidates = list(
+            self._conn.execute(
+                select(outbox.c.id)
+                .where(_DUE)
+                .order_by(outbox.c.next_attempt, outbox.c.id)
+                .limit(limit),
+                {"now": now},
+            ).scalars()
+        )
+        claimed: list[int] = []
+        for row_id in candidates:
+            result = self._conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row_id, _DUE)
+                .values(status=OutboxStatus.SENDING.value, lease_until=token),
+                {"now": now},
+            )
+            if result.rowcount == 1:
+                claimed.append(row_id)
+        if not claimed:
+            return []
+        rows = self._conn.execute(
+            select(outbox).where(outbox.c.id.in_(claimed)).order_by(outbox.c.id)
+        )
+        return [OutboxRecord(**row._mapping) for row in rows]
 
     def start_delivery(
         self, outbox_id: int, token: datetime, new_token: datetime, pending: dict[str, Any]
     ) -> bool:
         """``sending`` -> ``delivering`` under our lease, renewed to ``new_token``; False
-        when another process took the row over."""
-        return outbox.start_delivery(self._conn, outbox_id, token, new_token, pending)
+        when another process took the row over.
+
+        Called just before the final dot of DATA (RFC 5321 §4.1.1.4): before it the
+        server cannot have taken the message, so a row still ``sending`` is safe to send
+        again once its lease expires. ``pending`` marks the recipients RCPT accepted as in
+        flight.
+        """
+        result = self._conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.id == outbox_id,
+                outbox.c.status == OutboxStatus.SENDING.value,
+                outbox.c.lease_until == token,
+            )
+            .values(
+                status=OutboxStatus.DELIVERING.value,
+                lease_until=new_token,
+                recipient_results=pending,
+            )
+        )
+        return result.rowcount == 1
 
     def finish(self, outbox_id: int, token: datetime, **values: Any) -> bool:
         """Record an attempt's outcome and release the lease, only if it is still ours."""
-        return outbox.finish(self._conn, outbox_id, token, **values)
+        result = self._conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.id == outbox_id,
+                outbox.c.status.in_((OutboxStatus.SENDING.value, OutboxStatus.DELIVERING.value)),
+                outbox.c.lease_until == token,
+            )
+            .values(lease_until=None, **values)
+        )
+        return result.rowcount == 1
 
     def put_back(self, outbox_id: int, token: datetime) -> bool:
         """A claimed row not tried: queued again, due at once (only if still ours)."""
-        return outbox.finish(self._conn, outbox_id, token, status=OutboxStatus.QUEUED.value)
+        return self.finish(outbox_id, token, status=OutboxStatus.QUEUED.value)

@@ -32,26 +32,37 @@ class ServerRepository:
         *,
         name: str,
         url: str,
-        password_enc: str | None,
-        authzid: str | None,
-        ca_file: str | None,
-        send_as: bool,
-        is_default: bool,
         now: datetime,
+        password_enc: str | None = None,
+        authzid: str | None = None,
+        ca_file: str | None = None,
+        send_as: bool = False,
+        is_default: bool = False,
+        enabled: bool = False,
     ) -> SmtpServerRecord:
-        """A new server, disabled until its connection check passes (or it is forced on)."""
-        add_server(
-            self._conn,
-            name=name,
-            url=url,
-            password_enc=password_enc,
-            authzid=authzid,
-            ca_file=ca_file,
-            send_as=send_as,
-            is_default=is_default,
-            now=now,
-            enabled=False,
-        )
+        """A new server, disabled until its connection check passes (or it is forced on);
+        ``enabled`` is for tests and benchmarks that send at once. A new default server
+        takes the place of the old one."""
+        if is_default:
+            self._conn.execute(update(smtp_servers).values(is_default=False))
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(
+                    insert(smtp_servers).values(
+                        name=name,
+                        url=url,
+                        password_enc=password_enc,
+                        authzid=authzid,
+                        ca_file=ca_file,
+                        send_as=send_as,
+                        is_default=is_default,
+                        enabled=enabled,
+                        timeout_s=30,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError as exc:
+            raise UserError(f"an SMTP server named {name!r} exists already") from exc
         return self.get(name)
 
     def get(self, name: str) -> SmtpServerRecord:
@@ -80,81 +91,39 @@ class ServerRepository:
 
     def server_for(self, sender: str) -> ServerRecord | None:
         """The server that sends mail From ``sender`` (see the module docstring), or None."""
-        return server_for(self._conn, sender)
-
-
-def add_server(
-    conn: Connection,
-    *,
-    name: str,
-    url: str,
-    password_enc: str | None,
-    authzid: str | None,
-    ca_file: str | None,
-    send_as: bool,
-    is_default: bool,
-    now: datetime,
-    enabled: bool = True,
-) -> int:
-    if is_default:
-        conn.execute(update(smtp_servers).values(is_default=False))
-    try:
-        with conn.begin_nested():
-            return int(
-                conn.execute(
-                    insert(smtp_servers)
-                    .values(
-                        name=name,
-                        url=url,
-                        password_enc=password_enc,
-                        authzid=authzid,
-                        ca_file=ca_file,
-                        send_as=send_as,
-                        is_default=is_default,
-                        enabled=enabled,
-                        timeout_s=30,
-                        created_at=now,
-                    )
-                    .returning(smtp_servers.c.id)
-                ).scalar_one()
+        address = sender.strip().lower()
+        channel = self._conn.execute(
+            select(channels)
+            .where(func.lower(channels.c.address) == address, channels.c.smtp_url.is_not(None))
+            .order_by(channels.c.id)
+            .limit(1)
+        ).first()
+        if channel is not None:
+            return ServerRecord(
+                name=f"channel:{channel.name}",
+                url=channel.smtp_url,
+                user=MailUrl.parse(channel.url).user,
+                password_enc=channel.password_enc,
+                authzid=channel.authzid,
+                ca_file=channel.ca_file,
+                timeout_s=channel.timeout_s,
             )
-    except IntegrityError as exc:
-        raise UserError(f"an SMTP server named {name!r} exists already") from exc
-
-
-def server_for(conn: Connection, sender: str) -> ServerRecord | None:
-    """The server that sends mail From ``sender`` (see the module docstring), or None."""
-    address = sender.strip().lower()
-    channel = conn.execute(
-        select(channels)
-        .where(func.lower(channels.c.address) == address, channels.c.smtp_url.is_not(None))
-        .order_by(channels.c.id)
-        .limit(1)
-    ).first()
-    if channel is not None:
+        enabled = select(smtp_servers).where(smtp_servers.c.enabled.is_(True))
+        row = self._conn.execute(
+            enabled.where(smtp_servers.c.send_as.is_(True)).order_by(smtp_servers.c.name).limit(1)
+        ).first()
+        if row is None:
+            row = self._conn.execute(
+                enabled.where(smtp_servers.c.is_default.is_(True)).limit(1)
+            ).first()
+        if row is None:
+            return None
         return ServerRecord(
-            name=f"channel:{channel.name}",
-            url=channel.smtp_url,
-            user=MailUrl.parse(channel.url).user,
-            password_enc=channel.password_enc,
-            authzid=channel.authzid,
-            ca_file=channel.ca_file,
-            timeout_s=channel.timeout_s,
+            name=f"smtp:{row.name}",
+            url=row.url,
+            user=None,
+            password_enc=row.password_enc,
+            authzid=row.authzid,
+            ca_file=row.ca_file,
+            timeout_s=row.timeout_s,
         )
-    enabled = select(smtp_servers).where(smtp_servers.c.enabled.is_(True))
-    row = conn.execute(
-        enabled.where(smtp_servers.c.send_as.is_(True)).order_by(smtp_servers.c.name).limit(1)
-    ).first()
-    if row is None:
-        row = conn.execute(enabled.where(smtp_servers.c.is_default.is_(True)).limit(1)).first()
-    if row is None:
-        return None
-    return ServerRecord(
-        name=f"smtp:{row.name}",
-        url=row.url,
-        user=None,
-        password_enc=row.password_enc,
-        authzid=row.authzid,
-        ca_file=row.ca_file,
-        timeout_s=row.timeout_s,
-    )

@@ -38,6 +38,13 @@ CHECKPOINT_EVERY = 1.0
 log = logging.getLogger(__name__)
 
 
+class TurnUnavailable(sqlite3.OperationalError):
+    """The database cannot be written now: no writer turn within the timeout, or the WAL
+    could not be flushed. An outage by its type (`storage.database` turns it into
+    `StorageUnavailableError`); a `sqlite3.OperationalError` still, so SQLAlchemy wraps it
+    as it wraps SQLite's own, which carry a result code where this one has none."""
+
+
 class WriterTurn:
     """The turn of one database file, shared by every connection to it in this process."""
 
@@ -54,7 +61,7 @@ class WriterTurn:
     def acquire(self) -> None:
         deadline = time.monotonic() + self.timeout
         if not self._threads.acquire(timeout=self.timeout):
-            raise sqlite3.OperationalError("database is locked (no writer turn)")
+            raise TurnUnavailable("database is locked (no writer turn)")
         try:
             fd = self._file()
             while True:
@@ -63,7 +70,7 @@ class WriterTurn:
                     return
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise sqlite3.OperationalError(
+                        raise TurnUnavailable(
                             "database is locked (another process holds the writer turn)"
                         ) from None
                     time.sleep(_POLL)
@@ -89,9 +96,7 @@ class WriterTurn:
         try:
             os.fsync(fd)
         except OSError as exc:
-            raise sqlite3.OperationalError(
-                f"could not flush the database log: {exc.strerror}"
-            ) from exc
+            raise TurnUnavailable(f"could not flush the database log: {exc.strerror}") from exc
         finally:
             os.close(fd)
 

@@ -17,8 +17,6 @@ from sqlalchemy import update
 
 from postroom.bootstrap import App
 from postroom.clock import utcnow
-from postroom.storage import channels
-from postroom.storage.database import reading
 from postroom.storage.tables import channels as channels_table
 from support.mails import make_mail
 from support.scripted_pop3 import ScriptedPop3, add_channel
@@ -71,8 +69,8 @@ def test_due_includes_a_channel_leased_by_a_dead_process_here(
 ) -> None:
     app = App()
     setup_channels(app, servers, live_pid)
-    with reading(app.engine) as conn:
-        due = {row.name for row in channels.due(conn, utcnow())}
+    with app.storage.reading() as uow:
+        due = {channel.name for channel in uow.polls.due(utcnow())}
     assert due == {"dead", "free"}
 
 
@@ -94,8 +92,8 @@ def test_run_takes_over_a_dead_process_lease_at_once(
         runner.join(timeout=30)
     assert servers["dead"].uids() == [] and servers["free"].uids() == []
     assert servers["live"].sessions == 0 and servers["remote"].sessions == 0
-    with reading(app.engine) as conn:
-        rows = {row.name: row for row in channels.list_channels(conn)}
+    with app.storage.reading() as uow:
+        rows = {channel.name: channel for channel in uow.channels.all()}
     assert rows["live"].lease_owner == holders["live"]
     assert rows["remote"].lease_owner == holders["remote"]
     assert rows["dead"].lease_owner is None  # taken over, then released

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from postroom.storage import channels
+from postroom.storage.channels import ChannelRepository
 from postroom.storage.database import make_engine, reading, upgrade
 from postroom.storage.messages import IN_CHUNK, MessageRepository
+from postroom.storage.polls import PollRepository
 
 NOW = datetime(2026, 11, 28, 9, 0)
 
@@ -28,14 +29,18 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 def _channel(conn, name: str) -> int:  # type: ignore[no-untyped-def]
-    return channels.add_channel(
-        conn,
-        NOW,
-        name=name,
-        url=f"pop3://{name}@127.0.0.1:1?tls=none",
-        interval_s=60,
-        max_failures=3,
-        timeout_s=5,
+    return (
+        ChannelRepository(conn)
+        .add(
+            now=NOW,
+            name=name,
+            url=f"pop3://{name}@127.0.0.1:1?tls=none",
+            interval_s=60,
+            max_failures=3,
+            timeout_s=5,
+            enabled=True,
+        )
+        .id
     )
 
 
@@ -90,15 +95,16 @@ def test_too_large_is_remembered_updated_and_forgotten(engine: Engine) -> None:
 def test_uidl_reuse_is_remembered_once_and_a_notice_is_not_a_failure(engine: Engine) -> None:
     with engine.begin() as conn:
         cid = _channel(conn, "reuse")
-        assert channels.mark_uidl_reuse(conn, cid) is True
-        assert channels.mark_uidl_reuse(conn, cid) is False
+        polls = PollRepository(conn)
+        assert polls.mark_uidl_reuse(cid) is True
+        assert polls.mark_uidl_reuse(cid) is False
         notice = ("message-too-large", "message 1 (UIDL a): left on the server")
-        channels.record_success(conn, cid, NOW, NOW, notice)
-        channels.record_success(conn, cid, NOW + timedelta(minutes=1), NOW, notice)
-        row = channels.by_id(conn, cid)
+        polls.record_success(cid, NOW, NOW, notice)
+        polls.record_success(cid, NOW + timedelta(minutes=1), NOW, notice)
+        row = ChannelRepository(conn).by_id(cid)
         assert row.uidl_reuse_seen is True
         assert (row.last_error_class, row.last_error) == notice
         assert (row.failure_count, row.last_error_at) == (0, NOW)  # since when it is so
-        channels.record_success(conn, cid, NOW, NOW)
-        row = channels.by_id(conn, cid)
+        polls.record_success(cid, NOW, NOW)
+        row = ChannelRepository(conn).by_id(cid)
         assert (row.last_error_class, row.last_error) == (None, None)

@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy import select
 
 from postroom.bootstrap import App
-from postroom.storage import channels
 from postroom.storage.database import reading
 from postroom.storage.tables import messages
 from support.mails import make_mail
@@ -59,8 +58,8 @@ def stored(app: App) -> list[tuple[str, str]]:
 
 
 def channel_row(app: App, name: str = "scripted") -> Any:
-    with reading(app.engine) as conn:
-        return channels.get_channel(conn, name)
+    with app.storage.reading() as uow:
+        return uow.channels.get(name)
 
 
 _LETTERS = bytes(ord("a") + b % 26 for b in range(256))
@@ -123,8 +122,8 @@ def test_mail_stored_by_an_interrupted_poll_is_deleted_once_known(
         for message in sent:
             message.list_size = message.listed + 1  # a LIST size that is off by one
     if how == "reuse-seen":
-        with app.engine.begin() as conn:
-            channels.mark_uidl_reuse(conn, channel_id)
+        with app.storage.writing() as uow:
+            uow.polls.mark_uidl_reuse(channel_id)
 
     report = poll(app)
     assert (report["fetched"], report["deleted_known"], report["errors"]) == (0, 4, [])

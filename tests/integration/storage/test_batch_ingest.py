@@ -13,7 +13,7 @@ from postroom.clock import utcnow
 from postroom.domain.routes import Route
 from postroom.render.mail import decision_json
 from postroom.services.ingest import Arrival
-from postroom.storage import config
+from postroom.storage.config import ConfigRepository
 from support.mails import make_mail
 
 pytestmark = pytest.mark.usefixtures("postroom_env")
@@ -24,7 +24,7 @@ def _app(caplog: pytest.LogCaptureFixture | None = None) -> App:
         caplog.set_level(logging.INFO, logger="postroom.services.ingest")
     app = App()
     with app.engine.begin() as conn:
-        config.add_route(conn, Route("support@example.com", "A", "B", "q"), utcnow())
+        ConfigRepository(conn).add_route(Route("support@example.com", "A", "B", "q"), utcnow())
     return app
 
 

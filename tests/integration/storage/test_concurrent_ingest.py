@@ -14,7 +14,7 @@ from postroom.bootstrap import App
 from postroom.clock import utcnow
 from postroom.domain.routes import Route
 from postroom.render.mail import decision_json
-from postroom.storage import config
+from postroom.storage.config import ConfigRepository
 from support.mails import make_mail
 
 pytestmark = pytest.mark.usefixtures("postroom_env")
@@ -39,7 +39,7 @@ def _race(jobs: list[Any]) -> list[Any]:
 def test_the_same_message_from_two_places_at_once_is_handled_once() -> None:
     apps = [App(), App()]
     with apps[0].engine.begin() as conn:
-        config.add_route(conn, Route("support@example.com", "A", "B", "q"), utcnow())
+        ConfigRepository(conn).add_route(Route("support@example.com", "A", "B", "q"), utcnow())
     for round_ in range(5):
         raw = make_mail(message_id=f"<race{round_}@customer.test>")
         results = _race([lambda a=a, raw=raw: a.ingest.ingest(raw) for a in apps])
@@ -50,7 +50,7 @@ def test_the_same_message_from_two_places_at_once_is_handled_once() -> None:
 def test_ticket_numbers_stay_unique_under_concurrent_batches() -> None:
     apps = [App(), App()]
     with apps[0].engine.begin() as conn:
-        config.add_route(conn, Route("support@example.com", "A", "B", "q"), utcnow())
+        ConfigRepository(conn).add_route(Route("support@example.com", "A", "B", "q"), utcnow())
     from postroom.services.ingest import Arrival
 
     batches = [[Arrival(make_mail(subject=f"{w}-{i}")) for i in range(30)] for w in range(2)]
@@ -70,7 +70,7 @@ def test_the_batches_of_one_process_are_ingested_one_at_a_time() -> None:
 
     app = App()
     with app.engine.begin() as conn:
-        config.add_route(conn, Route("support@example.com", "A", "B", "q"), utcnow())
+        ConfigRepository(conn).add_route(Route("support@example.com", "A", "B", "q"), utcnow())
     spans: dict[str, list[float]] = {}
     lock = threading.Lock()
     put_many = app.blobs.put_many

@@ -4,8 +4,10 @@ its own once the server is back."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from postroom.errors import StorageUnavailableError
-from postroom.storage import database
+from postroom.storage import database, writer_turn
 from postroom.storage.database import make_engine, reading
 from support.pgcluster import Cluster, _free_port, pg_cluster
 
@@ -104,3 +106,28 @@ def test_a_sqlite_writer_turn_held_past_the_timeout_is_an_outage(
         os.close(holder)
     with engine.begin() as conn:  # free again: the same engine writes at once
         conn.execute(text("INSERT INTO t VALUES (2)"))
+
+
+def test_a_wal_that_cannot_be_flushed_is_an_outage_by_its_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer turn's own failures carry no SQLite result code: they are an outage
+    because of their class, whatever their text says."""
+    path = tmp_path / "flush.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n integer)"))
+
+    def failing_fsync(_fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(writer_turn.os, "fsync", failing_fsync)
+    with (
+        pytest.raises(StorageUnavailableError, match="could not flush the database log"),
+        engine.begin() as conn,
+    ):
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    monkeypatch.undo()
+    assert database._sqlite_outage(writer_turn.TurnUnavailable("any text at all"))
+    plain = sqlite3.OperationalError("database is locked (no writer turn)")
+    assert not database._sqlite_outage(plain)  # a look-alike text without the type or a code

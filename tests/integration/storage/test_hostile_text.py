@@ -29,9 +29,12 @@ from postroom.records.statuses import CommunicationStatus
 from postroom.render.mail import decision_json
 from postroom.services.ingest import Arrival
 from postroom.settings import Settings
-from postroom.storage import channels, config, outbox
+from postroom.storage.channels import ChannelRepository
 from postroom.storage.communications import CommunicationRepository
+from postroom.storage.config import ConfigRepository
 from postroom.storage.messages import MessageRepository
+from postroom.storage.outbox import OutboxRepository
+from postroom.storage.polls import PollRepository
 from postroom.storage.tables import communications, item_events, pop3_oversize, work_items
 from postroom.storage.tables import messages as messages_table
 from postroom.storage.tables import outbox as outbox_table
@@ -166,7 +169,7 @@ def _app() -> App:
     app = App()
     app.ingest.clock = lambda: NOW
     with app.engine.begin() as conn:
-        config.add_route(conn, Route("support@example.com", "A", "B", "q"), NOW)
+        ConfigRepository(conn).add_route(Route("support@example.com", "A", "B", "q"), NOW)
     return app
 
 
@@ -212,7 +215,11 @@ def test_a_channel_arrival_with_a_long_uidl_is_stored_and_known(
 ) -> None:
     app = _app()
     with app.engine.begin() as conn:
-        channel = channels.add_channel(conn, NOW, name="box", url="pop3://127.0.0.1")
+        channel = (
+            ChannelRepository(conn)
+            .add(now=NOW, name="box", url="pop3://127.0.0.1", enabled=True)
+            .id
+        )
     uid = _word(rnd, length)
     raw = _plain(rnd).raw()
     [result] = app.ingest.ingest_batch([Arrival(raw, channel, uid)])
@@ -230,7 +237,11 @@ def test_a_channel_arrival_with_a_long_uidl_is_stored_and_known(
 def test_a_uidl_with_nul_and_lone_surrogates_is_stored_and_known(rnd: random.Random) -> None:
     app = _app()
     with app.engine.begin() as conn:
-        channel = channels.add_channel(conn, NOW, name="box", url="pop3://127.0.0.1")
+        channel = (
+            ChannelRepository(conn)
+            .add(now=NOW, name="box", url="pop3://127.0.0.1", enabled=True)
+            .id
+        )
     uid = _with_nul(rnd, _escaped(rnd, 40))
     [result] = app.ingest.ingest_batch([Arrival(_plain(rnd).raw(), channel, uid)])
     assert result.outcome == "new_ticket", decision_json(result)["reason"][:300]
@@ -249,9 +260,11 @@ def _hostile_text(rnd: random.Random) -> str:
 
 def _write_everywhere(conn: Connection, value: str, key: str) -> None:
     """Remote text into every column that takes it, through the storage functions."""
-    channel = channels.add_channel(conn, NOW, name="box", url="pop3://127.0.0.1")
-    channels.record_failure(conn, channel, "protocol", value, NOW, NOW)
-    channels.set_values(conn, channel, last_check={"greeting": value, value: [value]})
+    channel = (
+        ChannelRepository(conn).add(now=NOW, name="box", url="pop3://127.0.0.1", enabled=True).id
+    )
+    PollRepository(conn).record_failure(channel, "protocol", value, NOW, NOW)
+    ChannelRepository(conn).record_check(channel, {"greeting": value, value: [value]}, None, NOW)
     row = MessageRepository(conn).insert_arrival(
         raw_sha256="ab" * 32, size=1, now=NOW, channel_id=channel, source_uid=value
     )
@@ -288,8 +301,7 @@ def _write_everywhere(conn: Connection, value: str, key: str) -> None:
             created_at=NOW,
         )
     )
-    queued = outbox.enqueue(
-        conn,
+    queued = OutboxRepository(conn).enqueue(
         kind="acknowledgement",
         work_item_id=item.id,
         sender="support@example.com",
@@ -314,12 +326,12 @@ def _write_everywhere(conn: Connection, value: str, key: str) -> None:
 
 
 def _read_everywhere(conn: Connection, value: str) -> dict[str, Any]:
-    channel = channels.get_channel(conn, "box")
+    channel = ChannelRepository(conn).get("box")
     msg = MessageRepository(conn).get(1)
     item = conn.execute(select(work_items)).one()
     event = conn.execute(select(item_events)).one()
     comm = conn.execute(select(communications)).one()
-    queued = outbox.get(conn, 1)
+    queued = OutboxRepository(conn).get(1)
     oversize = conn.execute(select(pop3_oversize)).one()
     return {
         "channel.last_error": channel.last_error,
@@ -420,8 +432,12 @@ def test_postgresql_stores_what_sqlite_stores(
         app = App(Settings(home=tmp_path / engine, database_url=url))
         app.ingest.clock = lambda: NOW
         with app.engine.begin() as conn:
-            config.add_route(conn, Route("support@example.com", "A", "B", "q"), NOW)
-            channel = channels.add_channel(conn, NOW, name="box", url="pop3://127.0.0.1")
+            ConfigRepository(conn).add_route(Route("support@example.com", "A", "B", "q"), NOW)
+            channel = (
+                ChannelRepository(conn)
+                .add(now=NOW, name="box", url="pop3://127.0.0.1", enabled=True)
+                .id
+            )
         results = [app.ingest.ingest(raw) for raw in mails]
         results += app.ingest.ingest_batch([Arrival(mails[0], channel, uid)])
         assert [r.outcome for r in results] == ["new_ticket"] * len(mails) + ["ignored"]

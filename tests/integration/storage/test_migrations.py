@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from postroom.bootstrap import App
 from postroom.domain.routes import Route
 from postroom.render.mail import decision_json
-from postroom.storage import config
+from postroom.storage.config import ConfigRepository
 from postroom.storage.database import alembic_config, current_revision, head_revision, make_engine
 from postroom.storage.tables import communications, messages, work_items
 from support.mails import make_mail
@@ -68,7 +68,7 @@ def test_upgrade_keeps_every_row_and_numbering_goes_on(
     monkeypatch.setenv("POSTROOM_DATABASE_URL", database_url)
     app = App()
     with app.engine.begin() as conn:
-        config.add_route(conn, Route("support@example.com", "A", "B", "q"), NOW)
+        ConfigRepository(conn).add_route(Route("support@example.com", "A", "B", "q"), NOW)
     result = app.ingest.ingest(make_mail())
     assert decision_json(result)["work_items"][0]["reference"] == "100006-T"
     reply = app.ingest.ingest(make_mail(subject="no ref", in_reply_to="<old@customer.test>"))

@@ -81,12 +81,12 @@ def test_a_folder_found_wider_is_tightened_at_start(tmp_path: Path) -> None:
 SHOW_WHILE_OPEN = """
 import json, os, stat, sys
 from postroom.bootstrap import App
-from postroom.storage import config
+from postroom.storage.config import ConfigRepository
 from postroom.domain.routes import Route
 from datetime import datetime
 app = App()
 with app.engine.begin() as conn:  # a write: the WAL has frames, the pool keeps the connection
-    config.add_route(conn, Route("x@example.com", "A", "B", "q"), datetime(2026, 11, 1))
+    ConfigRepository(conn).add_route(Route("x@example.com", "A", "B", "q"), datetime(2026, 11, 1))
 home = app.settings.home
 print(json.dumps({p.name: stat.S_IMODE(p.lstat().st_mode) for p in home.iterdir()}))
 """

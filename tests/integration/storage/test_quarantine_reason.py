@@ -17,7 +17,7 @@ from postroom.bootstrap import App
 from postroom.domain.routes import Route
 from postroom.render.mail import decision_json
 from postroom.services.apply import Applier
-from postroom.storage import config
+from postroom.storage.config import ConfigRepository
 from postroom.storage.tables import work_items
 from support.mails import make_mail
 
@@ -34,7 +34,7 @@ def _secret() -> str:
 def _app() -> App:
     app = App()
     with app.engine.begin() as conn:
-        config.add_route(conn, Route("support@example.com", "A", "B", "q"), NOW)
+        ConfigRepository(conn).add_route(Route("support@example.com", "A", "B", "q"), NOW)
     return app
 
 

@@ -14,7 +14,6 @@ from postroom.records.statuses import MessageStatus
 from postroom.services.apply import Applier
 from postroom.services.ingest import Arrival, IngestService
 from postroom.services.ledger import decision_document, item_document
-from postroom.storage.channels import add_channel
 from postroom.storage.unit import Storage
 from support.mails import make_mail
 from unit.services.mail_fakes import NOW, ingest_service, routed_storage
@@ -73,7 +72,7 @@ def test_a_channel_arrival_stored_again_is_known_with_its_recorded_decision(
     storage: Storage, service: IngestService
 ) -> None:
     with storage.writing() as uow:
-        channel = add_channel(uow.conn, NOW, name="box", url="pop3://127.0.0.1")
+        channel = uow.channels.add(now=NOW, name="box", url="pop3://127.0.0.1", enabled=True).id
     raw = make_mail()
     [first] = service.ingest_batch([Arrival(raw, channel, "uid-1")])
     [again] = service.ingest_batch([Arrival(raw, channel, "uid-1")])

@@ -10,7 +10,6 @@ import pytest
 from postroom.domain.workitems import ItemType, Reference, State
 from postroom.errors import StorageConflictError
 from postroom.records.items import Cause
-from postroom.storage.channels import add_channel
 from unit.services.mail_fakes import NOW, routed_storage
 
 SHA = "ab" * 32
@@ -22,7 +21,7 @@ def test_a_broken_key_in_a_savepoint_is_a_conflict_and_undoes_only_the_savepoint
     storage = routed_storage(tmp_path)
     arrival = {"raw_sha256": SHA, "size": 1, "now": NOW}
     with storage.writing() as uow:
-        channel = add_channel(uow.conn, NOW, name="box", url="pop3://127.0.0.1")
+        channel = uow.channels.add(now=NOW, name="box", url="pop3://127.0.0.1", enabled=True).id
         first = uow.messages.insert_arrival(channel_id=channel, source_uid="uid-1", **arrival)
         with pytest.raises(StorageConflictError) as caught, uow.savepoint():
             uow.messages.insert_arrival(channel_id=channel, source_uid="uid-2", **arrival)
