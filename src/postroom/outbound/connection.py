@@ -25,8 +25,9 @@ from typing import Self
 
 from postroom import failpoints
 from postroom.net.connection import ConnectionFailure, FailureClass
+from postroom.outbound.envelope import plan
 from postroom.outbound.opening import close_quietly, open_client, translate, where
-from postroom.outbound.wire import dot_stuffed, is_8bit, reply_text
+from postroom.outbound.wire import dot_stuffed, reply_text
 from postroom.ports.sending import (
     BeforeEnd,
     Delivery,
@@ -96,7 +97,7 @@ class SmtpConnection:
         try:
             if self._used:
                 self._reset()
-            self._used = True
+                self._used = False
             return self._transaction(sender, recipients, raw, before_end)
         except _HookFailed as failed:
             raise failed.error from None
@@ -112,21 +113,37 @@ class SmtpConnection:
         self, sender: str, recipients: list[str], raw: bytes, before_end: BeforeEnd | None
     ) -> Delivery:
         client = self._client
-        options = ["BODY=8BITMIME"] if is_8bit(raw) and client.has_extn("8bitmime") else []
-        code, reply = client.mail(sender, options)
+        envelope = plan(
+            sender,
+            recipients,
+            raw,
+            smtputf8=client.has_extn("smtputf8"),
+            eightbitmime=client.has_extn("8bitmime"),
+        )
+        if envelope.problem is not None:
+            return Delivery.everyone(recipients, RecipientOutcome.REFUSED, None, envelope.problem)
+        if not envelope.recipients:
+            return Delivery(tuple(envelope.refused[a] for a in _once(recipients)))
+        # smtplib encodes commands with this; RSET puts it back to ASCII.
+        client.command_encoding = "utf-8" if envelope.utf8 else "ascii"
+        self._used = True
+        parameters = "".join(f" {p}" for p in envelope.parameters)
+        # Written here rather than by smtplib's mail()/rcpt(): their quoteaddr() reparses
+        # an address, and an address goes out exactly as it was given or not at all.
+        code, reply = client.docmd("MAIL", f"FROM:<{sender}>{parameters}")
         if code >= 300:
-            return self._whole(recipients, code, reply, "MAIL FROM")
-        results: dict[str, RecipientResult] = {}
-        for address in recipients:
-            rcode, rreply = client.rcpt(address)
+            return self._whole(recipients, envelope.refused, code, reply, "MAIL FROM")
+        results = dict(envelope.refused)
+        for address in envelope.recipients:
+            rcode, rreply = client.docmd("RCPT", f"TO:<{address}>")
             if rcode == _SERVICE_CLOSING:
-                return self._whole(recipients, rcode, rreply, "RCPT TO")
+                return self._whole(recipients, envelope.refused, rcode, rreply, "RCPT TO")
             results[address] = RecipientResult(
                 address, outcome_of(rcode), rcode, reply_text(rreply)
             )
-        taken = [a for a, r in results.items() if r.outcome is RecipientOutcome.ACCEPTED]
+        taken = [a for a in _once(recipients) if results[a].outcome is RecipientOutcome.ACCEPTED]
         if not taken:
-            return Delivery(tuple(results.values()))
+            return Delivery(tuple(results[a] for a in _once(recipients)))
         failpoints.hit("smtp-envelope-accepted")
         answer = self._data(raw, taken, before_end)
         if answer is None:
@@ -143,7 +160,7 @@ class SmtpConnection:
         final = RecipientResult("", outcome_of(dcode), dcode, reply_text(dreply))
         for address in taken:
             results[address] = RecipientResult(address, final.outcome, final.code, final.reply)
-        return Delivery(tuple(results.values()), self.broken)
+        return Delivery(tuple(results[a] for a in _once(recipients)), self.broken)
 
     def _data(
         self, raw: bytes, taken: list[str], before_end: BeforeEnd | None
@@ -176,13 +193,25 @@ class SmtpConnection:
         self.broken = True
         close_quietly(self._client, quit_first=False)
 
-    def _whole(self, recipients: list[str], code: int, reply: bytes, command: str) -> Delivery:
+    def _whole(
+        self,
+        recipients: list[str],
+        refused: dict[str, RecipientResult],
+        code: int,
+        reply: bytes,
+        command: str,
+    ) -> Delivery:
+        """The same reply for every recipient, except those refused before asking, which
+        keep their own reason."""
         if code == _SERVICE_CLOSING:
             self.broken = True
         text = f"{command}: {reply_text(reply)}"
-        return Delivery.everyone(
-            recipients, outcome_of(code), code, text, connection_lost=self.broken
+        answer = RecipientResult("", outcome_of(code), code, text)
+        results = tuple(
+            refused.get(a) or RecipientResult(a, answer.outcome, code, text)
+            for a in _once(recipients)
         )
+        return Delivery(results, connection_lost=self.broken)
 
     def _reset(self) -> None:
         code, reply = self._client.rset()
@@ -204,3 +233,8 @@ class SmtpConnection:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _once(recipients: list[str]) -> list[str]:
+    """Each recipient once, in order: a `Delivery` has one result per address."""
+    return list(dict.fromkeys(recipients))

@@ -33,7 +33,8 @@ class RecipientOutcome(StrEnum):
     DEFERRED = "deferred"
     """A 4xx reply, a lost connection or a timeout: worth trying again."""
     REFUSED = "refused"
-    """A 5xx reply: trying again unchanged will not help."""
+    """A 5xx reply, or an address this server cannot be given (a non-ASCII one without
+    SMTPUTF8): trying again unchanged will not help."""
 
 
 def outcome_of(code: int) -> RecipientOutcome:
@@ -49,7 +50,8 @@ class RecipientResult:
     address: str
     outcome: RecipientOutcome
     code: int | None
-    """The server's reply code, or None when no reply came (connection lost)."""
+    """The server's reply code, or None when no reply came: the connection was lost, or the
+    address was refused before it was offered (``reply`` says why)."""
     reply: str
 
     def describe(self) -> str:
@@ -128,7 +130,14 @@ class SmtpSession(Protocol):
         before_end: BeforeEnd | None = None,
     ) -> Delivery:
         """One transaction (MAIL FROM, RCPT TO each, DATA). ``before_end(accepted)`` runs just
-        before the final dot; False drops the connection without it (nothing is sent)."""
+        before the final dot; False drops the connection without it (nothing is sent).
+
+        A non-ASCII address or UTF-8 header fields go in an SMTPUTF8 transaction (RFC 6531)
+        where the server offers it; where it does not, such a recipient is refused on its
+        own, and such a sender or header fields refuse the message, with code None and the
+        reason (never an encoded or respelled address). What concerns one message or one
+        recipient is its result and leaves the session usable for the next message; only a
+        lost connection (or a 421) sets `broken`."""
         ...
 
     def close(self) -> None:

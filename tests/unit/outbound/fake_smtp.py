@@ -26,8 +26,14 @@ class Script:
     replies: dict[str, list[str]] = field(default_factory=dict)
     rcpt: dict[str, str] = field(default_factory=dict)
     auth: bool = False
+    smtputf8: bool = False
+    """Offer SMTPUTF8 (RFC 6531) in the EHLO reply."""
     delivered: list[Delivered] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    envelope: list[str] = field(default_factory=list)
+    """Every MAIL and RCPT command line as it arrived (decoded as UTF-8)."""
+    raw_lines: list[bytes] = field(default_factory=list)
+    """Every command line's octets (not the content after DATA)."""
     connections: int = 0
     drop_after_data: bool = False
     on: dict[str, Callable[[], None]] = field(default_factory=dict)
@@ -64,14 +70,18 @@ class _Handler(socketserver.StreamRequestHandler):
         self.send("220 fake.test ESMTP")
         sender, rcpts = "", []
         while line := self.rfile.readline():
-            text = line.decode().rstrip("\r\n")
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
             verb = text.split(" ", 1)[0].upper()
             with script.lock:
                 script.commands.append(verb)
+                script.raw_lines.append(line)
+                if verb in ("MAIL", "RCPT"):
+                    script.envelope.append(text)
             if verb in script.on:
                 script.on[verb]()
             if verb == "EHLO":
                 features = ["fake.test", "8BITMIME"] + (["AUTH PLAIN LOGIN"] if script.auth else [])
+                features += ["SMTPUTF8"] if script.smtputf8 else []
                 for i, f in enumerate(features):
                     self.send(f"250{'-' if i < len(features) - 1 else ' '}{f}")
             elif verb == "AUTH":
