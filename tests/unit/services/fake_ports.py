@@ -96,18 +96,26 @@ class Sent:
     raw: bytes
 
 
+NO_SMTPUTF8 = "the fake server does not offer SMTPUTF8"
+
+
 @dataclass
 class FakeSmtp:
     """An `SmtpConnector`: a reply code per recipient (250 unless ``codes`` says otherwise);
-    ``unreachable`` fails every connect; every message that got its final dot is in ``sent``."""
+    ``unreachable`` fails every connect; every message that got its final dot is in ``sent``.
+    Without ``smtputf8``, a non-ASCII recipient is refused on its own and a non-ASCII sender
+    or header section refuses the message, code None, as the port says."""
 
     codes: dict[str, int] = field(default_factory=dict)
     unreachable: bool = False
+    smtputf8: bool = True
+    connections: int = 0
     sent: list[Sent] = field(default_factory=list)
 
     def connect(self, server: SmtpServer) -> FakeSmtpSession:
         if self.unreachable:
             raise ConnectionFailure(FailureClass.CONNECTION, f"{server.url}: connection refused")
+        self.connections += 1
         return FakeSmtpSession(self, server)
 
 
@@ -125,8 +133,16 @@ class FakeSmtpSession:
         raw: bytes,
         before_end: BeforeEnd | None = None,
     ) -> Delivery:
+        if self.broken:
+            raise ConnectionFailure(FailureClass.CONNECTION, "the fake connection was lost")
+        utf8 = self._smtp.smtputf8
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        if not utf8 and not (sender.isascii() and head.isascii()):
+            return Delivery.everyone(recipients, RecipientOutcome.REFUSED, None, NO_SMTPUTF8)
         results = {
             r: RecipientResult(r, outcome_of(self._code(r)), self._code(r), "fake")
+            if utf8 or r.isascii()
+            else RecipientResult(r, RecipientOutcome.REFUSED, None, NO_SMTPUTF8)
             for r in recipients
         }
         taken = [r for r, result in results.items() if result.outcome is RecipientOutcome.ACCEPTED]

@@ -63,24 +63,25 @@ def sender(storage: Storage, secrets: SecretBox, smtp: FakeSmtp) -> OutboxSender
     return OutboxSender(storage, secrets, smtp)
 
 
-def queue(storage: Storage, *recipients: str) -> int:
-    """One outbound message with its communication, as a reply queues it."""
+def queue(storage: Storage, *recipients: str, number: int = 1, sender: str = SENDER) -> int:
+    """One outbound message with its communication, as a reply queues it (one work item
+    per ``number``)."""
     with storage.writing() as uow:
         assert uow.staged is not None
         sha = uow.staged.put(b"Subject: hello\r\n\r\nhi\r\n")
         item = uow.conn.execute(
             insert(work_items)
-            .values(reference="1-T", number=1, type="ticket", state="new")
+            .values(reference=f"{number}-T", number=number, type="ticket", state="new")
             .values(created_at=NOW, updated_at=NOW)
             .returning(work_items.c.id)
         ).scalar_one()
         row_id = uow.outbox.enqueue(
             kind="reply",
             work_item_id=item,
-            sender=SENDER,
+            sender=sender,
             recipients=list(recipients),
             subject="hello",
-            message_id="<m1@example.test>",
+            message_id=f"<m{number}@example.test>",
             raw_sha256=sha,
             now=NOW,
         )
@@ -169,3 +170,45 @@ def test_a_message_with_no_server_for_its_sender_is_not_sent(
     with storage.reading() as uow:
         row = uow.outbox.get(row_id)
     assert row.last_error is not None and "no SMTP server sends for" in row.last_error
+
+
+CHLOE = "chlo\u00e9.garcia@customer.test"
+
+
+def test_a_recipient_the_server_cannot_take_costs_neither_the_batch_nor_the_connection(
+    storage: Storage, smtp: FakeSmtp, sender: OutboxSender
+) -> None:
+    smtp.smtputf8 = False
+    first = queue(storage, "carol@customer.test", number=1)
+    mixed = queue(storage, CHLOE, "dan@customer.test", number=2)
+    alone = queue(storage, CHLOE, number=3)
+    from_chloe = queue(storage, "erin@customer.test", number=4, sender=CHLOE)
+    last = queue(storage, "fay@customer.test", number=5)
+    report = sender.send_due(NOW)
+    assert (report.claimed, report.connections, smtp.connections) == (5, 1, 1)
+    assert (report.sent, report.failed, report.retrying, report.skipped) == (3, 2, 0, 0)
+    assert [s.recipients for s in smtp.sent] == [
+        ["carol@customer.test"],
+        ["dan@customer.test"],
+        ["fay@customer.test"],
+    ]
+    for row_id in (first, mixed, last):
+        assert status(storage, row_id) == (OutboxStatus.SENT, CommunicationStatus.SENT)
+    for row_id in (alone, from_chloe):  # refused for good: never retried
+        assert status(storage, row_id) == (OutboxStatus.FAILED, CommunicationStatus.FAILED)
+    with storage.reading() as uow:
+        results = uow.outbox.get(mixed).recipient_results
+        refused = uow.outbox.get(alone)
+    assert results is not None and results[CHLOE]["status"] == "refused"
+    assert refused.last_error is not None and "SMTPUTF8" in refused.last_error
+    assert refused.next_attempt is None
+    assert sender.send_due(NOW + timedelta(hours=3)).claimed == 0
+
+
+def test_a_non_ascii_address_is_sent_where_the_server_offers_smtputf8(
+    storage: Storage, smtp: FakeSmtp, sender: OutboxSender
+) -> None:
+    row_id = queue(storage, CHLOE, number=1, sender=CHLOE)
+    assert sender.send_due(NOW).sent == 1
+    assert [(s.sender, s.recipients) for s in smtp.sent] == [(CHLOE, [CHLOE])]
+    assert status(storage, row_id) == (OutboxStatus.SENT, CommunicationStatus.SENT)
