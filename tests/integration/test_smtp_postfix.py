@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from postroom.credentials import Secret
@@ -64,3 +66,47 @@ def test_relay_without_login_upgrades_with_starttls(mailstack: Mailstack) -> Non
     url = f"smtp://{mailstack.host}:{mailstack.smtp_port}"
     with SmtpConnection.open(server(mailstack, url, None)) as conn:
         assert conn.send("alice@example.test", ["z@customer.test"], RAW).accepted
+
+
+# ---------------------------------------------------------------------- SMTPUTF8 (RFC 6531)
+def submission(ms: Mailstack) -> SmtpServer:
+    url = f"submission://alice@example.test@{ms.host}:{ms.submission_port}"
+    return server(ms, url, "alice@example.test")
+
+
+def test_postfix_takes_and_delivers_a_non_ascii_sender_and_recipient(mailstack: Mailstack) -> None:
+    tag = secrets.token_hex(5)
+    sender, recipient = f"chlo\u00e9.{tag}@example.test", f"chlo\u00e9.{tag}@customer.test"
+    raw = f"From: {sender}\r\nTo: {recipient}\r\nSubject: h\u00e9\r\n\r\nbody\r\n".encode()
+    with SmtpConnection.open(submission(mailstack)) as conn:
+        result = conn.send(sender, [recipient], raw)
+    assert [(r.outcome, r.code) for r in result.recipients] == [(RecipientOutcome.ACCEPTED, 250)]
+    (captured,) = mailstack.wait_captured(recipient)
+    head = captured.split(b"\n\n", 1)[0]
+    assert f"X-Mailstack-Envelope-From: <{sender}>".encode() in head  # not re-encoded
+    assert b"with UTF8SMTPSA" in head  # Postfix saw an SMTPUTF8 transaction
+    assert f"To: {recipient}".encode() in head
+
+
+def test_unusable_recipients_leave_the_connection_to_the_rest_of_the_batch(
+    mailstack: Mailstack,
+) -> None:
+    tag = secrets.token_hex(5)
+    good = [f"batch{n}.{tag}@customer.test" for n in range(4)]
+    with SmtpConnection.open(submission(mailstack)) as conn:
+        first = conn.send("alice@example.test", [good[0]], RAW)
+        mixed = conn.send(
+            "alice@example.test",
+            [f"bad.{tag}@customer.test\r\nRSET", f"nobody.{tag}@example.test", good[1]],
+            RAW,
+        )
+        utf8 = conn.send(f"chlo\u00e9.{tag}@example.test", [good[2]], RAW)
+        last = conn.send("alice@example.test", [good[3]], RAW)
+        assert not conn.broken
+    assert first.accepted and utf8.accepted and last.accepted
+    assert [(r.outcome, r.code) for r in mixed.recipients] == [
+        (RecipientOutcome.REFUSED, None),
+        (RecipientOutcome.REFUSED, 550),
+        (RecipientOutcome.ACCEPTED, 250),
+    ]
+    assert all(len(mailstack.wait_captured(address)) == 1 for address in good)
