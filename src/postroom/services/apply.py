@@ -14,7 +14,9 @@ from postroom.domain.automatic import address_problem, reply_address
 from postroom.domain.decision import AutoReply, Decision, NewTicket, Outcome, Rule
 from postroom.domain.mail import ParsedMail
 from postroom.domain.workitems import ItemType, Reference, State
-from postroom.mime.compose import compose, load_template, render, subject_with_reference
+from postroom.mime.autoreply import compose_automated
+from postroom.mime.header_text import subject_with_reference
+from postroom.mime.templates import load_template
 from postroom.records.items import Cause, ItemRecord
 from postroom.records.statuses import CommunicationStatus, MessageStatus
 from postroom.storage.unit import UnitOfWork
@@ -140,17 +142,17 @@ class Applier:
             "category": row.category or "",
             "queue": row.queue or "",
         }
-        subject, body = render(load_template(reply.kind.value, self.templates_dir), values)
+        template = load_template(reply.kind.value, self.templates_dir)
+        subject, body = template.render(values)
         subject = subject_with_reference(subject or original, row.reference)
-        composed = compose(
+        composed = compose_automated(
             sender=sender,
-            to=[reply.to],
+            to=(reply.to,),
             subject=subject,
             body=body,
             now=self.now,
             in_reply_to=mail.message_id,
             references=mail.references,
-            automated=True,
         )
         if not composed.recipients:
             # The handler chose a fully qualified address; one that still cannot be

@@ -21,14 +21,9 @@ from pathlib import Path
 
 from postroom.errors import UserError
 from postroom.mime import parse
-from postroom.mime.compose import (
-    Attachment,
-    UnwritableSender,
-    compose,
-    header_text,
-    subject_with_reference,
-    writable_id,
-)
+from postroom.mime.compose import Attachment, compose
+from postroom.mime.header_text import header_text, subject_with_reference
+from postroom.mime.outgoing import UnwritableSender, writable_id
 from postroom.records.items import CommunicationRecord
 from postroom.storage.unit import Storage, UnitOfWork
 

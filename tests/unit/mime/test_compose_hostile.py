@@ -20,14 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postroom.mime.compose import (
-    Attachment,
-    UnwritableSender,
-    compose,
-    header_text,
-    render,
-    subject_with_reference,
-)
+from postroom.mime.compose import Attachment, compose
+from postroom.mime.header_text import header_text, subject_with_reference
+from postroom.mime.outgoing import UnwritableSender
+from postroom.mime.templates import parse_template
 from support.headers import field_lines
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
@@ -219,7 +215,7 @@ def test_a_sender_that_cannot_be_written_is_refused() -> None:
 def test_template_values_cannot_add_header_lines_or_controls() -> None:
     template = "Subject: [$reference] $subject\n\nHello $sender_name,\nabout: $subject\n"
     evil = "Hi\n\nBcc: victim@example.com\u2028Subject: x\x0b\x1c\x85"
-    subject, body = render(template, {"reference": "101203-T", "subject": evil})
+    subject, body = parse_template(template).render({"reference": "101203-T", "subject": evil})
     assert subject == header_text(f"[101203-T] {evil}")
     assert "\n" not in subject and "Bcc: victim" in subject
     assert body.startswith("Hello $sender_name,\nabout: Hi\n")

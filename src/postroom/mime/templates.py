@@ -1,0 +1,79 @@
+"""The templates of automated replies, parsed once and kept.
+
+A template is a file ``<kind>.txt``: an optional head with a ``Subject:``
+line, a blank line, and the body; ``$reference``, ``$subject`` and the other
+placeholders are filled in per reply.  A folder given by the settings
+overrides the built-in ones file by file.  Each file is read and parsed once
+and kept while it is unchanged (same size and modification time), so an
+operator's edit takes effect at the next reply without a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from postroom.mime.header_text import header_text
+
+_BUILTIN = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTemplate:
+    """A template split into its subject line (None when it has none) and its body."""
+
+    subject: string.Template | None
+    body: string.Template
+
+    def render(self, values: Mapping[str, str]) -> tuple[str, str]:
+        """Fill placeholders ($reference, $subject, …); returns (subject line, body).
+
+        The head was split off before filling in, so no value can add a header
+        line or end the head; values in the subject pass `header_text`.
+        """
+        subject = ""
+        if self.subject is not None:
+            clean = {name: header_text(value) for name, value in values.items()}
+            subject = header_text(self.subject.safe_substitute(clean))
+        return subject, self.body.safe_substitute(values).strip() + "\n"
+
+
+def parse_template(text: str) -> ReplyTemplate:
+    """A template's text split into subject and body (a text without a subject is all body)."""
+    head, _, body = text.partition("\n\n")
+    subject = ""
+    for line in head.splitlines():
+        if line.lower().startswith("subject:"):
+            subject = line.split(":", 1)[1].strip()
+    if not subject:
+        return ReplyTemplate(None, string.Template(text))
+    return ReplyTemplate(string.Template(subject), string.Template(body))
+
+
+_parsed: dict[Path, tuple[int, int, ReplyTemplate]] = {}
+"""Path -> (size, mtime in ns, template): one entry per template file ever used."""
+
+
+def load_template(kind: str, folder: Path | None) -> ReplyTemplate:
+    """A template by kind; a file of the same name in ``folder`` overrides the built-in one."""
+    for base in (folder, _BUILTIN):
+        if base is None:
+            continue
+        path = base / f"{kind}.txt"
+        try:
+            found = os.stat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(found.st_mode):
+            continue
+        kept = _parsed.get(path)
+        if kept is not None and kept[:2] == (found.st_size, found.st_mtime_ns):
+            return kept[2]
+        template = parse_template(path.read_text(encoding="utf-8"))
+        _parsed[path] = (found.st_size, found.st_mtime_ns, template)
+        return template
+    raise FileNotFoundError(f"no template {kind}.txt")
