@@ -1,40 +1,42 @@
 """The composition root: settings -> storage, adapters (chosen here), services; built once
-per entrypoint (a command, a worker process)."""
+per entrypoint (a command, a worker process).
+
+Each part is built, and its modules imported, on first use: `postroom ingest` in an MTA
+pipe starts once per message and needs the storage and the ingest service only, not the
+connection checks, the mailbox and SMTP adapters or the scheduler.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-from postroom.credentials import SecretBox
 from postroom.errors import UserError
-from postroom.mailboxes import Pop3MailboxSource
-from postroom.mime.isolated import IsolatedParser
-from postroom.outbound import SmtplibConnector
-from postroom.ports.mailbox import MailboxSource
-from postroom.services.channels import ChannelService
-from postroom.services.checks import check_stored
-from postroom.services.ingest import IngestService
-from postroom.services.items import ItemService
-from postroom.services.mailbox_access import MailboxAccess
-from postroom.services.outbox import OutboxService
-from postroom.services.poll import PollService
-from postroom.services.poll_leases import lease_owner
-from postroom.services.quarantine import QuarantineService
-from postroom.services.reply import ReplyService
-from postroom.services.routes import RouteService
-from postroom.services.scheduler import Scheduler
-from postroom.services.send import OutboxSender
-from postroom.services.servers import ServerService
-from postroom.services.users import UserService
 from postroom.settings import Settings
 from postroom.storage import home as data_folder
-from postroom.storage.blobs import FileBlobStore
-from postroom.storage.database import ensure_schema, make_engine, upgrade
-from postroom.storage.unit import Storage
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from postroom.credentials import SecretBox
+    from postroom.ports.mailbox import MailboxSource
+    from postroom.services.channels import ChannelService
+    from postroom.services.ingest import IngestService
+    from postroom.services.items import ItemService
+    from postroom.services.mailbox_access import MailboxAccess
+    from postroom.services.outbox import OutboxService
+    from postroom.services.poll import PollService
+    from postroom.services.quarantine import QuarantineService
+    from postroom.services.reply import ReplyService
+    from postroom.services.routes import RouteService
+    from postroom.services.scheduler import Scheduler
+    from postroom.services.send import OutboxSender
+    from postroom.services.servers import ServerService
+    from postroom.services.users import UserService
+    from postroom.storage.blobs import FileBlobStore
+    from postroom.storage.unit import Storage
 
 
 @dataclass
@@ -49,6 +51,8 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
+        from postroom.storage.database import ensure_schema, make_engine
+
         _ = self.home
         engine = make_engine(self.settings.effective_database_url)
         if self.migrate:
@@ -57,22 +61,31 @@ class App:
 
     @cached_property
     def blobs(self) -> FileBlobStore:
+        from postroom.storage.blobs import FileBlobStore
+
         _ = self.home
         return FileBlobStore(self.settings.blob_dir)
 
     @cached_property
     def storage(self) -> Storage:
         """The database and the blob store behind units of work, as services hold them."""
+        from postroom.storage.unit import Storage
+
         return Storage(self.engine, self.blobs)
 
     @cached_property
     def secrets(self) -> SecretBox:
+        from postroom.credentials import SecretBox
+
         return SecretBox.for_home(self.home, self.settings.secret_key)
 
     # -- mail and work items (ingest, items, replies, quarantine) ---------------------------
 
     @cached_property
     def ingest(self) -> IngestService:
+        from postroom.mime.isolated import IsolatedParser
+        from postroom.services.ingest import IngestService
+
         return IngestService(
             self.storage,
             self.settings.handler_settings(),
@@ -83,16 +96,23 @@ class App:
 
     @cached_property
     def replies(self) -> ReplyService:
+        from postroom.services.reply import ReplyService
+
         return ReplyService(self.storage, self.settings.default_sender)
 
     @cached_property
     def quarantine(self) -> QuarantineService:
+        from postroom.services.quarantine import QuarantineService
+
         return QuarantineService(self.storage, self.ingest)
 
     # -- polling and sending (the mailbox and SMTP adapters are chosen here) ---------------
 
     @cached_property
     def poller(self) -> PollService:
+        from postroom.services.poll import PollService
+        from postroom.services.poll_leases import lease_owner
+
         return PollService(
             self.storage,
             self.ingest,
@@ -105,47 +125,70 @@ class App:
 
     @cached_property
     def sender(self) -> OutboxSender:
+        from postroom.outbound import SmtplibConnector
+        from postroom.services.send import OutboxSender
+
         return OutboxSender(self.storage, self.secrets, SmtplibConnector())
 
     # -- configuration and the outbox (channels, SMTP servers, routes, users) --------------
 
     @cached_property
     def channels(self) -> ChannelService:
+        from postroom.services.channels import ChannelService
+        from postroom.services.checks import check_stored
+
         return ChannelService(self.storage, self.secrets, check_stored)
 
     @cached_property
     def servers(self) -> ServerService:
+        from postroom.services.checks import check_stored
+        from postroom.services.servers import ServerService
+
         return ServerService(self.storage, self.secrets, check_stored)
 
     @cached_property
     def routes(self) -> RouteService:
+        from postroom.services.routes import RouteService
+
         return RouteService(self.storage)
 
     @cached_property
     def users(self) -> UserService:
+        from postroom.services.users import UserService
+
         return UserService(self.storage)
 
     @cached_property
     def outbox(self) -> OutboxService:
+        from postroom.services.outbox import OutboxService
+
         return OutboxService(self.storage, self.sender)
 
     def upgrade_schema(self) -> str:
         """`postroom db upgrade`: the schema to its newest revision (returned), on an engine
         of its own (`engine` would make the schema first)."""
+        from postroom.storage.database import make_engine, upgrade
+
         _ = self.home  # made private (storage/home.py)
         return upgrade(make_engine(self.settings.effective_database_url))
 
     def items(self, actor: str = "cli") -> ItemService:
         """Agents' changes to work items, recorded as made by ``actor``."""
+        from postroom.services.items import ItemService
+
         return ItemService(self.storage, actor=actor)
 
     def scheduler(self, max_connections: int = 8, processes: int = 1) -> Scheduler:
+        from postroom.services.scheduler import Scheduler
+
         return Scheduler(self.storage, self.poller, max_connections, processes)
 
 
 def mailbox_source(access: MailboxAccess) -> MailboxSource:
     """The mailbox adapter for a channel, by its URL's scheme: where a new mailbox protocol
     (IMAP) is plugged in."""
+    from postroom.mailboxes import Pop3MailboxSource
+
     if access.url.protocol == "pop3":
         return Pop3MailboxSource(
             access.url,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from postroom.cli.app import app
+from postroom.cli.app import build_app
 from support.mailstack import Mailstack
 
 pytestmark = pytest.mark.servers
@@ -141,7 +141,7 @@ def test_no_failure_case_reveals_the_password(
     for url, extra in urls:
         for output in ([], ["--json"]):
             args = ["check", url, "--password-env", "PW", "--ca-file", ca, *extra, *output]
-            result = runner.invoke(app, args, env={"PW": password})
+            result = runner.invoke(build_app(), args, env={"PW": password})
             assert result.exit_code == 1, (url, result.output)
             seen = result.stdout + result.stderr + caplog.text + repr(result.exception or "")
             for secret in forbidden:

@@ -1,35 +1,77 @@
-"""The root Typer application: each command module registers its own commands."""
+"""The root Typer application: each command module registers its own commands.
+
+A command module is imported only when the command line needs it: `postroom ingest` in an
+MTA pipe runs once per message, and importing every group (their services, the connection
+checks, the runtime) would cost more than storing the message. The command named first
+decides which module registers (`COMMANDS`); anything else (``--help``, no command, a
+mistyped one) builds the whole tree, so help and usage errors read as they always did.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Protocol
 
 import typer
 
-from postroom.cli import (
-    channels,
-    check,
-    config,
-    ingest,
-    items,
-    outbox,
-    quarantine,
-    reply,
-    servers,
-    service,
-)
 from postroom.cli.output import escape_last_resort, fail
 
-app = typer.Typer(
-    name="postroom",
-    help="Postroom: the email gateway that files every email on the right work item.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+MODULES = (
+    "ingest",
+    "service",
+    "config",
+    "channels",
+    "servers",
+    "items",
+    "reply",
+    "outbox",
+    "quarantine",
+    "check",
 )
+"""Every command module of `postroom.cli`, in the order `postroom --help` lists them."""
 
-for module in (ingest, service, config, channels, servers, items, reply, outbox, quarantine, check):
-    module.register(app)
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "ingest": ("ingest",),
+    "explain": ("ingest",),
+    "run": ("service",),
+    "poll": ("service",),
+    "route": ("config",),
+    "user": ("config",),
+    "db": ("config",),
+    "channel": ("channels",),
+    "smtp": ("servers",),
+    "item": ("items", "reply"),
+    "outbox": ("outbox",),
+    "quarantine": ("quarantine",),
+    "unhandled": ("quarantine",),
+    "check": ("check",),
+    "auth-string": ("check",),
+}
+"""Each top-level command and the modules that register it (a test keeps it complete)."""
+
+
+class _CommandModule(Protocol):
+    def register(self, app: typer.Typer) -> None: ...
+
+
+def build_app(argv: list[str] | None = None) -> typer.Typer:
+    """The root application with the modules ``argv``'s command needs (all without one)."""
+    app = typer.Typer(
+        name="postroom",
+        help="Postroom: the email gateway that files every email on the right work item.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    command = argv[0] if argv else None
+    names = COMMANDS.get(command, MODULES) if command else MODULES
+    # Imported first, then registered: a module adds commands to another's group at import
+    # (`reply` to `item`), before that group's own are added, as `item --help` lists them.
+    modules: list[_CommandModule] = [importlib.import_module(f"postroom.cli.{n}") for n in names]
+    for module in modules:
+        module.register(app)
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,8 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     from postroom.errors import StorageUnavailableError, UserError
 
     escape_last_resort()
+    args = sys.argv[1:] if argv is None else argv
     try:
-        result = app(args=argv, prog_name="postroom", standalone_mode=False)
+        result = build_app(args)(args=args, prog_name="postroom", standalone_mode=False)
     except UserError as exc:
         fail(str(exc), code=1)
     except StorageUnavailableError as exc:

@@ -1,4 +1,5 @@
-"""`postroom ingest` (an MTA pipe or a file) and `postroom explain` (a dry run)."""
+"""`postroom ingest` (an MTA pipe, a file, many files or a maildir) and `postroom explain`
+(a dry run)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,26 @@ from typing import Annotated, Any
 
 import typer
 
+from postroom.cli.ingest_batch import EX_TEMPFAIL, BatchRun, Source, maildir_sources
 from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, fail, print_json, shown
 from postroom.cli.state import current_app
 from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.render.mail import decision_json, explanation_json
 
-EX_TEMPFAIL = 75
-
 FileArg = Annotated[str, typer.Argument(help="a raw message file, or - for standard input")]
+FilesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="FILE",
+        help="raw message files, or - for standard input (the default)",
+        show_default=False,
+    ),
+]
+MaildirOpt = Annotated[
+    Path | None,
+    typer.Option(help="every message in DIR/new and DIR/cur; each file deleted once stored"),
+]
 
 
 def _read(source: str) -> bytes:
@@ -26,6 +38,46 @@ def _read(source: str) -> bytes:
         return Path(source).read_bytes()
     except OSError as exc:
         fail(f"cannot read {source}: {exc.strerror}", code=2)
+
+
+def _ingest_one(source: str, channel: str | None, as_json: bool) -> None:
+    """One message, as an MTA pipe hands it over: stored and decided, or exit 75."""
+    raw = _read(source)
+    try:
+        result = current_app().ingest.ingest(raw, channel=channel)
+    except StorageUnavailableError as exc:
+        fail(f"not stored, try again later: {exc}", code=EX_TEMPFAIL)
+    except PostroomError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an MTA must retry whatever went wrong
+        fail(f"not stored, try again later: {exc.__class__.__name__}: {exc}", EX_TEMPFAIL)
+    decision = decision_json(result)
+    if as_json:
+        print_json(decision)
+    else:
+        echo(_describe(decision))
+
+
+def _ingest_many(
+    names: list[str], maildir: Path | None, channel: str | None, as_json: bool
+) -> None:
+    """Files by name, then a maildir's, in batches (cli/ingest_batch.py)."""
+    sources = [Source(name) for name in names]
+    if maildir is not None:
+        try:
+            sources += maildir_sources(maildir)
+        except OSError as exc:
+            fail(f"cannot read the maildir {maildir}: {exc.strerror or exc}", code=2)
+    app = current_app()
+    channel_id = app.channels.show(channel).id if channel is not None else None
+    run = BatchRun(app.ingest, channel_id, app.settings.poll_batch)
+    code = run.run(sources)
+    if as_json:
+        print_json([entry.to_json() for entry in run.entries])
+    else:
+        echo(run.summary())
+    if code:
+        raise SystemExit(code)
 
 
 def _describe(decision: dict[str, Any]) -> str:
@@ -49,25 +101,22 @@ def _describe(decision: dict[str, Any]) -> str:
 def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
-        source: FileArg = "-",
+        sources: FilesArg = None,
+        maildir: MaildirOpt = None,
         channel: Annotated[str | None, typer.Option(help="the input channel it came from")] = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Store and handle one raw message; exit 75 (EX_TEMPFAIL) when it could not be stored."""
-        raw = _read(source)
-        try:
-            result = current_app().ingest.ingest(raw, channel=channel)
-        except StorageUnavailableError as exc:
-            fail(f"not stored, try again later: {exc}", code=EX_TEMPFAIL)
-        except PostroomError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - an MTA must retry whatever went wrong
-            fail(f"not stored, try again later: {exc.__class__.__name__}: {exc}", EX_TEMPFAIL)
-        decision = decision_json(result)
-        if as_json:
-            print_json(decision)
-        else:
-            echo(_describe(decision))
+        """Store and handle one raw message; exit 75 (EX_TEMPFAIL) when it could not be stored.
+
+        Several files, or --maildir DIR: stored in batches, one commit each;
+        a summary line (--json: one entry per file); a maildir's files are
+        deleted once stored.
+        """
+        names = sources or []
+        if maildir is None and len(names) <= 1:
+            _ingest_one(names[0] if names else "-", channel, as_json)
+            return
+        _ingest_many(names, maildir, channel, as_json)
 
     @app.command()
     def explain(

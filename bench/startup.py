@@ -1,0 +1,91 @@
+"""Start-up of `postroom ingest` as an MTA pipe runs it: one process per message.
+
+Runs `postroom ingest FILE` N times, each a small message, into one fresh POSTROOM_HOME
+(made, and its schema created, by a first run that is not counted), and prints the median
+wall time per process next to `python -c pass` (the interpreter's own start) and the
+import time of the command (`python -X importtime`, the top-level imports summed).
+Target (issue 12): <= 0.25 s wall for a one-message ingest.
+
+    .venv/bin/python bench/startup.py [--n 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+TARGET_SECONDS = 0.25
+
+
+def _small(i: int) -> bytes:
+    return (
+        f"From: Carol <carol{i}@customer.test>\r\nTo: support@example.com\r\n"
+        f"Subject: start-up {i}\r\nMessage-ID: <startup.{i}.{time.time_ns()}@customer.test>\r\n"
+        "Date: Mon, 02 Nov 2026 09:30:00 +0000\r\n\r\nHello, please help.\r\n"
+    ).encode()
+
+
+def _wall(argv: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def _import_seconds(argv: list[str], env: dict[str, str]) -> float:
+    """The top-level imports' cumulative times (microseconds in `-X importtime`'s lines)."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv[1:]],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    total = 0
+    for line in out.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            _, cumulative, name = line.split("|")
+            if not name.startswith("  ") and cumulative.strip().isdigit():
+                total += int(cumulative)
+    return total / 1e6
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--n", type=int, default=15)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        # Bytecode cached as an installed package has it (in a folder of the run's own,
+        # written by the first, uncounted run), whatever PYTHONDONTWRITEBYTECODE says here.
+        env = {**os.environ, "POSTROOM_HOME": f"{tmp}/home", "PYTHONPYCACHEPREFIX": f"{tmp}/pyc"}
+        env.pop("POSTROOM_DATABASE_URL", None)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        files = []
+        for i in range(args.n + 2):
+            path = Path(tmp) / f"{i}.eml"
+            path.write_bytes(_small(i))
+            files.append(str(path))
+        cmd = [sys.executable, "-m", "postroom", "ingest"]
+        _wall([*cmd, files[0]], env)  # makes the data folder and the schema
+        walls = [_wall([*cmd, f], env) for f in files[1 : args.n + 1]]
+        bare = [_wall([sys.executable, "-c", "pass"], env) for _ in range(args.n)]
+        imports = _import_seconds([*cmd, files[-1]], env)
+    median = statistics.median(walls)
+    print(
+        f"python -c pass                  : {statistics.median(bare):6.3f} s (median of {args.n})"
+    )
+    print(
+        f"postroom ingest, one message    : {median:6.3f} s wall (median of {args.n}; "
+        f"target <= {TARGET_SECONDS:.2f} s), imports {imports:.3f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
