@@ -69,8 +69,16 @@ def _ingest_many(
         except OSError as exc:
             fail(f"cannot read the maildir {maildir}: {exc.strerror or exc}", code=2)
     app = current_app()
+    try:
+        service = app.ingest  # opens the storage: as for one message, 75 when it cannot
+    except StorageUnavailableError as exc:
+        fail(f"not stored, try again later: {exc}", code=EX_TEMPFAIL)
+    except PostroomError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, nothing was stored
+        fail(f"not stored, try again later: {exc.__class__.__name__}: {exc}", EX_TEMPFAIL)
     channel_id = app.channels.show(channel).id if channel is not None else None
-    run = BatchRun(app.ingest, channel_id, app.settings.poll_batch)
+    run = BatchRun(service, channel_id, app.settings.poll_batch)
     code = run.run(sources)
     if as_json:
         print_json([entry.to_json() for entry in run.entries])
