@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import socket
 
 from postroom.net.connection import (
     ConnectionFailure,
@@ -47,6 +48,7 @@ def open_client(server: SmtpServer) -> smtplib.SMTP:
             client = smtplib.SMTP(
                 url.host, url.port, local_hostname=server.local_hostname, timeout=server.timeout
             )
+        send_at_once(client)
         expect_ok(client.ehlo(), "EHLO")
         if url.security is Security.STARTTLS:
             _starttls(client, server)
@@ -61,6 +63,19 @@ def open_client(server: SmtpServer) -> smtplib.SMTP:
             close_quietly(client)
         raise translate(exc, where(server)) from exc
     return client
+
+
+def send_at_once(client: smtplib.SMTP) -> None:
+    """Turn Nagle's algorithm off (``TCP_NODELAY``) for this connection.
+
+    A message's content and DATA's final dot are two writes, the hook between them
+    (`postroom.outbound.connection`); under Nagle the dot, a small write behind one not yet
+    acknowledged, waits for the server's delayed ACK: some 40 ms per message, a tenth of
+    the rate.  Every write here is a whole command or a whole content, so nothing is gained
+    by holding one back.  The option stays on the socket through STARTTLS.
+    """
+    if client.sock is not None:
+        client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def where(server: SmtpServer) -> str:

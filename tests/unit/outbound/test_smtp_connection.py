@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -30,6 +31,15 @@ def test_one_connection_many_messages_with_rset_between() -> None:
     assert script.commands[-1] == "QUIT"
     assert [d.recipients for d in script.delivered] == [[f"r{i}@customer.test"] for i in range(3)]
     assert b"\r\n..leading dot\r\n" in script.delivered[0].data  # dot-stuffed on the wire
+
+
+def test_a_small_write_is_not_held_back_for_an_acknowledgement() -> None:
+    """The final dot follows the content as its own write: under Nagle it would wait for
+    the server's delayed ACK, some 40 ms a message."""
+    with fake_smtp() as (_, port), SmtpConnection.open(server(port)) as conn:
+        sock = conn._client.sock
+        assert sock is not None
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
 
 def test_a_recipient_refused_while_others_are_accepted() -> None:
