@@ -1,7 +1,8 @@
 """What one attempt means for an outbox row: pure rules, no I/O.
 
 * Each recipient keeps its own result across attempts: one that accepted
-  the message is never sent to again; one refused with 5xx is not retried.
+  the message is never sent to again; one refused (a 5xx reply, or an address
+  the server cannot take, refused before asking) is not retried.
 * Recipients deferred (4xx, lost connection, timeout, a server that cannot
   be reached) are tried again after an exponential back-off, until the
   attempts run out.

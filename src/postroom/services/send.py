@@ -28,6 +28,13 @@ What is guaranteed when the process stops at any moment (README text, "Sending")
   (with the same Message-ID, so mail clients usually show it once).
 * A recipient that accepted the message is never sent to again on a later
   attempt; only the deferred ones are.
+* One message never costs the others their connection: a refusal, of a
+  recipient or of the whole message (a 4xx or 5xx reply, an address the server
+  cannot take, such as a non-ASCII one without SMTPUTF8), is that message's
+  result, and the next message goes out over the same connection
+  (`postroom.ports.sending.SmtpSession.send`).  Only a lost connection (or a
+  421) ends it; the messages of the round not tried yet are then released, due
+  again at the next round.
 * A database that goes away in the middle of a round changes none of this: the
   outcomes of what was sent meanwhile, and the release of the rows not tried,
   are kept in memory and written at the next round that reaches the database
