@@ -194,7 +194,9 @@ def _add_phrase(folder: _Folder, name: str) -> None:
             folder.add(word)
         return
     quoted = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if len(quoted) <= _PHRASE_WORD and _PRINTABLE.issuperset(name.replace(" ", "")):
+    # Many readers decode an encoded word even inside quotes: "=?" is encoded.
+    plain = _PRINTABLE.issuperset(name.replace(" ", "")) and "=?" not in name
+    if len(quoted) <= _PHRASE_WORD and plain:
         folder.add(quoted)
         return
     _add_encoded(folder, name)
