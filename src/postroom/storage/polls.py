@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, or_, select, update
 
-from postroom.errors import NotFoundError
 from postroom.net.connection import FailureClass
 from postroom.records.config import ChannelRecord
+from postroom.storage.channels import ChannelRepository
 from postroom.storage.tables import channels
 
 _UPDATE = update(channels).where(channels.c.id == bindparam("_id"))
@@ -183,10 +183,7 @@ class PollRepository:
         return result.rowcount == 1
 
     def _row(self, channel_id: int) -> ChannelRecord:
-        row = self._conn.execute(select(channels).where(channels.c.id == channel_id)).first()
-        if row is None:
-            raise NotFoundError(f"no channel with id {channel_id}")
-        return ChannelRecord(**row._mapping)
+        return ChannelRepository(self._conn).by_id(channel_id)
 
     def _set(self, channel_id: int, **values: Any) -> None:
         self._conn.execute(_UPDATE, {"_id": channel_id, **values})
