@@ -68,9 +68,16 @@ class Addressing:
     left_out: tuple[tuple[str, str], ...]
 
 
+def sender_problem(sender: str) -> str | None:
+    """Why ``sender`` cannot be a message's From, or None: it is configuration or the
+    address a customer wrote to, so it only has to be writable (`address_problem`'s
+    ``qualified=False``)."""
+    return address_problem(sender, qualified=False)
+
+
 def addressing(sender: str, to: Sequence[str], cc: Sequence[str] = ()) -> Addressing:
     """The writable addresses of a message; raises `UnwritableSender` for its From."""
-    problem = address_problem(sender, qualified=False)
+    problem = sender_problem(sender)
     if problem is not None:
         raise UnwritableSender(sender, problem)
     written: dict[str, str] = {}

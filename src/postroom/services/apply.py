@@ -10,12 +10,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from postroom.domain.automatic import address_problem, reply_address
+from postroom.domain.automatic import reply_address
 from postroom.domain.decision import AutoReply, Decision, NewTicket, Outcome, Rule
 from postroom.domain.mail import ParsedMail
 from postroom.domain.workitems import ItemType, Reference, State
 from postroom.mime.autoreply import compose_automated
 from postroom.mime.header_text import subject_with_reference
+from postroom.mime.outgoing import sender_problem
 from postroom.mime.templates import load_template
 from postroom.records.items import Cause, ItemRecord
 from postroom.records.statuses import CommunicationStatus, MessageStatus
@@ -128,7 +129,7 @@ class Applier:
     ) -> None:
         item_id = row.id
         sender = reply.sender or self.default_sender
-        if address_problem(sender, qualified=False) is not None:
+        if sender_problem(sender) is not None:
             # N2 answers from the address written to, which the customer chose.
             sender = self.default_sender
         original = mail.subject or "(no subject)"
