@@ -142,7 +142,7 @@ class ChannelService:
             uow.channels.disable(channel.id, "disabled by a user")
 
     def remove(self, name: str) -> None:
-        """Forget a channel that never stored mail (see `storage.channels.remove_channel`)."""
+        """Forget a channel that never stored mail (see `ChannelRepository.remove`)."""
         with self.storage.writing() as uow:
             uow.channels.remove(name)
 
