@@ -5,11 +5,14 @@ attachment), messages per second for
   * `email.message_from_bytes(raw, policy=policy.default)` alone (the yardstick),
   * Postroom's ingest path (store blob + parse + match + route + apply + commit)
     on SQLite and on PostgreSQL (a fresh schema each run),
-and the ratio to the yardstick (target: >= 0.6 on SQLite); then the peak RSS of
-a fresh process that ingests one ~25 MB message (an 18 MB attachment), target
-< 200 MB. Each measurement runs in its own process.
+and the ratio to the yardstick (target: >= 0.6 on SQLite); the same N messages
+stored by one `postroom ingest --maildir DIR` process (the batch mode, start-up
+included) on SQLite; the start-up of a one-message `postroom ingest` (bench/startup.py,
+target <= 0.25 s); then the peak RSS of a fresh process that ingests one ~25 MB
+message (an 18 MB attachment), target < 200 MB. Each measurement runs in its own
+process.
 
-    .venv/bin/python bench/ingest.py [--n 2000] [--postgres URL]
+    .venv/bin/python bench/ingest.py [--n 2000] [--postgres URL] [--startup-n 15]
 """
 
 from __future__ import annotations
@@ -91,6 +94,41 @@ def run_ingest(n: int, url: str) -> dict[str, float]:
     return {"rate": n / dt, "seconds": dt, "peak_mb": _peak_mb(), "outcomes": outcomes}  # type: ignore[dict-item]
 
 
+def run_cli_batch(n: int, url: str) -> dict[str, float]:
+    """`postroom ingest --maildir DIR` over N messages in a process of its own, timed from
+    its launch to its exit (the route made here first, as in `run_ingest`)."""
+    from corpus import corpus
+    from startup import cached_env
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**cached_env(tmp), "POSTROOM_DATABASE_URL": url}
+        app = _service(Path(env["POSTROOM_HOME"]), url)
+        app.engine.dispose()
+        new = Path(tmp) / "Maildir" / "new"
+        new.mkdir(parents=True)
+        for i, raw in enumerate(corpus(n)):
+            (new / f"{i:06d}.bench:2,").write_bytes(raw)
+        cmd = [sys.executable, "-m", "postroom"]
+        subprocess.run([*cmd, "--help"], env=env, check=True, stdout=subprocess.DEVNULL)
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [*cmd, "ingest", "--maildir", str(new.parent)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        dt = time.perf_counter() - t0
+        left = len(list(new.iterdir()))
+    return {"rate": n / dt, "seconds": dt, "left": left, "summary": out.stdout.strip()}  # type: ignore[dict-item]
+
+
+def run_startup(n: int) -> dict[str, float]:
+    from startup import measure
+
+    return measure(n)
+
+
 def run_big(url: str, path: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as home:
         app = _service(Path(home), url)
@@ -142,12 +180,15 @@ def main() -> None:
     ap.add_argument("--child")
     ap.add_argument("--url", default="")
     ap.add_argument("--file", default="")
+    ap.add_argument("--startup-n", type=int, default=15)
     args = ap.parse_args()
     if args.child:
         fn = {
             "parse": lambda: run_parse(args.n),
             "ingest": lambda: run_ingest(args.n, args.url),
             "big": lambda: run_big(args.url, args.file),
+            "cli": lambda: run_cli_batch(args.n, args.url),
+            "startup": lambda: run_startup(args.n),
         }[args.child]
         print(json.dumps(fn()))
         return
@@ -161,6 +202,14 @@ def main() -> None:
         sq = _child("ingest", args.n, sqlite_url)
         print(
             f"postroom ingest, SQLite       : {sq['rate']:8.1f} msg/s  = {sq['rate'] / parse['rate']:.2f}x parse  (target >= 0.60x)  peak {sq['peak_mb']:.0f} MB  {sq['outcomes']}"
+        )
+        cli = _child("cli", args.n, f"sqlite:///{tmp}/cli.db")
+        print(
+            f"postroom ingest --maildir     : {cli['rate']:8.1f} msg/s  = {cli['rate'] / sq['rate']:.2f}x in-process  ({cli['seconds']:.2f} s, one process, start-up included; {cli['left']} files left)  {cli['summary']}"
+        )
+        up = _child("startup", args.startup_n, "")
+        print(
+            f"postroom ingest, one message  : {up['wall']:8.3f} s wall per process (median of {args.startup_n}; target <= 0.25 s), CPU {up['cpu']:.3f} s, imports {up['imports']:.3f} s, python -c pass {up['bare']:.3f} s"
         )
         schema, pg_url = _pg_schema_url(args.postgres)
         try:

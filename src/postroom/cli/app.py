@@ -24,7 +24,6 @@ MODULES = (
     "channels",
     "servers",
     "items",
-    "reply",
     "outbox",
     "quarantine",
     "check",
@@ -41,7 +40,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "db": ("config",),
     "channel": ("channels",),
     "smtp": ("servers",),
-    "item": ("items", "reply"),
+    "item": ("items",),
     "outbox": ("outbox",),
     "quarantine": ("quarantine",),
     "unhandled": ("quarantine",),
@@ -65,11 +64,8 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     command = argv[0] if argv else None
-    names = COMMANDS.get(command, MODULES) if command else MODULES
-    # Imported first, then registered: a module adds commands to another's group at import
-    # (`reply` to `item`), before that group's own are added, as `item --help` lists them.
-    modules: list[_CommandModule] = [importlib.import_module(f"postroom.cli.{n}") for n in names]
-    for module in modules:
+    for name in COMMANDS.get(command, MODULES) if command else MODULES:
+        module: _CommandModule = importlib.import_module(f"postroom.cli.{name}")
         module.register(app)
     return app
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from postroom.cli import reply
 from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
@@ -21,12 +22,12 @@ def _line(item: dict[str, Any]) -> str:
     return "\t".join(shown(p) for p in parts)
 
 
-item_app = typer.Typer(help="Work items: Tickets, Cases, Actions.")
-"""Other modules (replies) add their commands to this group."""
-
-
 def register(app: typer.Typer) -> None:
+    """The `item` group, made anew for each application (`cli/app.py` builds one per
+    command line): `item reply` first (cli/reply.py), then the commands below."""
+    item_app = typer.Typer(help="Work items: Tickets, Cases, Actions.")
     app.add_typer(item_app, name="item")
+    reply.register(item_app)
 
     def service() -> ItemService:
         return current_app().items()
