@@ -12,6 +12,15 @@ each (`IngestService.ingest_batch`). What this module adds is the files around i
 - a batch that cannot be stored (the database away) stops the run: its files and the ones
   after it stay where they are for the next run, which files nothing twice (a message
   stored before is recognised and ignored, rule D1).
+
+It prints a summary line (``7 files: 6 stored (5 new_ticket, 1 updated), 1 missing``) or,
+with ``--json``, a list with one object per file in the order given (a maildir's ``new``,
+then ``cur``): the single ingest's decision object plus ``file``, or ``{"file", "error",
+"reason"}`` for a file not stored, ``reason`` one of ``missing``, ``permission-denied``,
+``not-a-file``, ``read-error`` (skipped) or ``not-stored`` (the storage failed; left for the
+next run). Exit status: 0 when every file was stored (whatever its decision), 1 when some
+could not be read (the others are stored), 75 (EX_TEMPFAIL) when a batch could not be
+stored (the batches before it are), 2 when the maildir has neither ``new`` nor ``cur``.
 """
 
 from __future__ import annotations
