@@ -54,7 +54,7 @@ def parse_template(text: str) -> ReplyTemplate:
     return ReplyTemplate(string.Template(subject), string.Template(body))
 
 
-_parsed: dict[Path, tuple[int, int, ReplyTemplate]] = {}
+_parsed: dict[str, tuple[int, int, ReplyTemplate]] = {}
 """Path -> (size, mtime in ns, template): one entry per template file ever used."""
 
 
@@ -63,7 +63,7 @@ def load_template(kind: str, folder: Path | None) -> ReplyTemplate:
     for base in (folder, _BUILTIN):
         if base is None:
             continue
-        path = base / f"{kind}.txt"
+        path = os.path.join(base, f"{kind}.txt")  # a str: cheaper than a Path per reply
         try:
             found = os.stat(path)
         except OSError:
@@ -73,7 +73,7 @@ def load_template(kind: str, folder: Path | None) -> ReplyTemplate:
         kept = _parsed.get(path)
         if kept is not None and kept[:2] == (found.st_size, found.st_mtime_ns):
             return kept[2]
-        template = parse_template(path.read_text(encoding="utf-8"))
+        template = parse_template(Path(path).read_text(encoding="utf-8"))
         _parsed[path] = (found.st_size, found.st_mtime_ns, template)
         return template
     raise FileNotFoundError(f"no template {kind}.txt")
