@@ -5,7 +5,7 @@ Postroom's SMTP policy (lines of at most 78 characters), so a body reads the
 same whichever writer produced it:
 
 1. Every line at most 78 octets: ``7bit`` when the text is ASCII, else ``8bit``
-   (RFC 6152; the outbox asks for BODY=8BITMIME).
+   (RFC 6152), as `compose` has always sent it.
 2. A longer line: ``quoted-printable``, unless base64 is shorter over the first
    ten lines (text that is mostly non-ASCII).
 
