@@ -7,7 +7,10 @@ Prints, in one run, each measurement in its own process:
   one       Postroom's poll (`Scheduler.poll_once`, the code path of `postroom poll`,
             in-process, repeated until the mailbox is empty) of the same N messages
             from one mailbox into Tickets, on SQLite in a fresh POSTROOM_HOME
-            (target >= 0.8x raw, aiming at >= 1.0x);
+            (target >= 0.8x raw, aiming at >= 1.0x); with --acknowledge run a second
+            time with an acknowledging route (every new Ticket queues an
+            acknowledgement in the outbox), both lines side by side (target: with
+            >= 0.8x without);
   many      --boxes mailboxes (8) sharing --many-n messages (4000), drained by
             `postroom run --workers 2` (--workers): from the first stored message
             until every Maildir is empty, then SIGTERM (target >= 1.5x `one`);
@@ -21,6 +24,7 @@ does, without a restart) and is removed afterwards. Run as root with the stack u
 
     sudo tests/servers/mailstack/start
     .venv/bin/python bench/poll.py [--n 2000] [--quick] [--only raw,one,many,channels,big]
+                                   [--acknowledge]
 """
 
 from __future__ import annotations
@@ -227,7 +231,8 @@ def _app(home: str) -> Any:
 def child_setup(p: dict[str, Any]) -> dict[str, Any]:
     """A fresh POSTROOM_HOME with one route (-> Tickets) and one enabled channel per mailbox,
     stored as `postroom route add` and `postroom channel add` store them (the connection
-    check of `channel add` is left out: 200 checks would only slow the set-up)."""
+    check of `channel add` is left out: 200 checks would only slow the set-up). With
+    ``acknowledge`` the routes acknowledge: each new Ticket queues an acknowledgement."""
     from postroom.clock import utcnow
     from postroom.credentials import Secret
     from postroom.domain.routes import Route
@@ -236,7 +241,8 @@ def child_setup(p: dict[str, Any]) -> dict[str, Any]:
     now = utcnow()
     with app.storage.writing() as uow:
         for i, (address, password) in enumerate(p["users"]):
-            uow.config.add_route(Route(address, "Bench", "Inbound", f"queue{i % 4}"), now)
+            route = Route(address, "Bench", "Inbound", f"queue{i % 4}", p.get("acknowledge", False))
+            uow.config.add_route(route, now)
             uow.channels.add(
                 now=now,
                 name=f"box{i:03d}",
@@ -345,6 +351,7 @@ def _db_counts(home: Path) -> dict[str, int]:
         counts["tickets"] = db.execute(
             "SELECT count(*) FROM work_items WHERE type = 'ticket'"
         ).fetchone()[0]
+        counts["outbox"] = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
         return counts
     finally:
         db.close()
@@ -460,12 +467,18 @@ def scenario_raw(stack: Stack, n: int) -> dict[str, Any]:
 
 
 def scenario_one(
-    stack: Stack, n: int, tmp: Path, profile: str | None, round_: int = 0
+    stack: Stack,
+    n: int,
+    tmp: Path,
+    profile: str | None,
+    round_: int = 0,
+    acknowledge: bool = False,
 ) -> dict[str, Any]:
-    home = tmp / f"one-{round_}"
+    home = tmp / f"one-{round_}{'-ack' if acknowledge else ''}"
     with users(stack, "benchone", 1) as made:
         stack.fill(made[0][0], n)
-        _child("setup", {**_stack_params(stack), "home": str(home), "users": made})
+        setup = {**_stack_params(stack), "home": str(home), "users": made}
+        _child("setup", {**setup, "acknowledge": acknowledge})
         params: dict[str, Any] = {"home": str(home)}
         if profile:
             params["profile"] = profile
@@ -546,6 +559,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smoke run: 200 msgs, 20 channels")
     ap.add_argument("--only", default=",".join(SCENARIOS), help=",".join(SCENARIOS))
     ap.add_argument("--profile", help="write a cProfile of `one` to this file")
+    ap.add_argument(
+        "--acknowledge",
+        action="store_true",
+        help="run `one` also with an acknowledging route (an acknowledgement per Ticket)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--params", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -575,6 +593,7 @@ def main() -> None:
                 flush=True,
             )
         ones: list[float] = []
+        acks: list[float] = []
         manys: dict[int, list[float]] = {mc: [] for mc in mcs}
         for round_ in range(args.rounds if only & {"one", "many"} else 0):
             one = None
@@ -589,6 +608,18 @@ def main() -> None:
                     f"{one['cpu_s']:.2f} s, machine {one['cores']:.2f} cores busy, peak "
                     f"{one['peak_mb']:.0f} MB, {one['left']} left; db {one['db']}"
                     + (f"; errors {one['errors']}" if one["errors"] else "")
+                    + ")",
+                    flush=True,
+                )
+            if one is not None and args.acknowledge:
+                ack = scenario_one(stack, args.n, tmp, None, round_, acknowledge=True)
+                acks.append(ack["rate"])
+                print(
+                    f"[{round_ + 1}] postroom poll, acknowledging   : {ack['rate']:7.1f} msg/s"
+                    f" = {ack['rate'] / one['rate']:.2f}x without  (target >= 0.8x; {ack['n']}"
+                    f" msgs in {ack['seconds']:.2f} s, Postroom CPU {ack['cpu_s']:.2f} s, "
+                    f"{ack['left']} left; db {ack['db']}"
+                    + (f"; errors {ack['errors']}" if ack["errors"] else "")
                     + ")",
                     flush=True,
                 )
@@ -612,6 +643,13 @@ def main() -> None:
             ratio = f" = {one_rate / raw['rate']:.2f}x raw" if raw else ""
             print(
                 f"median of {len(ones)}: postroom poll, 1 mailbox: {one_rate:7.1f} msg/s{ratio}",
+                flush=True,
+            )
+        if acks:
+            ack_rate = statistics.median(acks)
+            print(
+                f"median of {len(acks)}: postroom poll, acknowledging: {ack_rate:7.1f} msg/s = "
+                f"{ack_rate / statistics.median(ones):.2f}x without  (target >= 0.8x)",
                 flush=True,
             )
         for mc, rates in manys.items():
