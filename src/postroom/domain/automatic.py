@@ -27,7 +27,9 @@ address a relay would complete with its own domain.
 from __future__ import annotations
 
 import string
+import unicodedata
 from dataclasses import dataclass
+from encodings import idna
 
 from postroom.domain.mail import Address, ParsedMail
 from postroom.domain.references import base_address
@@ -102,7 +104,7 @@ def _sender_reason(mail: ParsedMail, own_addresses: frozenset[str]) -> str | Non
 # ---------------------------------------------------------------------- who may get mail
 _LDH = frozenset(string.ascii_letters + string.digits + "-")
 _ATEXT = _LDH | frozenset("!#$%&'*+/=?^_`{|}~")
-"""RFC 5322 §3.2.3 atext (ASCII)."""
+"""RFC 5322 §3.2.3 atext (ASCII); RFC 6531 §3.3 adds every non-ASCII character."""
 _PRIVATE_TLDS = frozenset({"localhost", "localdomain", "local", "internal"})
 _MAX_LOCAL = 64
 _MAX_DOMAIN = 253
@@ -117,20 +119,30 @@ def address_problem(address: str, *, qualified: bool = True) -> str | None:
     who puts it in Reply-To would make Postroom write to an internal list.  Only
     a fully qualified address, written exactly as it will travel, gets mail:
 
-    1. No control character or white space of any kind (C0, DEL, C1, U+2028…).
-    2. ASCII only, until SMTPUTF8 (RFC 6531/6532) is supported: a non-ASCII
-       local part cannot be written in a header at all (an RFC 2047 word is not
-       allowed there, RFC 2047 §5), and a non-ASCII domain would need IDNA.
+    1. No control character, white space or invisible format character of any
+       kind (C0, DEL, C1, U+2028, U+00A0, the bidi overrides and zero-width
+       characters of Unicode's Cf), and no lone surrogate.
+    2. Non-ASCII is allowed where RFC 6531/6532 allows it, and then travels as
+       it is, in UTF-8 (an SMTPUTF8 message; never an encoded word, which RFC
+       2047 §5 forbids in an address): in the local part (rule 4), and in a
+       domain label that is an IDNA U-label (rule 5).  Lengths are counted in
+       UTF-8 octets.
     3. ``local@domain`` with exactly one ``@``; no quoted local part, no
        comments, no angle brackets.
-    4. The local part is a dot-atom (RFC 5322 §3.2.3): atext runs joined by
-       single dots, at most 64 octets (RFC 5321 §4.5.3.1.1); the whole
-       address at most 254 (the 256-octet path of §4.5.3.1.3, brackets included).
+    4. The local part is a dot-atom (RFC 5322 §3.2.3, with RFC 6531 §3.3's
+       non-ASCII atext): atext runs joined by single dots, at most 64 octets
+       (RFC 5321 §4.5.3.1.1); the whole address at most 254 (the 256-octet path
+       of §4.5.3.1.3, brackets included).
     5. The domain has at least two labels (a dot: single-label names such as
        ``localhost`` or ``intranet`` are completed by whoever relays the mail),
-       each 1–63 letters, digits or hyphens, not starting or ending with a
-       hyphen (RFC 1035 §2.3.1, RFC 1123 §2.1), 253 octets in all; the last
-       label is not all digits (no IP addresses) and domain literals
+       253 octets in all, each label not starting or ending with a hyphen
+       (RFC 1035 §2.3.1, RFC 1123 §2.1) and either 1–63 letters, digits or
+       hyphens, or a U-label: non-ASCII that IDNA turns into an A-label
+       (``xn--…``) of at most 63 letters, digits or hyphens and back into the
+       same label, not starting with a combining mark (RFC 5891 §4.2.3.2).  A
+       label that IDNA 2003 would map to another one (``ß`` to ``ss``, ``ς`` to
+       ``σ``) is refused: mail must not depend on which IDNA the relay speaks.
+       The last label is not all digits (no IP addresses) and domain literals
        (``[192.0.2.1]``) are refused.
     6. The top-level label is not one that only exists inside a network:
        ``localhost`` (RFC 6761 §6.3), ``local`` (RFC 6762), ``localdomain``,
@@ -139,8 +151,9 @@ def address_problem(address: str, *, qualified: bool = True) -> str | None:
     ``qualified=False`` drops rule 5's dot and rule 6: for our own sender address,
     which is configuration, not remote text, and only has to be writable.
     """
-    if any(c == " " or not c.isprintable() for c in address):
-        return "contains a control character or white space"
+    problem = _character_problem(address)
+    if problem is not None:
+        return problem
     if address.count("@") != 1:
         return "not of the form local@domain (no @domain: not a fully qualified address)"
     local, _, domain = address.partition("@")
@@ -148,43 +161,92 @@ def address_problem(address: str, *, qualified: bool = True) -> str | None:
         return "empty local part"
     if not domain:
         return "no domain: not a fully qualified address"
-    if len(address) > _MAX_ADDRESS:
+    if _octets(address) > _MAX_ADDRESS:
         return f"longer than {_MAX_ADDRESS} octets"
     if '"' in local:
         return "a quoted local part is not written"
-    if not local.isascii():
-        return "a non-ASCII local part needs SMTPUTF8 (RFC 6531), not supported yet"
-    if not domain.isascii():
-        return "a non-ASCII domain needs IDNA (RFC 5891), not supported yet"
     return _local_problem(local) or _domain_problem(domain, qualified)
 
 
+def _character_problem(address: str) -> str | None:
+    """Rule 1: ``isprintable`` is false for every category refused (Cc, Cf, Cs, Co, Cn, Z*)
+    except the ASCII space, so the reason is told apart only when one is found."""
+    if address.isprintable() and " " not in address:
+        return None
+    for char in address:
+        if char == " " or not char.isprintable():
+            category = unicodedata.category(char)
+            if category == "Cf":
+                return f"contains an invisible format character (U+{ord(char):04X})"
+            if category == "Cs":
+                return "contains a lone surrogate: not Unicode text"
+            break
+    return "contains a control character or white space"
+
+
+def _octets(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
 def _local_problem(local: str) -> str | None:
-    if len(local) > _MAX_LOCAL:
+    if _octets(local) > _MAX_LOCAL:
         return f"local part longer than {_MAX_LOCAL} octets"
-    if any(not atom or not _ATEXT.issuperset(atom) for atom in local.split(".")):
-        return "local part is not a dot-atom (RFC 5322 §3.2.3)"
+    for atom in local.split("."):
+        if not atom or not all(c in _ATEXT or not c.isascii() for c in atom):
+            return "local part is not a dot-atom (RFC 5322 §3.2.3)"
     return None
 
 
 def _domain_problem(domain: str, qualified: bool) -> str | None:
     if domain.startswith("["):
         return "a domain literal is not written"
-    if len(domain) > _MAX_DOMAIN:
+    if _octets(domain) > _MAX_DOMAIN:
         return f"domain longer than {_MAX_DOMAIN} octets"
     labels = domain.split(".")
     if qualified and len(labels) < 2:
         return f"single-label domain {domain!r}: not a fully qualified address"
+    a_labels = 0
     for label in labels:
-        if not label or len(label) > _MAX_LABEL or not _LDH.issuperset(label):
-            return f"invalid domain label {label[: _MAX_LABEL + 1]!r}"
-        if label.startswith("-") or label.endswith("-"):
-            return f"domain label {label!r} starts or ends with a hyphen"
+        problem = _label_problem(label)
+        if problem is not None:
+            return problem
+        a_labels += len(label) if label.isascii() else len(_a_label(label))
+    if a_labels + len(labels) - 1 > _MAX_DOMAIN:
+        return f"domain longer than {_MAX_DOMAIN} octets once written for DNS (IDNA)"
     if labels[-1].isdigit():
         return "an IP address is not a fully qualified domain"
     if qualified and labels[-1].lower() in _PRIVATE_TLDS:
         return f".{labels[-1].lower()} names exist only inside a network: not fully qualified"
     return None
+
+
+def _label_problem(label: str) -> str | None:
+    shown = label[: _MAX_LABEL + 1]
+    if not label:
+        return "empty domain label"
+    if label.startswith("-") or label.endswith("-"):
+        return f"domain label {shown!r} starts or ends with a hyphen"
+    if label.isascii():
+        if len(label) > _MAX_LABEL or not _LDH.issuperset(label):
+            return f"invalid domain label {shown!r}"
+        return None
+    if unicodedata.category(label[0]).startswith("M"):
+        return f"domain label {shown!r} starts with a combining mark (RFC 5891 §4.2.3.2)"
+    a_label = _a_label(label)
+    if not a_label or len(a_label) > _MAX_LABEL or not _LDH.issuperset(a_label):
+        return f"domain label {shown!r} is not an IDNA U-label (RFC 5891)"
+    return None
+
+
+def _a_label(label: str) -> str:
+    """The ``xn--`` form of a non-ASCII label; '' when IDNA refuses it or maps it to
+    something else (rule 5)."""
+    try:
+        a_label = idna.ToASCII(label).decode("ascii")
+        back = idna.ToUnicode(a_label)
+    except UnicodeError:
+        return ""
+    return a_label if back == label.lower() else ""
 
 
 _MAX_SKIPPED = 10

@@ -69,8 +69,19 @@ UNQUALIFIED = [
     "user@exam\u2028ple.com",
     "us\x85er@example.com",
     "user\x7f@example.com",
-    "jos\u00e9@example.com",
-    "user@b\u00fccher.example",
+    # internationalised (RFC 6531), but not writable as they are
+    "jos\u00e9\u202e@example.com",  # a bidi override (Cf)
+    "jo\u200bs\u00e9@example.com",  # a zero-width space (Cf)
+    "jos\u00e9\u00a0@example.com",  # a no-break space
+    "jos\u00e9\u3000x@example.com",  # an ideographic space
+    "\u00e9" * 33 + "@example.com",  # 66 octets of local part
+    "jos\u00e9..x@example.com",
+    "jos\u00e9@b\u00fccher",
+    "user@b\u00fccher-.example",
+    "user@\u0301b\u00fccher.example",  # a U-label cannot start with a combining mark
+    "user@stra\u00dfe.example",  # IDNA 2003 and 2008 disagree: strasse or stra\u00dfe
+    "user@" + "\u00e9" * 60 + ".example",  # an A-label longer than 63
+    "user@b\u00fccher.\u0661\u0662",  # digits, in another script
     "x" * 65 + "@example.com",
     "user@" + "a" * 64 + ".example.com",
     "user@" + ".".join(["abcdefghi"] * 30) + ".com",
@@ -110,10 +121,58 @@ def qualified(draw: st.DrawFn) -> str:
     return f"{local}@{'.'.join(labels)}.{tld}"
 
 
+INTERNATIONAL = [
+    "chlo\u00e9.garcia@example.com",
+    "jos\u00e9@customer.test",
+    "\u00e9l\u00e8ve@customer.test",
+    "\u5f20\u4f1f@example.com",
+    "user@b\u00fccher.example",
+    "user@B\u00dcCHER.example",
+    "\u043f\u043e\u0447\u0442\u0430@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444",
+    "\u5f20\u4f1f@\u4f8b\u5b50.\u4e2d\u56fd",
+    "user@\u0645\u062b\u0627\u0644.example",
+    "user@xn--bcher-kva.example",
+    "\u00e9" * 32 + "@example.com",  # 64 octets
+    "d\u00e9sk+ticket.1@b\u00fccher-haus.example",
+]
+
+
+@pytest.mark.parametrize("address", INTERNATIONAL)
+def test_internationalised_addresses_are_accepted(address: str) -> None:
+    assert address_problem(address) is None
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("jos\u00e9\u202e@example.com", "format character (U+202E)"),
+        ("x\udce9@example.com", "surrogate"),
+        ("user@stra\u00dfe.example", "U-label"),
+        ("\u00e9" * 33 + "@example.com", "64 octets"),
+        ("user@\u0301b\u00fccher.example", "combining mark"),
+    ],
+)
+def test_an_internationalised_address_is_refused_with_its_reason(address: str, why: str) -> None:
+    assert why in (address_problem(address) or "")
+
+
 @settings(max_examples=300, deadline=None)
 @given(qualified())
 def test_generated_qualified_addresses_are_accepted(address: str) -> None:
     assert address_problem(address) is None, address
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        st.characters(categories=["Ll", "Lu", "Lo", "Nd", "So"], min_codepoint=0x80),
+        min_size=1,
+        max_size=6,  # 24 octets at most: the local part stays within 64
+    ),
+    qualified(),
+)
+def test_any_non_ascii_letters_make_a_writable_local_part(word: str, address: str) -> None:
+    assert address_problem(f"{word}.{address}") is None, word
 
 
 MAIL = ParsedMail(
@@ -130,6 +189,15 @@ def test_an_unqualified_reply_to_falls_back_to_from(bad: str) -> None:
     assert chosen.address is not None
     assert chosen.address.address == "Carol@Customer.example"
     assert chosen.skipped  # why the Reply-To was passed over is kept
+
+
+@pytest.mark.parametrize("address", INTERNATIONAL)
+def test_the_handler_acknowledges_an_internationalised_sender_as_written(address: str) -> None:
+    ctx = InMemoryHandlerContext().with_route(SUPPORT)
+    mail = replace(MAIL, from_=Address(address))
+    d = decide(mail, ctx, HandlerSettings(), NOW)
+    assert [r.to for r in d.auto_replies] == [Address(address).normalized]
+    assert d.suppressed_auto_reply is None
 
 
 def test_the_first_qualified_reply_to_wins_over_from() -> None:
