@@ -135,8 +135,11 @@ def thread_ids(in_reply_to: str | None, references: Sequence[str]) -> tuple[str,
 
 
 def new_message_id(sender: str) -> str:
-    """A Message-ID Postroom recognises as its own (rule D2), in the sender's domain."""
+    """A Message-ID Postroom recognises as its own (rule D2), in the sender's domain:
+    its A-labels when it is internationalised, so that the id can be written (rule 2)."""
     domain = sender.rpartition("@")[2]
     if address_problem(f"x@{domain}", qualified=False) is not None:
         domain = "localhost"
+    elif not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
     return f"{OWN_MESSAGE_ID_PREFIX}{uuid.uuid4().hex}@{domain}>"

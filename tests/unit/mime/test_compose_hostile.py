@@ -12,17 +12,19 @@ import random
 import string
 import time
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
-from email import message_from_bytes
+from email import message_from_bytes, message_from_string
 from email.policy import default
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from postroom.mime.autoreply import compose_automated
 from postroom.mime.compose import Attachment, compose
 from postroom.mime.header_text import header_text, subject_with_reference
-from postroom.mime.outgoing import UnwritableSender
+from postroom.mime.outgoing import Composed, UnwritableSender
 from postroom.mime.templates import parse_template
 from support.headers import field_lines
 
@@ -177,9 +179,9 @@ def test_header_text_bounds_remote_text() -> None:
 @pytest.mark.parametrize(
     ("address", "why"),
     [
-        ("jos\u00e9@customer.test", "SMTPUTF8"),
-        ("\u00e9l\u00e8ve@customer.test", "SMTPUTF8"),
-        ("user@b\u00fccher.example", "non-ASCII"),
+        ("jos\u00e9\u202e@customer.test", "format character"),
+        ("\u00e9l\u00e8ve@stra\u00dfe.example", "U-label"),
+        ("user@b\u00fccher", "qualified"),
         ("all-staff", "domain"),
         ("user@localhost", "qualified"),
         ('"ab"@customer.test', "quoted"),
@@ -209,7 +211,41 @@ def test_an_address_that_cannot_be_written_is_left_out_with_its_reason(
 
 def test_a_sender_that_cannot_be_written_is_refused() -> None:
     with pytest.raises(UnwritableSender):
-        compose(sender="jos\u00e9@example.test", to=[CUSTOMER], subject="s", body="b", now=NOW)
+        compose(
+            sender="jos\u00e9\u200b@example.test", to=[CUSTOMER], subject="s", body="b", now=NOW
+        )
+
+
+INTERNATIONAL = ["chlo\u00e9.garcia@customer.test", "\u5f20\u4f1f@\u4f8b\u5b50.\u4e2d\u56fd"]
+
+
+@pytest.mark.parametrize("writer", [compose, compose_automated])
+def test_internationalised_addresses_are_written_in_utf8_as_they_are(
+    writer: Callable[..., Composed],
+) -> None:
+    # RFC 6532: UTF-8 in the address fields, never an encoded word (RFC 2047 §5).
+    sender = "d\u00e9sk@b\u00fccher.example"
+    composed = writer(
+        sender=sender,
+        sender_name="Chlo\u00e9's desk",
+        to=[*INTERNATIONAL, CUSTOMER],
+        subject="s",
+        body="b\n",
+        now=NOW,
+    )
+    head = composed.raw.split(b"\r\n\r\n", 1)[0]
+    assert b"=?" not in b"".join(field_lines(head, "to"))
+    assert b"".join(field_lines(head, "from")).endswith(f"<{sender}>".encode())
+    assert composed.recipients == (*INTERNATIONAL, CUSTOMER)
+    assert composed.left_out == ()
+    parsed = message_from_string(composed.raw.decode("utf-8"), policy=default)
+    assert [a.addr_spec for a in parsed["To"].addresses] == [*INTERNATIONAL, CUSTOMER]
+    (sent_by,) = parsed["From"].addresses
+    assert (sent_by.display_name, sent_by.addr_spec) == ("Chlo\u00e9's desk", sender)
+    # the display name is still an encoded word; our id is written in A-labels
+    assert b"From: =?utf-8?" in head
+    assert composed.message_id.endswith("@xn--bcher-kva.example>")
+    assert composed.message_id.isascii()
 
 
 def test_template_values_cannot_add_header_lines_or_controls() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from email import message_from_string
 from email.header import decode_header, make_header
+from email.policy import default
 from email.utils import format_datetime
 
 import pytest
@@ -123,6 +125,16 @@ def test_addresses_fold_after_commas_and_are_never_encoded() -> None:
 def test_an_utf8_address_is_written_as_it_is() -> None:
     # An SMTPUTF8 message (RFC 6532): the address is never an encoded word.
     assert fields.address_list("To", ["josé@customer.test"]) == "To: josé@customer.test\r\n"
+
+
+@pytest.mark.parametrize("name", ["", "Chlo\u00e9 Garcia", "Desk"])
+def test_an_utf8_mailbox_reads_back_with_the_same_address(name: str) -> None:
+    address = "chlo\u00e9.garcia@b\u00fccher.example"
+    written = fields.mailbox("From", address, name)
+    assert written.endswith(f"{address}>\r\n" if name else f" {address}\r\n")
+    parsed = message_from_string(written + "\r\n", policy=default)
+    (mailbox,) = parsed["From"].addresses
+    assert (mailbox.display_name, mailbox.addr_spec) == (name, address)
 
 
 def test_ids_are_never_encoded_and_fold_only_between_ids() -> None:
