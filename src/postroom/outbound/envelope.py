@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from postroom.domain.automatic import address_problem
 from postroom.outbound.wire import header_is_8bit, is_8bit
 from postroom.ports.sending import RecipientOutcome, RecipientResult
 
@@ -74,16 +75,22 @@ def plan(
 def unwritable(address: str, *, utf8: bool) -> str | None:
     """Why ``address`` cannot be written in a MAIL or RCPT command, or None when it can.
 
-    A control character (CR and LF above all) would end or split the command; a character
-    that is not Unicode text (a lone surrogate) has no UTF-8; anything non-ASCII needs an
-    SMTPUTF8 transaction.
+    An address is written only when the one rule of what Postroom writes accepts it
+    (`address_problem`, as for our own sender: qualified or not was the writer's choice),
+    so the transport never sends what the message's header fields could not carry.  On top
+    of it one rule of the transport alone: anything non-ASCII needs an SMTPUTF8
+    transaction, so a server that does not offer it refuses that address.  A control
+    character (CR and LF above all, which would end or split the command) and a lone
+    surrogate (no UTF-8) are told apart first: `address_problem` refuses them too.
     """
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in address):
         return "contains a control character, which no SMTP command can carry"
-    if address.isascii():
-        return None
-    try:
-        address.encode("utf-8")
-    except UnicodeEncodeError:
-        return "is not valid Unicode text"
-    return None if utf8 else NO_SMTPUTF8
+    if not address.isascii():
+        try:
+            address.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode text"
+    problem = address_problem(address, qualified=False)
+    if problem is not None:
+        return problem
+    return None if utf8 or address.isascii() else NO_SMTPUTF8
