@@ -164,7 +164,7 @@ class Applier:
             return
         assert self.uow.staged is not None, "a writing unit"
         sha = self.uow.staged.put(composed.raw)
-        out_id = self.uow.outbox.enqueue(
+        self.uow.outbox.queue_for_item(
             kind=reply.kind.value,
             work_item_id=item_id,
             sender=sender,
@@ -172,14 +172,6 @@ class Applier:
             subject=composed.subject,
             message_id=composed.message_id,
             raw_sha256=sha,
-            now=self.now,
-        )
-        self.uow.communications.file_queued(
-            work_item_id=item_id,
-            outbox_id=out_id,
-            message_id=composed.message_id,
-            from_address=sender,
-            subject=composed.subject,
             rule=decision.rule.value,
             now=self.now,
         )

@@ -1,8 +1,10 @@
 """Ingest: store the raw bytes, then handle them in one transaction; quarantine what fails (Q1).
 
 Order matters for "nothing lost, nothing twice":
-1. the bytes go to the blob store (durable before anything refers to them);
-2. one transaction records the arrival, asks the Email Handler and applies its
+1. the bytes go to the blob store, staged in the batch's unit of work: they and the
+   replies the batch queues are made durable by one flush, before the commit (so
+   before anything committed refers to them);
+2. that transaction records the arrival, asks the Email Handler and applies its
    decision; a channel arrival already in the ledger is not handled again;
 3. if step 2 fails for any reason but storage, the arrival is recorded as
    quarantined with the error (inside a SAVEPOINT of the same transaction,
@@ -159,39 +161,38 @@ class IngestService:
     def _ingest_batch(
         self, arrivals: Sequence[Arrival], parsed: list[ParseOutcome]
     ) -> list[IngestResult]:
-        shas = self.storage.blobs.put_many([a.raw for a in arrivals])
         now = self.clock()
-        items = list(zip(arrivals, shas, parsed, strict=True))
         mails = [mail for mail in parsed if isinstance(mail, ParsedMail)]
         try:
-            if len(mails) == len(items):
-                return self._ingest_plain(items, mails, now)
+            if len(mails) == len(arrivals):
+                return self._ingest_plain(arrivals, mails, now)
         except StorageUnavailableError:
             raise
         except Exception:  # noqa: BLE001 - one message failed: redo with one SAVEPOINT each
-            log.info("a batch of %d had a failing message; handling one by one", len(items))
+            log.info("a batch of %d had a failing message; handling one by one", len(arrivals))
         try:
             with self.storage.writing() as uow:
+                shas = _stage(uow, arrivals)
+                items = zip(arrivals, shas, parsed, strict=True)
                 return [self._ingest_in(uow, *item, now) for item in items]
         except StorageError as exc:
             raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
 
     def _ingest_plain(
-        self,
-        items: list[tuple[Arrival, str, ParseOutcome]],
-        mails: list[ParsedMail],
-        now: datetime,
+        self, arrivals: Sequence[Arrival], mails: list[ParsedMail], now: datetime
     ) -> list[IngestResult]:
         """The common case, every message going through: no SAVEPOINT per message, and the
         writes nothing reads back before the commit go out as one statement each (the
-        ledger rows, the item events, the outcomes: a batch's unit of work)."""
+        ledger rows, the item events, the replies, the outcomes: a batch's unit of work)."""
         with self.storage.writing(batch=True) as uow:
-            ledger = [(sha, len(a.raw), a.channel_id, a.source_uid) for a, sha, _ in items]
+            shas = _stage(uow, arrivals)
+            items = list(zip(arrivals, shas, strict=True))
+            ledger = [(sha, len(a.raw), a.channel_id, a.source_uid) for a, sha in items]
             rows = uow.messages.insert_arrivals(ledger, now)
             outcomes: list[dict[str, Any]] = []
             results = [
                 self._handle(uow, mail, row_id, now, outcomes, a.channel_id)
-                for (a, _, _), mail, row_id in zip(items, mails, rows, strict=True)
+                for (a, _), mail, row_id in zip(items, mails, rows, strict=True)
             ]
             uow.messages.set_outcomes(outcomes)
             return results
@@ -339,6 +340,13 @@ class IngestService:
 
 _Config = tuple[float, list[Route], frozenset[str], dict[int, str | None]]
 """When read; routes; own addresses; each channel's address by id."""
+
+
+def _stage(uow: UnitOfWork, arrivals: Sequence[Arrival]) -> list[str]:
+    """Write the arrivals' bytes under temporary names; the unit makes them durable with
+    the replies it queues, by one flush before its commit. Their SHA-256s, in order."""
+    assert uow.staged is not None, "a writing unit"
+    return [uow.staged.put(arrival.raw) for arrival in arrivals]
 
 
 def _known(row: MessageRecord) -> IngestResult:

@@ -10,6 +10,7 @@ place that writes the table; `CommunicationRepository` is a unit of work's
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -19,6 +20,7 @@ from postroom.records.statuses import CommunicationStatus
 from postroom.storage.tables import communications
 
 _INSERT = insert(communications).returning(communications.c.id)
+_INSERT_MANY = insert(communications)
 _BY_ID = select(communications).where(communications.c.id == bindparam("id"))
 _OF_ITEM = (
     select(communications)
@@ -75,21 +77,25 @@ class CommunicationRepository:
     ) -> int:
         """A message queued in the outbox for an item (an automated reply names the rule
         that sent it, an agent's reply none); its id."""
-        values = {
-            "work_item_id": work_item_id,
-            "direction": "out",
-            "message_row_id": None,
-            "outbox_id": outbox_id,
-            "message_id": message_id,
-            "from_address": from_address,
-            "subject": subject,
-            "rule": rule,
-            "matched_by": None,
-            "status": CommunicationStatus.QUEUED.value,
-            "status_detail": None,
-            "created_at": now,
-        }
+        values = queued_values(
+            work_item_id=work_item_id,
+            outbox_id=outbox_id,
+            message_id=message_id,
+            from_address=from_address,
+            subject=subject,
+            rule=rule,
+            now=now,
+        )
+        return self.file(values)
+
+    def file(self, values: dict[str, Any]) -> int:
+        """One communication of these column values (`queued_values`); its id."""
         return int(self._conn.execute(_INSERT, values).scalar_one())
+
+    def file_many(self, rows: list[dict[str, Any]]) -> None:
+        """Several communications in one statement (a batch's replies: their ids are not
+        needed, so none is returned)."""
+        self._conn.execute(_INSERT_MANY, rows)
 
     def get(self, communication_id: int) -> CommunicationRecord:
         row = self._conn.execute(_BY_ID, {"id": communication_id}).first()
@@ -124,3 +130,31 @@ class CommunicationRepository:
             )
             .values(status=status.value, status_detail=detail)
         )
+
+
+def queued_values(
+    *,
+    work_item_id: int,
+    outbox_id: int | None,
+    message_id: str,
+    from_address: str,
+    subject: str,
+    rule: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of an ``out`` communication (``outbox_id`` None: filled in when the
+    outbox row of a batch's reply is written, `storage.deferred`)."""
+    return {
+        "work_item_id": work_item_id,
+        "direction": "out",
+        "message_row_id": None,
+        "outbox_id": outbox_id,
+        "message_id": message_id,
+        "from_address": from_address,
+        "subject": subject,
+        "rule": rule,
+        "matched_by": None,
+        "status": CommunicationStatus.QUEUED.value,
+        "status_detail": None,
+        "created_at": now,
+    }

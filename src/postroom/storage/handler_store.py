@@ -19,6 +19,7 @@ from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
 from postroom.records.statuses import MessageStatus
 from postroom.storage.channels import ChannelRepository
+from postroom.storage.deferred import DeferredWrites
 from postroom.storage.tables import channels, communications, messages, outbox, routes
 from postroom.storage.workitems import ItemRepository
 
@@ -133,10 +134,13 @@ class SqlHandlerContext:
         batch_seen: BatchSeen | None = None,
         arrival_address: str | None = None,
         arrival_known: bool = False,
+        deferred: DeferredWrites | None = None,
     ) -> None:
         """With ``arrival_known``, ``arrival_address`` is the address of the channel the
         message came through (None: not through a channel), as the caller knows it;
-        otherwise it is looked up by ``exclude_message`` when the handler asks."""
+        otherwise it is looked up by ``exclude_message`` when the handler asks.
+        ``deferred``: a batch's replies not written yet; a question about one of them
+        writes them first (`DeferredWrites.names`)."""
         self._arrival = arrival_address
         self._arrival_known = arrival_known
         self._conn = conn
@@ -145,6 +149,15 @@ class SqlHandlerContext:
         self._own = own_addresses
         self._exclude = exclude_message
         self._batch_seen = batch_seen if batch_seen is not None else BatchSeen()
+        self._deferred = deferred
+
+    def _see_replies(self, message_id: str | None = None, recipient: str | None = None) -> None:
+        """Write the batch's waiting replies when one of them is what is asked about."""
+        deferred = self._deferred
+        if deferred is not None and deferred.names(
+            message_id=message_id, first_recipient=recipient
+        ):
+            deferred.flush_replies(self._conn)
 
     def duplicate_of(self, message_id: str | None, content_hash: str) -> int | None:
         if not content_hash:
@@ -182,16 +195,19 @@ class SqlHandlerContext:
     def is_own_message_id(self, message_id: str) -> bool:
         if not message_id.startswith(OWN_MESSAGE_ID_PREFIX):
             return False  # every message Postroom composes has this prefix (mime.compose)
+        self._see_replies(message_id=message_id)
         return self._conn.execute(_OWN_ID, {"mid": message_id}).first() is not None
 
     def own_addresses(self) -> frozenset[str]:
         return self._own
 
     def outbound_by_message_id(self, message_id: str) -> int | None:
+        self._see_replies(message_id=message_id)
         found = self._conn.execute(_OUTBOUND, {"mid": message_id}).scalar()
         return int(found) if found is not None else None
 
     def items_by_message_id(self, message_id: str) -> Sequence[WorkItemView]:
+        self._see_replies(message_id=message_id)
         return [self._items.view(item) for item in self._items.by_message_id(message_id)]
 
     def item(self, reference: Reference) -> WorkItemView | None:
@@ -202,18 +218,28 @@ class SqlHandlerContext:
         return self._routes
 
     def auto_replies_since(self, address: str, since: datetime) -> int:
-        params = {"address": address.strip().lower(), "since": since.replace(tzinfo=None)}
+        recipient = address.strip().lower()
+        self._see_replies(recipient=recipient)
+        params = {"address": recipient, "since": since.replace(tzinfo=None)}
         return int(self._conn.execute(_AUTO_REPLIES, params).scalar_one())
 
 
 class HandlerStore:
     """What the Email Handler reads, for one unit of work (`uow.handler`)."""
 
-    def __init__(self, conn: Connection, items: ItemRepository, seen: BatchSeen | None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        items: ItemRepository,
+        seen: BatchSeen | None,
+        deferred: DeferredWrites | None = None,
+    ) -> None:
         self._conn = conn
         self._items = items
         self._seen = seen
         """The batch's messages handled so far (None: not a batch's unit)."""
+        self._deferred = deferred
+        """The batch's writes not made yet (None: not a batch's unit)."""
 
     def own_addresses(self, default_sender: str) -> frozenset[str]:
         """Every address of this installation: channel addresses, route addresses, the sender."""
@@ -250,4 +276,5 @@ class HandlerStore:
             batch_seen=self._seen,
             arrival_address=arrival_address,
             arrival_known=arrival_known,
+            deferred=self._deferred,
         )

@@ -1,7 +1,9 @@
 """The outbox: outbound messages queued in the same transaction as the change that caused them.
 
 What the sender does with a queued row (claims, deliveries, outcomes under a lease) is
-`storage.sending`; this module is the queue as the use cases see it.
+`storage.sending`; this module is the queue as the use cases see it. A message queued for
+a work item is filed on its timeline in the same step (`OutboxRepository.queue_for_item`);
+in a batch's unit both rows wait for the batch's end (`storage.deferred`).
 """
 
 from __future__ import annotations
@@ -14,14 +16,19 @@ from sqlalchemy import Connection, insert, select, update
 from postroom.errors import NotFoundError
 from postroom.records.outbox import OutboxRecord
 from postroom.records.statuses import OutboxStatus
+from postroom.storage.communications import CommunicationRepository, queued_values
+from postroom.storage.deferred import DeferredWrites
 from postroom.storage.tables import outbox, work_items
+
+_INSERT = insert(outbox).returning(outbox.c.id)
 
 
 class OutboxRepository:
     """The outbox of one unit of work (`uow.outbox`): plain values in, ids and records out."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, deferred: DeferredWrites | None = None) -> None:
         self._conn = conn
+        self._deferred = deferred
 
     def enqueue(
         self,
@@ -36,26 +43,41 @@ class OutboxRepository:
         now: datetime,
     ) -> int:
         """Queue one outbound message, due ``now``; returns its outbox id."""
-        return int(
-            self._conn.execute(
-                insert(outbox)
-                .values(
-                    kind=kind,
-                    work_item_id=work_item_id,
-                    sender=sender,
-                    recipients=recipients,
-                    first_recipient=recipients[0].lower() if recipients else None,
-                    subject=subject,
-                    message_id=message_id,
-                    raw_sha256=raw_sha256,
-                    status=OutboxStatus.QUEUED.value,
-                    attempts=0,
-                    next_attempt=now,
-                    created_at=now,
-                )
-                .returning(outbox.c.id)
-            ).scalar_one()
+        values = _row(kind, work_item_id, sender, recipients, subject, message_id, raw_sha256, now)
+        return int(self._conn.execute(_INSERT, values).scalar_one())
+
+    def queue_for_item(
+        self,
+        *,
+        kind: str,
+        work_item_id: int,
+        sender: str,
+        recipients: list[str],
+        subject: str,
+        message_id: str,
+        raw_sha256: str,
+        rule: str | None,
+        now: datetime,
+    ) -> None:
+        """Queue one outbound message for a work item, due ``now``, and file it on the
+        item's timeline (its ``out`` communication, naming the ``rule`` of an automated
+        reply). In a batch's unit both rows are written at the batch's end, with the
+        other replies of the batch (one statement per table): nothing needs their ids."""
+        row = _row(kind, work_item_id, sender, recipients, subject, message_id, raw_sha256, now)
+        filed = queued_values(
+            work_item_id=work_item_id,
+            outbox_id=None,
+            message_id=message_id,
+            from_address=sender,
+            subject=subject,
+            rule=rule,
+            now=now,
         )
+        if self._deferred is not None:
+            self._deferred.queue_reply(row, filed)
+            return
+        filed["outbox_id"] = int(self._conn.execute(_INSERT, row).scalar_one())
+        CommunicationRepository(self._conn).file(filed)
 
     def all(self, work_item_id: int | None = None) -> list[OutboxRecord]:
         """The outbox (or one work item's part of it), oldest first, with item references."""
@@ -102,3 +124,30 @@ class OutboxRepository:
             .where(outbox.c.id == outbox_id)
             .values(status=OutboxStatus.BOUNCED.value, last_error=detail)
         )
+
+
+def _row(
+    kind: str,
+    work_item_id: int | None,
+    sender: str,
+    recipients: list[str],
+    subject: str,
+    message_id: str,
+    raw_sha256: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The values of a new outbox row: queued, due ``now``."""
+    return {
+        "kind": kind,
+        "work_item_id": work_item_id,
+        "sender": sender,
+        "recipients": recipients,
+        "first_recipient": recipients[0].lower() if recipients else None,
+        "subject": subject,
+        "message_id": message_id,
+        "raw_sha256": raw_sha256,
+        "status": OutboxStatus.QUEUED.value,
+        "attempts": 0,
+        "next_attempt": now,
+        "created_at": now,
+    }

@@ -31,13 +31,14 @@ from postroom.storage.channels import ChannelRepository
 from postroom.storage.communications import CommunicationRepository
 from postroom.storage.config import ConfigRepository
 from postroom.storage.database import reading as read_only
+from postroom.storage.deferred import DeferredWrites
 from postroom.storage.handler_store import BatchSeen, HandlerStore
 from postroom.storage.messages import MessageRepository
 from postroom.storage.outbox import OutboxRepository
 from postroom.storage.polls import PollRepository
 from postroom.storage.sending import SendingRepository
 from postroom.storage.servers import ServerRepository
-from postroom.storage.workitems import DeferredWrites, ItemRepository
+from postroom.storage.workitems import ItemRepository
 
 
 class UnitOfWork:
@@ -85,7 +86,7 @@ class UnitOfWork:
 
     @cached_property
     def outbox(self) -> OutboxRepository:
-        return OutboxRepository(self.conn)
+        return OutboxRepository(self.conn, self.deferred)
 
     # -- repositories: mail and work items (messages, items, communications) --------------
 
@@ -103,7 +104,7 @@ class UnitOfWork:
 
     @cached_property
     def handler(self) -> HandlerStore:
-        return HandlerStore(self.conn, self.items, self.seen)
+        return HandlerStore(self.conn, self.items, self.seen, self.deferred)
 
     # -- repositories: polling and sending (channels' poll state, the outbox's leases) -----
 
@@ -139,7 +140,9 @@ class Storage:
         unit that is not a batch's): the writes nothing reads back before the commit
         (item events, the SQLite Ticket counter) go out once at the end, and the unit
         keeps the messages handled so far (`BatchSeen`), whose rows learn their
-        Message-ID and content hash only then.
+        Message-ID and content hash only then. Its replies' outbox rows and
+        communications go out at the end too (`storage.deferred`), before its staged
+        blobs (the arrivals' and the replies') are made durable by one flush.
         """
         staged = self.blobs.staged()
         deferred = DeferredWrites() if batch else None

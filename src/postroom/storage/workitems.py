@@ -8,7 +8,6 @@ it costs no further query.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy import Connection, Row, bindparam, func, insert, select, text, u
 from postroom.domain.workitems import ItemType, Reference, State, WorkItemView
 from postroom.errors import NotFoundError, UserError
 from postroom.records.items import Cause, HistoryEvent, ItemRecord
+from postroom.storage.deferred import INSERT_EVENT, DeferredWrites
 from postroom.storage.tables import communications, counters, item_events, work_items
 
 FIRST_NUMBER = 100001
@@ -41,9 +41,6 @@ _NEXT = (
     .values(value=counters.c.value + 1)
     .returning(counters.c.value)
 )
-_SET_NUMBER = (
-    update(counters).where(counters.c.name == "work_item").values(value=bindparam("value"))
-)
 _NEXTVAL = text("SELECT nextval('work_item_number')")
 _BY_REFERENCE = _ITEMS.where(work_items.c.reference == bindparam("ref"))
 _BY_ID = _ITEMS.where(work_items.c.id == bindparam("id"))
@@ -53,7 +50,6 @@ _BY_MESSAGE_ID = (
     .where(communications.c.message_id == bindparam("mid"))
     .order_by(communications.c.id)
 )
-_INSERT_EVENT = insert(item_events)
 _INSERT_ITEM = insert(work_items).returning(*work_items.c)
 _UPDATE_ITEM = (
     update(work_items).where(work_items.c.id == bindparam("_id")).returning(*work_items.c)
@@ -63,26 +59,6 @@ _HISTORY = (
     .where(item_events.c.work_item_id == bindparam("item"))
     .order_by(item_events.c.id)
 )
-
-
-@dataclass
-class DeferredWrites:
-    """Writes nothing reads back before the commit, made once at the end of a batch of
-    messages (`flush`): the item events (one executemany) and, on SQLite, the Ticket
-    counter (see `ItemRepository.next_number`). A batch then need not pay one statement
-    per event or Ticket. Owned by the batch's unit of work."""
-
-    events: list[dict[str, Any]] = field(default_factory=list)
-    numbers_written: int = 0
-    last_number: int = 0
-
-    def flush(self, conn: Connection) -> None:
-        events, self.events = self.events, []
-        if events:
-            conn.execute(_INSERT_EVENT, events)
-        if self.last_number != self.numbers_written:
-            conn.execute(_SET_NUMBER, {"value": self.last_number})
-            self.numbers_written = self.last_number
 
 
 class ItemRepository:
@@ -212,7 +188,7 @@ class ItemRepository:
         if self._deferred is not None:
             self._deferred.events.append(event)
         else:
-            self._conn.execute(_INSERT_EVENT, event)
+            self._conn.execute(INSERT_EVENT, event)
 
     def create(
         self,

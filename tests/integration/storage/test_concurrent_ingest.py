@@ -14,6 +14,7 @@ from postroom.bootstrap import App
 from postroom.clock import utcnow
 from postroom.domain.routes import Route
 from postroom.render.mail import decision_json
+from postroom.storage.blobs import StagedBlobs
 from postroom.storage.config import ConfigRepository
 from support.mails import make_mail
 
@@ -73,14 +74,15 @@ def test_the_batches_of_one_process_are_ingested_one_at_a_time() -> None:
         ConfigRepository(conn).add_route(Route("support@example.com", "A", "B", "q"), utcnow())
     spans: dict[str, list[float]] = {}
     lock = threading.Lock()
-    put_many = app.blobs.put_many
+    staged = app.blobs.staged
 
-    def timed_put_many(raws: list[bytes]) -> list[str]:
+    def timed_staged() -> StagedBlobs:
+        """A batch's unit starts (its blobs, the arrivals first, are staged in it)."""
         with lock:
             spans[threading.current_thread().name] = [time.perf_counter()]
-        return put_many(raws)
+        return staged()
 
-    app.blobs.put_many = timed_put_many  # type: ignore[method-assign]
+    app.blobs.staged = timed_staged  # type: ignore[method-assign]
 
     @event.listens_for(app.engine, "commit")
     def _committed(_conn: Any) -> None:
