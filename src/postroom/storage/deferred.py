@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, update
 
 from postroom.storage.communications import CommunicationRepository
+from postroom.storage.ordered_insert import OrderedInsert
 from postroom.storage.tables import counters, item_events, outbox
 
 INSERT_EVENT = insert(item_events)
@@ -28,8 +29,7 @@ INSERT_EVENT = insert(item_events)
 _SET_NUMBER = (
     update(counters).where(counters.c.name == "work_item").values(value=bindparam("value"))
 )
-_INSERT_OUTBOX = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
-_INSERT_OUTBOX_SQLITE = insert(outbox).returning(outbox.c.id)
+_INSERT_OUTBOX = OrderedInsert(outbox)
 
 
 @dataclass
@@ -71,29 +71,15 @@ class DeferredWrites:
 
     def flush_replies(self, conn: Connection) -> None:
         """The waiting replies' outbox rows in one INSERT … RETURNING (their ids in the
-        order queued), then their communications in one INSERT."""
+        order queued: `OrderedInsert`), then their communications in one INSERT."""
         replies, self.replies = self.replies, []
         self._message_ids.clear()
         self._recipients.clear()
         if not replies:
             return
-        ids = _insert_outbox(conn, [row for row, _ in replies])
+        ids = _INSERT_OUTBOX.ids(conn, [row for row, _ in replies])
         filed = [
             {**comm, "outbox_id": int(out_id)}
             for (_, comm), out_id in zip(replies, ids, strict=True)
         ]
         CommunicationRepository(conn).file_many(filed)
-
-
-def _insert_outbox(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
-    """Outbox rows in one INSERT … RETURNING; their ids in the order of ``rows``.
-
-    PostgreSQL's statement returns them in that order (SQLAlchemy's
-    ``sort_by_parameter_order``). On SQLite that option would cost one statement per
-    row; there the rows of one multi-row INSERT get ascending ids in the order of its
-    VALUES (each new rowid exceeds the largest before it, and this transaction is the
-    only writer), so the ids sorted are in the order of ``rows``.
-    """
-    if conn.dialect.name == "sqlite":
-        return sorted(int(i) for i in conn.execute(_INSERT_OUTBOX_SQLITE, rows).scalars())
-    return [int(i) for i in conn.execute(_INSERT_OUTBOX, rows).scalars()]

@@ -23,13 +23,14 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from postroom.errors import NotFoundError
 from postroom.records.mail import MessageRecord
 from postroom.records.statuses import MessageStatus
+from postroom.storage.ordered_insert import OrderedInsert
 from postroom.storage.tables import messages, pop3_oversize
 
 IN_CHUNK = 500
 """UIDLs per ``IN (...)``: well under every engine's limit of bound parameters."""
 
 _INSERT = insert(messages).returning(messages.c.id)
-_INSERT_MANY = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
+_INSERT_MANY = OrderedInsert(messages)
 _UPDATE = update(messages).where(messages.c.id == bindparam("_row"))
 _BY_ID = select(messages).where(messages.c.id == bindparam("id"))
 _ARRIVAL = select(messages).where(
@@ -92,7 +93,7 @@ class MessageRepository:
             }
             for sha, size, channel_id, source_uid in arrivals
         ]
-        return [int(row_id) for row_id in self._conn.execute(_INSERT_MANY, params).scalars()]
+        return _INSERT_MANY.ids(self._conn, params)
 
     def find_arrival(
         self, channel_id: int | None, source_uid: str | None, raw_sha256: str
