@@ -189,6 +189,8 @@ class IngestService:
             items = list(zip(arrivals, shas, strict=True))
             ledger = [(sha, len(a.raw), a.channel_id, a.source_uid) for a, sha in items]
             rows = uow.messages.insert_arrivals(ledger, now)
+            window = now - self.settings.autoreply_window
+            uow.handler.count_auto_replies(_answerable(mails), window)
             outcomes: list[dict[str, Any]] = []
             results = [
                 self._handle(uow, mail, row_id, now, outcomes, a.channel_id)
@@ -340,6 +342,13 @@ class IngestService:
 
 _Config = tuple[float, list[Route], frozenset[str], dict[int, str | None]]
 """When read; routes; own addresses; each channel's address by id."""
+
+
+def _answerable(mails: list[ParsedMail]) -> list[str]:
+    """Every address an automated reply to these messages may go to (Reply-To, From)."""
+    found = [a.normalized for mail in mails for a in mail.reply_to]
+    found += [mail.from_.normalized for mail in mails if mail.from_ is not None]
+    return found
 
 
 def _stage(uow: UnitOfWork, arrivals: Sequence[Arrival]) -> list[str]:

@@ -10,11 +10,15 @@ died before its rename is removed by `FileBlobStore.sweep_temporaries`.
 Durability costs one flush per batch, not one per file: on Linux ``syncfs(2)``
 writes out the whole file system of the blob folder at once (one journal commit
 for the batch, where an ``fsync`` per file and per folder made two each); elsewhere
-each file and folder is fsynced.
+each file and folder is fsynced. A batch of messages stages its arrivals and its
+replies in one `StagedBlobs`, so the batch pays that flush once. Blobs are written
+and renamed by their names as text (``os`` calls, no `Path` per blob): a batch
+stores thousands, and a `Path` each cost as much as the write.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -95,9 +99,14 @@ class FileBlobStore:
         self.fsync = fsync
         self.durability = durability or best_durability()
         self._made: set[str] = set()
+        self._prefix = os.fspath(root) + os.sep
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:]
+
+    def _name(self, sha256: str) -> str:
+        """`path` as text: what the ``os`` calls of a batch's writes take."""
+        return f"{self._prefix}{sha256[:2]}{os.sep}{sha256[2:]}"
 
     def put(self, data: bytes) -> str:
         """Store ``data`` durably; return its SHA-256 (hex)."""
@@ -117,31 +126,33 @@ class FileBlobStore:
         """Blobs to be written now and made durable together later (`StagedBlobs.publish`)."""
         return StagedBlobs(self)
 
-    def _publish(self, pending: dict[str, Path]) -> None:
+    def _publish(self, pending: dict[str, str]) -> None:
         if not pending:
             return
         try:
-            if self.fsync:
-                self.durability.sync_files(self.root, pending.values())
+            if self.fsync:  # `Path`s made only if the durability reads them (`PerFile`)
+                self.durability.sync_files(self.root, map(Path, pending.values()))
             for digest, temporary in pending.items():
-                os.replace(temporary, self.path(digest))
+                os.replace(temporary, self._name(digest))
             if self.fsync:
-                folders = {self.path(digest).parent for digest in pending}
-                self.durability.sync_names(self.root, folders)
+                folders = {digest[:2] for digest in pending}
+                self.durability.sync_names(self.root, (self.root / f for f in folders))
         except OSError as exc:
             _discard(pending)
             raise StorageUnavailableError(f"cannot store message blobs: {exc.strerror}") from exc
 
-    def _write_temporary(self, digest: str, data: bytes) -> Path:
-        folder = self.root / digest[:2]
+    def _write_temporary(self, digest: str, data: bytes) -> str:
         if digest[:2] not in self._made:
             if not self._made:
                 make_folder(self.root)  # both 0700 (storage/home.py)
-            make_folder(folder)
+            make_folder(self.root / digest[:2])
             self._made.add(digest[:2])
         # Unique per process and thread: two pollers storing the same message (one mail
         # to two shared mailboxes) each write their own file and rename it into place.
-        temporary = folder / f"{TEMPORARY}{digest[2:]}-{os.getpid()}-{threading.get_native_id()}"
+        temporary = (
+            f"{self._prefix}{digest[:2]}{os.sep}{TEMPORARY}{digest[2:]}"
+            f"-{os.getpid()}-{threading.get_native_id()}"
+        )
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
             view = memoryview(data)
@@ -149,7 +160,7 @@ class FileBlobStore:
                 view = view[os.write(fd, view) :]
         except BaseException:
             os.close(fd)
-            temporary.unlink(missing_ok=True)
+            _unlink(temporary)
             raise
         os.close(fd)
         return temporary
@@ -193,12 +204,13 @@ class StagedBlobs:
 
     def __init__(self, store: FileBlobStore) -> None:
         self._store = store
-        self._pending: dict[str, Path] = {}
+        self._pending: dict[str, str] = {}
+        """Digest -> the temporary file its bytes are in."""
 
     def put(self, data: bytes) -> str:
         """Write ``data`` under a temporary name; return its SHA-256 (hex)."""
         digest = hashlib.sha256(data).hexdigest()
-        if digest in self._pending or self._store.path(digest).exists():
+        if digest in self._pending or os.path.exists(self._store._name(digest)):
             return digest
         try:
             self._pending[digest] = self._store._write_temporary(digest, data)
@@ -217,9 +229,14 @@ class StagedBlobs:
         _discard(pending)
 
 
-def _discard(pending: dict[str, Path]) -> None:
+def _discard(pending: dict[str, str]) -> None:
     for temporary in pending.values():
-        temporary.unlink(missing_ok=True)
+        _unlink(temporary)
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _fsync(path: Path) -> None:

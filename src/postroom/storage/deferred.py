@@ -16,6 +16,7 @@ write the replies first, so they see what they saw when each reply was written a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
@@ -46,11 +47,24 @@ class DeferredWrites:
     filled in when the outbox rows are written)."""
     _message_ids: set[str] = field(default_factory=set)
     _recipients: set[str | None] = field(default_factory=set)
+    _queued_to: dict[str | None, list[tuple[str, datetime]]] = field(default_factory=dict)
 
     def queue_reply(self, outbox_row: dict[str, Any], communication: dict[str, Any]) -> None:
         self.replies.append((outbox_row, communication))
         self._message_ids.add(outbox_row["message_id"])
         self._recipients.add(outbox_row["first_recipient"])
+        queued = self._queued_to.setdefault(outbox_row["first_recipient"], [])
+        queued.append((outbox_row["kind"], outbox_row["created_at"]))
+
+    @property
+    def queued_any(self) -> bool:
+        """Whether this batch queued a reply yet (written or still waiting)."""
+        return bool(self._queued_to)
+
+    def queued_to(self, first_recipient: str) -> list[tuple[str, datetime]]:
+        """The kind and time of each reply this batch queued to this first recipient,
+        written since or still waiting."""
+        return self._queued_to.get(first_recipient, [])
 
     def names(self, *, message_id: str | None = None, first_recipient: str | None = None) -> bool:
         """Whether a waiting reply has this Message-ID or first recipient (then a question

@@ -30,11 +30,24 @@ _OUTBOUND = (
     .order_by(communications.c.id)
     .limit(1)
 )
+_AUTOMATED = ("acknowledgement", "address-not-configured")
+"""The outbox kinds the loop guard counts (`auto_replies_since`)."""
 _AUTO_REPLIES = select(func.count()).where(
     outbox.c.first_recipient == bindparam("address"),
-    outbox.c.kind.in_(("acknowledgement", "address-not-configured")),
+    outbox.c.kind.in_(_AUTOMATED),
     outbox.c.created_at >= bindparam("since"),
 )
+_AUTO_REPLIES_TO = (
+    select(outbox.c.first_recipient, func.count())
+    .where(
+        outbox.c.first_recipient.in_(bindparam("addresses", expanding=True)),
+        outbox.c.kind.in_(_AUTOMATED),
+        outbox.c.created_at >= bindparam("since"),
+    )
+    .group_by(outbox.c.first_recipient)
+)
+_IN_CHUNK = 500
+"""Addresses per ``IN (...)``: well under every engine's limit of bound parameters."""
 _DUP_BASE = select(messages.c.id).where(
     messages.c.content_hash == bindparam("hash"),
     messages.c.id != bindparam("exclude"),
@@ -121,6 +134,22 @@ class BatchSeen:
         return self._keys.get((message_id, content_hash), [])
 
 
+class AutoReplyCounts:
+    """The automated replies sent to a batch's addresses before the batch, counted by one
+    query when its unit opens (`HandlerStore.count_auto_replies`) instead of one per
+    reply; the batch's own replies are added from its `DeferredWrites`."""
+
+    def __init__(self, since: datetime, counts: dict[str, int]) -> None:
+        self.since = since
+        self._counts = counts
+
+    def before_batch(self, address: str, since: datetime) -> int | None:
+        """The count for this address and window; None when not counted here."""
+        if since != self.since:
+            return None
+        return self._counts.get(address)
+
+
 class SqlHandlerContext:
     """Answers within one transaction; ``exclude_message`` is the row being handled."""
 
@@ -135,12 +164,14 @@ class SqlHandlerContext:
         arrival_address: str | None = None,
         arrival_known: bool = False,
         deferred: DeferredWrites | None = None,
+        counted: AutoReplyCounts | None = None,
     ) -> None:
         """With ``arrival_known``, ``arrival_address`` is the address of the channel the
         message came through (None: not through a channel), as the caller knows it;
         otherwise it is looked up by ``exclude_message`` when the handler asks.
         ``deferred``: a batch's replies not written yet; a question about one of them
-        writes them first (`DeferredWrites.names`)."""
+        writes them first (`DeferredWrites.names`). ``counted``: the batch's addresses'
+        automated replies before it (`AutoReplyCounts`)."""
         self._arrival = arrival_address
         self._arrival_known = arrival_known
         self._conn = conn
@@ -150,6 +181,7 @@ class SqlHandlerContext:
         self._exclude = exclude_message
         self._batch_seen = batch_seen if batch_seen is not None else BatchSeen()
         self._deferred = deferred
+        self._counted = counted
 
     def _see_replies(self, message_id: str | None = None, recipient: str | None = None) -> None:
         """Write the batch's waiting replies when one of them is what is asked about."""
@@ -219,8 +251,14 @@ class SqlHandlerContext:
 
     def auto_replies_since(self, address: str, since: datetime) -> int:
         recipient = address.strip().lower()
+        since = since.replace(tzinfo=None)
+        if self._counted is not None and self._deferred is not None:
+            before = self._counted.before_batch(recipient, since)
+            if before is not None:
+                queued = self._deferred.queued_to(recipient)
+                return before + sum(1 for k, at in queued if k in _AUTOMATED and at >= since)
         self._see_replies(recipient=recipient)
-        params = {"address": recipient, "since": since.replace(tzinfo=None)}
+        params = {"address": recipient, "since": since}
         return int(self._conn.execute(_AUTO_REPLIES, params).scalar_one())
 
 
@@ -240,6 +278,25 @@ class HandlerStore:
         """The batch's messages handled so far (None: not a batch's unit)."""
         self._deferred = deferred
         """The batch's writes not made yet (None: not a batch's unit)."""
+        self._counted: AutoReplyCounts | None = None
+
+    def count_auto_replies(self, addresses: Iterable[str], since: datetime) -> None:
+        """Count, in one query, the automated replies sent since ``since`` to each of
+        ``addresses`` (those a batch's messages may be answered at): the loop guard then
+        asks no query per reply. Only in a batch's unit, before it queued any reply
+        (else the count would hold some of them twice); elsewhere it does nothing."""
+        if self._deferred is None or self._deferred.queued_any:
+            return
+        wanted = sorted({a.strip().lower() for a in addresses})
+        since = since.replace(tzinfo=None)
+        counts = dict.fromkeys(wanted, 0)
+        for start in range(0, len(wanted), _IN_CHUNK):
+            params = {"addresses": wanted[start : start + _IN_CHUNK], "since": since}
+            counts.update(
+                (str(address), int(n))
+                for address, n in self._conn.execute(_AUTO_REPLIES_TO, params)
+            )
+        self._counted = AutoReplyCounts(since, counts)
 
     def own_addresses(self, default_sender: str) -> frozenset[str]:
         """Every address of this installation: channel addresses, route addresses, the sender."""
@@ -277,4 +334,5 @@ class HandlerStore:
             arrival_address=arrival_address,
             arrival_known=arrival_known,
             deferred=self._deferred,
+            counted=self._counted,
         )

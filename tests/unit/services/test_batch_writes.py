@@ -98,6 +98,8 @@ def test_a_batch_writes_its_replies_in_one_statement_per_table(tmp_path: Path) -
     assert len(into_communications) == 8 + 1
     # The ledger rows too: one statement (SQLite's sorted RETURNING made it one per row).
     assert len([s for s in sent if s.startswith("INSERT INTO messages")]) == 1
+    # The loop guard's counts: one query for the batch's addresses (was one per reply).
+    assert len([s for s in sent if "FROM outbox" in s]) == 1
     rows = _rows(storage)
     assert [o[0] for o in rows["outbox"]] == list(range(1, 9))
     assert [o[2] for o in rows["outbox"]] == [r.items[0].id for r in results]
