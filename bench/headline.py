@@ -253,6 +253,13 @@ def _hwm_mb(pid: int) -> float:
     return 0.0
 
 
+def _machine_busy() -> float:
+    """Busy CPU seconds of the whole machine so far (every core, /proc/stat): Dovecot and
+    Postfix share the machine with Postroom, so a busy machine is a ceiling of its own."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def _query(home: Path, sql: str) -> list[tuple[Any, ...]]:
     try:
         db = sqlite3.connect(f"file:{home / 'postroom.db'}?mode=ro", uri=True, timeout=0.2)
@@ -264,14 +271,19 @@ def _query(home: Path, sql: str) -> list[tuple[Any, ...]]:
         return []
 
 
-def _progress(home: Path) -> tuple[int, int, int]:
-    """(messages stored, outbox rows, outbox rows not yet final); (-1, -1, -1) while busy."""
+def _progress(home: Path) -> tuple[int, int, int, int]:
+    """(messages stored, outbox rows, rows not yet final, rows sent); -1s while busy."""
     rows = _query(
         home,
         "SELECT (SELECT count(*) FROM messages), count(*), "
-        f"coalesce(sum(status NOT IN ({', '.join(repr(s) for s in FINAL)})), 0) FROM outbox",
+        f"coalesce(sum(status NOT IN ({', '.join(repr(s) for s in FINAL)})), 0), "
+        "coalesce(sum(status = 'sent'), 0) FROM outbox",
     )
-    return (int(rows[0][0]), int(rows[0][1]), int(rows[0][2])) if rows else (-1, -1, -1)
+    return (
+        (int(rows[0][0]), int(rows[0][1]), int(rows[0][2]), int(rows[0][3]))
+        if rows
+        else (-1, -1, -1, -1)
+    )
 
 
 @dataclass
@@ -281,6 +293,10 @@ class Run:
     t_first: float | None = None
     t_intake: float | None = None
     t_outbox: float | None = None
+    t_first_sent: float | None = None
+    sent_by_intake: int = 0
+    machine: list[float] = field(default_factory=list)
+    """Machine busy seconds at launch, T1 and T2."""
     cpu_intake: float = 0.0
     cpu: float = 0.0
     hwm: dict[int, float] = field(default_factory=dict)
@@ -293,6 +309,7 @@ def drive(home: Path, stack: Stack, address: str, n: int, workers: int, timeout:
     run = Run(n)
     log = (home / "run.log").open("wb")
     argv = [str(POSTROOM), "run", "--workers", str(workers), "--tick", "0.2"]
+    run.machine.append(_machine_busy())
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, env=_env(home), stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -300,15 +317,22 @@ def drive(home: Path, stack: Stack, address: str, n: int, workers: int, timeout:
             pids = _tree(proc.pid)
             for pid in pids:
                 run.hwm[pid] = max(run.hwm.get(pid, 0.0), _hwm_mb(pid))
-            stored, queued, open_ = _progress(home)
+            stored, queued, open_, sent = _progress(home)
             now = time.perf_counter() - t0
             if run.t_first is None and stored > 0:
                 run.t_first = now
+            if run.t_first_sent is None and sent > 0:
+                run.t_first_sent = now
             if run.t_intake is None and stored >= n and stack.count(address) == 0:
-                run.t_intake = now
+                run.t_intake, run.sent_by_intake = now, max(sent, 0)
                 run.cpu_intake = sum(_cpu_with_reaped(p) for p in pids)
-            if run.t_intake is not None and queued >= 0 and open_ == 0:
+                run.machine.append(_machine_busy())
+            # Done when nothing is open and every Ticket has its acknowledgement (or, should
+            # some never be queued, 5 s after intake: the counts below then tell).
+            settled = queued >= n or (run.t_intake is not None and now - run.t_intake > 5)
+            if run.t_intake is not None and queued >= 0 and open_ == 0 and settled:
                 run.t_outbox = now
+                run.machine.append(_machine_busy())
                 run.cpu = sum(_cpu_with_reaped(p) for p in _tree(proc.pid))
                 break
             time.sleep(0.02)
@@ -446,10 +470,12 @@ def report(res: dict[str, Any], round_: int, workers: int) -> None:
         f"{'done' if res['done'] else 'NOT done'} {run.t_outbox or run.wall:.2f} s after launch)\n"
         f"    phases: first message stored {first:.2f} s; intake done (T1) {intake:.2f} s "
         f"= {n / max(intake - first, 1e-9):.0f} msg/s after the first; outbox drained (T2) "
-        f"{tail:.2f} s after T1\n"
+        f"{tail:.2f} s after T1; first acknowledgement accepted {run.t_first_sent or 0:.2f} s, "
+        f"{run.sent_by_intake} accepted by T1, the other {n - run.sent_by_intake} after "
+        f"({(n - run.sent_by_intake) / max(tail, 1e-9):.0f}/s)\n"
         f"    CPU: {run.cpu:.2f} s = {run.cpu / n * 1000:.2f} ms/msg "
         f"({run.cpu_intake:.2f} s by T1), {len(peaks)} processes; peak RSS {max(peaks, default=0):.0f} MB "
-        f"(largest), {sum(peaks):.0f} MB (sum of the peaks)\n"
+        f"(largest), {sum(peaks):.0f} MB (sum of the peaks)" + _cores(run, intake) + "\n"
         f"    filed: {c['stored']} stored, {c['distinct_ids']} Message-IDs, {c['tickets']} Tickets "
         f"-> {'every message filed once' if c['filed_once'] else 'NOT filed once each'}; "
         f"{run.left} left on the server\n"
@@ -459,6 +485,18 @@ def report(res: dict[str, Any], round_: int, workers: int) -> None:
         f"sent but not captured {c['sent_not_captured']}"
         + (f"; reasons {c['reasons']}" if c["reasons"] else ""),
         flush=True,
+    )
+
+
+def _cores(run: Run, intake: float) -> str:
+    """The machine's busy cores until T1 and from T1 to T2 (Postroom, Dovecot, Postfix)."""
+    if len(run.machine) < 3 or run.t_outbox is None:
+        return ""
+    m0, m1, m2 = run.machine[:3]
+    tail = run.t_outbox - intake
+    return (
+        f"; machine {(m1 - m0) / max(intake, 1e-9):.2f} cores busy until T1, "
+        f"{(m2 - m1) / max(tail, 1e-9):.2f} after"
     )
 
 
