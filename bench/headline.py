@@ -33,6 +33,8 @@ Run as root with the stack up (like bench/poll.py):
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import contextlib
 import json
 import os
@@ -64,47 +66,13 @@ INTL_SHARE = 113 / 2000
 FIRST = ["anna", "ben", "david", "eva", "farid", "grete", "hugo", "ines", "jonas", "kim"]
 INTL_FIRST = ["chloé", "jürgen", "zoë", "andré", "søren", "łukasz"]
 LAST = ["schmidt", "meyer", "dubois", "rossi", "nowak", "jensen", "garcia", "weber"]
-WORDS = [
-    "invoice",
-    "order",
-    "shipment",
-    "delivery",
-    "customer",
-    "account",
-    "payment",
-    "refund",
-    "question",
-    "request",
-    "support",
-    "update",
-    "status",
-    "problem",
-    "urgent",
-    "please",
-    "thanks",
-    "regards",
-    "meeting",
-    "schedule",
-    "attached",
-    "document",
-    "report",
-    "review",
-    "approve",
-    "confirm",
-    "cancel",
-    "change",
-    "address",
-    "reference",
-    "contract",
-    "service",
-    "Müller",
-    "café",
-    "naïve",
-    "Zürich",
-    "Ärger",
-    "über",
-    "Straße",
-]
+_TEXT = (
+    "invoice order shipment delivery customer account payment refund question request support "
+    "update status problem urgent please thanks regards meeting schedule attached document "
+    "report review approve confirm cancel change address reference contract service Müller "
+    "café naïve Zürich Ärger über Straße"
+)
+WORDS = _TEXT.split()
 FINAL = ("sent", "failed", "bounced", "cancelled", "unknown")
 """Outbox statuses after which the sender will not touch a row again in this run."""
 
@@ -128,8 +96,6 @@ def senders(n: int, token: str, seed: int = 5) -> list[str]:
 def message(i: int, sender: str, to: str, size: int = 8192) -> bytes:
     """A ~8 KB multipart/alternative text + HTML message, quoted-printable UTF-8, written by
     hand (the `email` package would take longer than filling the Maildir should)."""
-    import binascii
-
     rng = random.Random(i)
     name = sender.split("@", 1)[0].split(".")[:2]
     display = " ".join(part.capitalize() for part in name)
@@ -162,8 +128,6 @@ def message(i: int, sender: str, to: str, size: int = 8192) -> bytes:
 
 
 def _encoded_word(text: str) -> str:
-    import base64
-
     return f"=?utf-8?b?{base64.b64encode(text.encode()).decode()}?="
 
 
