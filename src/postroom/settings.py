@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     """Octets of one POP3 message at most (RETR answer as sent, LIST size too): a larger
     one is not retrieved, or its RETR is cut off there; it stays on the server, and the
     reason is recorded on its channel."""
+    smtp_connections: int = Field(default=4, ge=1, le=64)
+    """SMTP connections at once per server while the outbox sends (each reused for many
+    messages): the server's reply to each message's final dot is waited for in parallel."""
     message_seconds: float = Field(default=10.0, gt=0, le=3600)
     """Time budget for parsing one message (plus 0.5 s per MiB); past it, quarantine."""
 

@@ -1,4 +1,13 @@
-"""The outbox sender: due messages out through SMTP, one connection per server per batch.
+"""The outbox sender: due messages out through SMTP, several connections per server per batch.
+
+A round claims the due rows in one transaction and sends each server's share over up to
+``connections`` sessions at once, each in a thread of its own (the work is waiting for the
+server: its reply to the final dot above all) and each reused for many messages. The
+threads take the next message from one queue, so a slow or broken connection holds back
+no other: a connection that breaks stops taking messages and the others drain the queue;
+what no connection could take is released (or, when none could be opened, counted as a
+failed attempt). The threads live and die within `OutboxSender.send_due`: the sender owns
+them, no one else sees them.
 
 What is guaranteed when the process stops at any moment (README text, "Sending"):
 
@@ -33,8 +42,8 @@ What is guaranteed when the process stops at any moment (README text, "Sending")
   cannot take, such as a non-ASCII one without SMTPUTF8), is that message's
   result, and the next message goes out over the same connection
   (`postroom.ports.sending.SmtpSession.send`).  Only a lost connection (or a
-  421) ends it; the messages of the round not tried yet are then released, due
-  again at the next round.
+  421) ends it; the other connections take the messages it did not try, and
+  those none could take are released, due again at the next round.
 * A database that goes away in the middle of a round changes none of this: the
   outcomes of what was sent meanwhile, and the release of the rows not tried,
   are kept in memory and written at the next round that reaches the database
@@ -46,7 +55,10 @@ What is guaranteed when the process stops at any moment (README text, "Sending")
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -109,6 +121,7 @@ class OutboxSender:
         policy: RetryPolicy | None = None,
         lease: timedelta = timedelta(minutes=5),
         batch: int = 100,
+        connections: int = 4,
     ) -> None:
         self.storage = storage
         self.secrets = secrets
@@ -117,6 +130,10 @@ class OutboxSender:
         self.policy = policy or RetryPolicy()
         self.lease = lease
         self.batch = batch
+        self.connections = max(1, connections)
+        """SMTP sessions at once per server in a round (``POSTROOM_SMTP_CONNECTIONS``)."""
+        self._counting = threading.Lock()
+        """The round's report is counted by every connection's thread."""
         self._owed: list[_Job] = []
         """Claimed rows whose outcome or release a storage outage kept from the database."""
         self._round_started = 0.0
@@ -184,21 +201,81 @@ class OutboxSender:
     def _send_group(
         self, record: ServerRecord, jobs: list[_Job], now: datetime, report: SendReport
     ) -> None:
+        """The server's share of the round over up to `connections` sessions at once."""
         try:
-            connection = self.connector.connect(self._server(record))
-        except (ConnectionFailure, PostroomError) as exc:
-            reason = f"{record.name}: {exc}"
-            report.errors.append(reason)
-            for job in jobs:
-                self._give_up_attempt(job, reason, record.name, now, report)
+            server = self._server(record)
+        except PostroomError as exc:
+            self._give_up_all(record.name, jobs, str(exc), now, report)
             return
-        report.connections += 1
+        waiting = deque(jobs)
+        lanes = min(self.connections, len(jobs))
+        refusals: list[str] = []
+        if lanes == 1:
+            self._lane(server, record.name, waiting, now, report, refusals)
+        else:
+            with ThreadPoolExecutor(lanes, thread_name_prefix=f"smtp-{record.name}") as pool:
+                futures = [
+                    pool.submit(self._lane, server, record.name, waiting, now, report, refusals)
+                    for _ in range(lanes)
+                ]
+            failures = [f.exception() for f in futures]
+            for failure in failures:  # a storage outage first: it decides what is owed
+                if isinstance(failure, StorageUnavailableError):
+                    raise failure
+            for failure in failures:
+                if failure is not None:
+                    raise failure
+        left = list(waiting)
+        if not left:
+            return
+        with self._counting:
+            opened_none = len(refusals) == lanes
+        if opened_none:
+            self._give_up_all(record.name, left, refusals[0], now, report)
+        else:
+            self._release(left, report)
+
+    def _lane(
+        self,
+        server: SmtpServer,
+        name: str,
+        waiting: deque[_Job],
+        now: datetime,
+        report: SendReport,
+        refusals: list[str],
+    ) -> None:
+        """One connection: messages taken from ``waiting`` until it is empty, the
+        connection breaks or the database goes away (the others then stop too)."""
+        try:
+            connection = self.connector.connect(server)
+        except (ConnectionFailure, PostroomError) as exc:
+            with self._counting:
+                refusals.append(f"{name}: {exc}")
+                if len(refusals) == 1:
+                    report.errors.append(refusals[0])
+            return
+        with self._counting:
+            report.connections += 1
         with connection:
-            for index, job in enumerate(jobs):
-                if connection.broken:
-                    self._release(jobs[index:], report)
+            while not connection.broken:
+                try:
+                    job = waiting.popleft()
+                except IndexError:
                     return
-                self._send_one(connection, record.name, job, now, report)
+                try:
+                    self._send_one(connection, name, job, now, report)
+                except BaseException:
+                    waiting.clear()  # the other connections stop after their message
+                    raise
+
+    def _give_up_all(
+        self, name: str, jobs: list[_Job], reason: str, now: datetime, report: SendReport
+    ) -> None:
+        reason = reason if reason.startswith(f"{name}: ") else f"{name}: {reason}"
+        if reason not in report.errors:
+            report.errors.append(reason)
+        for job in jobs:
+            self._give_up_attempt(job, reason, name, now, report)
 
     def _send_one(
         self, connection: SmtpSession, server: str, job: _Job, now: datetime, report: SendReport
@@ -233,7 +310,8 @@ class OutboxSender:
         result = connection.send(row.sender, targets, raw, before_end)
         if taken_over:  # another process holds the row: the server got no final dot from us
             job.done = True
-            report.skipped += 1
+            with self._counting:
+                report.skipped += 1
             return
         settled = delivery.settle(row.recipient_results, result, row.attempts, self.policy, now)
         self._record(job, settled, server, report)
@@ -254,10 +332,11 @@ class OutboxSender:
         with self.storage.writing() as uow:
             mine = _write(uow, job)
         job.done = True
-        if not mine:
-            report.skipped += 1
-            return
-        self._count(job, settled, report)
+        with self._counting:
+            if not mine:
+                report.skipped += 1
+                return
+            self._count(job, settled, report)
 
     def _count(self, job: _Job, settled: Settled, report: SendReport) -> None:
         if settled.status is OutboxStatus.SENT:
@@ -269,11 +348,11 @@ class OutboxSender:
         log.info("outbox %s: %s %s", job.row.id, settled.status, settled.last_error or "")
 
     def _release(self, jobs: list[_Job], report: SendReport) -> None:
-        """Rows not tried because the connection broke: due again at the next round."""
+        """Rows no connection tried (they broke): due again at the next round."""
         with self.storage.writing() as uow:
             for job in jobs:
                 uow.sending.put_back(job.row.id, job.token)
-                report.skipped += 1
+        report.skipped += len(jobs)
         for job in jobs:
             job.done = True
 

@@ -68,7 +68,9 @@ def test_a_round_settles_every_message_over_one_connection(tmp_path: Path) -> No
     with fake_smtp(script) as (_, port):
         storage = storage_for(port, tmp_path / "blobs")
         rows = [queue(storage, n, r) for n, r in enumerate(recipients)]
-        sender = OutboxSender(storage, SecretBox.for_home(tmp_path), SmtplibConnector())
+        sender = OutboxSender(
+            storage, SecretBox.for_home(tmp_path), SmtplibConnector(), connections=1
+        )
         report = sender.send_due(NOW)
     assert (report.claimed, report.connections, script.connections) == (6, 1, 1)
     assert (report.sent, report.failed, report.retrying, report.skipped) == (4, 2, 0, 0)

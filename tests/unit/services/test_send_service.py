@@ -60,7 +60,7 @@ def secrets() -> SecretBox:
 
 @pytest.fixture
 def sender(storage: Storage, secrets: SecretBox, smtp: FakeSmtp) -> OutboxSender:
-    return OutboxSender(storage, secrets, smtp)
+    return OutboxSender(storage, secrets, smtp, connections=1)
 
 
 def queue(storage: Storage, *recipients: str, number: int = 1, sender: str = SENDER) -> int:
