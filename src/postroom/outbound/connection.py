@@ -1,5 +1,8 @@
 """An SMTP client connection (RFC 5321) reused for a batch: one transaction per message.
 
+Where the server offers PIPELINING (RFC 2920) a message's MAIL FROM and RCPT TOs go out
+together and their replies are read after, so the envelope costs one round trip.
+
 One `SmtpConnection` sends many messages: each is one transaction (MAIL,
 RCPT per recipient, DATA) and the connection is reset with RSET before the
 next one (RFC 5321 §4.1.1.5), so a transaction that ended half-way never
@@ -130,12 +133,14 @@ class SmtpConnection:
         parameters = "".join(f" {p}" for p in envelope.parameters)
         # Written here rather than by smtplib's mail()/rcpt(): their quoteaddr() reparses
         # an address, and an address goes out exactly as it was given or not at all.
-        code, reply = client.docmd("MAIL", f"FROM:<{sender}>{parameters}")
+        commands = [f"MAIL FROM:<{sender}>{parameters}"]
+        commands += [f"RCPT TO:<{address}>" for address in envelope.recipients]
+        replies = self._envelope(commands)
+        code, reply = replies[0]
         if code >= 300:
             return self._whole(recipients, envelope.refused, code, reply, "MAIL FROM")
         results = dict(envelope.refused)
-        for address in envelope.recipients:
-            rcode, rreply = client.docmd("RCPT", f"TO:<{address}>")
+        for address, (rcode, rreply) in zip(envelope.recipients, replies[1:], strict=False):
             if rcode == _SERVICE_CLOSING:
                 return self._whole(recipients, envelope.refused, rcode, rreply, "RCPT TO")
             results[address] = RecipientResult(
@@ -161,6 +166,32 @@ class SmtpConnection:
         for address in taken:
             results[address] = RecipientResult(address, final.outcome, final.code, final.reply)
         return Delivery(tuple(results[a] for a in _once(recipients)), self.broken)
+
+    def _envelope(self, commands: list[str]) -> list[tuple[int, bytes]]:
+        """MAIL FROM and the RCPT TOs, each with the server's reply, in order.
+
+        Where the server offers PIPELINING (RFC 2920) they go out in one write and the
+        replies are read after, one round trip instead of one per command; DATA waits
+        for them (it is sent once a recipient is known to be accepted).  Otherwise one
+        command, one reply.  A 421 ends the reading: the server closes the connection
+        and answers nothing more.
+        """
+        client = self._client
+        if not client.has_extn("pipelining"):
+            replies = []
+            for command in commands:
+                client.putcmd(command)
+                replies.append(client.getreply())
+                if replies[-1][0] == _SERVICE_CLOSING:
+                    break
+            return replies
+        client.send("".join(f"{command}\r\n" for command in commands))
+        replies = []
+        for _ in commands:
+            replies.append(client.getreply())
+            if replies[-1][0] == _SERVICE_CLOSING:
+                break
+        return replies
 
     def _data(
         self, raw: bytes, taken: list[str], before_end: BeforeEnd | None

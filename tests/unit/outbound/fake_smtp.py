@@ -7,6 +7,7 @@ recipient to its reply.  No TLS, so clients must use ``?tls=none``.
 
 from __future__ import annotations
 
+import select
 import socketserver
 import threading
 from collections.abc import Callable, Iterator
@@ -28,6 +29,13 @@ class Script:
     auth: bool = False
     smtputf8: bool = False
     """Offer SMTPUTF8 (RFC 6531) in the EHLO reply."""
+    pipelining: bool = False
+    """Offer PIPELINING (RFC 2920) in the EHLO reply."""
+    watch_pipelining: bool = False
+    """Fill ``pipelined`` even without ``pipelining`` (each MAIL then waits 0.5 s)."""
+    pipelined: list[bool] = field(default_factory=list)
+    """With ``pipelining`` or ``watch_pipelining``, per MAIL: the next command had arrived
+    before MAIL's reply."""
     delivered: list[Delivered] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     envelope: list[str] = field(default_factory=list)
@@ -52,6 +60,8 @@ class Script:
 
 class _Handler(socketserver.StreamRequestHandler):
     script: Script
+    rbufsize = 0
+    """Unbuffered: a command not read yet is still in the socket, where `select` sees it."""
 
     def send(self, line: str) -> None:
         self.wfile.write(line.encode() + b"\r\n")
@@ -82,6 +92,7 @@ class _Handler(socketserver.StreamRequestHandler):
             if verb == "EHLO":
                 features = ["fake.test", "8BITMIME"] + (["AUTH PLAIN LOGIN"] if script.auth else [])
                 features += ["SMTPUTF8"] if script.smtputf8 else []
+                features += ["PIPELINING"] if script.pipelining else []
                 for i, f in enumerate(features):
                     self.send(f"250{'-' if i < len(features) - 1 else ' '}{f}")
             elif verb == "AUTH":
@@ -90,6 +101,10 @@ class _Handler(socketserver.StreamRequestHandler):
                 answer = script.reply("MAIL", "250 2.1.0 ok")
                 sender = text.split(":", 1)[1].split()[0].strip("<>")
                 rcpts = []
+                if script.pipelining or script.watch_pipelining:
+                    waiting = select.select([self.connection], [], [], 0.5)[0]
+                    with script.lock:
+                        script.pipelined.append(bool(waiting))
                 self.send(answer)
             elif verb == "RCPT":
                 address = text.split(":", 1)[1].strip().strip("<>")
