@@ -72,32 +72,35 @@ class SendingRepository:
         return stale
 
     def claim_due(self, now: datetime, token: datetime, limit: int = 100) -> list[OutboxRecord]:
-        """Lease up to ``limit`` due rows with ``token``; each is claimed by one process."""
-        candidates = list(
-            self._conn.execute(
-                select(outbox.c.id)
-                .where(_DUE)
-                .order_by(outbox.c.next_attempt, outbox.c.id)
-                .limit(limit),
-                {"now": now},
-            ).scalars()
+        """Lease up to ``limit`` due rows with ``token`` in one statement; each row is
+        claimed by one process.
+
+        On PostgreSQL the rows are picked ``FOR UPDATE SKIP LOCKED``: processes claiming
+        at the same moment take different rows instead of waiting on each other's locks
+        (and the UPDATE checks the row is still due, so a row claimed meanwhile is not
+        taken twice). SQLite has one writer at a time, so the pick and the update see
+        the same rows.
+        """
+        picked = (
+            select(outbox.c.id)
+            .where(_DUE)
+            .order_by(outbox.c.next_attempt, outbox.c.id)
+            .limit(limit)
         )
-        claimed: list[int] = []
-        for row_id in candidates:
-            result = self._conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row_id, _DUE)
-                .values(status=OutboxStatus.SENDING.value, lease_until=token),
-                {"now": now},
-            )
-            if result.rowcount == 1:
-                claimed.append(row_id)
-        if not claimed:
-            return []
+        if self._conn.dialect.name == "postgresql":
+            # A CTE is evaluated once; a subquery under IN may be scanned again by the
+            # plan, each scan locking (and the UPDATE taking) rows past the limit.
+            picked = picked.with_for_update(skip_locked=True)
+        chosen = picked.cte("chosen").prefix_with("MATERIALIZED", dialect="postgresql")
         rows = self._conn.execute(
-            select(outbox).where(outbox.c.id.in_(claimed)).order_by(outbox.c.id)
+            update(outbox)
+            .where(outbox.c.id.in_(select(chosen.c.id)), _DUE)
+            .values(status=OutboxStatus.SENDING.value, lease_until=token)
+            .returning(*outbox.c),
+            {"now": now},
         )
-        return [OutboxRecord(**row._mapping) for row in rows]
+        claimed = [OutboxRecord(**row._mapping) for row in rows]
+        return sorted(claimed, key=lambda record: record.id)
 
     def start_delivery(
         self, outbox_id: int, token: datetime, new_token: datetime, pending: dict[str, Any]

@@ -11,11 +11,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from postroom.records.statuses import OutboxStatus
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import ensure_schema, make_engine
+from postroom.storage.sending import SendingRepository
 from postroom.storage.unit import Storage
+from support.database import postgres_schema
 
 NOW = datetime(2026, 12, 1, 9, 0)
 TTL = timedelta(minutes=5)
@@ -128,3 +131,37 @@ def test_a_due_row_is_claimed_once_and_delivered_only_under_its_token(storage: S
         row = uow.outbox.get(row_id)
     assert row.status == OutboxStatus.UNKNOWN.value
     assert row.last_error == uow.sending.UNKNOWN_OUTCOME
+
+
+def test_a_claim_takes_a_batch_in_order_and_leaves_the_rest_due(database_url: str) -> None:
+    engine = make_engine(database_url)
+    ensure_schema(engine)
+    storage = Storage(engine, FileBlobStore(Path("/nonexistent")))
+    rows = _queue(storage, 5)
+    with storage.writing() as uow:
+        first = uow.sending.claim_due(NOW, uow.sending.lease_token(NOW, TTL), limit=3)
+    with storage.writing() as uow:
+        rest = uow.sending.claim_due(NOW, uow.sending.lease_token(NOW, TTL), limit=3)
+    assert [r.id for r in first] == rows[:3]
+    assert [r.id for r in rest] == rows[3:]
+    assert {r.status for r in first + rest} == {OutboxStatus.SENDING.value}
+    engine.dispose()
+
+
+def test_two_claims_at_once_on_postgresql_skip_each_others_rows() -> None:
+    """The first claim's transaction is still open: the second takes other rows at once
+    instead of waiting for its locks (FOR UPDATE SKIP LOCKED)."""
+    with postgres_schema() as url:
+        engine = make_engine(url)
+        ensure_schema(engine)
+        storage = Storage(engine, FileBlobStore(Path("/nonexistent")))
+        rows = _queue(storage, 4)
+        with storage.writing() as first_uow:
+            first = first_uow.sending.claim_due(NOW, first_uow.sending.lease_token(NOW, TTL), 2)
+            with engine.connect() as other:
+                other.execute(text("SET lock_timeout = '2s'"))
+                second = SendingRepository(other).claim_due(NOW, NOW + TTL, 4)
+                other.commit()
+        assert [r.id for r in first] == rows[:2]
+        assert [r.id for r in second] == rows[2:]
+        engine.dispose()
