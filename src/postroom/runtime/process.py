@@ -1,4 +1,5 @@
-"""One process of `postroom run`: the scheduler's loop with housekeeping, until stopped.
+"""One process of `postroom run`: the scheduler's loop with housekeeping and the outbox's
+loop beside it, until stopped.
 
 The parent and every worker run the same loop; they share the mailboxes through the
 database (leases, each process taking its share of the due channels). A worker is
@@ -13,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from postroom.runtime.housekeeping import Housekeeping
+from postroom.runtime.sending import SendingLoop
 from postroom.runtime.signals import stop_on_signals
 from postroom.runtime.startup import opened
+from postroom.storage.outbox_signal import on_outbox_queued
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,16 @@ def serve(options: ProcessOptions, stop: threading.Event) -> None:
     if application is None:
         return
     scheduler = application.scheduler(options.max_connections, options.processes)
-    scheduler.run(stop, options.tick, Housekeeping.of(application))
+    sending = SendingLoop(application.sender, options.tick)
+    unhook = on_outbox_queued(application.engine, sending.wake)
+    thread = threading.Thread(target=sending.run, name="outbox", daemon=True)
+    thread.start()
+    try:
+        scheduler.run(stop, options.tick, Housekeeping.of(application))
+    finally:
+        sending.close()
+        thread.join()
+        unhook()
 
 
 def worker(options: ProcessOptions) -> None:
