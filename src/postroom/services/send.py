@@ -16,8 +16,10 @@ What is guaranteed when the process stops at any moment (README text, "Sending")
   once; a lease left by a stopped process expires and the row is sent later.
 * Once the server accepted the envelope (MAIL, RCPT) and has the content,
   just before the final ``.`` of DATA, the row is committed as
-  ``delivering``; right after the server's reply to the dot the outcome is
-  committed, one message at a time (never at the end of a batch).  A server
+  ``delivering``; the outcome after the server's reply to the dot is committed
+  with the round's next write (another connection's mark, this connection's
+  next mark, or the end of its work), never at the end of the batch: marks and
+  outcomes of several messages share transactions (`services/send_book.py`).  A server
   takes responsibility for a message only with its reply to that dot (RFC
   5321 §4.1.1.4), so a process stopped any earlier — during MAIL, RCPT or
   the content — leaves the row ``sending``: its lease expires and it is sent
@@ -74,6 +76,7 @@ from postroom.records.outbox import OutboxRecord
 from postroom.records.statuses import CommunicationStatus, OutboxStatus
 from postroom.services import delivery
 from postroom.services.delivery import RetryPolicy, Settled
+from postroom.services.send_book import AfterCommit, GroupWrites
 from postroom.storage.unit import Storage, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -138,6 +141,8 @@ class OutboxSender:
         """Claimed rows whose outcome or release a storage outage kept from the database."""
         self._round_started = 0.0
         """`time.monotonic()` when the current round claimed its rows."""
+        self._book = GroupWrites(storage)
+        """The round's marks and outcomes, grouped into few transactions (`send_book`)."""
 
     def send_due(self, now: datetime) -> SendReport:
         """Send every message due at ``now`` (naive UTC); never raises for a server's answer."""
@@ -179,6 +184,7 @@ class OutboxSender:
             # rows not tried yet are leased to this process. Both are written at the next
             # round that reaches the database (`_settle_owed`), so nothing waits for its
             # lease to run out. (A process that stops meanwhile leaves that to the leases.)
+            self._book.drop()
             self._owed.extend(job for jobs in groups.values() for job in jobs if not job.done)
             raise
         return report
@@ -261,12 +267,13 @@ class OutboxSender:
                 try:
                     job = waiting.popleft()
                 except IndexError:
-                    return
+                    break
                 try:
                     self._send_one(connection, name, job, now, report)
                 except BaseException:
                     waiting.clear()  # the other connections stop after their message
                     raise
+        self._book.flush()  # this connection's last outcomes
 
     def _give_up_all(
         self, name: str, jobs: list[_Job], reason: str, now: datetime, report: SendReport
@@ -296,14 +303,17 @@ class OutboxSender:
             # The lease runs from this moment, not from the round's start: the messages
             # before this one took their time, and the server's answer to the dot is yet
             # to come; a lease already run out would let another process call it unknown.
-            elapsed = timedelta(seconds=time.monotonic() - self._round_started)
             pending = delivery.pending(row.recipient_results, accepted)
-            with self.storage.writing() as uow:
+
+            def mark(uow: UnitOfWork) -> bool:
+                elapsed = timedelta(seconds=time.monotonic() - self._round_started)
                 new_token = uow.sending.lease_token(now + elapsed, self.lease)
                 job.next_token = new_token
-                mine = uow.sending.start_delivery(row.id, job.token, new_token, pending)
+                return uow.sending.start_delivery(row.id, job.token, new_token, pending)
+
+            mine = bool(self._book.now(mark))
             if mine:
-                job.token, job.next_token = new_token, None
+                job.token, job.next_token = job.next_token or job.token, None
             taken_over = not mine
             return mine
 
@@ -314,7 +324,8 @@ class OutboxSender:
                 report.skipped += 1
             return
         settled = delivery.settle(row.recipient_results, result, row.attempts, self.policy, now)
-        self._record(job, settled, server, report)
+        job.settled, job.server = settled, server
+        self._book.later(lambda uow: self._written(uow, job, report))
 
     # ------------------------------------------------------------------ recording
     def _give_up_attempt(
@@ -337,6 +348,20 @@ class OutboxSender:
                 report.skipped += 1
                 return
             self._count(job, settled, report)
+
+    def _written(self, uow: UnitOfWork, job: _Job, report: SendReport) -> AfterCommit:
+        """The job's outcome in a grouped transaction; counted once that commits."""
+        mine = _write(uow, job)
+
+        def committed() -> None:
+            job.done = True
+            with self._counting:
+                if not mine:
+                    report.skipped += 1
+                elif job.settled is not None:
+                    self._count(job, job.settled, report)
+
+        return committed
 
     def _count(self, job: _Job, settled: Settled, report: SendReport) -> None:
         if settled.status is OutboxStatus.SENT:
