@@ -128,7 +128,12 @@ class App:
         from postroom.outbound import SmtplibConnector
         from postroom.services.send import OutboxSender
 
-        return OutboxSender(self.storage, self.secrets, SmtplibConnector())
+        return OutboxSender(
+            self.storage,
+            self.secrets,
+            SmtplibConnector(),
+            connections=self.settings.smtp_connections,
+        )
 
     # -- configuration and the outbox (channels, SMTP servers, routes, users) --------------
 
