@@ -345,8 +345,11 @@ _Config = tuple[float, list[Route], frozenset[str], dict[int, str | None]]
 
 
 def _answerable(mails: list[ParsedMail]) -> list[str]:
-    """Every address an automated reply to these messages may go to (Reply-To, From)."""
-    found = [a.normalized for mail in mails for a in mail.reply_to]
+    """Where an automated reply to these messages goes (`reply_address`): the first
+    Reply-To, else From. Not every Reply-To: remote mail may list thousands, each a bound
+    parameter of the count. An address chosen past these (the first Reply-To not fully
+    qualified) is counted by a query of its own (`auto_replies_since`)."""
+    found = [mail.reply_to[0].normalized for mail in mails if mail.reply_to]
     found += [mail.from_.normalized for mail in mails if mail.from_ is not None]
     return found
 

@@ -132,3 +132,28 @@ def test_a_batch_makes_arrivals_and_replies_durable_with_one_flush(tmp_path: Pat
     # (was twice each: the arrivals before the unit, the replies before its commit).
     assert durability.files[before[0] :] == [12]
     assert durability.names - before[1] == 1
+
+
+def test_the_loop_guard_counts_the_addresses_replied_to_not_every_reply_to(
+    tmp_path: Path,
+) -> None:
+    """A Reply-To of 1,200 addresses: the batch's count still asks for two (the first
+    Reply-To and From), in one query; the reply goes to the first Reply-To."""
+    storage = _storage(tmp_path)
+    listed = ", ".join(f"r{i}@customer.test" for i in range(1200))
+    raw = make_mail(sender="Customer <c@customer.test>", headers={"Reply-To": listed})
+    sizes: list[int] = []
+
+    def _sent(*args: Any) -> None:
+        if "FROM outbox" in str(args[2]):
+            sizes.append(len(args[3]))
+
+    event.listen(storage.engine, "before_cursor_execute", _sent)
+    try:
+        [result] = ingest_service(storage).ingest_batch([Arrival(raw)])
+    finally:
+        event.remove(storage.engine, "before_cursor_execute", _sent)
+    assert len(result.items) == 1
+    assert len(sizes) == 1 and sizes[0] <= 2 + 3, sizes  # two addresses, the kinds, the time
+    with storage.reading() as uow:
+        assert [o.recipients for o in uow.outbox.all()] == [["r0@customer.test"]]
