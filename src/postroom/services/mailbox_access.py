@@ -8,7 +8,7 @@ passes a `SourceFactory` that picks one by the URL's scheme (POP3 today; IMAP ne
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from postroom.credentials import SecretBox
@@ -23,7 +23,8 @@ class MailboxAccess:
     """Where a mailbox is and how to log in (the password already opened)."""
 
     url: MailUrl
-    password: str
+    password: str = field(repr=False)
+    """Never in a repr: an access may reach a log or a traceback's locals."""
     authzid: str | None
     mechanism: AuthMechanism
     ca_file: Path | None

@@ -150,3 +150,4 @@ def test_the_mailbox_is_opened_with_what_the_channel_stores(
     )
     assert (access.mechanism, access.timeout) == (AuthMechanism.PLAIN, 7.0)
     assert access.max_message_bytes == poller.max_message_bytes
+    assert "s3cret" not in repr(access)  # an access in a log or a traceback's locals
