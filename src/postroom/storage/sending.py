@@ -57,19 +57,24 @@ class SendingRepository:
         return found.first() is not None
 
     def abandon_stale_deliveries(self, now: datetime) -> list[int]:
-        """Rows left ``delivering`` by a process that stopped: outcome unknown, never resent."""
-        stale = list(self._conn.execute(select(outbox.c.id).where(_STALE), {"now": now}).scalars())
-        for row_id in stale:
-            self._conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row_id, outbox.c.status == OutboxStatus.DELIVERING.value)
-                .values(
-                    status=OutboxStatus.UNKNOWN.value,
-                    lease_until=None,
-                    last_error=self.UNKNOWN_OUTCOME,
-                )
+        """Rows left ``delivering`` by a process that stopped: outcome unknown, never resent.
+
+        One UPDATE that names the rows it changed: a row whose outcome its sender recorded
+        meanwhile (PostgreSQL re-checks the condition on the locked row) is not called
+        unknown, nor is its work item's communication.
+        """
+        abandoned = self._conn.execute(
+            update(outbox)
+            .where(_STALE)
+            .values(
+                status=OutboxStatus.UNKNOWN.value,
+                lease_until=None,
+                last_error=self.UNKNOWN_OUTCOME,
             )
-        return stale
+            .returning(outbox.c.id),
+            {"now": now},
+        )
+        return sorted(abandoned.scalars())
 
     def claim_due(self, now: datetime, token: datetime, limit: int = 100) -> list[OutboxRecord]:
         """Lease up to ``limit`` due rows with ``token`` in one statement; each row is
