@@ -70,8 +70,8 @@ def send_at_once(client: smtplib.SMTP) -> None:
 
     A message's content and DATA's final dot are two writes, the hook between them
     (`postroom.outbound.connection`); under Nagle the dot, a small write behind one not yet
-    acknowledged, waits for the server's delayed ACK: some 40 ms per message, a tenth of
-    the rate.  Every write here is a whole command or a whole content, so nothing is gained
+    acknowledged, waits for the server's delayed ACK (Linux's default is some 40 ms) on
+    every message.  Every write here is a whole command or a whole content, so nothing is gained
     by holding one back.  The option stays on the socket through STARTTLS.
     """
     if client.sock is not None:
