@@ -8,7 +8,7 @@ shows later.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postroom.domain.mail import ParsedMail
 from postroom.domain.workitems import ItemType, State
@@ -17,9 +17,13 @@ from postroom.records.mail import MessageRecord
 from postroom.render.stamps import iso
 from postroom.services.explain import Explanation, Preview
 from postroom.services.ingest import IngestResult
-from postroom.services.items import ItemDetail
 from postroom.services.ledger import decision_document, item_document, quarantine_document
-from postroom.services.reply import QueuedReply
+
+if TYPE_CHECKING:
+    # Annotations only: `postroom ingest` (one process per message) need not import the
+    # reply and item services (their MIME composer, the sending storage) to print a decision.
+    from postroom.services.items import ItemDetail
+    from postroom.services.reply import QueuedReply
 
 
 def item_json(item: ItemRecord) -> dict[str, Any]:
