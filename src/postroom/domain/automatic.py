@@ -105,6 +105,9 @@ def _sender_reason(mail: ParsedMail, own_addresses: frozenset[str]) -> str | Non
 _LDH = frozenset(string.ascii_letters + string.digits + "-")
 _ATEXT = _LDH | frozenset("!#$%&'*+/=?^_`{|}~")
 """RFC 5322 §3.2.3 atext (ASCII); RFC 6531 §3.3 adds every non-ASCII character."""
+_DOTS = frozenset("\u3002\uff0e\uff61")
+"""The label separators of RFC 3490 §3.1 other than the full stop: a label holding one is
+read as two by the relay, which then sees a domain rules 5 and 6 never judged."""
 _PRIVATE_TLDS = frozenset({"localhost", "localdomain", "local", "internal"})
 _MAX_LOCAL = 64
 _MAX_DOMAIN = 253
@@ -141,7 +144,8 @@ def address_problem(address: str, *, qualified: bool = True) -> str | None:
        (``xn--…``) of at most 63 letters, digits or hyphens and back into the
        same label, not starting with a combining mark (RFC 5891 §4.2.3.2).  A
        label that IDNA 2003 would map to another one (``ß`` to ``ss``, ``ς`` to
-       ``σ``) is refused: mail must not depend on which IDNA the relay speaks.
+       ``σ``) is refused: mail must not depend on which IDNA the relay speaks;
+       so is one holding a dot other than ``.`` (``。``, RFC 3490 §3.1).
        The last label is not all digits (no IP addresses) and domain literals
        (``[192.0.2.1]``) are refused.
     6. The top-level label is not one that only exists inside a network:
@@ -230,6 +234,9 @@ def _label_problem(label: str) -> str | None:
         if len(label) > _MAX_LABEL or not _LDH.issuperset(label):
             return f"invalid domain label {shown!r}"
         return None
+    if not _DOTS.isdisjoint(label):
+        # IDNA 2003 and UTS 46 read these as dots: a relay would see one more label.
+        return f"domain label {shown!r} holds a dot other than '.' (RFC 3490 §3.1)"
     if unicodedata.category(label[0]).startswith("M"):
         return f"domain label {shown!r} starts with a combining mark (RFC 5891 §4.2.3.2)"
     a_label = _a_label(label)

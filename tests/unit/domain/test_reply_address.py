@@ -82,6 +82,8 @@ UNQUALIFIED = [
     "user@stra\u00dfe.example",  # IDNA 2003 and 2008 disagree: strasse or stra\u00dfe
     "user@" + "\u00e9" * 60 + ".example",  # an A-label longer than 63
     "user@b\u00fccher.\u0661\u0662",  # digits, in another script
+    "user@mail.corp\u3002local",  # an ideographic full stop: mail.corp.local to a relay
+    "user@198.51.100\u30021",  # 198.51.100.1 to a relay
     "x" * 65 + "@example.com",
     "user@" + "a" * 64 + ".example.com",
     "user@" + ".".join(["abcdefghi"] * 30) + ".com",
@@ -150,6 +152,7 @@ def test_internationalised_addresses_are_accepted(address: str) -> None:
         ("user@stra\u00dfe.example", "U-label"),
         ("\u00e9" * 33 + "@example.com", "64 octets"),
         ("user@\u0301b\u00fccher.example", "combining mark"),
+        ("user@b\u00fccher\u3002example.com", "a dot other than"),
     ],
 )
 def test_an_internationalised_address_is_refused_with_its_reason(address: str, why: str) -> None:
