@@ -260,10 +260,14 @@ class IngestService:
         else:
             try:
                 with self.storage.writing() as uow:
+                    if not uow.messages.take_quarantined(message_row):
+                        return _known(uow.messages.get(message_row))  # another retry's
                     return self._handle(uow, mail, message_row, now, channel_id=row.channel_id)
             except Exception as exc:  # noqa: BLE001 - stays in quarantine with the new error
                 error = error_text(exc)
         with self.storage.writing() as uow:
+            if not uow.messages.take_quarantined(message_row):
+                return _known(uow.messages.get(message_row))
             uow.messages.set_outcome(
                 message_row,
                 status=MessageStatus.QUARANTINED.value,

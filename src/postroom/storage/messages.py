@@ -116,6 +116,20 @@ class MessageRepository:
         """Set columns of one row (``status``, ``decision``, ``error``, …)."""
         self._conn.execute(_UPDATE, {"_row": message_row_id, **values})
 
+    def take_quarantined(self, message_row_id: int) -> bool:
+        """Whether this row is in quarantine, holding it so until the unit ends (a row
+        lock on PostgreSQL, the writer's turn on SQLite): of two retries of one message,
+        the second finds it handled and handles it no more."""
+        still = (
+            update(messages)
+            .where(
+                messages.c.id == message_row_id,
+                messages.c.status == MessageStatus.QUARANTINED.value,
+            )
+            .values(status=MessageStatus.QUARANTINED.value)
+        )
+        return self._conn.execute(still).rowcount == 1
+
     def set_outcomes(self, outcomes: list[dict[str, Any]]) -> None:
         """Several `set_outcome`s with the same columns in one executemany (``_row`` names
         the row): a batch's outcomes in one statement."""

@@ -47,3 +47,26 @@ def test_a_quarantined_message_is_listed_and_handled_again(
     assert quarantine.quarantined() == []
     with pytest.raises(UserError, match="is not in quarantine"):
         quarantine.retry(failed.message_row)
+
+
+def test_a_retry_of_a_message_another_retry_handled_files_it_no_more(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two retries of one message (two operators at once): the one that comes second finds
+    it handled, and neither opens a second Ticket nor puts the message back in quarantine."""
+    ingest = ingest_service(storage)
+    real = Applier.apply
+
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("handler exploded")
+
+    monkeypatch.setattr(Applier, "apply", broken)
+    failed = ingest.ingest(make_mail())
+    monkeypatch.setattr(Applier, "apply", real)
+    first = ingest.handle_stored(failed.message_row)
+    second = ingest.handle_stored(failed.message_row)
+    assert first.outcome is Outcome.NEW_TICKET
+    assert second.already_stored and second.recorded == first.recorded
+    with storage.reading() as uow:
+        assert len(uow.items.all()) == 1
+        assert uow.messages.get(failed.message_row).status == "handled"
