@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
+from postroom.cli.admission import echo_added, echo_enabled
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.credentials import password_from
-from postroom.errors import UserError
 from postroom.net.sasl import AuthMechanism
 from postroom.render.checks import MARK, check_text
 from postroom.render.config import channel_detail_json, channel_json
@@ -55,17 +55,14 @@ def channel_add(
         timeout=timeout,
     )
     added = current_app().channels.add(new, force=force, check=not no_check)
-    admission = added.admission
-    if admission is None:
+    if added.admission is None:
         echo(f"channel {name} added, disabled (enable it after: postroom channel check)")
-    elif admission.passed:
-        echo(f"channel {name} added and enabled: check passed ({added.channel.url})")
-    elif admission.forced:
-        echo(f"channel {name} added and enabled (--force): {shown(admission.failure)}")
     else:
-        echo(
-            f"channel {name} added but disabled: check failed at {shown(admission.failure)}; "
-            f"fix it and run: postroom channel enable {name}"
+        echo_added(
+            f"channel {name}",
+            added.channel.url,
+            added.admission,
+            f"postroom channel enable {name}",
         )
 
 
@@ -109,13 +106,7 @@ def channel_enable(
     force: Annotated[bool, typer.Option(help="enable without a passing check")] = False,
 ) -> None:
     """Enable a channel: its connection check must pass (or --force)."""
-    admission = current_app().channels.enable(name, force=force)
-    if not admission.enabled:
-        raise UserError(
-            f"channel {name} stays disabled: check failed at {admission.failure} "
-            "(use --force to enable anyway)"
-        )
-    echo(f"channel {name} enabled" + (" (--force)" if admission.forced else ": check passed"))
+    echo_enabled(f"channel {name}", current_app().channels.enable(name, force=force))
 
 
 @channel_app.command("disable")
@@ -158,7 +149,7 @@ def channel_set_smtp(
         echo(f"channel {name} no longer sends its own mail")
         return
     echo(
-        f"channel {name} sends mail from {shown(own.address)} through {own.url} "
+        f"channel {name} sends mail from {shown(own.address)} through {shown(own.url)} "
         f"as {shown(own.login)}"
     )
 

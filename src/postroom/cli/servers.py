@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
+from postroom.cli.admission import echo_added, echo_enabled
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.credentials import password_from
-from postroom.errors import UserError
 from postroom.render.checks import check_text
 from postroom.render.config import server_json
 from postroom.services.servers import NewServer
@@ -43,19 +43,14 @@ def smtp_add(
         default=default,
     )
     added = current_app().servers.add(new, force=force)
-    admission = added.admission
     roles = [r for r, on in (("send-as", send_as), ("default", default)) if on]
-    suffix = f" ({', '.join(roles)})" if roles else ""
-    if admission.passed:
-        echo(f"SMTP server {name} added and enabled: check passed ({added.server.url}){suffix}")
-    elif admission.forced:
-        echo(f"SMTP server {name} added and enabled (--force): {shown(admission.failure)}")
-    else:
-        echo(
-            f"SMTP server {name} added but disabled: check failed at "
-            f"{shown(admission.failure)}; "
-            f"fix it and run: postroom smtp enable {name}"
-        )
+    echo_added(
+        f"SMTP server {name}",
+        added.server.url,
+        added.admission,
+        f"postroom smtp enable {name}",
+        f" ({', '.join(roles)})" if roles else "",
+    )
 
 
 @smtp_app.command("list")
@@ -77,13 +72,7 @@ def smtp_enable(
     force: Annotated[bool, typer.Option(help="enable without a passing check")] = False,
 ) -> None:
     """Use this server: its connection check must pass (or --force)."""
-    admission = current_app().servers.enable(name, force=force)
-    if not admission.enabled:
-        raise UserError(
-            f"SMTP server {name} stays disabled: check failed at {admission.failure} "
-            "(use --force to enable anyway)"
-        )
-    echo(f"SMTP server {name} enabled" + (" (--force)" if admission.forced else ": check passed"))
+    echo_enabled(f"SMTP server {name}", current_app().servers.enable(name, force=force))
 
 
 @smtp_app.command("check")
