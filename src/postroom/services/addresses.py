@@ -6,7 +6,8 @@ import re
 
 from postroom.errors import UserError
 
-_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.?[A-Za-z0-9-]*$")
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+$")
+"""Linear in the text's length: the domain is one character class, not overlapping runs."""
 
 
 def checked_address(text: str) -> str:
