@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from postroom.domain import automatic
 from postroom.domain.automatic import address_problem, reply_address
 from postroom.domain.handler import decide
 from postroom.domain.mail import Address, ParsedMail
@@ -247,3 +248,20 @@ def test_a_long_reply_to_is_described_in_a_few_lines() -> None:
     d = decide(mail, InMemoryHandlerContext().with_route(SUPPORT), HandlerSettings(), NOW)
     assert [r.to for r in d.auto_replies] == ["carol@customer.example"]
     assert len(d.trace) < 30
+
+
+def test_a_long_reply_to_is_judged_only_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Reply-To of 600 KB holds 3,000 addresses of IDNA labels, each ~2 ms to judge.
+    judged: list[str] = []
+    real = automatic.address_problem
+
+    def counting(address: str, *, qualified: bool = True) -> str | None:
+        judged.append(address)
+        return real(address, qualified=qualified)
+
+    monkeypatch.setattr(automatic, "address_problem", counting)
+    mail = replace(MAIL, reply_to=tuple(Address(f"desk{i}@b\u00fccher.local") for i in range(3000)))
+    chosen = reply_address(mail)
+    assert chosen.address == MAIL.from_
+    assert len(judged) == automatic._MAX_EXAMINED + 1  # and From
+    assert chosen.skipped[-1] == f"{3000 - automatic._MAX_SKIPPED} more addresses passed over"
