@@ -58,7 +58,8 @@ class OutboxService:
                 for address, result in (message.recipient_results or {}).items()
                 if result.get("status") == RecipientStatus.ACCEPTED
             }
-            uow.outbox.requeue(outbox_id, now, accepted or None)
+            if not uow.outbox.requeue(outbox_id, now, accepted or None, _RETRYABLE):
+                raise UserError(_refused(uow.outbox.get(outbox_id), _RETRYABLE, "retried"))
             uow.communications.set_status_of_outbox(
                 outbox_id, CommunicationStatus.QUEUED, f"retry asked at {now.isoformat()}Z"
             )
@@ -70,7 +71,8 @@ class OutboxService:
             message = uow.outbox.get(outbox_id)
             if OutboxStatus(message.status) not in _CANCELLABLE:
                 raise UserError(_refused(message, _CANCELLABLE, "cancelled"))
-            uow.outbox.cancel(outbox_id, _CANCELLABLE)
+            if not uow.outbox.cancel(outbox_id, _CANCELLABLE):
+                raise UserError(_refused(uow.outbox.get(outbox_id), _CANCELLABLE, "cancelled"))
             uow.communications.set_status_of_outbox(outbox_id, CommunicationStatus.CANCELLED, None)
             return uow.outbox.get(outbox_id)
 

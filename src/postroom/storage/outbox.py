@@ -94,12 +94,20 @@ class OutboxRepository:
             raise NotFoundError(f"no outbox message {outbox_id} (see: postroom outbox list)")
         return OutboxRecord(**row._mapping)
 
-    def requeue(self, outbox_id: int, now: datetime, accepted: dict[str, Any] | None) -> None:
+    def requeue(
+        self,
+        outbox_id: int,
+        now: datetime,
+        accepted: dict[str, Any] | None,
+        retryable: tuple[OutboxStatus, ...],
+    ) -> bool:
         """Due ``now`` again with attempts from zero; ``accepted`` are the recipient results
-        kept (the recipients that took it already are not sent to again)."""
-        self._conn.execute(
+        kept (the recipients that took it already are not sent to again). False, and nothing
+        changed, when a sender took it meanwhile (its status left ``retryable``): a message
+        on its way is never put back in the queue."""
+        done = self._conn.execute(
             update(outbox)
-            .where(outbox.c.id == outbox_id)
+            .where(outbox.c.id == outbox_id, outbox.c.status.in_([s.value for s in retryable]))
             .values(
                 status=OutboxStatus.QUEUED.value,
                 attempts=0,
@@ -108,14 +116,17 @@ class OutboxRepository:
                 recipient_results=accepted,
             )
         )
+        return done.rowcount == 1
 
-    def cancel(self, outbox_id: int, cancellable: tuple[OutboxStatus, ...]) -> None:
-        """Never send it, unless a sender took it meanwhile (its status left ``cancellable``)."""
-        self._conn.execute(
+    def cancel(self, outbox_id: int, cancellable: tuple[OutboxStatus, ...]) -> bool:
+        """Never send it; False, and nothing changed, when a sender took it meanwhile (its
+        status left ``cancellable``)."""
+        done = self._conn.execute(
             update(outbox)
             .where(outbox.c.id == outbox_id, outbox.c.status.in_([s.value for s in cancellable]))
             .values(status=OutboxStatus.CANCELLED.value, next_attempt=None, lease_until=None)
         )
+        return done.rowcount == 1
 
     def mark_bounced(self, outbox_id: int, detail: str) -> None:
         """A bounce came back for this message: it is not retried, and says why."""

@@ -165,3 +165,16 @@ def test_two_claims_at_once_on_postgresql_skip_each_others_rows() -> None:
         assert [r.id for r in first] == rows[:2]
         assert [r.id for r in second] == rows[2:]
         engine.dispose()
+
+
+def test_a_message_a_sender_took_is_neither_requeued_nor_cancelled(storage: Storage) -> None:
+    """`outbox retry`/`cancel` read the status before they write: a sender claiming the row
+    in between must not have it put back in the queue (sent twice) or marked cancelled."""
+    [row_id] = _queue(storage, 1)
+    retryable = (OutboxStatus.QUEUED, OutboxStatus.FAILED, OutboxStatus.UNKNOWN)
+    with storage.writing() as uow:
+        assert uow.sending.claim_due(NOW, uow.sending.lease_token(NOW, TTL))
+    with storage.writing() as uow:
+        assert not uow.outbox.requeue(row_id, NOW, None, retryable)
+        assert not uow.outbox.cancel(row_id, retryable)
+        assert uow.outbox.get(row_id).status == OutboxStatus.SENDING.value
