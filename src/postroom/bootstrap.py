@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from postroom.credentials import SecretBox
     from postroom.ports.mailbox import MailboxSource
+    from postroom.services.accounts import AccountService
     from postroom.services.channels import ChannelService
     from postroom.services.ingest import IngestService
     from postroom.services.items import ItemService
@@ -162,6 +163,13 @@ class App:
         from postroom.services.users import UserService
 
         return UserService(self.storage)
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        """Sign-in: passwords, API tokens, browser sessions, the first admin's sign-up."""
+        from postroom.services.accounts import AccountService
+
+        return AccountService(self.storage)
 
     @cached_property
     def outbox(self) -> OutboxService:

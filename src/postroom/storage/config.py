@@ -12,6 +12,9 @@ from postroom.errors import NotFoundError, UserError
 from postroom.records.config import UserRecord
 from postroom.storage.tables import routes, users
 
+_USER_COLUMNS = (users.c.id, users.c.name, users.c.email, users.c.role, users.c.created_at)
+"""A user as `UserRecord` holds it: never the password hash."""
+
 
 class ConfigRepository:
     """Routes and users of one unit of work (`uow.config`): plain values in, records out."""
@@ -59,12 +62,12 @@ class ConfigRepository:
             raise UserError(f"user {name} exists already") from exc
 
     def user(self, name: str) -> UserRecord:
-        row = self._conn.execute(select(users).where(users.c.name == name)).first()
+        row = self._conn.execute(select(*_USER_COLUMNS).where(users.c.name == name)).first()
         if row is None:
             raise NotFoundError(f"no user {name!r} (add one with: postroom user add {name})")
         return UserRecord(**row._mapping)
 
     def users(self) -> list[UserRecord]:
         """Every user, by name."""
-        rows = self._conn.execute(select(users).order_by(users.c.name))
+        rows = self._conn.execute(select(*_USER_COLUMNS).order_by(users.c.name))
         return [UserRecord(**row._mapping) for row in rows]

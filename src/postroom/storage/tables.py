@@ -47,6 +47,8 @@ users = Table(
     Column("email", String(320)),
     Column("role", String(20), nullable=False, default="agent"),
     Column("created_at", DateTime, nullable=False),
+    # Argon2id, PHC string format (argon2-cffi); NULL: the user cannot sign in.
+    Column("password_hash", String(255)),
 )
 
 routes = Table(
@@ -271,4 +273,40 @@ settings_kv = Table(
     metadata,
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+
+# Sign-in (services/accounts.py): every secret is stored as its SHA-256 (hex), never itself.
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("name", String(200)),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_used_at", DateTime),
+    Column("revoked_at", DateTime),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+signup_tokens = Table(
+    "signup_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("used_at", DateTime),
 )

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
 from postroom.errors import StorageConflictError, StorageError, StorageUnavailableError
+from postroom.storage.accounts import AccountRepository
 from postroom.storage.blobs import FileBlobStore, StagedBlobs
 from postroom.storage.channels import ChannelRepository
 from postroom.storage.communications import CommunicationRepository
@@ -83,6 +84,10 @@ class UnitOfWork:
     @cached_property
     def config(self) -> ConfigRepository:
         return ConfigRepository(self.conn)
+
+    @cached_property
+    def accounts(self) -> AccountRepository:
+        return AccountRepository(self.conn)
 
     @cached_property
     def outbox(self) -> OutboxRepository:
