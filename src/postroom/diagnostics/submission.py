@@ -17,12 +17,13 @@ from postroom.credentials import Secret
 from postroom.diagnostics.failure import StepFailure
 from postroom.net.sasl import AuthMechanism, Credentials
 from postroom.outbound.auth import responder
+from postroom.outbound.bounded import BoundedSMTP
 
 
 class SmtpSession:
     def __init__(self, sock: socket.socket, host: str, timeout: float) -> None:
         # A fixed EHLO name: smtplib would otherwise look up our own FQDN in DNS.
-        self._client = smtplib.SMTP(local_hostname=socket.gethostname(), timeout=timeout)
+        self._client = BoundedSMTP(local_hostname=socket.gethostname(), timeout=timeout)
         self._client.sock = sock
         # smtplib.starttls checks the certificate against _host, which connect() would set.
         self._client._host = host  # type: ignore[attr-defined]

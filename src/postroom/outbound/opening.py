@@ -23,6 +23,7 @@ from postroom.net.connection import (
     tls_context,
 )
 from postroom.outbound.auth import authenticate
+from postroom.outbound.bounded import BoundedSMTP, BoundedSMTPS
 from postroom.outbound.wire import reply_text
 from postroom.ports.sending import SmtpServer
 
@@ -37,7 +38,7 @@ def open_client(server: SmtpServer) -> smtplib.SMTP:
     client: smtplib.SMTP | None = None
     try:
         if url.security is Security.IMPLICIT:
-            client = smtplib.SMTP_SSL(
+            client = BoundedSMTPS(
                 url.host,
                 url.port,
                 local_hostname=server.local_hostname,
@@ -45,7 +46,7 @@ def open_client(server: SmtpServer) -> smtplib.SMTP:
                 context=tls_context(server.ca_file),
             )
         else:
-            client = smtplib.SMTP(
+            client = BoundedSMTP(
                 url.host, url.port, local_hostname=server.local_hostname, timeout=server.timeout
             )
         send_at_once(client)

@@ -38,11 +38,17 @@ class RecipientOutcome(StrEnum):
 
 
 def outcome_of(code: int) -> RecipientOutcome:
+    """A reply code's outcome: only a 5yz refuses for good.
+
+    A code that is not a reply to the command (unreadable, ``-1``, or 1yz/3yz where a
+    completion was due) tells nothing certain: after the final dot the server may well have
+    taken the message, so it is not marked failed; it is tried again, as after a connection
+    lost at that point (services/send.py)."""
     if 200 <= code < 300:
         return RecipientOutcome.ACCEPTED
-    if 400 <= code < 500:
-        return RecipientOutcome.DEFERRED
-    return RecipientOutcome.REFUSED
+    if 500 <= code < 600:
+        return RecipientOutcome.REFUSED
+    return RecipientOutcome.DEFERRED
 
 
 @dataclass(frozen=True, slots=True)
