@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import smtplib
 import socket
-import ssl
 import time
 from typing import Any
 
