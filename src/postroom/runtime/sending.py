@@ -42,8 +42,9 @@ class SendingLoop:
         self._woken.set()
 
     def close(self) -> None:
-        """End `run` after its current round."""
+        """End `run` soon: the current round ends after the messages being sent."""
         self._closing.set()
+        self.sender.stop()
         self._woken.set()
 
     def run(self) -> None:

@@ -143,11 +143,24 @@ class OutboxSender:
         """`time.monotonic()` when the current round claimed its rows."""
         self._book = GroupWrites(storage)
         """The round's marks and outcomes, grouped into few transactions (`send_book`)."""
+        self._stopping = threading.Event()
+        """`stop` was called: each connection ends after the message it is sending."""
+
+    def stop(self) -> None:
+        """End the current round soon, and start no other (the process is stopping).
+
+        Each connection finishes the message it is sending (a message is never cut short
+        between its final dot and the record of the server's answer) and takes no other; the
+        round's rows not tried are released, due again for the next process. Safe from any
+        thread; not from a signal handler (it sets an event)."""
+        self._stopping.set()
 
     def send_due(self, now: datetime) -> SendReport:
         """Send every message due at ``now`` (naive UTC); never raises for a server's answer."""
         report = SendReport()
         self._settle_owed(report)
+        if self._stopping.is_set():
+            return report
         with self.storage.reading() as uow:
             if not uow.sending.anything_to_do(now):
                 return report
@@ -208,6 +221,9 @@ class OutboxSender:
         self, record: ServerRecord, jobs: list[_Job], now: datetime, report: SendReport
     ) -> None:
         """The server's share of the round over up to `connections` sessions at once."""
+        if self._stopping.is_set():
+            self._release(jobs, report)
+            return
         try:
             server = self._server(record)
         except PostroomError as exc:
@@ -263,7 +279,7 @@ class OutboxSender:
         with self._counting:
             report.connections += 1
         with connection:
-            while not connection.broken:
+            while not connection.broken and not self._stopping.is_set():
                 try:
                     job = waiting.popleft()
                 except IndexError:

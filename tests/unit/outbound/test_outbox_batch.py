@@ -88,3 +88,22 @@ def test_a_round_settles_every_message_over_one_connection(tmp_path: Path) -> No
     assert chloe.last_error is not None and "SMTPUTF8" in chloe.last_error
     assert chloe.next_attempt is None  # refused for good, not tried again
     assert sender.send_due(NOW + timedelta(hours=3)).claimed == 0
+
+
+def test_stop_ends_the_round_after_the_message_being_sent(tmp_path: Path) -> None:
+    """SIGTERM during a round of 100 must not wait for the 100: the rows not tried are put
+    back at once (queued, no lease), the one being sent is settled."""
+    with fake_smtp() as (script, port):
+        storage = storage_for(port, tmp_path / "blobs")
+        rows = [queue(storage, n, f"r{n}@customer.test") for n in range(20)]
+        sender = OutboxSender(
+            storage, SecretBox.for_home(tmp_path), SmtplibConnector(), connections=1
+        )
+        script.on["RCPT"] = sender.stop  # the stop arrives while the first message goes out
+        report = sender.send_due(NOW)
+        again = sender.send_due(NOW + timedelta(hours=1))
+    assert (report.claimed, report.sent, report.skipped) == (20, 1, 19)
+    assert again.claimed == 0  # a stopped sender starts no other round
+    with storage.reading() as uow:
+        statuses = [uow.outbox.get(row).status for row in rows]
+    assert statuses == [OutboxStatus.SENT] + [OutboxStatus.QUEUED] * 19

@@ -25,6 +25,10 @@ class Sender:
         self.rounds = 0
         self.failing = failing
         self.round_done = threading.Event()
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
 
     def send_due(self, now: datetime) -> SendReport:
         self.rounds += 1
@@ -54,6 +58,7 @@ def test_a_wake_runs_a_round_at_once_and_close_ends_the_loop() -> None:
     loop.close()
     thread.join(5)
     assert not thread.is_alive()
+    assert sender.stopped  # the round in flight was told to end too
 
 
 def test_a_database_outage_backs_off_and_the_loop_goes_on() -> None:
