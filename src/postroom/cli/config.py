@@ -1,4 +1,4 @@
-"""`postroom route …`, `postroom user …`, `postroom db upgrade`."""
+"""`postroom route …`, `postroom db upgrade` (users and tokens: cli/users.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ import typer
 from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
-from postroom.records.config import Role
-from postroom.render.config import route_json, user_json
+from postroom.render.config import route_json
 
 
 def register(app: typer.Typer) -> None:
     route_app = typer.Typer(help="Routes: recipient address → Context, Category, Queue.")
-    user_app = typer.Typer(help="Agents and administrators.")
     db_app = typer.Typer(help="The database schema.")
     app.add_typer(route_app, name="route")
-    app.add_typer(user_app, name="user")
     app.add_typer(db_app, name="db")
 
     @route_app.command("add")
@@ -53,26 +50,6 @@ def register(app: typer.Typer) -> None:
         """Remove the route for ADDRESS."""
         current_app().routes.remove(address)
         echo(f"removed route {shown(address.lower())}")
-
-    @user_app.command("add")
-    def user_add(
-        name: str,
-        email: Annotated[str | None, typer.Option(help="the user's address")] = None,
-        role: Annotated[Role, typer.Option(help="agent or admin")] = Role.AGENT,
-    ) -> None:
-        """Add an agent (or admin) who can own and work on items."""
-        user = current_app().users.add(name, email, role)
-        echo(f"user {shown(user.name)} ({user.role})")
-
-    @user_app.command("list")
-    def user_list(as_json: JsonOpt = False) -> None:
-        """List users."""
-        rows = [user_json(u) for u in current_app().users.list()]
-        if as_json:
-            print_json(rows)
-            return
-        for r in rows:
-            echo("\t".join(shown(f) for f in (r["name"], r["email"] or "", r["role"])))
 
     @db_app.command("upgrade")
     def db_upgrade() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from postroom.domain.routes import Route
+from postroom.records.accounts import TokenRecord
 from postroom.records.config import ChannelRecord, SmtpServerRecord, UserRecord
 from postroom.render.stamps import iso
 
@@ -68,3 +69,20 @@ def route_json(route: Route) -> dict[str, Any]:
 def user_json(user: UserRecord) -> dict[str, Any]:
     """`user list --json`."""
     return {"name": user.name, "email": user.email, "role": user.role}
+
+
+def token_json(token: TokenRecord) -> dict[str, Any]:
+    """An API token (`token list --json`): never its secret, nor its hash."""
+    return {
+        "id": token.id,
+        "user": token.user,
+        "name": token.name,
+        "created_at": iso(token.created_at),
+        "last_used_at": iso(token.last_used_at),
+        "revoked_at": iso(token.revoked_at),
+    }
+
+
+def token_created_json(token: TokenRecord, secret: str) -> dict[str, Any]:
+    """`token create --json`: the token and, this once, its secret (``token``)."""
+    return {**token_json(token), "token": secret}
