@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from postroom.services.items import ItemService
     from postroom.services.mailbox_access import MailboxAccess
     from postroom.services.outbox import OutboxService
+    from postroom.services.overview import OverviewService
     from postroom.services.poll import PollService
     from postroom.services.quarantine import QuarantineService
     from postroom.services.reply import ReplyService
@@ -176,6 +177,13 @@ class App:
         from postroom.services.outbox import OutboxService
 
         return OutboxService(self.storage, self.sender)
+
+    @cached_property
+    def overview(self) -> OverviewService:
+        """Channels, servers and queues at a glance: `postroom status`, `/metrics`."""
+        from postroom.services.overview import OverviewService
+
+        return OverviewService(self.storage)
 
     def upgrade_schema(self) -> str:
         """`postroom db upgrade`: the schema to its newest revision (returned), on an engine

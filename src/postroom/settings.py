@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     messages): the server's reply to each message's final dot is waited for in parallel."""
     message_seconds: float = Field(default=10.0, gt=0, le=3600)
     """Time budget for parsing one message (plus 0.5 s per MiB); past it, quarantine."""
+    listen: str = "127.0.0.1:8025"
+    """``HOST:PORT`` the web service listens on (`postroom web`, ``POSTROOM_LISTEN``)."""
+    metrics_public: bool = False
+    """`/metrics` answers without a token (for a Prometheus inside a trusted network)."""
 
     @property
     def effective_database_url(self) -> str:

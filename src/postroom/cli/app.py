@@ -28,6 +28,8 @@ MODULES = (
     "outbox",
     "quarantine",
     "check",
+    "status",
+    "web",
 )
 """Every command module of `postroom.cli`, in the order `postroom --help` lists them."""
 
@@ -48,6 +50,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "unhandled": ("quarantine",),
     "check": ("check",),
     "auth-string": ("check",),
+    "status": ("status",),
+    "web": ("web",),
 }
 """Each top-level command and the modules that register it (a test keeps it complete)."""
 

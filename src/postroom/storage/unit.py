@@ -39,6 +39,7 @@ from postroom.storage.outbox import OutboxRepository
 from postroom.storage.polls import PollRepository
 from postroom.storage.sending import SendingRepository
 from postroom.storage.servers import ServerRepository
+from postroom.storage.tallies import TallyRepository
 from postroom.storage.workitems import ItemRepository
 
 
@@ -120,6 +121,11 @@ class UnitOfWork:
     @cached_property
     def sending(self) -> SendingRepository:
         return SendingRepository(self.conn)
+
+    @cached_property
+    def tallies(self) -> TallyRepository:
+        """Counts for the overview and `/metrics` (storage/tallies.py)."""
+        return TallyRepository(self.conn)
 
 
 class Storage:

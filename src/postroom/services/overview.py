@@ -1,0 +1,171 @@
+"""The overview: every channel and SMTP server at a glance, the outbox by status, what
+waits for a person, and the ledger's totals.
+
+One read-only snapshot feeds three readers: `postroom status`, the dashboard and
+`/metrics`. Everything is counted in the database when asked (`uow.tallies`), so any
+number of processes (forked workers, several `postroom web`) report the same figures
+without sharing memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from postroom.clock import utcnow
+from postroom.records.config import ChannelRecord, SmtpServerRecord
+from postroom.records.statuses import MessageStatus, OutboxStatus
+from postroom.storage.unit import Storage
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHealth:
+    name: str
+    enabled: bool
+    protocol: str
+    last_success: datetime | None
+    last_poll: datetime | None
+    messages_today: int
+    messages_total: int
+    failure_count: int
+    last_error_class: str | None
+    last_error: str | None
+    hint: str | None
+    """The hint of the failed step of the last connection check, if one failed."""
+    checked: bool
+    """A connection check ever ran."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerHealth:
+    name: str
+    enabled: bool
+    protocol: str
+    default: bool
+    last_check_ok: bool | None
+    last_error: str | None
+    hint: str | None
+    checked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    at: datetime
+    channels: list[ChannelHealth]
+    servers: list[ServerHealth]
+    outbox: dict[str, int]
+    """Outbound messages by status (every status, zero included)."""
+    send_attempts: dict[str, int]
+    """Send attempts made for the messages now in each outbox status."""
+    messages: dict[str, int]
+    """Stored messages by ledger status (every status, zero included)."""
+    handled_by_rule: dict[str, int]
+    quarantined: int
+    unhandled: int
+    last_poll: datetime | None
+
+
+class OverviewService:
+    def __init__(self, storage: Storage, clock: Callable[[], datetime] = utcnow) -> None:
+        self.storage = storage
+        self._clock = clock
+
+    def ready(self) -> None:
+        """Returns when the database answers; `StorageUnavailableError` when it does not."""
+        with self.storage.reading() as uow:
+            uow.tallies.ping()
+
+    def overview(self) -> Overview:
+        """One snapshot of everything; "today" is the UTC day."""
+        now = self._clock()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        with self.storage.reading() as uow:
+            channels = uow.channels.all()
+            servers = uow.servers.all()
+            ledger = uow.tallies.messages()
+            today = uow.tallies.messages_since(midnight)
+            queue = uow.tallies.outbox()
+        by_status = {status.value: 0 for status in MessageStatus}
+        by_rule: dict[str, int] = {}
+        by_channel: dict[int | None, int] = {}
+        for (channel_id, status, rule), count in ledger.items():
+            by_status[status] = by_status.get(status, 0) + count
+            by_channel[channel_id] = by_channel.get(channel_id, 0) + count
+            if status == MessageStatus.HANDLED and rule:
+                by_rule[rule] = by_rule.get(rule, 0) + count
+        outbox = {status.value: 0 for status in OutboxStatus}
+        attempts = {status.value: 0 for status in OutboxStatus}
+        for status, (count, tries) in queue.items():
+            outbox[status] = count
+            attempts[status] = tries
+        polls = [c.last_poll for c in channels if c.last_poll is not None]
+        return Overview(
+            at=now,
+            channels=[_channel(c, today.get(c.id, 0), by_channel.get(c.id, 0)) for c in channels],
+            servers=[_server(s) for s in servers],
+            outbox=outbox,
+            send_attempts=attempts,
+            messages=by_status,
+            handled_by_rule=dict(sorted(by_rule.items())),
+            quarantined=by_status[MessageStatus.QUARANTINED],
+            unhandled=by_status[MessageStatus.UNHANDLED],
+            last_poll=max(polls) if polls else None,
+        )
+
+
+def _channel(channel: ChannelRecord, today: int, total: int) -> ChannelHealth:
+    return ChannelHealth(
+        name=channel.name,
+        enabled=bool(channel.enabled),
+        protocol=_scheme(channel.url),
+        last_success=channel.last_success,
+        last_poll=channel.last_poll,
+        messages_today=today,
+        messages_total=total,
+        failure_count=channel.failure_count,
+        last_error_class=channel.last_error_class,
+        last_error=channel.last_error,
+        hint=_hint(channel.last_check),
+        checked=channel.last_check_ok is not None,
+    )
+
+
+def _server(server: SmtpServerRecord) -> ServerHealth:
+    failed = _failed_step(server.last_check)
+    return ServerHealth(
+        name=server.name,
+        enabled=bool(server.enabled),
+        protocol=_scheme(server.url),
+        default=bool(server.is_default),
+        last_check_ok=server.last_check_ok,
+        last_error=_text(failed.get("error")) if failed else None,
+        hint=_hint(server.last_check),
+        checked=server.last_check_ok is not None,
+    )
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url).scheme.lower()
+
+
+def _failed_step(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The first step of a check report that failed (reports are ours: `CheckReport`)."""
+    steps = report.get("steps") if isinstance(report, dict) else None
+    if not isinstance(steps, list):
+        return None
+    for step in steps:
+        if isinstance(step, dict) and step.get("ok") is False:
+            return step
+    return None
+
+
+def _hint(report: dict[str, Any] | None) -> str | None:
+    failed = _failed_step(report)
+    return _text(failed.get("hint")) if failed else None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
