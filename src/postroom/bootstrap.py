@@ -144,7 +144,9 @@ class App:
         from postroom.services.channels import ChannelService
         from postroom.services.checks import check_stored
 
-        return ChannelService(self.storage, self.secrets, check_stored)
+        return ChannelService(
+            self.storage, self.secrets, check_stored, unrouted=self.settings.unrouted_policy
+        )
 
     @cached_property
     def servers(self) -> ServerService:

@@ -29,12 +29,14 @@ def test_smtp_server_enabled_only_after_a_passing_check(
         ca,
         "--default",
     )
-    assert added.code == 0 and "disabled: check failed at auth" in added.out
+    # A failed check is a failed add (exit 1): kept, disabled, and the fix named.
+    assert added.code == 1 and "added but kept disabled: check failed at auth" in added.err
+    assert "fix it with: postroom smtp set relay --password-stdin" in added.err
     [row] = run_cli(capsys, "smtp", "list", "--json").json()
     assert (row["enabled"], row["last_check_ok"]) == (False, False)
     refused = run_cli(capsys, "smtp", "enable", "relay")
     assert refused.code == 1 and "stays disabled" in refused.err
-    assert "wrong-password-123" not in added.out + refused.err
+    assert "wrong-password-123" not in added.out + added.err + refused.err
     forced = run_cli(capsys, "smtp", "enable", "relay", "--force")
     assert forced.code == 0
     [row] = run_cli(capsys, "smtp", "list", "--json").json()

@@ -290,7 +290,9 @@ def test_a_pop3_servers_banner_and_errors_are_escaped(
         url = f"pop3://eve@127.0.0.1:{port}?tls=none"
         shown(term.human("check", url, "--password-env", "EVIL_PW", code=1))
         exact(term.exact("check", url, "--password-env", "EVIL_PW", code=1), HOSTILE)
-        shown(term.human("channel", "add", "evil", "--url", url, "--password-env", "EVIL_PW"))
+        shown(
+            term.human("channel", "add", "evil", "--url", url, "--password-env", "EVIL_PW", code=1)
+        )
         shown(term.human("channel", "check", "evil", code=1))
         shown(term.human("channel", "enable", "evil", code=1))
         (channel,) = term.json("channel", "list")

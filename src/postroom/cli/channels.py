@@ -7,15 +7,21 @@ from typing import Annotated
 
 import typer
 
-from postroom.cli.admission import echo_added, echo_enabled
+from postroom.cli.admission import echo_added, echo_changed, echo_enabled
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
+from postroom.cli.secrets_input import password_input
 from postroom.cli.state import current_app
-from postroom.credentials import password_from
 from postroom.net.sasl import AuthMechanism
 from postroom.render.checks import MARK, check_text
-from postroom.render.config import channel_detail_json, channel_json
-from postroom.services.channels import NewChannel
+from postroom.render.config import (
+    CHANNEL_COLUMNS,
+    channel_detail_json,
+    channel_json,
+    channel_row,
+)
+from postroom.render.table import table
+from postroom.services.channels import ChannelChange, NewChannel
 
 channel_app = typer.Typer(help="Input channels: the mailboxes Postroom polls.")
 
@@ -41,7 +47,7 @@ def channel_add(
     no_check: Annotated[bool, typer.Option(help="add disabled, without a check")] = False,
 ) -> None:
     """Add an input channel; it is enabled once its connection check passes."""
-    password = password_from(password_env, sys.stdin.read() if password_stdin else None)
+    password = password_input(password_env, sys.stdin.read() if password_stdin else None)
     new = NewChannel(
         name=name,
         url=url,
@@ -55,33 +61,60 @@ def channel_add(
         timeout=timeout,
     )
     added = current_app().channels.add(new, force=force, check=not no_check)
+    if added.unrouted:
+        echo(f"warning: {shown(added.unrouted)}", err=True)
     if added.admission is None:
-        echo(f"channel {name} added, disabled (enable it after: postroom channel check)")
+        echo(
+            f"channel {name} added, disabled (check and enable it: postroom channel enable {name})"
+        )
     else:
         echo_added(
             f"channel {name}",
             added.channel.url,
             added.admission,
-            f"postroom channel enable {name}",
+            f"postroom channel set {name}",
         )
+
+
+@channel_app.command("set")
+def channel_set(
+    name: str,
+    url: Annotated[str | None, typer.Option(help="pop3://USER@HOST:PORT or pop3s://…")] = None,
+    password_env: PasswordEnv = None,
+    password_stdin: PasswordStdin = False,
+    authzid: Annotated[
+        str | None, typer.Option(help='act for this mailbox ("" removes it)')
+    ] = None,
+    ca_file: CaFile = None,
+    interval: Annotated[int | None, typer.Option(min=5, help="seconds between polls")] = None,
+    max_failures: Annotated[int | None, typer.Option(min=1, help="switch off after N")] = None,
+) -> None:
+    """Change a channel; a changed connection setting is checked before it is enabled
+    again (a channel switched off by a person stays off)."""
+    password = password_input(password_env, sys.stdin.read() if password_stdin else None)
+    change = ChannelChange(
+        url=url,
+        password=password,
+        authzid=authzid,
+        ca_file=ca_file,
+        interval=interval,
+        max_failures=max_failures,
+    )
+    changed = current_app().channels.set(name, change)
+    echo_changed(f"channel {name}", changed.admission, f"postroom channel set {name}")
 
 
 @channel_app.command("list")
 def channel_list(as_json: JsonOpt = False) -> None:
     """Channels with their health: failure count, classified last error, last success."""
-    rows = [channel_json(c) for c in current_app().channels.list()]
+    channels = current_app().channels.list()
     if as_json:
-        print_json(rows)
+        print_json([channel_json(c) for c in channels])
         return
-    for r in rows:
-        state = "enabled" if r["enabled"] else "disabled"
-        health = f"failures {r['failure_count']}"
-        if r["last_error_class"]:
-            health += f" ({shown(r['last_error_class'])}: {shown(r['last_error'])})"
-        last = r["last_success"] or "never"
-        echo(f"{shown(r['name'])}\t{shown(r['url'])}\t{state}\t{health}\tlast success {last}")
-        if r["disabled_reason"]:
-            echo(f"\t{shown(r['disabled_reason'])}")
+    if not channels:
+        echo("no channels (add one: postroom channel add NAME --url pop3s://USER@HOST:PORT …)")
+        return
+    echo(table(CHANNEL_COLUMNS, [channel_row(c) for c in channels]))
 
 
 @channel_app.command("show")
@@ -106,7 +139,8 @@ def channel_enable(
     force: Annotated[bool, typer.Option(help="enable without a passing check")] = False,
 ) -> None:
     """Enable a channel: its connection check must pass (or --force)."""
-    echo_enabled(f"channel {name}", current_app().channels.enable(name, force=force))
+    admission = current_app().channels.enable(name, force=force)
+    echo_enabled(f"channel {name}", admission, f"postroom channel set {name}")
 
 
 @channel_app.command("disable")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -11,16 +10,22 @@ from typing import Annotated, Literal
 import typer
 
 from postroom.cli.output import echo, print_json
+from postroom.cli.secrets_input import password_input
 from postroom.errors import UserError
 from postroom.net import sasl
 from postroom.net.connection import MailUrl
 from postroom.net.sasl import AuthMechanism
-from postroom.render.checks import check_text
+from postroom.render.checks import check_json, check_text, untested_steps
 from postroom.services.probe import check_url
 
 SaslChoice = Literal["plain", "login"]
 """`auth-string --mechanism`: the SASL mechanisms of `AuthMechanism` that a person can
 encode by hand (``auto`` needs a server to ask; POP3 ``user`` is not SASL)."""
+
+
+INCOMPLETE = 3
+"""Exit status of a check whose every step that ran passed but that never tested the login
+(no password given): not a pass a script may take for one (docs/cli.md)."""
 
 
 def _usage(message: str) -> typer.BadParameter:
@@ -29,17 +34,12 @@ def _usage(message: str) -> typer.BadParameter:
 
 
 def read_password(env_var: str | None, from_stdin: bool) -> str | None:
-    """The password from an environment variable or the first line of stdin; never argv."""
-    if env_var and from_stdin:
+    """The password from an environment variable or the first line of stdin; never argv
+    (the variable's value is never echoed, see `postroom.cli.secrets_input`)."""
+    if env_var is not None and from_stdin:
         raise _usage("give the password with --password-env or --password-stdin, not both")
-    if env_var:
-        value = os.environ.get(env_var)
-        if value is None:
-            raise _usage(f"the environment variable {env_var} is not set")
-        return value
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    return None
+    secret = password_input(env_var, sys.stdin.readline() if from_stdin else None)
+    return secret.reveal() if secret is not None else None
 
 
 def register(app: typer.Typer) -> None:
@@ -87,11 +87,13 @@ def register(app: typer.Typer) -> None:
         except UserError as exc:
             raise _usage(str(exc)) from None
         if json_output:
-            print_json(report.to_json())
+            print_json(check_json(report))
         else:
             echo(check_text(report))
         if not report.ok:
             raise SystemExit(1)
+        if untested_steps(report):
+            raise SystemExit(INCOMPLETE)
 
     @app.command("auth-string")
     def auth_string(

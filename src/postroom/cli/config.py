@@ -51,6 +51,25 @@ def register(app: typer.Typer) -> None:
         current_app().routes.remove(address)
         echo(f"removed route {shown(address.lower())}")
 
+    @route_app.command("set")
+    def route_set(
+        address: str,
+        context: Annotated[str | None, typer.Option(help="Context of new Tickets")] = None,
+        category: Annotated[str | None, typer.Option(help="Category of new Tickets")] = None,
+        queue: Annotated[str | None, typer.Option(help="Queue of new Tickets")] = None,
+        acknowledge: Annotated[
+            bool | None,
+            typer.Option("--acknowledge/--no-acknowledge", help="send an acknowledgement"),
+        ] = None,
+    ) -> None:
+        """Change the route for ADDRESS (what is not given stays)."""
+        route = current_app().routes.set(address, context, category, queue, acknowledge)
+        ack = " (acknowledge)" if route.acknowledge else ""
+        echo(
+            f"route {shown(route.address)} → {shown(route.context)} / "
+            f"{shown(route.category)} / {shown(route.queue)}{ack}"
+        )
+
     @db_app.command("upgrade")
     def db_upgrade() -> None:
         """Create or upgrade the database schema."""

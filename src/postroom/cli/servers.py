@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
-from postroom.cli.admission import echo_added, echo_enabled
+from postroom.cli.admission import echo_added, echo_changed, echo_enabled
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
+from postroom.cli.secrets_input import password_input
 from postroom.cli.state import current_app
-from postroom.credentials import password_from
-from postroom.render.checks import check_text
-from postroom.render.config import server_json
-from postroom.services.servers import NewServer
+from postroom.render.checks import MARK, check_text
+from postroom.render.config import server_detail_json, server_json
+from postroom.services.servers import NewServer, ServerChange
 
 smtp_app = typer.Typer(help="Outbound SMTP servers.")
 
@@ -32,7 +32,7 @@ def smtp_add(
     force: Force = False,
 ) -> None:
     """Add an SMTP server; it is enabled once its connection check passes."""
-    password = password_from(password_env, sys.stdin.read() if password_stdin else None)
+    password = password_input(password_env, sys.stdin.read() if password_stdin else None)
     new = NewServer(
         name=name,
         url=url,
@@ -48,9 +48,66 @@ def smtp_add(
         f"SMTP server {name}",
         added.server.url,
         added.admission,
-        f"postroom smtp enable {name}",
+        f"postroom smtp set {name}",
         f" ({', '.join(roles)})" if roles else "",
     )
+
+
+@smtp_app.command("show")
+def smtp_show(name: str, as_json: JsonOpt = False) -> None:
+    """One SMTP server (never its password) and the steps of its last connection check."""
+    server = current_app().servers.show(name)
+    data = server_detail_json(server)
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        if key != "last_check" and value is not None:
+            echo(f"{key + ':':15} {shown(value)}")
+    for step in (server.last_check or {}).get("steps", []):
+        error = f": {shown(step['error'])}" if step["error"] else ""
+        echo(f"  {MARK[step['ok']]} {shown(step['name'])}{error}")
+
+
+@smtp_app.command("set")
+def smtp_set(
+    name: str,
+    url: Annotated[
+        str | None, typer.Option(help="smtps://USER@HOST:PORT or submission://… (STARTTLS)")
+    ] = None,
+    password_env: PasswordEnv = None,
+    password_stdin: PasswordStdin = False,
+    authzid: Annotated[
+        str | None, typer.Option(help='act for this mailbox ("" removes it)')
+    ] = None,
+    ca_file: CaFile = None,
+    send_as: Annotated[
+        bool | None, typer.Option("--send-as/--no-send-as", help="may send for any From")
+    ] = None,
+    default: Annotated[
+        bool | None, typer.Option("--default/--no-default", help="the server-wide server")
+    ] = None,
+) -> None:
+    """Change an SMTP server; a changed connection setting is checked before it is used
+    again."""
+    password = password_input(password_env, sys.stdin.read() if password_stdin else None)
+    change = ServerChange(
+        url=url,
+        password=password,
+        authzid=authzid,
+        ca_file=ca_file,
+        send_as=send_as,
+        default=default,
+    )
+    changed = current_app().servers.set(name, change)
+    echo_changed(f"SMTP server {name}", changed.admission, f"postroom smtp set {name}")
+
+
+@smtp_app.command("remove")
+def smtp_remove(name: str) -> None:
+    """Forget an SMTP server (queued mail goes through another one, or waits)."""
+    current_app().servers.remove(name)
+    echo(f"SMTP server {name} removed")
 
 
 @smtp_app.command("list")
@@ -72,7 +129,8 @@ def smtp_enable(
     force: Annotated[bool, typer.Option(help="enable without a passing check")] = False,
 ) -> None:
     """Use this server: its connection check must pass (or --force)."""
-    echo_enabled(f"SMTP server {name}", current_app().servers.enable(name, force=force))
+    admission = current_app().servers.enable(name, force=force)
+    echo_enabled(f"SMTP server {name}", admission, f"postroom smtp set {name}")
 
 
 @smtp_app.command("check")

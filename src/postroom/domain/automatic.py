@@ -159,6 +159,8 @@ def address_problem(address: str, *, qualified: bool = True) -> str | None:
     problem = _character_problem(address)
     if problem is not None:
         return problem
+    if address.count("@") > 1:
+        return "more than one @ (local@domain has exactly one; a quoted local part is not written)"
     if address.count("@") != 1:
         return "not of the form local@domain (no @domain: not a fully qualified address)"
     local, _, domain = address.partition("@")

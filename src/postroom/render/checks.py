@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from postroom.diagnostics import CheckReport
+from postroom.diagnostics import CheckReport, StepName
 from postroom.domain.display import for_terminal
 
 MARK = {True: "✓", False: "✗", None: "·"}
@@ -27,5 +27,39 @@ def check_text(report: CheckReport) -> str:
             label = "hint" if step.ok is False else "note"
             lines.append(f"  {'':15}{label}: {for_terminal(step.hint)}")
     failed = [s.name.value for s in report.steps if s.ok is False]
-    lines.append("all steps passed" if not failed else f"failed: {', '.join(failed)}")
+    untested = untested_steps(report)
+    if failed:
+        lines.append(f"failed: {', '.join(failed)}")
+    elif untested:
+        lines.append(
+            f"incomplete: not tested: {', '.join(untested)} (no login: give the password "
+            "with --password-env VAR or --password-stdin); every step that ran passed"
+        )
+    else:
+        lines.append("all steps passed")
     return "\n".join(lines)
+
+
+def untested_steps(report: CheckReport) -> list[str]:
+    """The steps a check left out for want of a login (no password given, or a mailbox
+    URL without a user), by name: such a check passed nothing about the login, so it is
+    incomplete. A step left out by choice (SMTP without ``--send-to``, or without a user
+    for a relay that takes mail unauthenticated, TLS with ``tls=none``) is not counted."""
+    steps = {step.name: step for step in report.steps}
+    auth = steps.get(StepName.AUTH)
+    mailbox = steps.get(StepName.MAILBOX)
+    missing: list[str] = []
+    if auth is not None and auth.ok is None:
+        no_password = auth.detail.get("skipped") == "no password given"
+        if no_password or mailbox is not None:
+            missing.append(auth.name.value)
+    if mailbox is not None and mailbox.ok is None and missing:
+        missing.append(mailbox.name.value)
+    return missing
+
+
+def check_json(report: CheckReport) -> dict[str, object]:
+    """The report's JSON (docs/cli.md) with ``complete``: false when the login was not
+    tested (`untested_steps`), ``untested`` naming the steps left out."""
+    untested = untested_steps(report)
+    return {**report.to_json(), "complete": not untested, "untested": untested}

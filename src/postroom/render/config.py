@@ -35,6 +35,45 @@ def channel_json(channel: ChannelRecord) -> dict[str, Any]:
     }
 
 
+def error_text(error_class: str | None, error: str | None) -> str:
+    """A last error for one line: its text, prefixed with its class unless the text already
+    starts with a label of its own (``dns: …``, ``auth: …``): never ``dns: dns: …``."""
+    if not error:
+        return error_class or ""
+    label, colon, _ = error.partition(":")
+    if not error_class or (colon and label.strip() and " " not in label.strip()):
+        return error
+    return f"{error_class}: {error}"
+
+
+CHANNEL_COLUMNS = ("NAME", "ON", "PROTOCOL", "INTERVAL", "NEXT POLL", "FAILURES", "LAST ERROR")
+
+
+def channel_row(channel: ChannelRecord) -> tuple[str, ...]:
+    """One line of `channel list`'s table (`CHANNEL_COLUMNS`)."""
+    protocol = channel.url.partition("://")[0] if "://" in channel.url else "?"
+    next_poll = iso(channel.next_poll) if channel.enabled and channel.next_poll else "-"
+    if channel.enabled and channel.next_poll is None:
+        next_poll = "now"
+    failures = f"{channel.failure_count}/{channel.max_failures}"
+    last = error_text(channel.last_error_class, channel.last_error)
+    if not channel.enabled and channel.disabled_reason:
+        last = (
+            f"{last} (off: {channel.disabled_reason})"
+            if last
+            else f"off: {channel.disabled_reason}"
+        )
+    return (
+        channel.name,
+        "on" if channel.enabled else "off",
+        protocol,
+        f"{channel.interval_s}s",
+        next_poll or "-",
+        failures,
+        last or "-",
+    )
+
+
 def channel_detail_json(channel: ChannelRecord) -> dict[str, Any]:
     """`channel show --json`: the channel and the report of its last connection check."""
     return {**channel_json(channel), "last_check": channel.last_check}
@@ -53,6 +92,11 @@ def server_json(server: SmtpServerRecord) -> dict[str, Any]:
         "has_password": server.password_enc is not None,
         "last_check_ok": server.last_check_ok,
     }
+
+
+def server_detail_json(server: SmtpServerRecord) -> dict[str, Any]:
+    """`smtp show --json`: the server and the report of its last connection check."""
+    return {**server_json(server), "last_check": server.last_check}
 
 
 def route_json(route: Route) -> dict[str, Any]:

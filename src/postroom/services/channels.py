@@ -16,17 +16,22 @@ from pathlib import Path
 from postroom.clock import utcnow
 from postroom.credentials import Secret, SecretBox
 from postroom.diagnostics import CheckReport
+from postroom.domain.ports import UnroutedPolicy
+from postroom.domain.routes import Route
 from postroom.errors import UserError
 from postroom.net.connection import MailUrl
 from postroom.net.sasl import AuthMechanism
 from postroom.records.config import ChannelRecord
 from postroom.services.checks import failure_class, first_failure
+from postroom.services.connection_settings import checked_ca_file
 from postroom.services.enabling import Admission, ConnectionCheck, check_then_enable
 from postroom.services.servers import smtp_url
 from postroom.storage.unit import Storage, UnitOfWork
 
 _NO_AUTHZID = (AuthMechanism.LOGIN, AuthMechanism.USER)
 """Login mechanisms that cannot carry an authorization identity."""
+_BY_A_USER = "disabled by a user"
+_MIN_INTERVAL = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,30 @@ class ChannelAdded:
     """As stored before its check (disabled)."""
     admission: Admission | None
     """None: added without a check (it stays disabled)."""
+    unrouted: str | None = None
+    """No route covers the mailbox's address: what its mail will get (a warning)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelChange:
+    """What `postroom channel set` (or a form) changes; None keeps the setting. An empty
+    ``authzid`` removes it."""
+
+    url: str | None = None
+    password: Secret | None = None
+    authzid: str | None = None
+    ca_file: Path | None = None
+    interval: int | None = None
+    max_failures: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelChanged:
+    channel: ChannelRecord
+    """As stored by the change (switched off when a connection setting changed)."""
+    admission: Admission | None
+    """The check after a connection change (None: nothing to check)."""
+    checked: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,28 +99,31 @@ class ChannelService:
         secrets: SecretBox,
         check: ConnectionCheck,
         clock: Callable[[], datetime] = utcnow,
+        unrouted: UnroutedPolicy = UnroutedPolicy.AUTO_REPLY,
     ) -> None:
         self.storage = storage
         self.secrets = secrets
         self._check = check
         self._clock = clock
+        self._unrouted = unrouted
 
     def add(self, new: NewChannel, *, force: bool = False, check: bool = True) -> ChannelAdded:
         """Store the channel disabled, then (unless ``check`` is off) enable it once its
-        connection check passes, or anyway with ``force``."""
-        parsed = MailUrl.parse(new.url)
-        if parsed.protocol != "pop3":
-            raise UserError("input channels take pop3:// or pop3s:// URLs")
-        if not parsed.user:
-            raise UserError("the URL needs the login: pop3s://USER@HOST:PORT")
-        if new.ca_file is not None and not new.ca_file.is_file():
-            raise UserError(f"CA file {new.ca_file} does not exist")
+        connection check passes, or anyway with ``force``. Every setting is judged before
+        anything is stored: a refused add leaves nothing behind (not even its name)."""
+        parsed = _channel_url(new.url)
+        ca_file = checked_ca_file(new.ca_file)
         if new.password is None:
             raise UserError("give the password with --password-env VAR or --password-stdin")
         if new.authzid and new.mechanism in _NO_AUTHZID:
             raise UserError("an authorization identity needs --mechanism plain or auto")
+        _check_numbers(new.interval, new.max_failures)
         password = new.password
-        own = new.address or new.authzid or (parsed.user if "@" in parsed.user else None)
+        own = (
+            new.address
+            or new.authzid
+            or (parsed.user if parsed.user and "@" in parsed.user else None)
+        )
         with self.storage.writing() as uow:
             channel = uow.channels.add(
                 name=new.name,
@@ -99,22 +131,68 @@ class ChannelService:
                 address=own.lower() if own else None,
                 password_enc=self.secrets.seal(password),
                 authzid=new.authzid,
-                ca_file=str(new.ca_file.resolve()) if new.ca_file else None,
+                ca_file=ca_file,
                 mechanism=new.mechanism.value,
                 interval_s=new.interval,
                 max_failures=new.max_failures,
                 timeout_s=new.timeout,
                 now=self._clock(),
             )
+            routed = _route_problem(channel.address, uow.config.routes(), self._unrouted)
         if not check:
-            return ChannelAdded(channel, None)
+            return ChannelAdded(channel, None, routed)
         admission = check_then_enable(
             self.storage,
             _ChannelSwitch(channel.id, self._clock),
             lambda: self._check(channel, password, None),
             force=force,
         )
-        return ChannelAdded(channel, admission)
+        return ChannelAdded(channel, admission, routed)
+
+    def set(self, name: str, change: ChannelChange) -> ChannelChanged:
+        """Change a channel in place. A changed connection setting (URL, password,
+        authorization identity, CA file) switches it off and checks it again: it is on
+        again once the check passes (a channel a person switched off stays off, its check
+        kept). Interval and failure limit change at once. Judged whole before storing."""
+        values: dict[str, object] = {}
+        password = change.password
+        if change.url is not None:
+            values["url"] = str(_channel_url(change.url))
+        if password is not None:
+            values["password_enc"] = self.secrets.seal(password)
+        if change.authzid is not None:
+            values["authzid"] = change.authzid.strip() or None
+        if change.ca_file is not None:
+            values["ca_file"] = checked_ca_file(change.ca_file)
+        connection = bool(values)
+        _check_numbers(change.interval, change.max_failures)
+        if change.interval is not None:
+            values["interval_s"] = change.interval
+        if change.max_failures is not None:
+            values["max_failures"] = change.max_failures
+        if not values:
+            raise UserError(
+                "nothing to change: give --url, --password-env/--password-stdin, --authzid, "
+                "--ca-file, --interval or --max-failures"
+            )
+        with self.storage.writing() as uow:
+            before = uow.channels.get(name)
+            if connection:
+                values["enabled"] = False
+            channel = uow.channels.change(before.id, values)
+        if not connection:
+            return ChannelChanged(channel, None, checked=False)
+        opened = password if password is not None else self._password(channel)
+        switch = _ChannelSwitch(channel.id, self._clock)
+        if before.disabled_reason == _BY_A_USER:
+            report = self._check(channel, opened, None)
+            with self.storage.writing() as uow:
+                switch.keep(uow, report)
+            return ChannelChanged(channel, Admission(report, enabled=False), checked=True)
+        admission = check_then_enable(
+            self.storage, switch, lambda: self._check(channel, opened, None), force=False
+        )
+        return ChannelChanged(channel, admission, checked=True)
 
     def list(self) -> list[ChannelRecord]:
         """Every channel with its health, by name."""
@@ -139,7 +217,7 @@ class ChannelService:
         """Stop polling it, saying that a person did."""
         with self.storage.writing() as uow:
             channel = uow.channels.get(name)
-            uow.channels.disable(channel.id, "disabled by a user")
+            uow.channels.disable(channel.id, _BY_A_USER)
 
     def remove(self, name: str) -> None:
         """Forget a channel that never stored mail (see `ChannelRepository.remove`)."""
@@ -185,3 +263,41 @@ class _ChannelSwitch:
 
     def switch_on(self, uow: UnitOfWork, *, after_failed_check: bool) -> None:
         uow.channels.enable(self.channel_id, reset_failures=not after_failed_check)
+
+
+def _channel_url(text: str) -> MailUrl:
+    """A channel's URL as a person typed it; UserError for what no channel takes."""
+    parsed = MailUrl.parse(text)
+    if parsed.protocol != "pop3":
+        raise UserError("input channels take pop3:// or pop3s:// URLs")
+    if not parsed.user:
+        raise UserError(f"the URL needs the login: {parsed.scheme}://USER@HOST:PORT")
+    return parsed
+
+
+def _check_numbers(interval: int | None, max_failures: int | None) -> None:
+    if interval is not None and interval < _MIN_INTERVAL:
+        raise UserError(f"--interval must be at least {_MIN_INTERVAL} seconds")
+    if max_failures is not None and max_failures < 1:
+        raise UserError("--max-failures must be at least 1")
+
+
+def _route_problem(address: str | None, routes: list[Route], policy: UnroutedPolicy) -> str | None:
+    """What mail to ``address`` gets when no route covers it (None when one does: the
+    address itself, or its base without a ``+tag``, as the handler matches, rule N1)."""
+    if address is None:
+        return None
+    covered = {route.address.strip().lower() for route in routes}
+    local, _, domain = address.partition("@")
+    if address in covered or f"{local.partition('+')[0]}@{domain}" in covered:
+        return None
+    add = f"postroom route add {address} --context C --category K --queue Q"
+    if policy is UnroutedPolicy.UNHANDLED:
+        return (
+            f"no route covers {address}: its mail opens no Ticket and waits in the "
+            f"Unhandled list (POSTROOM_UNROUTED_POLICY=unhandled); add one: {add}"
+        )
+    return (
+        f'no route covers {address}: every sender gets the "address not configured" reply '
+        f"and a Ticket resolved at once (POSTROOM_UNROUTED_POLICY=auto-reply); add one: {add}"
+    )

@@ -16,6 +16,7 @@ from typing import Protocol
 from postroom.credentials import Secret
 from postroom.diagnostics import CheckReport
 from postroom.services.checks import Checkable, first_failure
+from postroom.services.connection_settings import fix_options
 from postroom.storage.unit import Storage, UnitOfWork
 
 ConnectionCheck = Callable[[Checkable, Secret | None, str | None], CheckReport]
@@ -54,6 +55,11 @@ class Admission:
     def failure(self) -> str:
         """``step: error (hint)`` of the failed check, for one-line messages ("" if none)."""
         return first_failure(self.report) if self.report is not None and not self.passed else ""
+
+    @property
+    def fix(self) -> str:
+        """The `set` options that change what the failed check depends on ("" if none)."""
+        return fix_options(self.report) if not self.passed else ""
 
 
 def check_then_enable(

@@ -17,6 +17,7 @@ from postroom.diagnostics import CheckReport
 from postroom.errors import UserError
 from postroom.net.connection import MailUrl
 from postroom.records.config import SmtpServerRecord
+from postroom.services.connection_settings import checked_ca_file
 from postroom.services.enabling import Admission, ConnectionCheck, check_then_enable
 from postroom.storage.unit import Storage, UnitOfWork
 
@@ -51,6 +52,27 @@ class ServerAdded:
     admission: Admission
 
 
+@dataclass(frozen=True, slots=True)
+class ServerChange:
+    """What `postroom smtp set` (or a form) changes; None keeps the setting. An empty
+    ``authzid`` removes it."""
+
+    url: str | None = None
+    password: Secret | None = None
+    authzid: str | None = None
+    ca_file: Path | None = None
+    send_as: bool | None = None
+    default: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerChanged:
+    server: SmtpServerRecord
+    """As stored by the change (switched off when a connection setting changed)."""
+    admission: Admission | None
+    """The check after a connection change (None: nothing to check)."""
+
+
 class ServerService:
     def __init__(
         self,
@@ -68,8 +90,7 @@ class ServerService:
         """Store the server disabled, then enable it once its connection check passes (or
         anyway with ``force``)."""
         parsed = smtp_url(new.url)
-        if new.ca_file is not None and not new.ca_file.is_file():
-            raise UserError(f"CA file {new.ca_file} does not exist")
+        ca_file = checked_ca_file(new.ca_file)
         password = new.password
         if parsed.user and password is None:
             raise UserError("give the password with --password-env VAR or --password-stdin")
@@ -83,7 +104,7 @@ class ServerService:
                 url=str(parsed),
                 password_enc=self.secrets.seal(password) if password else None,
                 authzid=new.authzid,
-                ca_file=str(new.ca_file.resolve()) if new.ca_file else None,
+                ca_file=ca_file,
                 send_as=new.send_as,
                 is_default=new.default,
                 now=self._clock(),
@@ -95,6 +116,61 @@ class ServerService:
             force=force,
         )
         return ServerAdded(server, admission)
+
+    def show(self, name: str) -> SmtpServerRecord:
+        with self.storage.reading() as uow:
+            return uow.servers.get(name)
+
+    def set(self, name: str, change: ServerChange) -> ServerChanged:
+        """Change a server in place. A changed connection setting (URL, password,
+        authorization identity, CA file) switches it off and checks it again: it is used
+        again once the check passes. Its roles (send-as, default) change at once."""
+        values: dict[str, object] = {}
+        with self.storage.reading() as uow:
+            before = uow.servers.get(name)
+        url = smtp_url(change.url) if change.url is not None else MailUrl.parse(before.url)
+        if change.url is not None:
+            values["url"] = str(url)
+        if change.password is not None:
+            if not url.user:
+                raise UserError("a password needs a user in the URL: smtps://USER@HOST:PORT")
+            values["password_enc"] = self.secrets.seal(change.password)
+        if change.authzid is not None:
+            values["authzid"] = change.authzid.strip() or None
+        if change.ca_file is not None:
+            values["ca_file"] = checked_ca_file(change.ca_file)
+        connection = bool(values)
+        if change.send_as is not None:
+            values["send_as"] = change.send_as
+        if change.default is not None:
+            values["is_default"] = change.default
+        if not values:
+            raise UserError(
+                "nothing to change: give --url, --password-env/--password-stdin, --authzid, "
+                "--ca-file, --send-as/--no-send-as or --default/--no-default"
+            )
+        if connection:
+            values["enabled"] = False
+        with self.storage.writing() as uow:
+            server = uow.servers.change(name, values)
+        if not connection:
+            return ServerChanged(server, None)
+        password = change.password if change.password is not None else self._password(server)
+        if not url.user:
+            password = None
+        admission = check_then_enable(
+            self.storage,
+            _ServerSwitch(name),
+            lambda: self._check(server, password, None),
+            force=False,
+        )
+        return ServerChanged(server, admission)
+
+    def remove(self, name: str) -> None:
+        """Forget a server; queued mail goes through whichever server is chosen for its
+        From address when it is sent (or waits for one)."""
+        with self.storage.writing() as uow:
+            uow.servers.remove(name)
 
     def list(self) -> list[SmtpServerRecord]:
         """The configured servers, by name."""

@@ -137,5 +137,33 @@ class ChannelRepository:
         """The channel sends mail From its address through ``url`` (None: it stops)."""
         self._set(channel_id, smtp_url=url)
 
+    def change(self, channel_id: int, values: dict[str, Any]) -> ChannelRecord:
+        """Change settings in place (`postroom channel set`): only the keys given, of those
+        a person may set (url, password_enc, authzid, ca_file, interval_s, max_failures,
+        address, mechanism, timeout_s), and with ``enabled`` the switch."""
+        unknown = set(values) - _CHANGEABLE
+        if unknown:
+            raise ValueError(f"not a changeable channel setting: {sorted(unknown)}")
+        if values:
+            self._set(channel_id, **values)
+        return self.by_id(channel_id)
+
     def _set(self, channel_id: int, **values: Any) -> None:
         self._conn.execute(_UPDATE, {"_id": channel_id, **values})
+
+
+_CHANGEABLE = frozenset(
+    {
+        "url",
+        "password_enc",
+        "authzid",
+        "ca_file",
+        "interval_s",
+        "max_failures",
+        "address",
+        "mechanism",
+        "timeout_s",
+        "enabled",
+        "disabled_reason",
+    }
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from postroom.domain.routes import Route
@@ -44,6 +44,21 @@ class ConfigRepository:
         ).rowcount
         if not found:
             raise NotFoundError(f"no route for {address}")
+
+    def set_route(self, route: Route) -> None:
+        """Replace the route for ``route.address``; NotFoundError if there is none."""
+        found = self._conn.execute(
+            update(routes)
+            .where(routes.c.address == route.address)
+            .values(
+                context=route.context,
+                category=route.category,
+                queue=route.queue,
+                acknowledge=route.acknowledge,
+            )
+        ).rowcount
+        if not found:
+            raise NotFoundError(f"no route for {route.address} (see: postroom route list)")
 
     def routes(self) -> list[Route]:
         """Every route, by address."""

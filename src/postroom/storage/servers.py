@@ -83,6 +83,32 @@ class ServerRepository:
         """Keep a connection check's report (`CheckReport.to_json()`) with the server."""
         self._update(name, last_check=report, last_check_ok=ok)
 
+    def change(self, name: str, values: dict[str, Any]) -> SmtpServerRecord:
+        """Change settings in place (`postroom smtp set`): url, password_enc, authzid,
+        ca_file, send_as, is_default (a new default takes the old one's place), enabled."""
+        unknown = set(values) - {
+            "url",
+            "password_enc",
+            "authzid",
+            "ca_file",
+            "send_as",
+            "is_default",
+            "enabled",
+        }
+        if unknown:
+            raise ValueError(f"not a changeable SMTP server setting: {sorted(unknown)}")
+        if values.get("is_default"):
+            self._conn.execute(update(smtp_servers).values(is_default=False))
+        if values:
+            self._update(name, **values)
+        return self.get(name)
+
+    def remove(self, name: str) -> None:
+        """Forget a server (mail already queued goes through whichever server `server_for`
+        picks when it is sent)."""
+        server = self.get(name)
+        self._conn.execute(smtp_servers.delete().where(smtp_servers.c.id == server.id))
+
     def _update(self, name: str, **values: Any) -> None:
         server = self.get(name)
         self._conn.execute(

@@ -99,7 +99,10 @@ def test_check_keeps_the_report_and_never_enables(tmp_path: Path) -> None:
             {"authzid": "x@example.test", "mechanism": AuthMechanism.LOGIN},
             "an authorization identity needs --mechanism plain or auto",
         ),
-        ({"ca_file": Path("/nonexistent/ca.pem")}, "CA file /nonexistent/ca.pem does not exist"),
+        (
+            {"ca_file": Path("/nonexistent/ca.pem")},
+            "CA file /nonexistent/ca.pem does not exist (give --ca-file a PEM file)",
+        ),
     ],
 )
 def test_what_add_refuses(tmp_path: Path, overrides: dict[str, object], message: str) -> None:

@@ -31,8 +31,35 @@ def test_routes_are_checked_kept_listed_and_removed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("address", "context", "message"),
     [
-        ("not an address", "A", "not an email address: 'not an address'"),
-        ("a@b@example.com", "A", "not an email address: 'a@b@example.com'"),
+        (
+            "not an address",
+            "A",
+            "not an email address: 'not an address': contains a control character or white space",
+        ),
+        (
+            "a@b@example.com",
+            "A",
+            "not an email address: 'a@b@example.com': more than one @ (local@domain has "
+            "exactly one; a quoted local part is not written)",
+        ),
+        (
+            "help@-example-.test",
+            "A",
+            "not an email address: 'help@-example-.test': domain label '-example-' starts or "
+            "ends with a hyphen",
+        ),
+        (
+            "Support <help@example.test>",
+            "A",
+            "give the bare address without a display name: 'help@example.test' "
+            "(not 'Support <help@example.test>')",
+        ),
+        (
+            "help@bücher.test",
+            "A",
+            "a route's domain must be ASCII: give help@xn--bcher-kva.test (mail to the "
+            "non-ASCII form bücher.test is not matched to a route yet)",
+        ),
         ("a@example.com", "  ", "--context must not be empty"),
     ],
 )
