@@ -39,6 +39,9 @@ class DeliveryReport:
     status: str | None = None
     diagnostic: str | None = None
     action: str | None = None
+    kind: str | None = None
+    """``hard`` (permanent: the address will not work), ``soft`` (temporary: full
+    mailbox, delay) or None when the report does not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,15 @@ class ParsedMail:
     """SHA-256 (hex) of the message without the headers added in transit
     (Received, Return-Path, Delivered-To, X-Original-To, Envelope-To): the
     same message delivered through two channels has the same content hash."""
+    from_source: str = "from"
+    """The header ``from_`` was taken from: ``from``, or when the message has no
+    usable From ``sender``, ``reply-to``, ``return-path`` or ``envelope`` (the
+    mbox ``From `` line); ``""`` when there is no sender at all."""
+    quote_start: int | None = None
+    """Offset in ``body_text`` where quoted earlier mail begins (``On … wrote:``,
+    ``> `` lines, an Outlook header block): the new part ends there. None: no quote."""
+    signature_start: int | None = None
+    """Offset in ``body_text`` of the sender's signature (``-- `` line), None if none."""
 
     @property
     def has_html(self) -> bool:

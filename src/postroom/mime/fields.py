@@ -44,16 +44,34 @@ def addresses(
     unless they are the only display name (``bob@example.com (Bob)``);
     entries without an address (garbage, lone words with no ``@`` that
     are not a bare local name) are skipped with a defect.
+
+    Encoded-words are decoded after the field is split, so one that holds a
+    comma or another special (``=?iso-8859-1?Q?M=FCller,=20Hans?=``, which
+    a mailer should have quoted) is set aside as a placeholder while the
+    field is split and put back in the name. A name in single quotes
+    (``'Mike Smith' <m@example.com>``, Outlook) loses them.
     """
     if not values:
         return ()
+    words: list[str] = []
+    if any("=?" in value for value in values):
+        values = [_ENCODED_SPECIAL.sub(lambda m: _hold(m, words), value) for value in values]
     found: list[Address] = []
     pairs = _fast_pairs(values)
     if pairs is None:
         pairs = _full_pairs(values, defects, what)
+    entries: set[str] | None = None
     for raw_name, raw_address in pairs:
-        name = raw_name
+        name = _put_back(raw_name, words) if words else raw_name
         address = raw_address.strip().strip("<>").strip()
+        if address and "@" not in address:
+            if entries is None:
+                entries = {e.strip().strip("<>").strip() for v in values for e in v.split(",")}
+            if address not in entries:
+                # "John Smith" read as the local part "John": no address at all.
+                if defects is not None:
+                    defects.append(f"{what}: no address in {address[:60]!r}")
+                continue
         if _UNSAFE.search(address):
             salvaged = _ADDR_SPEC.search(address)
             if defects is not None:
@@ -66,9 +84,41 @@ def addresses(
             if name.strip() and defects is not None:
                 defects.append(f"{what}: no address in {name.strip()[:60]!r}")
             continue
-        display = _WS.sub(" ", decode_words(name, defects, what)).strip() if name else ""
+        display = _display_name(name, defects, what) if name else ""
         found.append(Address(address=address, name=display))
     return tuple(found)
+
+
+# An encoded-word (the shape of headers._ENCODED_WORD: linear); it is held
+# back when it holds a character that splits address lists (RFC 5322 specials).
+_ENCODED_SPECIAL = re.compile(r"=\?[^?\s*]+(?:\*[^?\s]*)?\?[bBqQ]\?[^?]*\?=")
+_LIST_SPECIALS = frozenset(',;:<>@"()[]\\')
+_HELD = re.compile("\ue000([0-9]{1,6})\ue001")
+
+
+def _hold(match: re.Match[str], words: list[str]) -> str:
+    word = match.group(0)
+    if _LIST_SPECIALS.isdisjoint(word[2:-2]) or len(words) >= 100_000:
+        return word
+    words.append(word)
+    return f"\ue000{len(words) - 1}\ue001"
+
+
+def _put_back(text: str, words: list[str]) -> str:
+    if "\ue000" not in text:
+        return text
+    return _HELD.sub(lambda m: words[int(m.group(1))] if int(m.group(1)) < len(words) else "", text)
+
+
+def _display_name(name: str, defects: list[str] | None, what: str) -> str:
+    """A display name as shown: encoded-words decoded, comments only when nothing else."""
+    if "(" in name:
+        bare = _COMMENT.sub(" ", name).strip()
+        name = bare or name.replace("(", " ").replace(")", " ")
+    display = _WS.sub(" ", decode_words(name, defects, what)).strip()
+    if len(display) > 1 and display[0] == display[-1] and display[0] in "'\"":
+        display = display[1:-1].strip()
+    return display
 
 
 _UNSAFE = re.compile(r'[\s<>"]')

@@ -9,12 +9,18 @@ copies of a 25 MB body), and lets us decide what a broken line means:
    field (§2.2.3 unfolding: the line break is removed, the whitespace kept).
 2. The first empty line ends the header block (§2.1); LF and CRLF both count
    (the parser rewrites a message with bare CRs to LF first, ``newlines``).
-3. A leading ``From `` line (mbox envelope) is skipped silently.
-4. A line that is not a field is a defect. If the next line looks like a
-   field we skip the bad line and read on (a garbled header must not hide a
-   Message-ID below it); otherwise the body starts there (a missing
-   separator line), as most mail readers do. Only the first
-   ``MAX_LINE_DEFECTS`` such lines are described one by one.
+3. A leading ``From `` line (mbox envelope) is not a field; its address is
+   kept as ``envelope_from`` (the sender of last resort, ``parser``).
+4. A line that is not a field is a defect. After a field, when the next
+   line is a field or the blank line, it is the rest of a long value folded
+   without leading whitespace and joins the field above (with a space);
+   before any field it is junk (``---- Original message ----``) and is
+   skipped. Otherwise the body starts there (a missing separator line), as
+   most mail readers do. Only the first ``MAX_LINE_DEFECTS`` such lines are
+   described one by one.
+5. Values are text: ASCII and UTF-8 as they are; other 8-bit bytes (a
+   mailer's local charset, unlabelled) in the message-wide ``Guess``
+   (``guess``), with a defect naming the charset used.
 
 Each line is looked at a constant number of times, and the field-name
 pattern has one quantifier per character class, so a header block of any
@@ -28,6 +34,7 @@ import re
 from dataclasses import dataclass, field
 
 from postroom.mime.charset import decode_text
+from postroom.mime.guess import Guess
 
 _FIELD_NAME = re.compile(rb"[!-9;-~]+[ \t]*:")
 MAX_LINE_DEFECTS = 20
@@ -46,6 +53,8 @@ class HeaderBlock:
     first: dict[str, str] = field(default_factory=dict)
     body_start: int = 0
     defects: list[str] = field(default_factory=list)
+    envelope_from: str | None = None
+    """The address of a leading mbox ``From `` line (RFC 4155), if there was one."""
 
     def get(self, name: str) -> str | None:
         return self.first.get(name)
@@ -54,8 +63,13 @@ class HeaderBlock:
         return [value for key, value in self.fields if key == name]
 
 
-def parse_header_block(data: bytes, start: int = 0, end: int | None = None) -> HeaderBlock:
-    """Read the header block of ``data[start:end]``; ``body_start`` is an offset into ``data``."""
+def parse_header_block(
+    data: bytes, start: int = 0, end: int | None = None, guess: Guess | None = None
+) -> HeaderBlock:
+    """Read the header block of ``data[start:end]``; ``body_start`` is an offset into ``data``.
+
+    ``guess`` reads unlabelled 8-bit values; by default one made from ``data``.
+    """
     stop = len(data) if end is None else end
     block = HeaderBlock(body_start=stop)
     raw_fields: list[list[bytes]] = []
@@ -80,7 +94,14 @@ def parse_header_block(data: bytes, start: int = 0, end: int | None = None) -> H
         elif _FIELD_NAME.match(line):
             raw_fields.append([line])
         elif first_line and line.startswith(b"From "):
-            pass  # mbox envelope line (RFC 4155), not a header field
+            block.envelope_from = _envelope_sender(line)
+        elif raw_fields and _continues(raw_fields[-1][-1], line, _next_line(data, next_pos, stop)):
+            raw_fields[-1].append(b" " + line)
+            skipped += 1
+            if skipped <= MAX_LINE_DEFECTS:
+                block.defects.append(
+                    f"header line without leading whitespace read as folded: {_preview(line)}"
+                )
         elif _FIELD_NAME.match(_next_line(data, next_pos, stop)):
             skipped += 1
             if skipped <= MAX_LINE_DEFECTS:
@@ -93,9 +114,39 @@ def parse_header_block(data: bytes, start: int = 0, end: int | None = None) -> H
             break
         first_line = False
         pos = next_pos
+    reader = guess if guess is not None else Guess(data)
     for lines in raw_fields:
-        _add_field(block, lines)
+        _add_field(block, lines, reader)
     return block
+
+
+def _continues(above: bytes, line: bytes, below: bytes) -> bool:
+    """Is ``line`` (not a field) between ``above`` and ``below`` the rest of a folded value?
+
+    Only after a long line (a mailer broke it at its line length) or when it
+    is an encoded-word, and only when a field or the blank line follows (a
+    body does not go on with fields; a short line before the blank one, or a
+    line after a short field, is not part of the headers).
+    """
+    if len(above) < _FOLD_WIDTH and not line.startswith(b"=?"):
+        return False
+    stripped = below[:-1] if below.endswith(b"\r") else below
+    return not stripped or _FIELD_NAME.match(stripped) is not None
+
+
+_FOLD_WIDTH = 60
+
+
+_ENVELOPE = re.compile(rb"From +(\S{1,320})")
+
+
+def _envelope_sender(line: bytes) -> str | None:
+    """``From alice@example.com Mon Mar  2 …`` -> ``alice@example.com``; None without "@"."""
+    match = _ENVELOPE.match(line)
+    if match is None:
+        return None
+    address = match.group(1).decode("ascii", "replace").strip("<>")
+    return address if "@" in address else None
 
 
 def _next_line(data: bytes, pos: int, stop: int) -> bytes:
@@ -107,7 +158,7 @@ def _preview(line: bytes) -> str:
     return repr(line[:60].decode("ascii", "replace"))
 
 
-def _add_field(block: HeaderBlock, lines: list[bytes]) -> None:
+def _add_field(block: HeaderBlock, lines: list[bytes], guess: Guess) -> None:
     joined = lines[0] if len(lines) == 1 else b"".join(lines)
     colon = joined.index(b":")
     name = joined[:colon].rstrip().decode("ascii").lower()
@@ -116,17 +167,24 @@ def _add_field(block: HeaderBlock, lines: list[bytes]) -> None:
         value = raw_value.decode("ascii")
     else:
         # RFC 6532 allows raw UTF-8 in headers; older mailers send their
-        # local charset unlabelled, so fall back like an unlabelled body.
-        value, defect = decode_text(raw_value, None, f"header {name[:60]}")
-        if defect and "as utf-8" not in defect:
-            block.defects.append(defect)
+        # local charset unlabelled (rule 5).
+        try:
+            value = raw_value.decode("utf-8")
+        except UnicodeDecodeError:
+            value, used = guess.decode(raw_value)
+            block.defects.append(
+                f"header {name[:60]}: 8-bit data without a charset; read as {used}"
+            )
     block.fields.append((name, value))
     if name not in block.first:
         block.first[name] = value
 
 
 # RFC 2047 §2: encoded-word = "=?" charset ["*" language] "?" encoding "?" text "?="
-_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
+# The text may hold spaces (``=?UTF-8?Q? Personal=C3=A4nderung?=``, against
+# §5 but common); it cannot hold "?", so a match never runs past the third
+# "?" after its start and the scan stays linear.
+_ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?]*)\?=")
 _WS = re.compile(r"[ \t\r\n]+")
 
 
@@ -178,6 +236,7 @@ def _decode_word_payload(encoding: str, text: str) -> bytes | None:
     """The bytes of one encoded-word, or None when its base64 is broken."""
     raw = text.encode("ascii", "replace")
     if encoding in "bB":
+        raw = raw.translate(None, b" \t\r\n")
         padded = raw + b"=" * (-len(raw) % 4)
         try:
             decoded = binascii.a2b_base64(padded)

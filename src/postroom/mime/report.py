@@ -8,11 +8,17 @@ Two sources, tried in order:
    and whose third part (``message/rfc822`` or ``text/rfc822-headers``,
    RFC 6522 §3) quotes the original message, from which we take its
    Message-ID.
-2. Non-standard bounces (qmail "failure notice", old Exim, some Exchange
-   and hosted gateways) that are plain text: when the sender or subject
-   looks like a bounce, we read quoted ``Message-ID:`` lines, recipient
-   lines (``<bob@example.com>:`` and indented addresses after a "failed"
-   sentence) and the first enhanced status code (RFC 3463) from the text.
+2. Non-standard bounces (qmail "failure notice", Exim, Yahoo, Exchange and
+   Office 365 text, Gmail's "wasn't delivered") that are plain text: when
+   the sender or subject looks like a bounce, we read quoted
+   ``Message-ID:`` lines, recipient lines (``<bob@example.com>:``, indented
+   addresses after a "failed" sentence, "Your message to … couldn't be
+   delivered") and the first enhanced status code (RFC 3463) from the text.
+3. Hard or soft (``kind``): a report that says ``Action: delayed`` is soft;
+   else the enhanced status code's class (RFC 3463 §3.1: 5 permanent = hard,
+   4 persistent transient = soft), else the SMTP reply code's first digit
+   (RFC 5321 §4.2.1), else the words of the text ("user unknown", "does not
+   exist" … hard; "mailbox full", "try again", "delayed" … soft).
 
 The bounce text is remote and may be one endless line, so it is read in
 linear time: at most ``MAX_REPORT_TEXT`` characters, the "failed" sentence
@@ -50,13 +56,61 @@ def dsn_report(status_bodies: list[bytes], originals: list[HeaderBlock]) -> Deli
         )
     failed = [block for block in recipients if _is_failure(block)]
     chosen = failed[0] if failed else (recipients[0] if recipients else None)
+    status = _clean(chosen.get("status")) if chosen else None
+    diagnostic = _diagnostic(chosen.get("diagnostic-code")) if chosen else None
+    action = _clean(chosen.get("action"), lower=True) if chosen else None
+    delayed = [block for block in recipients if (block.get("action") or "").strip() == "delayed"]
+    listed = failed or delayed
     return DeliveryReport(
         original_message_ids=_original_ids(originals),
-        failed_recipients=tuple(_dedupe(_recipient(block) for block in failed)),
-        status=_clean(chosen.get("status")) if chosen else None,
-        diagnostic=_diagnostic(chosen.get("diagnostic-code")) if chosen else None,
-        action=_clean(chosen.get("action"), lower=True) if chosen else None,
+        failed_recipients=tuple(_dedupe(_recipient(block) for block in listed)),
+        status=status,
+        diagnostic=diagnostic,
+        action=action,
+        kind=classify(status, diagnostic, action, ""),
     )
+
+
+_HARD_WORDS = re.compile(
+    r"user unknown|unknown user|no such (?:user|mailbox|recipient|address)|does not exist"
+    r"|doesn't exist|couldn't be found|could not be found|not found|address rejected"
+    r"|invalid (?:recipient|address|mailbox)|mailbox unavailable|unrouteable|disabled"
+    r"|permanent(?:ly)? (?:error|fail)|account (?:has been )?(?:disabled|deleted|closed)",
+    re.IGNORECASE,
+)
+_SOFT_WORDS = re.compile(
+    r"mailbox (?:is )?full|over ?quota|quota exceeded|insufficient (?:system )?storage"
+    r"|try again|temporar|delayed|will (?:be )?retr|still being retried|deferred"
+    r"|has not yet been delivered|greylist",
+    re.IGNORECASE,
+)
+_REPLY_CODE = re.compile(r"(?<!\d)([245])\d\d(?![\d.])")
+
+
+def classify(
+    status: str | None, diagnostic: str | None, action: str | None, text: str
+) -> str | None:
+    """``hard``, ``soft`` or None (rule 3)."""
+    if action == "delayed":
+        return "soft"
+    if status and status[:1] in "45" and status[1:2] == ".":
+        return "hard" if status[0] == "5" else "soft"
+    if diagnostic:
+        code = _REPLY_CODE.search(diagnostic[:1000])
+        if code is not None and code.group(1) in "45":
+            return "hard" if code.group(1) == "5" else "soft"
+    sample = f"{diagnostic or ''}\n{text[:MAX_CLASSIFIED]}"
+    soft = _SOFT_WORDS.search(sample)
+    hard = _HARD_WORDS.search(sample)
+    if soft and (hard is None or soft.start() < hard.start()):
+        return "soft"
+    if hard:
+        return "hard"
+    return None
+
+
+MAX_CLASSIFIED = 20_000
+"""Characters of a bounce's text searched for hard and soft words."""
 
 
 def _blocks(body: bytes) -> list[HeaderBlock]:
@@ -135,12 +189,27 @@ _ANGLE_RECIPIENT = re.compile(r"^[ \t]*<([^<>\s@]+@[^<>\s]+)>:?", re.M)
 # Exchange): "following address(es) ... failed" on one line, or the others.
 _FOLLOWING = re.compile(r"following (?:address|recipient)", re.I)
 _FAILED_WORD = re.compile(r"failed", re.I)
-_INTRO = re.compile(r"delivery has failed to these recipients|could not be delivered to", re.I)
+_INTRO = re.compile(
+    r"delivery has failed to these recipients|could not be delivered to"
+    r"|unable to deliver your message to the following|wasn't delivered to the following"
+    r"|couldn't be delivered to the following|message was undeliverable",
+    re.I,
+)
+# One-line statements naming the recipient: Gmail ("wasn't delivered to
+# bob@example.com because …"), Office 365 ("Your message to bob@example.com
+# couldn't be delivered."). The address runs stop at "@" and at whitespace.
+_NAMED = re.compile(
+    r"(?:wasn't delivered to|was not delivered to|your message to|delivery to)"
+    r"[ \t]+<?([^\s<>@,]+@[^\s<>@,]+)>?(?![^\s,])",
+    re.IGNORECASE,
+)
+# An enhanced status code after a reply code ("550 5.1.1", "550-5.1.1", "550 #5.1.0").
+_CODE_LINE = re.compile(r"^[^\n]{0,200}?\b[45]\d\d[ -]#?[245]\.\d{1,3}\.\d{1,3}[^\n]*", re.M)
 # A listed recipient: an indented line whose first word holds an "@" inside
 # it (``match`` only: the one backtrack is the first \S+ giving back to an
 # "@"), or a line that is one such word and nothing else.
 _INDENTED_ADDRESS = re.compile(r"[ \t]+\S+@\S")
-_BARE_ADDRESS = re.compile(r"[^\s@]+@[^\s@]+\s*")
+_BARE_ADDRESS = re.compile(r"[^\s@]+@[^\s@]+\s*(?:\([^()\n]{0,320}\)\s*)?")
 _ADDRESS = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _SMTP_LINE = re.compile(r"^.*\b[45]\d\d[ -][^\n]*$", re.M)
@@ -161,21 +230,38 @@ def text_report(body_text: str, originals: list[HeaderBlock]) -> DeliveryReport 
         quoted = first_message_id(match.group(1))
         if quoted and quoted not in ids:
             ids.append(quoted)
-    recipients = [match.group(1) for match in _ANGLE_RECIPIENT.finditer(text)]
-    for line in _failed_listings(text):
-        recipients.extend(_ADDRESS.findall(line))
+    copy = _COPY.search(text)
+    report_text = text[: copy.start()] if copy else text
+    recipients = [match.group(1) for match in _ANGLE_RECIPIENT.finditer(report_text)]
+    for line in _failed_listings(report_text):
+        recipients.extend(_ADDRESS.findall(line.split("(", 1)[0]))
+    recipients.extend(match.group(1).rstrip(".") for match in _NAMED.finditer(report_text))
     failed = _dedupe(recipients)
     if not ids and not failed:
         return None
-    status = _STATUS.search(text)
-    smtp = _SMTP_LINE.search(text)
+    found = _STATUS.search(report_text)
+    status = found.group(1) if found else None
+    smtp = _CODE_LINE.search(report_text) or _SMTP_LINE.search(report_text)
+    diagnostic = _clean(smtp.group(0)) if smtp else None
+    kind = classify(status, diagnostic, None, report_text)
+    delayed = kind == "soft" and _SOFT_WORDS.search(report_text[:MAX_CLASSIFIED]) is not None
     return DeliveryReport(
         original_message_ids=tuple(ids),
         failed_recipients=tuple(failed),
-        status=status.group(1) if status else None,
-        diagnostic=_clean(smtp.group(0)) if smtp else None,
-        action="failed" if failed else None,
+        status=status,
+        diagnostic=diagnostic,
+        action=("delayed" if delayed else "failed") if failed else None,
+        kind=kind,
     )
+
+
+# Where the bounce's own words end and its copy of the bounced message begins
+# (qmail, Exim, Yahoo, Postfix text): nothing below it is about the delivery.
+_COPY = re.compile(
+    r"^[ \t-]*(?:--- ?below this line is a copy of the message|-{3,} ?this is a copy of the message"
+    r"|-{3,} ?original message (?:follows|headers)|-{3,} ?the header of the original message)",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def _failed_listings(text: str) -> list[str]:

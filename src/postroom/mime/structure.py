@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from postroom.mime.guess import Guess
 from postroom.mime.headers import HeaderBlock, parse_header_block
 from postroom.mime.params import parse_value
 
@@ -52,19 +53,27 @@ class Part:
 
 @dataclass(slots=True)
 class _Budget:
+    guess: Guess
     parts: int = 0
 
 
-def parse_structure(data: bytes, defects: list[str]) -> Part:
-    """The root part of ``data`` with its whole tree of children."""
-    return _parse_part(data, 0, len(data), "text/plain", 0, defects, _Budget())
+def parse_structure(data: bytes, defects: list[str], start: int = 0) -> Part:
+    """The root part of ``data[start:]`` with its whole tree of children."""
+    return _parse_part(data, start, len(data), "text/plain", 0, defects, _Budget(Guess(data)))
 
 
 def parse_part_at(
-    data: bytes, start: int, end: int, defects: list[str], default_type: str = "text/plain"
+    data: bytes,
+    start: int,
+    end: int,
+    defects: list[str],
+    default_type: str = "text/plain",
+    max_parts: int = MAX_PARTS,
 ) -> Part:
-    """A part (and its children) found inside ``data[start:end]``, e.g. an attached message."""
-    return _parse_part(data, start, end, default_type, 0, defects, _Budget())
+    """A part (and its children) found inside ``data[start:end]``, e.g. an attached message;
+    at most ``max_parts`` parts of it are read."""
+    budget = _Budget(Guess(data), parts=MAX_PARTS - max(1, max_parts))
+    return _parse_part(data, start, end, default_type, 0, defects, budget)
 
 
 def _parse_part(
@@ -77,7 +86,7 @@ def _parse_part(
     budget: _Budget,
 ) -> Part:
     budget.parts += 1
-    header = parse_header_block(data, start, end)
+    header = parse_header_block(data, start, end, budget.guess)
     defects.extend(header.defects)
     raw_type = header.get("content-type")
     content_type, params = parse_value(raw_type)

@@ -149,9 +149,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
     "winmail_dat.eml": {
         "from": ("tom.baker@fabrikam.example", "Baker, Tom"),
+        # Not a readable TNEF stream (an attribute before any attachment starts):
+        # listed as the one winmail.dat, with a defect saying why.
         "attachments": [("winmail.dat", "application/ms-tnef", 772, None, False)],
         "headers": {"thread-topic": "Meeting notes"},
-        "defects": (),
+        "defects": ["winmail.dat could not be unpacked"],
     },
     "dsn_bounce.eml": {
         "from": ("MAILER-DAEMON@mx.customer.example", "Mail Delivery System"),
@@ -179,8 +181,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "action": "failed",
         },
         "attachments": [
-            (None, "message/delivery-status", 433, None, False),
-            (None, "text/rfc822-headers", 434, None, False),
+            ("delivery-status.txt", "message/delivery-status", 433, None, False),
+            ("headers.txt", "text/rfc822-headers", 434, None, False),
         ],
         "defects": (),
     },
