@@ -66,10 +66,12 @@ class AccountService:
     # -- passwords ---------------------------------------------------------------------
 
     def set_password(self, name: str, password: str) -> None:
-        """The user's new password (UserError: empty or over 1,024 characters; no user)."""
+        """The user's new password (UserError: empty or over 1,024 characters; no user).
+        The user's sessions end: whoever signed in with the old one signs in again."""
         password_hash = self._passwords.hash(password)
         with self.storage.writing() as uow:
             uow.accounts.set_password_hash(name, password_hash)
+            uow.accounts.end_sessions_of(name)
 
     def verify_password(self, name: str, password: str) -> Principal | None:
         """Who signs in with this name and password, or None (unknown user, no password,

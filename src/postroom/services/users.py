@@ -2,10 +2,11 @@
 
 A password is hashed here (Argon2id, `services/passwords.py`) before anything is stored; a
 user without one cannot sign in (an API token made with `postroom token create` still acts
-for them). Removing a user deletes its API tokens and sessions with it, so they stop working
-at once. Items keep what they said: an item it owned still names it as owner (until someone
-sets another) and its history still names it as the actor of what it did. The last admin
-cannot be removed or made an agent: nobody could manage users and tokens any more.
+for them); a new password ends the user's sessions. Removing a user deletes its API tokens
+and sessions with it, so they stop working at once. Items keep what they said: an item it
+owned still names it as owner (until someone sets another) and its history still names it
+as the actor of what it did. The last admin cannot be removed or made an agent: nobody
+could manage users and tokens any more.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class UserService:
                 uow.accounts.update_user(name, values)
             if password_hash is not None:
                 uow.accounts.set_password_hash(name, password_hash)
+                uow.accounts.end_sessions_of(name)
             return uow.config.user(name)
 
     def remove(self, name: str) -> UserRecord:

@@ -191,6 +191,11 @@ class AccountRepository:
             .values(last_seen_at=now)
         )
 
+    def end_sessions_of(self, name: str) -> None:
+        """Every session of the user (its password changed: a stolen cookie ends too)."""
+        user_id = select(users.c.id).where(users.c.name == name).scalar_subquery()
+        self._conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
+
     def end_session(self, secret_hash: str) -> None:
         self._conn.execute(delete(web_sessions).where(web_sessions.c.secret_hash == secret_hash))
 

@@ -84,6 +84,10 @@ def test_hashes_are_unique_and_a_signup_token_is_used_once(database_url: str, tm
         assert uow.accounts.use_signup("u" * 64, NOW)
         assert not uow.accounts.use_signup("u" * 64, NOW)  # used
     with storage.writing() as uow:
+        uow.accounts.add_session(login.principal.user_id, "t" * 64, NOW, NOW + timedelta(days=7))
+        uow.accounts.end_sessions_of("ann")
+        assert uow.accounts.session_use("t" * 64) is None
+        uow.accounts.add_session(login.principal.user_id, "s" * 64, NOW, NOW + timedelta(days=7))
         uow.accounts.remove_user("ann")
     with storage.reading() as uow:
         assert uow.accounts.token_use("h" * 64) is None

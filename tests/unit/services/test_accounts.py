@@ -219,6 +219,12 @@ def test_a_session_is_stored_hashed_and_expires_when_idle_or_old(
     again, _ = accounts.start_session(alice)
     accounts.end_session(again)
     assert accounts.principal_for_session(again) is None
+    kept, _ = accounts.start_session(alice)
+    accounts.set_password("alice", "new")  # a stolen cookie ends with the old password
+    assert accounts.principal_for_session(kept) is None
+    kept, _ = accounts.start_session(alice)
+    people.set("alice", password="newer")
+    assert accounts.principal_for_session(kept) is None
     assert accounts.principal_for_session("x" * 100_000) is None
 
 
