@@ -99,3 +99,10 @@ def test_user_remove_ends_its_tokens_and_keeps_the_last_admin(sh: Shell) -> None
     last = sh("user", "remove", "root")
     assert last.code == 1 and "last admin" in last.err
     assert sh("user", "set", "root").code == 1  # nothing to change
+
+
+def test_a_password_on_stdin_over_the_limit_is_refused_unechoed(sh: Shell) -> None:
+    result = sh("user", "add", "alice", "--password-stdin", stdin=b"q" * 5_000_000 + b"\n")
+    assert result.code == 1 and "longer than 1024 characters" in result.err
+    assert "qqqq" not in result.err
+    assert sh.json("user", "list") == []

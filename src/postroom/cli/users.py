@@ -20,6 +20,7 @@ from postroom.cli.state import current_app
 from postroom.errors import UserError
 from postroom.records.config import Role
 from postroom.render.config import token_created_json, token_json, user_json
+from postroom.services.passwords import MAX_PASSWORD
 
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 
@@ -48,7 +49,7 @@ def password_given(env_var: str | None, stdin: bool) -> str | None:
             )
         return value
     if stdin:
-        text = sys.stdin.readline()
+        text = sys.stdin.readline(MAX_PASSWORD + 2)  # past the limit: refused, unread
         line = text.rstrip("\r\n")
         if not line:
             raise UserError("no password on standard input: write it on the first line")
