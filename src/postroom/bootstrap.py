@@ -222,4 +222,19 @@ def mailbox_source(access: MailboxAccess) -> MailboxSource:
             timeout=access.timeout,
             max_message_bytes=access.max_message_bytes,
         )
-    raise UserError("input channels take pop3:// or pop3s:// URLs")
+    if access.url.protocol == "imap":
+        from postroom.mailboxes.imap import ImapMailboxSource
+
+        return ImapMailboxSource(
+            access.url,
+            access.password,
+            authzid=access.authzid,
+            mechanism=access.mechanism,
+            ca_file=access.ca_file,
+            timeout=access.timeout,
+            max_message_bytes=access.max_message_bytes,
+            folder=access.folder,
+            after=access.after,
+            resume=access.resume,
+        )
+    raise UserError("input channels take pop3://, pop3s://, imap:// or imaps:// URLs")

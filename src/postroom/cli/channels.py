@@ -29,7 +29,9 @@ channel_app = typer.Typer(help="Input channels: the mailboxes Postroom polls.")
 @channel_app.command("add")
 def channel_add(
     name: str,
-    url: Annotated[str, typer.Option(help="pop3://USER@HOST:PORT (STLS) or pop3s://…")],
+    url: Annotated[
+        str, typer.Option(help="pop3://USER@HOST:PORT (STLS), pop3s://…, imap://… or imaps://…")
+    ],
     password_env: PasswordEnv = None,
     password_stdin: PasswordStdin = False,
     authzid: Authzid = None,
@@ -45,6 +47,11 @@ def channel_add(
     timeout: Annotated[int, typer.Option(min=1, help="seconds for connect and reads")] = 30,
     force: Force = False,
     no_check: Annotated[bool, typer.Option(help="add disabled, without a check")] = False,
+    folder: Annotated[str | None, typer.Option(help="IMAP: the folder to poll (INBOX)")] = None,
+    after: Annotated[
+        str | None,
+        typer.Option(help="delete (default), keep, or move:FOLDER (IMAP): stored mail's fate"),
+    ] = None,
 ) -> None:
     """Add an input channel; it is enabled once its connection check passes."""
     password = password_input(password_env, sys.stdin.read() if password_stdin else None)
@@ -59,6 +66,8 @@ def channel_add(
         address=address,
         mechanism=mechanism,
         timeout=timeout,
+        folder=folder,
+        after=after,
     )
     added = current_app().channels.add(new, force=force, check=not no_check)
     if added.unrouted:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
+from postroom.errors import UserError
 from postroom.net.connection import ConnectionFailure, FailureClass
 
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024
@@ -108,4 +110,73 @@ class MailboxSource(Protocol):
 
     def open(self) -> MailboxSession:
         """Connect, secure and authenticate; raises ConnectionFailure."""
+        ...
+
+
+class AfterKind(StrEnum):
+    DELETE = "delete"
+    KEEP = "keep"
+    MOVE = "move"
+
+
+MAX_FOLDER = 300
+"""Characters of a folder name at most (the ``channels.folder`` column)."""
+
+
+@dataclass(frozen=True, slots=True)
+class After:
+    """What a poll does with a message once it is stored (``--after``): delete it from the
+    server (the default), keep it there (never taking it twice), or move it to a folder
+    (IMAP only)."""
+
+    kind: AfterKind = AfterKind.DELETE
+    folder: str | None = None
+    """The target of ``move``."""
+
+    @classmethod
+    def parse(cls, text: str | None) -> After:
+        """``delete``, ``keep`` or ``move:FOLDER``; `UserError` for anything else."""
+        value = (text or "delete").strip()
+        kind, colon, folder = value.partition(":")
+        if kind.lower() == "move" and colon:
+            return cls(AfterKind.MOVE, check_folder(folder, "move:FOLDER"))
+        if kind.lower() in ("delete", "keep") and not colon:
+            return cls(AfterKind(kind.lower()))
+        raise UserError(f"--after {value!r}: use delete, keep or move:FOLDER")
+
+    def __str__(self) -> str:
+        return f"move:{self.folder}" if self.kind is AfterKind.MOVE else self.kind.value
+
+    @property
+    def keeps(self) -> bool:
+        return self.kind is AfterKind.KEEP
+
+
+def check_folder(folder: str, what: str = "--folder") -> str:
+    """A folder name a command line may carry: not empty, printable, at most `MAX_FOLDER`."""
+    if not folder or len(folder) > MAX_FOLDER:
+        raise UserError(f"{what}: a folder name of 1 to {MAX_FOLDER} characters")
+    if any(not c.isprintable() for c in folder):
+        raise UserError(f"{what}: the folder name holds a control character")
+    return folder
+
+
+@dataclass(frozen=True, slots=True)
+class FolderMark:
+    """How far a folder was read: every UID up to ``last_uid`` under ``validity`` is
+    settled. An IMAP UID means nothing under another UIDVALIDITY (RFC 9051 §2.3.1.1)."""
+
+    folder: str
+    validity: int
+    last_uid: int
+
+
+@runtime_checkable
+class FolderSession(Protocol):
+    """A session on a folder with stable UIDs (IMAP): a listed UID is never given to other
+    mail while its UIDVALIDITY lasts, so a stored one needs no download to be known."""
+
+    @property
+    def mark(self) -> FolderMark:
+        """The selected folder and its UIDVALIDITY; ``last_uid`` the highest UID listed."""
         ...

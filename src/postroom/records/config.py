@@ -48,6 +48,10 @@ class ChannelRecord:
     """Set: the channel sends the mail From its address itself, with its own login."""
     created_at: datetime
     uidl_reuse_seen: bool
+    folder: str | None = None
+    """IMAP: the folder polled (None: INBOX)."""
+    after: str | None = None
+    """What a poll does with stored mail: ``delete`` (None), ``keep``, ``move:FOLDER``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from postroom.domain.routes import Route
 from postroom.errors import UserError
 from postroom.net.connection import MailUrl
 from postroom.net.sasl import AuthMechanism
+from postroom.ports.mailbox import After, AfterKind, check_folder
 from postroom.records.config import ChannelRecord
 from postroom.services.checks import failure_class, first_failure
 from postroom.services.connection_settings import checked_ca_file
@@ -49,6 +50,10 @@ class NewChannel:
     """The mailbox's address (default: the authorization identity, or a login with an @)."""
     mechanism: AuthMechanism = AuthMechanism.AUTO
     timeout: int = 30
+    folder: str | None = None
+    """IMAP: the folder to poll (None: INBOX)."""
+    after: str | None = None
+    """``delete`` (None), ``keep`` or (IMAP) ``move:FOLDER``: what a poll does with stored mail."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +123,7 @@ class ChannelService:
         if new.authzid and new.mechanism in _NO_AUTHZID:
             raise UserError("an authorization identity needs --mechanism plain or auto")
         _check_numbers(new.interval, new.max_failures)
+        folder, after = _reading(parsed, new.folder, new.after)
         password = new.password
         own = (
             new.address
@@ -138,6 +144,8 @@ class ChannelService:
                 timeout_s=new.timeout,
                 now=self._clock(),
             )
+            uow.polls.set_reading(channel.id, folder, after)
+            channel = uow.channels.by_id(channel.id)
             routed = _route_problem(channel.address, uow.config.routes(), self._unrouted)
         if not check:
             return ChannelAdded(channel, None, routed)
@@ -268,11 +276,21 @@ class _ChannelSwitch:
 def _channel_url(text: str) -> MailUrl:
     """A channel's URL as a person typed it; UserError for what no channel takes."""
     parsed = MailUrl.parse(text)
-    if parsed.protocol != "pop3":
-        raise UserError("input channels take pop3:// or pop3s:// URLs")
+    if parsed.protocol not in ("pop3", "imap"):
+        raise UserError("input channels take pop3://, pop3s://, imap:// or imaps:// URLs")
     if not parsed.user:
         raise UserError(f"the URL needs the login: {parsed.scheme}://USER@HOST:PORT")
     return parsed
+
+
+def _reading(url: MailUrl, folder: str | None, after: str | None) -> tuple[str | None, After]:
+    """The folder and the ``--after`` of a channel, judged for its protocol."""
+    done = After.parse(after)
+    if url.protocol != "imap" and (folder is not None or done.kind is AfterKind.MOVE):
+        raise UserError("--folder and --after move:FOLDER need an imap:// or imaps:// URL")
+    if folder is not None:
+        check_folder(folder)
+    return (None if folder in (None, "INBOX") else folder), done
 
 
 def _check_numbers(interval: int | None, max_failures: int | None) -> None:

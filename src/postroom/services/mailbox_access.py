@@ -2,7 +2,7 @@
 
 The poll service reads a channel's settings and opens its password (only here, just
 before use); which adapter speaks to the mailbox is not its business: `postroom.bootstrap`
-passes a `SourceFactory` that picks one by the URL's scheme (POP3 today; IMAP next).
+passes a `SourceFactory` that picks one by the URL's scheme (POP3 or IMAP).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from postroom.credentials import SecretBox
 from postroom.net.connection import MailUrl
 from postroom.net.sasl import AuthMechanism
-from postroom.ports.mailbox import MailboxSource
+from postroom.ports.mailbox import After, FolderMark, MailboxSource
 from postroom.records.config import ChannelRecord
 
 
@@ -31,6 +31,12 @@ class MailboxAccess:
     timeout: float
     max_message_bytes: int
     """Octets of one message at most: a longer one stays on the server (`MessageTooLarge`)."""
+    folder: str = "INBOX"
+    """IMAP: the folder polled."""
+    after: After = field(default_factory=After)
+    """What becomes of a stored message on the server (``--after``)."""
+    resume: FolderMark | None = None
+    """IMAP keeping mail: how far the last polls read the folder (only newer UIDs listed)."""
 
     @classmethod
     def of(
@@ -47,6 +53,8 @@ class MailboxAccess:
             ca_file=Path(channel.ca_file) if channel.ca_file else None,
             timeout=float(channel.timeout_s),
             max_message_bytes=max_message_bytes,
+            folder=channel.folder or "INBOX",
+            after=After.parse(channel.after),
         )
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from postroom import failpoints
@@ -42,7 +43,14 @@ from postroom.domain.decision import Outcome
 from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.mime.isolated import ParseInterrupted
 from postroom.net.connection import ConnectionFailure, FailureClass
-from postroom.ports.mailbox import MAX_MESSAGE_BYTES, MailboxSession, MessageInfo, MessageTooLarge
+from postroom.ports.mailbox import (
+    MAX_MESSAGE_BYTES,
+    FolderMark,
+    FolderSession,
+    MailboxSession,
+    MessageInfo,
+    MessageTooLarge,
+)
 from postroom.records.config import ChannelRecord
 from postroom.services.ingest import Arrival, IngestService
 from postroom.services.mailbox_access import MailboxAccess, SourceFactory
@@ -134,24 +142,32 @@ class PollService:
         interval = timedelta(seconds=int(channel.interval_s))
         try:
             access = MailboxAccess.of(channel, self.secrets, self.max_message_bytes)
+            keep = access.after.keeps
+            if keep:
+                access = replace(access, resume=self.ledger.mark(channel.id, access.folder))
             with self.sources(access).open() as session:
                 listing = session.list()
                 this_round = listing[: self.MAX_MESSAGES]
                 report.remaining = len(listing) - len(this_round)
-                ledger = self.ledger.read(channel.id, listing, this_round)
+                stable = isinstance(session, FolderSession)
+                ledger = self.ledger.read(channel.id, listing, this_round, stable=stable, keep=keep)
+                round_ = _Round(keep)
                 fresh: list[MessageInfo] = []
                 for info in this_round:
                     action = ledger.action(info)
                     if action is Action.DELETE:
-                        session.delete(info.number)
-                        report.deleted_known += 1
+                        round_.known(session, info, report)
                     elif action in (Action.VERIFY, Action.FETCH):
                         fresh.append(info)
                     elif action is Action.LEAVE:  # remembered already, at this size and limit
                         report.left_too_large.append(ledger.too_large[info.uid].reason)
+                        round_.settled.add(info.number)
                     else:
                         self.ledger.leave(channel, info, report, streamed=False)
-                self._fetch(channel, session, listing, ledger, fresh, report, started)
+                        round_.settled.add(info.number)
+                self._fetch(channel, session, listing, ledger, fresh, report, started, round_)
+                if keep and isinstance(session, FolderSession):
+                    self._advance(channel.id, session.mark, this_round, round_.settled)
         except StorageUnavailableError as exc:
             # A read or a lease renewal failed: the session was left without QUIT, so no
             # deletion of this poll took effect; what was stored is known by its UIDL.
@@ -173,6 +189,7 @@ class PollService:
         fresh: list[MessageInfo],
         report: ChannelReport,
         started: float,
+        round_: _Round,
     ) -> None:
         """Retrieve ``fresh``, store it in batches, delete what is stored, QUIT."""
         fetches = session.retrieve_many(fresh)
@@ -186,36 +203,56 @@ class PollService:
                 self.leases.renew(channel.id, started)
                 failpoints.hit("before-retr")
                 at = index
-                info, raw = next(fetches)
+                fetched = next(fetches, None)
+                if fetched is None:  # the rest went from the server meanwhile (IMAP)
+                    break
+                info, raw = fetched
                 failpoints.hit("after-retr")
                 if ledger.action(info) is Action.VERIFY and self.ledger.known(
                     channel, ledger, info, raw
                 ):
-                    session.delete(info.number)
-                    report.deleted_known += 1
+                    round_.known(session, info, report)
                     continue
                 report.fetched += 1
                 batch.add(info.number, Arrival(raw, channel.id, info.uid))
                 full = batch.full(self.batch_messages, self.BATCH_BYTES, self.BATCH_SECONDS)
-                if full and not self._flush(batch, session, report):
+                if full and not self._flush(batch, session, report, round_):
                     break
             at = -1
             if batch.pending:
-                self._flush(batch, session, report)
+                self._flush(batch, session, report, round_)
             failpoints.hit("before-quit")
             session.commit()
             failpoints.hit("after-quit")
         except MessageTooLarge as exc:
             untaken = len(fresh) - at - 1 if at >= 0 else 0
-            self._cut_off(channel, exc, listing, batch, session, report, untaken)
+            self._cut_off(channel, exc, listing, batch, session, report, untaken, round_)
         finally:
             batch.stream.close()
 
+    def _advance(
+        self, channel_id: int, mark: FolderMark, this_round: list[MessageInfo], settled: set[int]
+    ) -> None:
+        """Keeping mail: remember the highest UID up to which this round settled every
+        message, so the next poll asks only for newer ones (one UID SEARCH)."""
+        last = mark.last_uid if not this_round else 0
+        for info in this_round:
+            if info.number not in settled:
+                break
+            last = info.number
+        if last:
+            self.ledger.advance(channel_id, replace(mark, last_uid=last))
+
     def _flush(
-        self, batch: PollBatch, session: MailboxSession, report: ChannelReport, delete: bool = True
+        self,
+        batch: PollBatch,
+        session: MailboxSession,
+        report: ChannelReport,
+        round_: _Round,
+        delete: bool = True,
     ) -> bool:
-        """Store the batch, then (``delete``) mark its messages deleted; False when storage
-        failed."""
+        """Store the batch, then (``delete``, unless the channel keeps its mail) mark its
+        messages deleted; False when storage failed."""
         storage_failed = report.error_class is FailureClass.STORAGE
         if not batch.pending or storage_failed:
             return not storage_failed
@@ -241,7 +278,8 @@ class PollService:
         failpoints.hit("after-store")
         for (number, _), result in zip(batch.pending, results, strict=True):
             _count(report, result.outcome, result.already_stored)
-            if delete:
+            round_.settled.add(number)
+            if delete and not round_.keep:
                 session.delete(number)
                 failpoints.hit("after-dele")
         batch.clear()
@@ -256,17 +294,34 @@ class PollService:
         session: MailboxSession,
         report: ChannelReport,
         untaken: int,
+        round_: _Round,
     ) -> None:
         """A RETR ran past the limit and the session is gone without QUIT, so none of its
         deletions happens (RFC 1939 §6). What was retrieved is stored, the message is
         remembered, and the next round (at once) deletes what is stored by its UIDL and
         fetches the rest."""
-        self._flush(batch, session, report, delete=False)
+        self._flush(batch, session, report, round_, delete=False)
         info = next((i for i in listing if i.number == exc.number), None)
         if info is not None:
             self.ledger.leave(channel, info, report, streamed=True)
         report.remaining += untaken + report.deleted_known + report.stored
         report.deleted_known = 0
+
+
+class _Round:
+    """What one poll of a channel settled, and whether it keeps the mail on the server."""
+
+    def __init__(self, keep: bool) -> None:
+        self.keep = keep
+        self.settled: set[int] = set()
+        """Numbers (IMAP: UIDs) stored, known or left for their size in this round."""
+
+    def known(self, session: MailboxSession, info: MessageInfo, report: ChannelReport) -> None:
+        """A message the ledger holds: deleted again (or, keeping mail, left alone)."""
+        self.settled.add(info.number)
+        if not self.keep:
+            session.delete(info.number)
+            report.deleted_known += 1
 
 
 def _count(report: ChannelReport, outcome: Outcome, already: bool) -> None:

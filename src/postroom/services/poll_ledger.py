@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from postroom.ports.mailbox import MessageInfo
+from postroom.ports.mailbox import FolderMark, MessageInfo
 from postroom.records.config import ChannelRecord
 from postroom.services.poll_report import ChannelReport
 from postroom.services.triage import Ledger, TooLarge, too_large_reason
@@ -31,10 +31,19 @@ class PollLedger:
         self.max_message_bytes = max_message_bytes
 
     def read(
-        self, channel_id: int, listing: list[MessageInfo], this_round: list[MessageInfo]
+        self,
+        channel_id: int,
+        listing: list[MessageInfo],
+        this_round: list[MessageInfo],
+        *,
+        stable: bool = False,
+        keep: bool = False,
     ) -> Ledger:
         """What the ledger knows of this round's UIDLs (only those: a channel's history
-        grows without bound); remembered too-large messages no longer listed are forgotten."""
+        grows without bound); remembered too-large messages no longer listed are forgotten.
+        ``stable``: the uids are IMAP's (never another message's); ``keep``: the mail stays
+        on the server, so a UIDL a server once reused is no reason to download every stored
+        message again on every poll."""
         with self.storage.reading() as uow:
             rows = uow.messages.stored_under(channel_id, [i.uid for i in this_round])
             remembered = uow.messages.too_large(channel_id)
@@ -48,7 +57,24 @@ class PollLedger:
             for uid, (size, limit, reason) in remembered.items()
             if uid not in gone
         }
-        return Ledger.of(rows, too_large, reuse_seen=reuse_seen, limit=self.max_message_bytes)
+        return Ledger.of(
+            rows,
+            too_large,
+            reuse_seen=reuse_seen and not keep,
+            limit=self.max_message_bytes,
+            stable=stable,
+        )
+
+    def mark(self, channel_id: int, folder: str) -> FolderMark | None:
+        """How far the polls that keep their mail read this folder (IMAP)."""
+        with self.storage.reading() as uow:
+            return uow.polls.folder_mark(channel_id, folder)
+
+    def advance(self, channel_id: int, mark: FolderMark) -> None:
+        """Every UID up to ``mark.last_uid`` of the folder is settled (stored, known or
+        left for its size), committed before this is written."""
+        with self.storage.writing() as uow:
+            uow.polls.set_folder_mark(channel_id, mark, self.clock())
 
     def known(self, channel: ChannelRecord, ledger: Ledger, info: MessageInfo, raw: bytes) -> bool:
         """A stored UIDL retrieved to be sure (rule 4 of `services.triage`): True when its

@@ -10,7 +10,8 @@ old UIDL (download and keep it). Only the content tells them apart for certain.
 The rules, in order, for one listed message:
 
 1. ``DELETE``: the ledger holds this UIDL at exactly the LIST size and the channel has
-   never seen a UIDL reused: DELE without RETR. A reuse would have to keep the octet
+   never seen a UIDL reused (or the UIDs are stable, IMAP's under one UIDVALIDITY, whatever
+   the size a server reports): DELE without RETR. A reuse would have to keep the octet
    count too, on a server not known to reuse; that small risk buys not downloading a
    mailbox twice after an interrupted poll.
 2. ``LEAVE``: remembered as too large, at this same LIST size, under a limit at least as
@@ -67,9 +68,10 @@ def triage(
     *,
     reuse_seen: bool,
     limit: int,
+    stable: bool = False,
 ) -> Action:
     """The action for one listed message (rules 1-5 of the module docstring)."""
-    if stored is not None and not reuse_seen and info.size in stored.sizes:
+    if stored is not None and (stable or (not reuse_seen and info.size in stored.sizes)):
         return Action.DELETE
     if too_large is not None and too_large.size == info.size and limit <= too_large.limit:
         return Action.LEAVE
@@ -88,6 +90,8 @@ class Ledger:
     too_large: Mapping[str, TooLarge]
     reuse_seen: bool
     limit: int
+    stable: bool = False
+    """A listed uid is never another message's (IMAP UIDs under one UIDVALIDITY)."""
 
     @classmethod
     def of(
@@ -97,13 +101,14 @@ class Ledger:
         *,
         reuse_seen: bool,
         limit: int,
+        stable: bool = False,
     ) -> Ledger:
         """From ledger rows per UIDL, ``[(size, sha256), ...]``."""
         stored = {
             uid: Stored(frozenset(size for size, _ in found), frozenset(sha for _, sha in found))
             for uid, found in rows.items()
         }
-        return cls(stored, too_large, reuse_seen, limit)
+        return cls(stored, too_large, reuse_seen, limit, stable)
 
     def action(self, info: MessageInfo) -> Action:
         return triage(
@@ -112,6 +117,7 @@ class Ledger:
             self.too_large.get(info.uid),
             reuse_seen=self.reuse_seen,
             limit=self.limit,
+            stable=self.stable,
         )
 
     def holds(self, info: MessageInfo, sha256: str) -> bool:

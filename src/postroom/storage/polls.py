@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from postroom.net.connection import FailureClass
+from postroom.ports.mailbox import After, FolderMark
 from postroom.records.config import ChannelRecord
 from postroom.storage.channels import ChannelRepository
-from postroom.storage.tables import channels
+from postroom.storage.tables import channels, imap_folders
 
 _UPDATE = update(channels).where(channels.c.id == bindparam("_id"))
 
@@ -181,6 +182,34 @@ class PollRepository:
             .values(uidl_reuse_seen=True)
         )
         return result.rowcount == 1
+
+    def set_reading(self, channel_id: int, folder: str | None, after: After) -> None:
+        """Where a poll reads (the IMAP folder, None: INBOX) and what it does with stored
+        mail (``--after``)."""
+        self._set(channel_id, folder=folder, after=None if after == After() else str(after))
+
+    def folder_mark(self, channel_id: int, folder: str) -> FolderMark | None:
+        """How far the polls of a channel that keeps its mail read this IMAP folder."""
+        t = imap_folders.c
+        row = self._conn.execute(
+            select(t.uidvalidity, t.last_uid).where(t.channel_id == channel_id, t.folder == folder)
+        ).first()
+        return FolderMark(folder, int(row[0]), int(row[1])) if row is not None else None
+
+    def set_folder_mark(self, channel_id: int, mark: FolderMark, now: datetime) -> None:
+        t = imap_folders.c
+        self._conn.execute(
+            delete(imap_folders).where(t.channel_id == channel_id, t.folder == mark.folder)
+        )
+        self._conn.execute(
+            insert(imap_folders).values(
+                channel_id=channel_id,
+                folder=mark.folder,
+                uidvalidity=mark.validity,
+                last_uid=mark.last_uid,
+                updated_at=now,
+            )
+        )
 
     def _row(self, channel_id: int) -> ChannelRecord:
         return ChannelRepository(self._conn).by_id(channel_id)

@@ -94,6 +94,10 @@ channels = Table(
     Column("created_at", DateTime, nullable=False),
     Column("uidl_reuse_seen", Boolean, nullable=False, default=False, server_default=false()),
     # The POP3 server gave a known UIDL to new content: every known UIDL is verified by RETR.
+    Column("folder", String(300)),
+    # IMAP: the folder polled (NULL: INBOX).
+    Column("after", String(1000)),
+    # What a poll does with stored mail: delete (NULL), keep, or move:FOLDER (IMAP).
 )
 
 smtp_servers = Table(
@@ -173,6 +177,18 @@ pop3_oversize = Table(
     Column("limit_bytes", BigInteger, nullable=False),
     Column("reason", RemoteText, nullable=False),
     Column("seen_at", DateTime, nullable=False),
+)
+
+imap_folders = Table(
+    "imap_folders",
+    metadata,
+    # How far a channel that keeps its mail has read an IMAP folder: the UIDs up to
+    # last_uid under this UIDVALIDITY are settled (stored, known or left for their size).
+    Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True),
+    Column("folder", String(300), primary_key=True),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
 )
 
 work_items = Table(
@@ -274,7 +290,6 @@ settings_kv = Table(
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )
-
 
 # Sign-in (services/accounts.py): every secret is stored as its SHA-256 (hex), never itself.
 

@@ -92,7 +92,10 @@ def test_check_keeps_the_report_and_never_enables(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"url": "imaps://a@h:993"}, "input channels take pop3:// or pop3s:// URLs"),
+        (
+            {"url": "smtps://a@h:465"},
+            "input channels take pop3://, pop3s://, imap:// or imaps:// URLs",
+        ),
         ({"url": "pop3s://h:995"}, "the URL needs the login: pop3s://USER@HOST:PORT"),
         ({"password": None}, "give the password with --password-env VAR or --password-stdin"),
         (
