@@ -35,7 +35,7 @@ MAX_DATE = 1_000
 
 
 def addresses(
-    values: list[str], defects: list[str] | None = None, what: str = "address"
+    values: list[str], defects: list[str] | None = None, what: str = "address", single: bool = False
 ) -> tuple[Address, ...]:
     """Every mailbox in the given address-list fields (RFC 5322 §3.4).
 
@@ -53,6 +53,10 @@ def addresses(
     """
     if not values:
         return ()
+    if single and len(values) == 1:
+        unquoted = _unquoted_comma_name(values[0], defects, what)
+        if unquoted is not None:
+            return (unquoted,)
     words: list[str] = []
     if any("=?" in value for value in values):
         values = [_ENCODED_SPECIAL.sub(lambda m: _hold(m, words), value) for value in values]
@@ -87,6 +91,28 @@ def addresses(
         display = _display_name(name, defects, what) if name else ""
         found.append(Address(address=address, name=display))
     return tuple(found)
+
+
+def _unquoted_comma_name(value: str, defects: list[str] | None, what: str) -> Address | None:
+    """``Last, First <a@b>`` as one mailbox, or None when the field is not of that form."""
+    open_at = value.find("<")
+    if (
+        open_at < 0
+        or value.count("@") != 1
+        or value.count("<") != 1
+        or "," not in value[:open_at]
+        or not _SPECIALS.isdisjoint(value)
+    ):
+        return None
+    close_at = value.find(">", open_at)
+    if close_at < 0:
+        close_at = len(value)
+    address = value[open_at + 1 : close_at].strip()
+    if "@" not in address or value[close_at + 1 :].strip(" ,;"):
+        return None
+    if defects is not None:
+        defects.append(f"{what}: comma in an unquoted display name read as part of the name")
+    return Address(address=address, name=_display_name(value[:open_at], defects, what))
 
 
 # An encoded-word (the shape of headers._ENCODED_WORD: linear); it is held

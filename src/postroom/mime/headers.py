@@ -173,7 +173,7 @@ def _add_field(block: HeaderBlock, lines: list[bytes], guess: Guess) -> None:
         except UnicodeDecodeError:
             value, used = guess.decode(raw_value)
             block.defects.append(
-                f"header {name[:60]}: 8-bit data without a charset; read as {used}"
+                f"header {name[:60]}: 8-bit data without a charset; decoded as {used}"
             )
     block.fields.append((name, value))
     if name not in block.first:

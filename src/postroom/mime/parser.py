@@ -91,6 +91,7 @@ MAX_NESTED_DECODE = 10 * 1024 * 1024
 
 @dataclass(slots=True)
 class _Collected:
+    guess: Guess
     plain: list[str] = field(default_factory=list)
     html: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
@@ -126,9 +127,10 @@ def _parse(raw: bytes) -> ParsedMail:
     if has_bare_cr(raw):
         raw = to_lf(raw)
         defects.append("bare CR line endings read as line breaks")
-    root = parse_structure(raw, defects, _header_start(raw, defects))
+    guess = Guess(raw)
+    root = parse_structure(raw, defects, _header_start(raw, defects), guess)
     header = root.header
-    collected = _Collected()
+    collected = _Collected(guess)
     _walk(raw, root, None, collected, defects, 0)
 
     from_, from_source = _sender(header, defects)
@@ -215,7 +217,7 @@ _FALLBACK_SENDERS = (
 
 def _sender(header: HeaderBlock, defects: list[str]) -> tuple[Address | None, str]:
     """The sender and the header it came from (rule 8)."""
-    found = fields.addresses(header.get_all("from")[:1], defects, "From")
+    found = fields.addresses(header.get_all("from")[:1], defects, "From", single=True)
     if found:
         return found[0], "from"
     if header.get("from") is None:
@@ -262,7 +264,7 @@ def _walk(
         return  # the attached message's own text: not an attachment
     if content_type == "text/plain" and not as_attachment and not nested:
         if not out.plain or (not filename and parent_type == "multipart/mixed"):
-            text = _text(data, part, defects)
+            text = _text(data, part, defects, out.guess)
             if not out.uu_found and "begin " in text:
                 text, packed = uuencoded(text, defects)
                 out.uu_found = bool(packed)
@@ -273,7 +275,7 @@ def _walk(
             out.plain.append(text)
             return
     elif content_type == "text/html" and not as_attachment and out.html is None and not nested:
-        out.html = _text(data, part, defects)
+        out.html = _text(data, part, defects, out.guess)
         return
 
     if content_type in _STATUS_TYPES and not nested:
@@ -385,8 +387,21 @@ def _payload(data: bytes, part: Part, defects: list[str]) -> bytes:
     return decode_body(data[part.start : part.end], part.encoding, defects)
 
 
-def _text(data: bytes, part: Part, defects: list[str]) -> str:
-    text, defect = decode_text(_payload(data, part, defects), part.params.get("charset"), "body")
+def _text(data: bytes, part: Part, defects: list[str], guess: Guess) -> str:
+    payload = _payload(data, part, defects)
+    label = part.params.get("charset")
+    if label or payload.isascii():
+        text, defect = decode_text(payload, label, "body")
+    else:
+        # No charset: UTF-8 if it is that, else the message's guess (``guess``).
+        try:
+            text, defect = (
+                payload.decode("utf-8"),
+                "body: 8-bit data without a charset; decoded as utf-8",
+            )
+        except UnicodeDecodeError:
+            text, used = guess.decode(payload)
+            defect = f"body: 8-bit data without a charset; decoded as {used}"
     if defect:
         defects.append(defect)
     if "\r" in text:

@@ -32,6 +32,10 @@ _WROTE = re.compile(
     r"|kirjoitti|skrev|írta)\s?:\s*$",
     re.IGNORECASE,
 )
+# "Am 16.03.2026 um 10:02 schrieb Support <support@example.com>:" (Apple Mail,
+# Gmail in most languages): the verb before the name. Checked with ``in``.
+_OPENERS = ("on ", "am ", "le ", "el ", "il ", "op ", "em ", "w dniu ")
+_VERBS = ("wrote", "schrieb", "a écrit", "escribió", "ha scritto", "schreef", "escreveu")
 _ORIGINAL = re.compile(
     r"[\s>]*-{2,}\s?(?:original message|ursprüngliche nachricht|message d'origine"
     r"|mensaje original|messaggio originale|oorspronkelijk bericht|forwarded message"
@@ -79,7 +83,7 @@ def _quote_line(lines: list[str]) -> int | None:
             seen_text = bool(line.strip()) and not line.startswith(">")
             continue
         following = lines[index + 1] if index + 1 < len(lines) else ""
-        if _WROTE.match(line):
+        if _WROTE.match(line) or _attribution(line):
             above = lines[index - 1].strip() if index > 0 else ""
             if above and len(line.strip()) < 25 and index > 1:
                 return index - 1  # "On Mon … John Smith <j@example.com>" / "wrote:"
@@ -93,3 +97,11 @@ def _quote_line(lines: list[str]) -> int | None:
         if line.startswith(">") and following.startswith(">"):
             return index
     return None
+
+
+def _attribution(line: str) -> bool:
+    """``On <date>, <name> wrote <address>:`` with the verb anywhere (rule 1)."""
+    if len(line) > 400 or not line.rstrip().endswith(":"):
+        return False
+    lowered = line.lower()
+    return lowered.startswith(_OPENERS) and any(verb in lowered for verb in _VERBS)

@@ -188,7 +188,7 @@ _ANGLE_RECIPIENT = re.compile(r"^[ \t]*<([^<>\s@]+@[^<>\s]+)>:?", re.M)
 # The sentences that introduce a list of failed recipients (qmail, Exim,
 # Exchange): "following address(es) ... failed" on one line, or the others.
 _FOLLOWING = re.compile(r"following (?:address|recipient)", re.I)
-_FAILED_WORD = re.compile(r"failed", re.I)
+_FAILED_WORD = re.compile(r"failed|deferred|delayed|fatal error", re.I)
 _INTRO = re.compile(
     r"delivery has failed to these recipients|could not be delivered to"
     r"|unable to deliver your message to the following|wasn't delivered to the following"
@@ -258,8 +258,8 @@ def text_report(body_text: str, originals: list[HeaderBlock]) -> DeliveryReport 
 # Where the bounce's own words end and its copy of the bounced message begins
 # (qmail, Exim, Yahoo, Postfix text): nothing below it is about the delivery.
 _COPY = re.compile(
-    r"^[ \t-]*(?:--- ?below this line is a copy of the message|-{3,} ?this is a copy of the message"
-    r"|-{3,} ?original message (?:follows|headers)|-{3,} ?the header of the original message)",
+    r"^[ \t-]*(?:below this line is a copy of the message|this is a copy of the message"
+    r"|original message follows|original message headers|the header of the original message)",
     re.IGNORECASE | re.MULTILINE,
 )
 

@@ -57,9 +57,13 @@ class _Budget:
     parts: int = 0
 
 
-def parse_structure(data: bytes, defects: list[str], start: int = 0) -> Part:
-    """The root part of ``data[start:]`` with its whole tree of children."""
-    return _parse_part(data, start, len(data), "text/plain", 0, defects, _Budget(Guess(data)))
+def parse_structure(
+    data: bytes, defects: list[str], start: int = 0, guess: Guess | None = None
+) -> Part:
+    """The root part of ``data[start:]`` with its whole tree of children; ``guess``
+    reads unlabelled 8-bit header values (by default one made from ``data``)."""
+    budget = _Budget(guess if guess is not None else Guess(data))
+    return _parse_part(data, start, len(data), "text/plain", 0, defects, budget)
 
 
 def parse_part_at(

@@ -4,12 +4,20 @@ A parsing bug fixed = an .eml added there and a row added here.
 Keys: ``from`` (address, name), ``to``/``cc``/… (addresses), ``subject``,
 ``message_id``, ``in_reply_to``, ``references``, ``content_type``,
 ``body`` (substrings), ``not_in_body``, ``html`` (has HTML), ``attachments``
-((filename, content_type, size, content_id, inline) …), ``report`` (fields),
-``headers`` (name -> value), ``defects`` (substrings; ``()`` = none at all).
+((filename, content_type, size, content_id, inline) …), ``attachment_names``
+(filenames in order), ``report`` (fields), ``headers`` (name -> value),
+``defects`` (substrings; ``()`` = none at all), ``from_source``,
+``quote_starts_with`` / ``signature_starts_with`` (the body text at the
+offset; None = no offset).
+
+The ``rw_*.eml`` messages (mail as mailers really write it, one family per
+kind of breakage, bounces of each MTA's style) and their rows in
+``realworld.json`` are written by ``tests/data/mail/make_corpus.py``.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -149,11 +157,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
     "winmail_dat.eml": {
         "from": ("tom.baker@fabrikam.example", "Baker, Tom"),
-        # Not a readable TNEF stream (an attribute before any attachment starts):
-        # listed as the one winmail.dat, with a defect saying why.
+        # A TNEF signature and no attachment in it: listed as the one
+        # winmail.dat, with a defect saying why.
         "attachments": [("winmail.dat", "application/ms-tnef", 772, None, False)],
         "headers": {"thread-topic": "Meeting notes"},
-        "defects": ["winmail.dat could not be unpacked"],
+        "defects": ["winmail.dat holds no file"],
     },
     "dsn_bounce.eml": {
         "from": ("MAILER-DAEMON@mx.customer.example", "Mail Delivery System"),
@@ -349,6 +357,20 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
 }
 
+
+
+def _realworld() -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = json.loads((CORPUS / "realworld.json").read_text())
+    for row in rows.values():
+        if isinstance(row.get("from"), list):
+            row["from"] = tuple(row["from"])
+        for key, value in (row.get("report") or {}).items():
+            if isinstance(value, list):
+                row["report"][key] = tuple(value)
+    return rows
+
+
+EXPECTED.update(_realworld())
 FILES = sorted(path.name for path in CORPUS.glob("*.eml"))
 
 
@@ -357,7 +379,7 @@ def _parse(name: str) -> ParsedMail:
 
 
 def test_corpus_is_large_and_every_file_has_a_row() -> None:
-    assert len(FILES) >= 30
+    assert len(FILES) >= 150
     assert sorted(EXPECTED) == FILES
 
 
@@ -403,6 +425,20 @@ def test_expectations(name: str) -> None:
             (a.filename, a.content_type, a.size, a.content_id, a.inline) for a in mail.attachments
         ]
         assert got == row["attachments"]
+    if "attachment_names" in row:
+        assert [a.filename for a in mail.attachments] == row["attachment_names"]
+    if "from_source" in row:
+        assert mail.from_source == row["from_source"]
+    for key, offset in (
+        ("quote_starts_with", mail.quote_start),
+        ("signature_starts_with", mail.signature_start),
+    ):
+        if key in row:
+            if row[key] is None:
+                assert offset is None, key
+            else:
+                assert offset is not None, key
+                assert mail.body_text[offset:].startswith(row[key]), key
     if "report" in row:
         if row["report"] is None:
             assert mail.report is None
