@@ -45,14 +45,16 @@ def register(app: typer.Typer) -> None:
         """Run the service until SIGINT/SIGTERM: polls channels, handles mail, sends the outbox."""
         configure_logging()
         stop = threading.Event()
-        stop_on_signals(stop)
+        signals = stop_on_signals(stop)
         service = Service(ProcessOptions(max_connections, workers, tick, configure_logging), stop)
-        home = service.prepare()
-        if home is None:
+        signals.on_second(service.stop_now)
+        started = service.prepare()
+        if started is None:
             echo("postroom stopped", err=True)
             return
         service.start()
-        echo(f"postroom running: {workers} process(es), data in {shown(home)}", err=True)
+        for line in started.lines():
+            echo(line, err=True)
         service.serve()
         echo("postroom stopped", err=True)
 

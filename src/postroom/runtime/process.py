@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from postroom.runtime.housekeeping import Housekeeping
 from postroom.runtime.sending import SendingLoop
-from postroom.runtime.signals import stop_on_signals
+from postroom.runtime.signals import worker_signals
 from postroom.runtime.startup import opened
 from postroom.storage.outbox_signal import on_outbox_queued
 
@@ -53,8 +53,9 @@ def serve(options: ProcessOptions, stop: threading.Event) -> None:
 
 
 def worker(options: ProcessOptions) -> None:
-    """The target of a worker process."""
-    options.logs()
+    """The target of a worker process: its signals first (a forked worker inherits the
+    parent's handlers, which would tell the parent), then its logging."""
     stop = threading.Event()
-    stop_on_signals(stop)
+    worker_signals(stop)
+    options.logs()
     serve(options, stop)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
 from postroom.runtime.process import ProcessOptions, serve
+from postroom.runtime.signals import exit_now
 from postroom.runtime.startup import opened
+from postroom.runtime.welcome import Started
 from postroom.runtime.workers import WorkerPool
 
 
@@ -26,10 +27,10 @@ class Service:
         self.stop = stop
         self.workers: WorkerPool | None = None
 
-    def prepare(self) -> Path | None:
+    def prepare(self) -> Started | None:
         """Create or upgrade the schema once, before the workers (waiting for the database),
-        and remove the blob files a crash left unfinished; the data folder, or None when
-        stopped before the database came."""
+        and remove the blob files a crash left unfinished; what the service starts with,
+        or None when stopped before the database came."""
         application = opened(self.stop)
         if application is None:
             return None
@@ -40,13 +41,19 @@ class Service:
         # Postroom already imported (spawned ones took ~1 s each, the other cores idle
         # meanwhile). No thread runs yet and no database connection is carried over:
         # each worker opens its own.
+        channels = application.channels.list()
+        enabled = sum(1 for channel in channels if channel.enabled)
         application.engine.dispose()
-        return application.settings.home
+        return Started(application.settings.home, self.options.processes, len(channels), enabled)
 
     def start(self) -> WorkerPool:
         """Fork the workers (before any thread of this process runs)."""
         self.workers = WorkerPool(self.options.processes - 1, self.options, self.stop)
         return self.workers
+
+    def stop_now(self, signum: int) -> None:
+        """A second stop signal: kill the workers and leave at once (`runtime.signals`)."""
+        exit_now(signum, lambda: self.workers.kill() if self.workers else None)
 
     def serve(self) -> None:
         """Watch the workers, serve in this process too, and stop them all at the end."""

@@ -7,6 +7,7 @@ dying, so its share of the mailboxes is polled again; the others go on meanwhile
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -71,11 +72,32 @@ class WorkerPool:
                         delay,
                     )
 
+    GRACE = 30.0
+    """Seconds the workers have, all together, to stop after SIGTERM before SIGKILL."""
+
     def terminate(self) -> None:
-        """SIGTERM to every worker, then wait for each (30 s at most)."""
+        """SIGTERM to every worker, wait for them (`GRACE` seconds in all), then SIGKILL
+        the ones still there: a stop always ends."""
         for child in self.slots:
             if child.pid is not None and child.is_alive():
                 os.kill(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.GRACE
         for child in self.slots:
             if child.pid is not None:
-                child.join(timeout=30)
+                child.join(timeout=max(0.0, deadline - time.monotonic()))
+        for child in self.slots:
+            if child.pid is not None and child.is_alive():
+                log.error("worker process %s did not stop in %d s: killed", child.pid, self.GRACE)
+                self._kill(child)
+                child.join(timeout=5)
+
+    def kill(self) -> None:
+        """SIGKILL to every worker at once (a second stop signal); waits for nothing."""
+        for child in list(self.slots):
+            self._kill(child)
+
+    @staticmethod
+    def _kill(child: BaseProcess) -> None:
+        if child.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
