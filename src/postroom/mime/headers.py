@@ -172,9 +172,10 @@ def _add_field(block: HeaderBlock, lines: list[bytes], guess: Guess) -> None:
             value = raw_value.decode("utf-8")
         except UnicodeDecodeError:
             value, used = guess.decode(raw_value)
-            block.defects.append(
-                f"header {name[:60]}: 8-bit data without a charset; decoded as {used}"
-            )
+            if len(block.defects) < MAX_LINE_DEFECTS:
+                block.defects.append(
+                    f"header {name[:60]}: 8-bit data without a charset; decoded as {used}"
+                )
     block.fields.append((name, value))
     if name not in block.first:
         block.first[name] = value

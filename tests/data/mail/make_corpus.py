@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - literal header values and expected fields read best one per line
 """Writes the real-world corpus (rw_*.eml) and its expectations (realworld.json).
 
     .venv/bin/python tests/data/mail/make_corpus.py
@@ -105,10 +106,18 @@ SUBJECTS = [
     ),
     (
         "split_multibyte",
-        "=?utf-8?B?" + b64("日本語".encode()[:4]) + "?= =?utf-8?B?" + b64("日本語".encode()[4:]) + "?=",
+        "=?utf-8?B?"
+        + b64("日本語".encode()[:4])
+        + "?= =?utf-8?B?"
+        + b64("日本語".encode()[4:])
+        + "?=",
         "日本語",
     ),
-    ("lowercase_b", f"=?utf-8?b?{b64('Rückfrage zur Lieferung'.encode())}?=", "Rückfrage zur Lieferung"),
+    (
+        "lowercase_b",
+        f"=?utf-8?b?{b64('Rückfrage zur Lieferung'.encode())}?=",
+        "Rückfrage zur Lieferung",
+    ),
     ("windows1252_dash", "=?windows-1252?Q?Caf=E9_=96_menu?=", "Café – menu"),
     ("glued_to_text", "Re:=?utf-8?Q?Angebot_f=C3=BCr_Mai?=", "Re:Angebot für Mai"),
     ("latin9_euro", "=?ISO-8859-15?Q?Preis_in_=A4?=", "Preis in €"),
@@ -119,7 +128,11 @@ SUBJECTS = [
     ),
     (
         "spaces_in_base64",
-        "=?UTF-8?B?" + b64("Zählerstand März".encode())[:8] + " " + b64("Zählerstand März".encode())[8:] + "?=",
+        "=?UTF-8?B?"
+        + b64("Zählerstand März".encode())[:8]
+        + " "
+        + b64("Zählerstand März".encode())[8:]
+        + "?=",
         "Zählerstand März",
     ),
     ("question_mark_encoded", "=?utf-8?Q?Warum=3F_Rechnung_offen?=", "Warum? Rechnung offen"),
@@ -127,51 +140,140 @@ SUBJECTS = [
     ("euc_jp", f"=?euc-jp?B?{b64('見積書の件'.encode('euc_jp'))}?=", "見積書の件"),
     ("koi8_u", f"=?koi8-u?B?{b64('Рахунок'.encode('koi8_u'))}?=", "Рахунок"),
     ("iso8859_2", "=?iso-8859-2?Q?Zam=F3wienie_nr_7?=", "Zamówienie nr 7"),
-    ("mixed_plain_and_words", "Fwd: =?utf-8?Q?K=C3=BCndigung?= Vertrag 12", "Fwd: Kündigung Vertrag 12"),
-    ("folded_words", "=?utf-8?Q?Lieferschein?=\n =?utf-8?Q?_f=C3=BCr_Juni?=", "Lieferschein für Juni"),
+    (
+        "mixed_plain_and_words",
+        "Fwd: =?utf-8?Q?K=C3=BCndigung?= Vertrag 12",
+        "Fwd: Kündigung Vertrag 12",
+    ),
+    (
+        "folded_words",
+        "=?utf-8?Q?Lieferschein?=\n =?utf-8?Q?_f=C3=BCr_Juni?=",
+        "Lieferschein für Juni",
+    ),
 ]
 for key, written, shown in SUBJECTS:
-    add(f"subject_{key}", message([FROM, TO, ("Subject", written)]), **{"from": ANNA, "subject": shown})
+    add(
+        f"subject_{key}",
+        message([FROM, TO, ("Subject", written)]),
+        **{"from": ANNA, "subject": shown},
+    )
 
 add(
     "name_encoded_comma",
     message(
-        [("From", "=?iso-8859-1?Q?M=FCller,=20Hans?= <hans.mueller@firma.example>"), TO, ("Subject", "Termin")]
+        [
+            ("From", "=?iso-8859-1?Q?M=FCller,=20Hans?= <hans.mueller@firma.example>"),
+            TO,
+            ("Subject", "Termin"),
+        ]
     ),
     **{"from": ("hans.mueller@firma.example", "Müller, Hans"), "subject": "Termin"},
 )
 add(
     "name_encoded_comma_b",
     message(
-        [("From", f"=?utf-8?B?{b64('Dupont, Hélène'.encode())}?= <h.dupont@societe.example>"), TO, ("Subject", "Devis")]
+        [
+            ("From", f"=?utf-8?B?{b64('Dupont, Hélène'.encode())}?= <h.dupont@societe.example>"),
+            TO,
+            ("Subject", "Devis"),
+        ]
     ),
     **{"from": ("h.dupont@societe.example", "Dupont, Hélène"), "subject": "Devis"},
 )
 add(
     "name_x_unknown",
-    message([("From", "=?x-unknown?Q?J=F6rg_Wei=DF?= <joerg@weiss.example>"), TO, ("Subject", "Anfrage")]),
+    message(
+        [
+            ("From", "=?x-unknown?Q?J=F6rg_Wei=DF?= <joerg@weiss.example>"),
+            TO,
+            ("Subject", "Anfrage"),
+        ]
+    ),
     **{"from": ("joerg@weiss.example", "Jörg Weiß"), "subject": "Anfrage"},
 )
 add(
     "name_ks_c",
     message(
-        [("From", f"=?ks_c_5601-1987?B?{b64('김민수'.encode('cp949'))}?= <minsu.kim@hoesa.example>"), TO, ("Subject", "Quote")]
+        [
+            (
+                "From",
+                f"=?ks_c_5601-1987?B?{b64('김민수'.encode('cp949'))}?= <minsu.kim@hoesa.example>",
+            ),
+            TO,
+            ("Subject", "Quote"),
+        ]
     ),
     **{"from": ("minsu.kim@hoesa.example", "김민수"), "subject": "Quote"},
 )
 
 # --- 2. Undeclared 8-bit headers ---------------------------------------------------------------
 EIGHT_BIT = [
-    ("gbk", "gbk", "王小明", "关于订单的问题", "您好，我们的订单还没有收到，请尽快处理。谢谢！", "gb2312"),
+    (
+        "gbk",
+        "gbk",
+        "王小明",
+        "关于订单的问题",
+        "您好，我们的订单还没有收到，请尽快处理。谢谢！",
+        "gb2312",
+    ),
     ("gbk_undeclared", "gbk", "李华", "发票已经寄出", "发票已经通过快递寄出，请注意查收。", None),
-    ("sjis", "shift_jis", "田中一郎", "見積もりのお願い", "お世話になっております。見積もりをお願いいたします。", "shift_jis"),
-    ("sjis_undeclared", "shift_jis", "鈴木花子", "納品書について", "納品書を確認しました。ありがとうございます。", None),
+    (
+        "sjis",
+        "shift_jis",
+        "田中一郎",
+        "見積もりのお願い",
+        "お世話になっております。見積もりをお願いいたします。",
+        "shift_jis",
+    ),
+    (
+        "sjis_undeclared",
+        "shift_jis",
+        "鈴木花子",
+        "納品書について",
+        "納品書を確認しました。ありがとうございます。",
+        None,
+    ),
     ("big5", "big5", "陳大文", "報價單已附上", "您好，報價單已附上，請查收並確認。", "big5"),
-    ("big5_undeclared", "big5", "林美玲", "會議時間更改", "明天的會議時間改為下午三點，請大家準時出席。", None),
-    ("cp1252", "cp1252", "Hélène Lefèvre", "Réclamation reçue", "Bonjour, nous avons bien reçu votre réclamation à propos de la livraison.", "iso-8859-1"),
-    ("cp1252_undeclared", "cp1252", "Jürgen Müller", "Rückfrage zur Bestellung", "Guten Tag, ich habe eine Rückfrage zur Bestellung vom März.", None),
-    ("cp1251", "cp1251", "Ольга Смирнова", "Счёт на оплату", "Здравствуйте! Направляем счёт на оплату за апрель.", "windows-1251"),
-    ("euckr", "cp949", "박지영", "계약서 검토 요청", "안녕하세요. 계약서 검토를 요청드립니다. 감사합니다.", "euc-kr"),
+    (
+        "big5_undeclared",
+        "big5",
+        "林美玲",
+        "會議時間更改",
+        "明天的會議時間改為下午三點，請大家準時出席。",
+        None,
+    ),
+    (
+        "cp1252",
+        "cp1252",
+        "Hélène Lefèvre",
+        "Réclamation reçue",
+        "Bonjour, nous avons bien reçu votre réclamation à propos de la livraison.",
+        "iso-8859-1",
+    ),
+    (
+        "cp1252_undeclared",
+        "cp1252",
+        "Jürgen Müller",
+        "Rückfrage zur Bestellung",
+        "Guten Tag, ich habe eine Rückfrage zur Bestellung vom März.",
+        None,
+    ),
+    (
+        "cp1251",
+        "cp1251",
+        "Ольга Смирнова",
+        "Счёт на оплату",
+        "Здравствуйте! Направляем счёт на оплату за апрель.",
+        "windows-1251",
+    ),
+    (
+        "euckr",
+        "cp949",
+        "박지영",
+        "계약서 검토 요청",
+        "안녕하세요. 계약서 검토를 요청드립니다. 감사합니다.",
+        "euc-kr",
+    ),
 ]
 for key, codec, name, subject, text, declared in EIGHT_BIT:
     addr = f"{key}.sender@mail.example"
@@ -192,20 +294,47 @@ for key, codec, name, subject, text, declared in EIGHT_BIT:
 # --- 3. No usable From --------------------------------------------------------------------------
 add(
     "nofrom_sender",
-    message([("Sender", "Office Team <office@praxis.example>"), TO, ("Subject", "Rezept")], mid="auto"),
-    **{"from": ("office@praxis.example", "Office Team"), "from_source": "sender", "subject": "Rezept", "defects": ["no From header", "Sender"]},
+    message(
+        [("Sender", "Office Team <office@praxis.example>"), TO, ("Subject", "Rezept")], mid="auto"
+    ),
+    **{
+        "from": ("office@praxis.example", "Office Team"),
+        "from_source": "sender",
+        "subject": "Rezept",
+        "defects": ["no From header", "Sender"],
+    },
 )
 add(
     "emptyfrom_replyto",
-    message([("From", ""), ("Reply-To", "Karl Huber <karl.huber@bau.example>"), TO, ("Subject", "Baustelle")]),
-    **{"from": ("karl.huber@bau.example", "Karl Huber"), "from_source": "reply-to", "subject": "Baustelle"},
+    message(
+        [
+            ("From", ""),
+            ("Reply-To", "Karl Huber <karl.huber@bau.example>"),
+            TO,
+            ("Subject", "Baustelle"),
+        ]
+    ),
+    **{
+        "from": ("karl.huber@bau.example", "Karl Huber"),
+        "from_source": "reply-to",
+        "subject": "Baustelle",
+    },
 )
 add(
     "undisclosed_returnpath",
     message(
-        [("Return-Path", "<bounces+442@news.shop.example>"), ("From", "undisclosed-sender:;"), TO, ("Subject", "Newsletter")]
+        [
+            ("Return-Path", "<bounces+442@news.shop.example>"),
+            ("From", "undisclosed-sender:;"),
+            TO,
+            ("Subject", "Newsletter"),
+        ]
     ),
-    **{"from": ("bounces+442@news.shop.example", ""), "from_source": "return-path", "subject": "Newsletter"},
+    **{
+        "from": ("bounces+442@news.shop.example", ""),
+        "from_source": "return-path",
+        "subject": "Newsletter",
+    },
 )
 add(
     "mbox_line_only",
@@ -215,19 +344,40 @@ add(
 )
 add(
     "empty_angle_from_sender",
-    message([("From", "<>"), ("Sender", "robot@monitor.example"), TO, ("Subject", "Alarm: disk full")]),
-    **{"from": ("robot@monitor.example", ""), "from_source": "sender", "subject": "Alarm: disk full"},
+    message(
+        [("From", "<>"), ("Sender", "robot@monitor.example"), TO, ("Subject", "Alarm: disk full")]
+    ),
+    **{
+        "from": ("robot@monitor.example", ""),
+        "from_source": "sender",
+        "subject": "Alarm: disk full",
+    },
 )
 add(
     "name_only_from_replyto",
-    message([("From", "John Smith"), ("Reply-To", "john.smith@consult.example"), TO, ("Subject", "Call back")]),
-    **{"from": ("john.smith@consult.example", ""), "from_source": "reply-to", "subject": "Call back"},
+    message(
+        [
+            ("From", "John Smith"),
+            ("Reply-To", "john.smith@consult.example"),
+            TO,
+            ("Subject", "Call back"),
+        ]
+    ),
+    **{
+        "from": ("john.smith@consult.example", ""),
+        "from_source": "reply-to",
+        "subject": "Call back",
+    },
 )
 add(
     "return_path_empty_then_mbox",
     b"From alerts@ups-monitor.example Tue Mar 17 09:30:00 2026\n"
     + message([("Return-Path", "<>"), TO, ("Subject", "UPS on battery")], "Power lost.\n"),
-    **{"from": ("alerts@ups-monitor.example", ""), "from_source": "envelope", "subject": "UPS on battery"},
+    **{
+        "from": ("alerts@ups-monitor.example", ""),
+        "from_source": "envelope",
+        "subject": "UPS on battery",
+    },
 )
 add(
     "no_sender_at_all",
@@ -243,7 +393,8 @@ add(
 )
 add(
     "junk_and_blank_before_headers",
-    b"---------- Forwarded message ---------\n\n" + message([FROM, TO, ("Subject", "Weitergeleitet")]),
+    b"---------- Forwarded message ---------\n\n"
+    + message([FROM, TO, ("Subject", "Weitergeleitet")]),
     **{"from": ANNA, "subject": "Weitergeleitet", "defects": ["lines before the headers skipped"]},
 )
 add(
@@ -265,7 +416,9 @@ add(
 add(
     "mixed_crlf_lf",
     b"From: Anna Berg <anna.berg@kunde.example>\r\nTo: support@postroom.example\n"
-    b"Subject: Mixed line ends\r\nDate: " + _DATE.encode() + b"\n\r\nBody line one.\r\nBody line two.\n",
+    b"Subject: Mixed line ends\r\nDate: "
+    + _DATE.encode()
+    + b"\n\r\nBody line one.\r\nBody line two.\n",
     **{"from": ANNA, "subject": "Mixed line ends", "body": ["Body line one."]},
 )
 add(
@@ -282,39 +435,106 @@ add(
 
 # --- 5. Display names ------------------------------------------------------------------------------
 NAMES = [
-    ("comment_only", "MAILER-DAEMON@mx.kunde.example (Mail Delivery System)", ("MAILER-DAEMON@mx.kunde.example", "Mail Delivery System")),
-    ("phrase_and_comment", "Peter Lang (Sales) <peter.lang@vertrieb.example>", ("peter.lang@vertrieb.example", "Peter Lang")),
-    ("quoted_encoded", f'"=?utf-8?B?{b64("Zoë Kraus".encode())}?=" <zoe@kraus.example>', ("zoe@kraus.example", "Zoë Kraus")),
+    (
+        "comment_only",
+        "MAILER-DAEMON@mx.kunde.example (Mail Delivery System)",
+        ("MAILER-DAEMON@mx.kunde.example", "Mail Delivery System"),
+    ),
+    (
+        "phrase_and_comment",
+        "Peter Lang (Sales) <peter.lang@vertrieb.example>",
+        ("peter.lang@vertrieb.example", "Peter Lang"),
+    ),
+    (
+        "quoted_encoded",
+        f'"=?utf-8?B?{b64("Zoë Kraus".encode())}?=" <zoe@kraus.example>',
+        ("zoe@kraus.example", "Zoë Kraus"),
+    ),
     ("unbalanced_quote", '"Mark Twain <mark@river.example>', ("mark@river.example", "Mark Twain")),
-    ("single_quotes", "'Mike Oldfield' <mike@tubular.example>", ("mike@tubular.example", "Mike Oldfield")),
-    ("last_first_quoted", '"Meier, Eva" <eva.meier@amt.example>', ("eva.meier@amt.example", "Meier, Eva")),
-    ("name_is_address", '"lisa@shop.example" <lisa@shop.example>', ("lisa@shop.example", "lisa@shop.example")),
-    ("escaped_quote", '"Jim \\"JJ\\" Jones" <jim@jones.example>', ("jim@jones.example", 'Jim "JJ" Jones')),
-    ("plain_and_word", "Hans =?utf-8?Q?M=C3=BCller?= <hans@mueller.example>", ("hans@mueller.example", "Hans Müller")),
+    (
+        "single_quotes",
+        "'Mike Oldfield' <mike@tubular.example>",
+        ("mike@tubular.example", "Mike Oldfield"),
+    ),
+    (
+        "last_first_quoted",
+        '"Meier, Eva" <eva.meier@amt.example>',
+        ("eva.meier@amt.example", "Meier, Eva"),
+    ),
+    (
+        "name_is_address",
+        '"lisa@shop.example" <lisa@shop.example>',
+        ("lisa@shop.example", "lisa@shop.example"),
+    ),
+    (
+        "escaped_quote",
+        '"Jim \\"JJ\\" Jones" <jim@jones.example>',
+        ("jim@jones.example", 'Jim "JJ" Jones'),
+    ),
+    (
+        "plain_and_word",
+        "Hans =?utf-8?Q?M=C3=BCller?= <hans@mueller.example>",
+        ("hans@mueller.example", "Hans Müller"),
+    ),
     ("bare_angle", "<info@laden.example>", ("info@laden.example", "")),
     ("bare_address", "info@laden.example", ("info@laden.example", "")),
-    ("outlook_quoted_address", "\"'sara@bureau.example'\" <sara@bureau.example>", ("sara@bureau.example", "sara@bureau.example")),
-    ("name_with_dot_unquoted", "Dr. Ute Vogel <ute.vogel@klinik.example>", ("ute.vogel@klinik.example", "Dr. Ute Vogel")),
-    ("encoded_in_quotes_with_comma", '"=?iso-8859-1?Q?G=F6tz,_Ralf?=" <ralf@goetz.example>', ("ralf@goetz.example", "Götz, Ralf")),
-    ("comment_name_with_daemon", "MAILER-DAEMON (Mail Delivery System) <MAILER-DAEMON@relay.example>", ("MAILER-DAEMON@relay.example", "MAILER-DAEMON")),
+    (
+        "outlook_quoted_address",
+        "\"'sara@bureau.example'\" <sara@bureau.example>",
+        ("sara@bureau.example", "sara@bureau.example"),
+    ),
+    (
+        "name_with_dot_unquoted",
+        "Dr. Ute Vogel <ute.vogel@klinik.example>",
+        ("ute.vogel@klinik.example", "Dr. Ute Vogel"),
+    ),
+    (
+        "encoded_in_quotes_with_comma",
+        '"=?iso-8859-1?Q?G=F6tz,_Ralf?=" <ralf@goetz.example>',
+        ("ralf@goetz.example", "Götz, Ralf"),
+    ),
+    (
+        "comment_name_with_daemon",
+        "MAILER-DAEMON (Mail Delivery System) <MAILER-DAEMON@relay.example>",
+        ("MAILER-DAEMON@relay.example", "MAILER-DAEMON"),
+    ),
 ]
 for key, written, expected in NAMES:
-    add(f"name_{key}", message([("From", written), TO, ("Subject", f"Name {key}")]), **{"from": expected, "subject": f"Name {key}"})
+    add(
+        f"name_{key}",
+        message([("From", written), TO, ("Subject", f"Name {key}")]),
+        **{"from": expected, "subject": f"Name {key}"},
+    )
 
 # --- 6. Attachments -----------------------------------------------------------------------------
 PDF = b"%PDF-1.4\n% fake pdf for tests\n" + b"0" * 200 + b"\n%%EOF\n"
 
 
-def attached(name: str, headers: str, expected_names: list[str], *, extra: list[bytes] | None = None, subject: str | None = None) -> None:
+def attached(
+    name: str,
+    headers: str,
+    expected_names: list[str],
+    *,
+    extra: list[bytes] | None = None,
+    subject: str | None = None,
+) -> None:
     parts = [TEXT_PART, part(headers, wrap64(PDF)), *(extra or [])]
     add(
         f"att_{name}",
         multipart([FROM, TO, ("Subject", subject or f"Attachment {name}")], parts),
-        **{"from": ANNA, "subject": subject or f"Attachment {name}", "attachment_names": expected_names},
+        **{
+            "from": ANNA,
+            "subject": subject or f"Attachment {name}",
+            "attachment_names": expected_names,
+        },
     )
 
 
-attached("ct_name_only", 'Content-Type: application/pdf; name="Rechnung 2026-03.pdf"\nContent-Transfer-Encoding: base64', ["Rechnung 2026-03.pdf"])
+attached(
+    "ct_name_only",
+    'Content-Type: application/pdf; name="Rechnung 2026-03.pdf"\nContent-Transfer-Encoding: base64',
+    ["Rechnung 2026-03.pdf"],
+)
 attached(
     "rfc2231_continuation_utf8",
     "Content-Type: application/pdf\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment;\n"
@@ -341,7 +561,11 @@ attached(
 )
 attached(
     "encoded_word_b_split",
-    "Content-Type: application/pdf;\n name=\"=?UTF-8?B?" + b64("请款单_".encode()) + "?= =?UTF-8?B?" + b64("三月.pdf".encode()) + "?=\"\n"
+    'Content-Type: application/pdf;\n name="=?UTF-8?B?'
+    + b64("请款单_".encode())
+    + "?= =?UTF-8?B?"
+    + b64("三月.pdf".encode())
+    + '?="\n'
     "Content-Transfer-Encoding: base64",
     ["请款单_三月.pdf"],
 )
@@ -350,31 +574,66 @@ attached(
     "Content-Type: application/pdf; name==?iso-8859-1?Q?Gr=FC=DFe.pdf?=\nContent-Transfer-Encoding: base64",
     ["Grüße.pdf"],
 )
-attached("windows_path", 'Content-Type: application/pdf\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="C:\\\\Users\\\\ab\\\\Desktop\\\\scan.pdf"', ["scan.pdf"])
+attached(
+    "windows_path",
+    'Content-Type: application/pdf\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="C:\\\\Users\\\\ab\\\\Desktop\\\\scan.pdf"',
+    ["scan.pdf"],
+)
 attached(
     "filename_wins_over_name",
     'Content-Type: application/pdf; name="old.pdf"\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="new.pdf"',
     ["new.pdf"],
 )
-attached("nameless_pdf", "Content-Type: application/pdf\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment", ["attachment.pdf"])
-attached("nameless_octet", "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64", ["attachment.bin"])
+attached(
+    "nameless_pdf",
+    "Content-Type: application/pdf\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment",
+    ["attachment.pdf"],
+)
+attached(
+    "nameless_octet",
+    "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64",
+    ["attachment.bin"],
+)
 attached(
     "two_files",
     'Content-Type: application/pdf; name="a.pdf"\nContent-Transfer-Encoding: base64',
     ["a.pdf", "b.xlsx"],
-    extra=[part('Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="b.xlsx"', wrap64(b"PK\x03\x04 fake"))],
+    extra=[
+        part(
+            'Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="b.xlsx"',
+            wrap64(b"PK\x03\x04 fake"),
+        )
+    ],
 )
 
-for key, codec, filename in [("utf8", "utf-8", "Übergabe_Protokoll.pdf"), ("cp1252", "cp1252", "Pièce_jointe.pdf"), ("gbk", "gbk", "合同草案.pdf")]:
+for key, codec, filename in [
+    ("utf8", "utf-8", "Übergabe_Protokoll.pdf"),
+    ("cp1252", "cp1252", "Pièce_jointe.pdf"),
+    ("gbk", "gbk", "合同草案.pdf"),
+]:
     raw = multipart(
         [FROM, TO, ("Subject", f"8-bit name {key}")],
         [
-            TEXT_PART if codec == "utf-8" else part(f"Content-Type: text/plain; charset={codec}", "Siehe Anhang / voir pièce jointe / 见附件\n".encode(codec, "replace")),
-            b"Content-Type: application/pdf; name=\"" + filename.encode(codec) + b"\"\nContent-Transfer-Encoding: base64\n"
-            b"Content-Disposition: attachment; filename=\"" + filename.encode(codec) + b"\"\n\n" + wrap64(PDF),
+            TEXT_PART
+            if codec == "utf-8"
+            else part(
+                f"Content-Type: text/plain; charset={codec}",
+                "Siehe Anhang / voir pièce jointe / 见附件\n".encode(codec, "replace"),
+            ),
+            b'Content-Type: application/pdf; name="'
+            + filename.encode(codec)
+            + b'"\nContent-Transfer-Encoding: base64\n'
+            b'Content-Disposition: attachment; filename="'
+            + filename.encode(codec)
+            + b'"\n\n'
+            + wrap64(PDF),
         ],
     )
-    add(f"att_8bit_name_{key}", raw, **{"from": ANNA, "subject": f"8-bit name {key}", "attachment_names": [filename]})
+    add(
+        f"att_8bit_name_{key}",
+        raw,
+        **{"from": ANNA, "subject": f"8-bit name {key}", "attachment_names": [filename]},
+    )
 
 INLINE_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 add(
@@ -382,47 +641,104 @@ add(
     multipart(
         [FROM, TO, ("Subject", "Logo inline")],
         [
-            part('Content-Type: text/html; charset=utf-8', b'<p>Logo: <img src="cid:logo@x"></p>\n'),
-            part("Content-Type: image/png\nContent-Transfer-Encoding: base64\nContent-ID: <logo@x>", wrap64(INLINE_PNG)),
+            part(
+                "Content-Type: text/html; charset=utf-8", b'<p>Logo: <img src="cid:logo@x"></p>\n'
+            ),
+            part(
+                "Content-Type: image/png\nContent-Transfer-Encoding: base64\nContent-ID: <logo@x>",
+                wrap64(INLINE_PNG),
+            ),
         ],
         kind="related",
     ),
-    **{"from": ANNA, "subject": "Logo inline", "attachment_names": ["image.png"], "body": ["Logo:"]},
+    **{
+        "from": ANNA,
+        "subject": "Logo inline",
+        "attachment_names": ["image.png"],
+        "body": ["Logo:"],
+    },
 )
 add(
     "att_calendar_nameless",
     multipart(
         [FROM, TO, ("Subject", "Einladung: Review")],
-        [TEXT_PART, part("Content-Type: text/calendar; method=REQUEST; charset=utf-8", b"BEGIN:VCALENDAR\nEND:VCALENDAR\n")],
+        [
+            TEXT_PART,
+            part(
+                "Content-Type: text/calendar; method=REQUEST; charset=utf-8",
+                b"BEGIN:VCALENDAR\nEND:VCALENDAR\n",
+            ),
+        ],
     ),
     **{"from": ANNA, "subject": "Einladung: Review", "attachment_names": ["invite.ics"]},
 )
 
 INNER = multipart(
-    [("From", "Lieferant <info@lieferant.example>"), ("To", "anna.berg@kunde.example"), ("Subject", "Auftragsbestätigung 5521")],
-    [part("Content-Type: text/plain; charset=utf-8", "Anbei die Bestätigung.\n".encode()), part('Content-Type: application/pdf; name="AB-5521.pdf"\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="AB-5521.pdf"', wrap64(PDF))],
+    [
+        ("From", "Lieferant <info@lieferant.example>"),
+        ("To", "anna.berg@kunde.example"),
+        ("Subject", "Auftragsbestätigung 5521"),
+    ],
+    [
+        part("Content-Type: text/plain; charset=utf-8", "Anbei die Bestätigung.\n".encode()),
+        part(
+            'Content-Type: application/pdf; name="AB-5521.pdf"\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="AB-5521.pdf"',
+            wrap64(PDF),
+        ),
+    ],
     boundary="inner=_b",
 )
 add(
     "att_forwarded_with_pdf",
-    multipart([FROM, TO, ("Subject", "Fwd: Auftragsbestätigung 5521")], [TEXT_PART, part("Content-Type: message/rfc822", INNER)]),
-    **{"from": ANNA, "subject": "Fwd: Auftragsbestätigung 5521", "attachment_names": ["Auftragsbestätigung 5521.eml", "AB-5521.pdf"], "not_in_body": ["Anbei die Bestätigung"]},
+    multipart(
+        [FROM, TO, ("Subject", "Fwd: Auftragsbestätigung 5521")],
+        [TEXT_PART, part("Content-Type: message/rfc822", INNER)],
+    ),
+    **{
+        "from": ANNA,
+        "subject": "Fwd: Auftragsbestätigung 5521",
+        "attachment_names": ["Auftragsbestätigung 5521.eml", "AB-5521.pdf"],
+        "not_in_body": ["Anbei die Bestätigung"],
+    },
 )
 add(
     "att_forwarded_named",
-    multipart([FROM, TO, ("Subject", "Fwd: order")], [TEXT_PART, part('Content-Type: message/rfc822; name="original.eml"\nContent-Disposition: attachment; filename="original.eml"', INNER)]),
+    multipart(
+        [FROM, TO, ("Subject", "Fwd: order")],
+        [
+            TEXT_PART,
+            part(
+                'Content-Type: message/rfc822; name="original.eml"\nContent-Disposition: attachment; filename="original.eml"',
+                INNER,
+            ),
+        ],
+    ),
     **{"from": ANNA, "subject": "Fwd: order", "attachment_names": ["original.eml", "AB-5521.pdf"]},
 )
 add(
     "att_forwarded_base64",
-    multipart([FROM, TO, ("Subject", "Fwd: encoded")], [TEXT_PART, part("Content-Type: message/rfc822\nContent-Transfer-Encoding: base64", wrap64(INNER))]),
-    **{"from": ANNA, "subject": "Fwd: encoded", "attachment_names": ["Auftragsbestätigung 5521.eml", "AB-5521.pdf"]},
+    multipart(
+        [FROM, TO, ("Subject", "Fwd: encoded")],
+        [
+            TEXT_PART,
+            part("Content-Type: message/rfc822\nContent-Transfer-Encoding: base64", wrap64(INNER)),
+        ],
+    ),
+    **{
+        "from": ANNA,
+        "subject": "Fwd: encoded",
+        "attachment_names": ["Auftragsbestätigung 5521.eml", "AB-5521.pdf"],
+    },
 )
 
 
 def tnef(files: list[tuple[str, bytes]], long_names: bool = False) -> bytes:
     def attr(level: int, name: int, kind: int, data: bytes) -> bytes:
-        return struct.pack("<BHHI", level, name, kind, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF)
+        return (
+            struct.pack("<BHHI", level, name, kind, len(data))
+            + data
+            + struct.pack("<H", sum(data) & 0xFFFF)
+        )
 
     out = struct.pack("<IH", 0x223E9F78, 0x0101)
     out += attr(1, 0x9006, 0x0008, struct.pack("<I", 0x00010000))  # attTnefVersion
@@ -430,12 +746,21 @@ def tnef(files: list[tuple[str, bytes]], long_names: bool = False) -> bytes:
     out += attr(1, 0x8008, 0x0007, b"IPM.Microsoft Mail.Note\x00")
     for filename, content in files:
         out += attr(2, 0x9002, 0x0006, b"\x01\x00\xff\xff\xff\xff\x01\x00\x01\x00\x00\x00\x00\x00")
-        short = filename if not long_names else filename[:6].upper() + "~1" + filename[filename.rfind(".") :][:4].upper()
+        short = (
+            filename
+            if not long_names
+            else filename[:6].upper() + "~1" + filename[filename.rfind(".") :][:4].upper()
+        )
         out += attr(2, 0x8010, 0x0001, short.encode("cp1252") + b"\x00")
         out += attr(2, 0x800F, 0x0006, content)
         if long_names:
             value = filename.encode("utf-16-le") + b"\x00\x00"
-            props = struct.pack("<I", 1) + struct.pack("<HH", 0x001F, 0x3707) + struct.pack("<II", 1, len(value)) + value
+            props = (
+                struct.pack("<I", 1)
+                + struct.pack("<HH", 0x001F, 0x3707)
+                + struct.pack("<II", 1, len(value))
+                + value
+            )
             props += b"\x00" * (-len(value) % 4)
             out += attr(2, 0x9005, 0x0006, props)
     return out
@@ -448,79 +773,210 @@ for key, files, long_names in [
     add(
         f"att_winmail_{key}",
         multipart(
-            [("From", "Baker, Tom <tom.baker@fabrikam.example>"), TO, ("Subject", f"Meeting files {key}")],
-            [TEXT_PART, part('Content-Type: application/ms-tnef; name="winmail.dat"\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="winmail.dat"', wrap64(tnef(files, long_names)))],
+            [
+                ("From", "Baker, Tom <tom.baker@fabrikam.example>"),
+                TO,
+                ("Subject", f"Meeting files {key}"),
+            ],
+            [
+                TEXT_PART,
+                part(
+                    'Content-Type: application/ms-tnef; name="winmail.dat"\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="winmail.dat"',
+                    wrap64(tnef(files, long_names)),
+                ),
+            ],
         ),
-        **{"from": ("tom.baker@fabrikam.example", "Baker, Tom"), "subject": f"Meeting files {key}", "attachment_names": [name for name, _ in files]},
+        **{
+            "from": ("tom.baker@fabrikam.example", "Baker, Tom"),
+            "subject": f"Meeting files {key}",
+            "attachment_names": [name for name, _ in files],
+        },
     )
 
 
 def uu(data: bytes) -> str:
     import binascii
 
-    lines = [binascii.b2a_uu(data[i : i + 45]).decode("ascii").rstrip("\n") for i in range(0, len(data), 45)]
+    lines = [
+        binascii.b2a_uu(data[i : i + 45]).decode("ascii").rstrip("\n")
+        for i in range(0, len(data), 45)
+    ]
     return "\n".join(lines) + "\n`\n"
 
 
 add(
     "att_uuencoded",
-    message([FROM, TO, ("Subject", "Scan attached")], "Here is the scan.\n\nbegin 644 scan0042.pdf\n" + uu(PDF) + "end\n\nThanks\n"),
-    **{"from": ANNA, "subject": "Scan attached", "attachment_names": ["scan0042.pdf"], "body": ["Here is the scan.", "Thanks"], "not_in_body": ["begin 644"]},
+    message(
+        [FROM, TO, ("Subject", "Scan attached")],
+        "Here is the scan.\n\nbegin 644 scan0042.pdf\n" + uu(PDF) + "end\n\nThanks\n",
+    ),
+    **{
+        "from": ANNA,
+        "subject": "Scan attached",
+        "attachment_names": ["scan0042.pdf"],
+        "body": ["Here is the scan.", "Thanks"],
+        "not_in_body": ["begin 644"],
+    },
 )
 add(
     "att_uuencoded_two",
-    message([FROM, TO, ("Subject", "Two files")], "begin 600 a.txt\n" + uu(b"hello world\n") + "end\nbegin 644 b.zip\n" + uu(b"PK" * 60) + "end\n"),
+    message(
+        [FROM, TO, ("Subject", "Two files")],
+        "begin 600 a.txt\n"
+        + uu(b"hello world\n")
+        + "end\nbegin 644 b.zip\n"
+        + uu(b"PK" * 60)
+        + "end\n",
+    ),
     **{"from": ANNA, "subject": "Two files", "attachment_names": ["a.txt", "b.zip"]},
 )
 add(
     "att_not_uuencoded",
-    message([FROM, TO, ("Subject", "Begin 644 is just text")], "begin 644 reasons why\nno data here\n"),
-    **{"from": ANNA, "subject": "Begin 644 is just text", "attachment_names": [], "body": ["begin 644 reasons why"]},
+    message(
+        [FROM, TO, ("Subject", "Begin 644 is just text")], "begin 644 reasons why\nno data here\n"
+    ),
+    **{
+        "from": ANNA,
+        "subject": "Begin 644 is just text",
+        "attachment_names": [],
+        "body": ["begin 644 reasons why"],
+    },
 )
 
 # --- 7. Bodies --------------------------------------------------------------------------------------
 FLOWED = "This is a long paragraph that the mailer \nwrapped with soft breaks so it \nfits.\n\nNew paragraph.\n"
 add(
     "body_flowed",
-    message([FROM, TO, ("Subject", "Flowed"), ("Content-Type", "text/plain; charset=utf-8; format=flowed")], FLOWED),
-    **{"from": ANNA, "subject": "Flowed", "body": ["This is a long paragraph that the mailer wrapped with soft breaks so it fits.\n\nNew paragraph."]},
+    message(
+        [
+            FROM,
+            TO,
+            ("Subject", "Flowed"),
+            ("Content-Type", "text/plain; charset=utf-8; format=flowed"),
+        ],
+        FLOWED,
+    ),
+    **{
+        "from": ANNA,
+        "subject": "Flowed",
+        "body": [
+            "This is a long paragraph that the mailer wrapped with soft breaks so it fits.\n\nNew paragraph."
+        ],
+    },
 )
 add(
     "body_flowed_delsp",
-    message([FROM, TO, ("Subject", "Flowed delsp"), ("Content-Type", "text/plain; charset=utf-8; format=flowed; delsp=yes")], "日本語の長い \n文章です。\n"),
+    message(
+        [
+            FROM,
+            TO,
+            ("Subject", "Flowed delsp"),
+            ("Content-Type", "text/plain; charset=utf-8; format=flowed; delsp=yes"),
+        ],
+        "日本語の長い \n文章です。\n",
+    ),
     **{"from": ANNA, "subject": "Flowed delsp", "body": ["日本語の長い文章です。"]},
 )
 add(
     "body_flowed_quoted",
-    message([FROM, TO, ("Subject", "Re: Flowed"), ("Content-Type", "text/plain; charset=utf-8; format=flowed")], "Yes, agreed.\n\n> The earlier text was \n> wrapped too.\n"),
+    message(
+        [
+            FROM,
+            TO,
+            ("Subject", "Re: Flowed"),
+            ("Content-Type", "text/plain; charset=utf-8; format=flowed"),
+        ],
+        "Yes, agreed.\n\n> The earlier text was \n> wrapped too.\n",
+    ),
     **{"from": ANNA, "subject": "Re: Flowed", "body": ["> The earlier text was wrapped too."]},
 )
 add(
     "body_html_only",
-    message([FROM, TO, ("Subject", "HTML only"), ("Content-Type", "text/html; charset=utf-8")], "<html><body><p>Sehr geehrte Damen und Herren,</p><p>die <b>Lieferung</b> ist da.</p></body></html>\n"),
-    **{"from": ANNA, "subject": "HTML only", "body": ["Sehr geehrte Damen und Herren,", "Lieferung"], "html": True},
+    message(
+        [FROM, TO, ("Subject", "HTML only"), ("Content-Type", "text/html; charset=utf-8")],
+        "<html><body><p>Sehr geehrte Damen und Herren,</p><p>die <b>Lieferung</b> ist da.</p></body></html>\n",
+    ),
+    **{
+        "from": ANNA,
+        "subject": "HTML only",
+        "body": ["Sehr geehrte Damen und Herren,", "Lieferung"],
+        "html": True,
+    },
 )
 REPLIES = [
-    ("gmail", "Thanks, that works.\n\nOn Mon, 16 Mar 2026 at 10:02, Support <support@postroom.example> wrote:\n> Please try again.\n> Regards\n", "On Mon, 16 Mar 2026"),
-    ("gmail_wrapped", "Thanks!\n\nOn Mon, 16 Mar 2026 at 10:02, Support Team <support@postroom.example>\nwrote:\n> Please try again.\n", "On Mon, 16 Mar 2026"),
-    ("german", "Danke für die Info.\n\nAm 16.03.2026 um 10:02 schrieb Support <support@postroom.example>:\n> Bitte erneut versuchen.\n", "Am 16.03.2026"),
-    ("french", "Merci.\n\nLe lun. 16 mars 2026 à 10:02, Support <support@postroom.example> a écrit :\n> Réessayez.\n", "Le lun. 16 mars"),
-    ("outlook", "Please call me.\n\n-----Original Message-----\nFrom: Support <support@postroom.example>\nSent: Monday, March 16, 2026 10:02 AM\nSubject: Ticket\n\nPlease try again.\n", "-----Original Message-----"),
-    ("outlook_underscores", "See below.\n\n________________________________\nFrom: Support <support@postroom.example>\nSent: Monday, March 16, 2026 10:02\n", "________________________________"),
-    ("outlook_header_block", "Approved.\n\nFrom: Support <support@postroom.example>\nSent: Monday, March 16, 2026 10:02\nTo: Anna\n", "From: Support"),
+    (
+        "gmail",
+        "Thanks, that works.\n\nOn Mon, 16 Mar 2026 at 10:02, Support <support@postroom.example> wrote:\n> Please try again.\n> Regards\n",
+        "On Mon, 16 Mar 2026",
+    ),
+    (
+        "gmail_wrapped",
+        "Thanks!\n\nOn Mon, 16 Mar 2026 at 10:02, Support Team <support@postroom.example>\nwrote:\n> Please try again.\n",
+        "On Mon, 16 Mar 2026",
+    ),
+    (
+        "german",
+        "Danke für die Info.\n\nAm 16.03.2026 um 10:02 schrieb Support <support@postroom.example>:\n> Bitte erneut versuchen.\n",
+        "Am 16.03.2026",
+    ),
+    (
+        "french",
+        "Merci.\n\nLe lun. 16 mars 2026 à 10:02, Support <support@postroom.example> a écrit :\n> Réessayez.\n",
+        "Le lun. 16 mars",
+    ),
+    (
+        "outlook",
+        "Please call me.\n\n-----Original Message-----\nFrom: Support <support@postroom.example>\nSent: Monday, March 16, 2026 10:02 AM\nSubject: Ticket\n\nPlease try again.\n",
+        "-----Original Message-----",
+    ),
+    (
+        "outlook_underscores",
+        "See below.\n\n________________________________\nFrom: Support <support@postroom.example>\nSent: Monday, March 16, 2026 10:02\n",
+        "________________________________",
+    ),
+    (
+        "outlook_header_block",
+        "Approved.\n\nFrom: Support <support@postroom.example>\nSent: Monday, March 16, 2026 10:02\nTo: Anna\n",
+        "From: Support",
+    ),
     ("quote_only_marks", "Agreed with both points.\n\n> point one\n> point two\n", "> point one"),
 ]
 for key, text, starts in REPLIES:
-    add(f"body_reply_{key}", message([FROM, TO, ("Subject", f"Re: reply {key}")], text), **{"from": ANNA, "subject": f"Re: reply {key}", "quote_starts_with": starts, "body": [text.strip().split("\n")[-1].strip()]})
+    add(
+        f"body_reply_{key}",
+        message([FROM, TO, ("Subject", f"Re: reply {key}")], text),
+        **{
+            "from": ANNA,
+            "subject": f"Re: reply {key}",
+            "quote_starts_with": starts,
+            "body": [text.strip().split("\n")[-1].strip()],
+        },
+    )
 add(
     "body_signature",
-    message([FROM, TO, ("Subject", "Signed")], "The printer is broken again.\n\n-- \nAnna Berg\nKunde GmbH\n"),
-    **{"from": ANNA, "subject": "Signed", "signature_starts_with": "-- \nAnna Berg", "quote_starts_with": None},
+    message(
+        [FROM, TO, ("Subject", "Signed")],
+        "The printer is broken again.\n\n-- \nAnna Berg\nKunde GmbH\n",
+    ),
+    **{
+        "from": ANNA,
+        "subject": "Signed",
+        "signature_starts_with": "-- \nAnna Berg",
+        "quote_starts_with": None,
+    },
 )
 add(
     "body_signature_and_quote",
-    message([FROM, TO, ("Subject", "Re: Signed")], "Works now.\n\n-- \nAnna\n\nOn Mon, 16 Mar 2026, Support wrote:\n> Try this.\n"),
-    **{"from": ANNA, "subject": "Re: Signed", "signature_starts_with": "-- \nAnna", "quote_starts_with": "On Mon, 16 Mar 2026"},
+    message(
+        [FROM, TO, ("Subject", "Re: Signed")],
+        "Works now.\n\n-- \nAnna\n\nOn Mon, 16 Mar 2026, Support wrote:\n> Try this.\n",
+    ),
+    **{
+        "from": ANNA,
+        "subject": "Re: Signed",
+        "signature_starts_with": "-- \nAnna",
+        "quote_starts_with": "On Mon, 16 Mar 2026",
+    },
 )
 add(
     "body_mobile_signature",
@@ -530,12 +986,27 @@ add(
 
 # --- 8. Bounces -------------------------------------------------------------------------------------
 OUT_ID = "<postroom.{n}-T.1@postroom.example>"
-ORIGINAL_HEADERS = "From: Support <support@postroom.example>\nTo: {rcpt}\nSubject: Your ticket {n}-T\nMessage-ID: " + OUT_ID + "\nDate: Mon, 16 Mar 2026 10:00:00 +0000\n"
+ORIGINAL_HEADERS = (
+    "From: Support <support@postroom.example>\nTo: {rcpt}\nSubject: Your ticket {n}-T\nMessage-ID: "
+    + OUT_ID
+    + "\nDate: Mon, 16 Mar 2026 10:00:00 +0000\n"
+)
 HARD = ("550", "5.1.1", "The email account that you tried to reach does not exist")
 SOFT = ("452", "4.2.2", "The email account that you tried to reach is over quota")
 
 
-def dsn(style: str, n: int, rcpt: str, code: tuple[str, str, str], *, mta: str, subject: str, sender: str, text: str, action: str | None = None) -> bytes:
+def dsn(
+    style: str,
+    n: int,
+    rcpt: str,
+    code: tuple[str, str, str],
+    *,
+    mta: str,
+    subject: str,
+    sender: str,
+    text: str,
+    action: str | None = None,
+) -> bytes:
     smtp, status, words = code
     act = action or ("failed" if status.startswith("5") else "delayed")
     status_part = (
@@ -544,11 +1015,19 @@ def dsn(style: str, n: int, rcpt: str, code: tuple[str, str, str], *, mta: str, 
         f"Remote-MTA: dns; mx.{rcpt.split('@')[1]}\nDiagnostic-Code: smtp; {smtp} {status} {words}\n"
     )
     return multipart(
-        [("From", sender), ("To", "support@postroom.example"), ("Subject", subject), ("Auto-Submitted", "auto-replied")],
+        [
+            ("From", sender),
+            ("To", "support@postroom.example"),
+            ("Subject", subject),
+            ("Auto-Submitted", "auto-replied"),
+        ],
         [
             part("Content-Type: text/plain; charset=us-ascii", text.encode()),
             part("Content-Type: message/delivery-status", status_part.encode()),
-            part("Content-Type: text/rfc822-headers", ORIGINAL_HEADERS.format(n=n, rcpt=rcpt).encode()),
+            part(
+                "Content-Type: text/rfc822-headers",
+                ORIGINAL_HEADERS.format(n=n, rcpt=rcpt).encode(),
+            ),
         ],
         kind="report",
         extra="; report-type=delivery-status",
@@ -557,14 +1036,29 @@ def dsn(style: str, n: int, rcpt: str, code: tuple[str, str, str], *, mta: str, 
 
 
 def plain_bounce(n: int, sender: str, subject: str, text: str) -> bytes:
-    return message([("From", sender), ("To", "support@postroom.example"), ("Subject", subject)], text)
+    return message(
+        [("From", sender), ("To", "support@postroom.example"), ("Subject", subject)], text
+    )
 
 
 STYLES: dict[str, Any] = {}
 
 
-def bounce_case(style: str, kind: str, n: int, rcpt: str, raw: bytes, status: str | None, sender: tuple[str, str], subject: str) -> None:
-    report: dict[str, Any] = {"original_message_ids": [OUT_ID.format(n=n)], "failed_recipients": [rcpt], "kind": kind}
+def bounce_case(
+    style: str,
+    kind: str,
+    n: int,
+    rcpt: str,
+    raw: bytes,
+    status: str | None,
+    sender: tuple[str, str],
+    subject: str,
+) -> None:
+    report: dict[str, Any] = {
+        "original_message_ids": [OUT_ID.format(n=n)],
+        "failed_recipients": [rcpt],
+        "kind": kind,
+    }
     if status:
         report["status"] = status
     add(f"bounce_{style}_{kind}_{n}", raw, **{"from": sender, "subject": subject, "report": report})
@@ -578,36 +1072,92 @@ for kind, code in (("hard", HARD), ("soft", SOFT)):
         smtp, status, words = code
         # RFC 3464 (Postfix style, as Postfix sends it)
         bounce_case(
-            "postfix", kind, n, rcpt,
-            dsn("postfix", n, rcpt, code, mta="mx.postroom.example", subject="Undelivered Mail Returned to Sender" if kind == "hard" else "Delayed Mail (still being retried)",
+            "postfix",
+            kind,
+            n,
+            rcpt,
+            dsn(
+                "postfix",
+                n,
+                rcpt,
+                code,
+                mta="mx.postroom.example",
+                subject="Undelivered Mail Returned to Sender"
+                if kind == "hard"
+                else "Delayed Mail (still being retried)",
                 sender="MAILER-DAEMON@mx.postroom.example (Mail Delivery System)",
-                text=f"This is the mail system at host mx.postroom.example.\n\nI'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n<{rcpt}>: host mx.{rcpt.split('@')[1]} said: {smtp} {status} {words}\n"),
-            status, ("MAILER-DAEMON@mx.postroom.example", "Mail Delivery System"),
-            "Undelivered Mail Returned to Sender" if kind == "hard" else "Delayed Mail (still being retried)",
+                text=f"This is the mail system at host mx.postroom.example.\n\nI'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n<{rcpt}>: host mx.{rcpt.split('@')[1]} said: {smtp} {status} {words}\n",
+            ),
+            status,
+            ("MAILER-DAEMON@mx.postroom.example", "Mail Delivery System"),
+            "Undelivered Mail Returned to Sender"
+            if kind == "hard"
+            else "Delayed Mail (still being retried)",
         )
         n += 1
         bounce_case(
-            "rfc3464", kind, n, rcpt,
-            dsn("rfc3464", n, rcpt, code, mta="gateway.customer.example", subject="Delivery Status Notification", sender="postmaster@gateway.customer.example",
-                text="This is an automatically generated Delivery Status Notification.\n"),
-            status, ("postmaster@gateway.customer.example", ""), "Delivery Status Notification",
+            "rfc3464",
+            kind,
+            n,
+            rcpt,
+            dsn(
+                "rfc3464",
+                n,
+                rcpt,
+                code,
+                mta="gateway.customer.example",
+                subject="Delivery Status Notification",
+                sender="postmaster@gateway.customer.example",
+                text="This is an automatically generated Delivery Status Notification.\n",
+            ),
+            status,
+            ("postmaster@gateway.customer.example", ""),
+            "Delivery Status Notification",
         )
         n += 1
         bounce_case(
-            "gmail", kind, n, rcpt,
-            dsn("gmail", n, rcpt, code, mta="mx.google.com", subject="Delivery Status Notification (Failure)" if kind == "hard" else "Delivery Status Notification (Delay)",
+            "gmail",
+            kind,
+            n,
+            rcpt,
+            dsn(
+                "gmail",
+                n,
+                rcpt,
+                code,
+                mta="mx.google.com",
+                subject="Delivery Status Notification (Failure)"
+                if kind == "hard"
+                else "Delivery Status Notification (Delay)",
                 sender="Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
-                text=f"** Address not found **\n\nYour message wasn't delivered to {rcpt} because the address couldn't be found.\n"),
-            status, ("mailer-daemon@googlemail.com", "Mail Delivery Subsystem"),
-            "Delivery Status Notification (Failure)" if kind == "hard" else "Delivery Status Notification (Delay)",
+                text=f"** Address not found **\n\nYour message wasn't delivered to {rcpt} because the address couldn't be found.\n",
+            ),
+            status,
+            ("mailer-daemon@googlemail.com", "Mail Delivery Subsystem"),
+            "Delivery Status Notification (Failure)"
+            if kind == "hard"
+            else "Delivery Status Notification (Delay)",
         )
         n += 1
         bounce_case(
-            "exchange", kind, n, rcpt,
-            dsn("exchange", n, rcpt, code, mta="EXCH01.corp.example", subject="Undeliverable: Your ticket" if kind == "hard" else "Delivery delayed:Your ticket",
+            "exchange",
+            kind,
+            n,
+            rcpt,
+            dsn(
+                "exchange",
+                n,
+                rcpt,
+                code,
+                mta="EXCH01.corp.example",
+                subject="Undeliverable: Your ticket"
+                if kind == "hard"
+                else "Delivery delayed:Your ticket",
                 sender="Microsoft Outlook <postmaster@corp.example>",
-                text=f"Delivery has failed to these recipients or groups:\n\n{rcpt} ({rcpt})\nThe e-mail address you entered couldn't be found.\n"),
-            status, ("postmaster@corp.example", "Microsoft Outlook"),
+                text=f"Delivery has failed to these recipients or groups:\n\n{rcpt} ({rcpt})\nThe e-mail address you entered couldn't be found.\n",
+            ),
+            status,
+            ("postmaster@corp.example", "Microsoft Outlook"),
             "Undeliverable: Your ticket" if kind == "hard" else "Delivery delayed:Your ticket",
         )
         n += 1
@@ -617,9 +1167,14 @@ for kind, code in (("hard", HARD), ("soft", SOFT)):
             f"Remote Server returned '{smtp} {status} {words}'\n\nOriginal message headers:\n\n{copy}"
         )
         bounce_case(
-            "o365_text", kind, n, rcpt,
+            "o365_text",
+            kind,
+            n,
+            rcpt,
             plain_bounce(n, "postmaster@outlook.example", "Undeliverable: Your ticket", o365_text),
-            status, ("postmaster@outlook.example", ""), "Undeliverable: Your ticket",
+            status,
+            ("postmaster@outlook.example", ""),
+            "Undeliverable: Your ticket",
         )
         n += 1
         copy = ORIGINAL_HEADERS.format(n=n, rcpt=rcpt)
@@ -644,9 +1199,16 @@ for kind, code in (("hard", HARD), ("soft", SOFT)):
             )
             exim_subject = "Warning: message 1wXyZ-000abc-Qr delayed 24 hours"
         bounce_case(
-            "exim", kind, n, rcpt,
-            plain_bounce(n, "Mail Delivery System <Mailer-Daemon@mx.sender.example>", exim_subject, exim_text),
-            status, ("Mailer-Daemon@mx.sender.example", "Mail Delivery System"), exim_subject,
+            "exim",
+            kind,
+            n,
+            rcpt,
+            plain_bounce(
+                n, "Mail Delivery System <Mailer-Daemon@mx.sender.example>", exim_subject, exim_text
+            ),
+            status,
+            ("Mailer-Daemon@mx.sender.example", "Mail Delivery System"),
+            exim_subject,
         )
         n += 1
         copy = ORIGINAL_HEADERS.format(n=n, rcpt=rcpt)
@@ -658,9 +1220,14 @@ for kind, code in (("hard", HARD), ("soft", SOFT)):
             f"--- Below this line is a copy of the message.\n\n{copy}\nHello\n"
         )
         bounce_case(
-            "qmail", kind, n, rcpt,
+            "qmail",
+            kind,
+            n,
+            rcpt,
             plain_bounce(n, "MAILER-DAEMON@mail.sender.example", "failure notice", qmail_text),
-            status, ("MAILER-DAEMON@mail.sender.example", ""), "failure notice",
+            status,
+            ("MAILER-DAEMON@mail.sender.example", ""),
+            "failure notice",
         )
         n += 1
         copy = ORIGINAL_HEADERS.format(n=n, rcpt=rcpt)
@@ -670,9 +1237,14 @@ for kind, code in (("hard", HARD), ("soft", SOFT)):
             f"--- Below this line is a copy of the message.\n\n{copy}\nHello\n"
         )
         bounce_case(
-            "yahoo", kind, n, rcpt,
+            "yahoo",
+            kind,
+            n,
+            rcpt,
             plain_bounce(n, "MAILER-DAEMON@yahoo.example", "Failure Notice", yahoo_text),
-            status, ("MAILER-DAEMON@yahoo.example", ""), "Failure Notice",
+            status,
+            ("MAILER-DAEMON@yahoo.example", ""),
+            "Failure Notice",
         )
 
 # A bounce without any status code: classified from its words.
@@ -680,7 +1252,9 @@ n += 1
 add(
     f"bounce_words_only_{n}",
     plain_bounce(
-        n, "MAILER-DAEMON@old.example", "Returned mail: see transcript for details",
+        n,
+        "MAILER-DAEMON@old.example",
+        "Returned mail: see transcript for details",
         "The original message was received at Mon, 16 Mar 2026.\n\n   ----- The following addresses had permanent fatal errors -----\n"
         "<nobody@old-customer.example>\n    (reason: User unknown)\n\n   ----- Original message follows -----\n\n"
         + ORIGINAL_HEADERS.format(n=n, rcpt="nobody@old-customer.example"),
@@ -688,9 +1262,15 @@ add(
     **{
         "from": ("MAILER-DAEMON@old.example", ""),
         "subject": "Returned mail: see transcript for details",
-        "report": {"original_message_ids": [OUT_ID.format(n=n)], "failed_recipients": ["nobody@old-customer.example"], "kind": "hard"},
+        "report": {
+            "original_message_ids": [OUT_ID.format(n=n)],
+            "failed_recipients": ["nobody@old-customer.example"],
+            "kind": "hard",
+        },
     },
 )
 
-(HERE / "realworld.json").write_text(json.dumps(ROWS, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+(HERE / "realworld.json").write_text(
+    json.dumps(ROWS, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+)
 print(f"{len(ROWS)} messages written")

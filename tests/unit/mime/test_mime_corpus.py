@@ -358,7 +358,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
 }
 
 
-
 def _realworld() -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = json.loads((CORPUS / "realworld.json").read_text())
     for row in rows.values():
