@@ -37,6 +37,11 @@ class ChannelHealth:
     """The hint of the failed step of the last connection check, if one failed."""
     checked: bool
     """A connection check ever ran."""
+    last_check_ok: bool | None = None
+    """The last connection check passed (True), failed (False) or never ran (None)."""
+    disabled_reason: str | None = None
+    """Why the channel is off (switched off after too many failures, or by a person)."""
+    last_error_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +133,11 @@ def _channel(channel: ChannelRecord, today: int, total: int) -> ChannelHealth:
         failure_count=channel.failure_count,
         last_error_class=channel.last_error_class,
         last_error=channel.last_error,
-        hint=_hint(channel.last_check),
+        hint=_hint(channel.last_check) or _class_hint(channel.last_error_class),
         checked=channel.last_check_ok is not None,
+        last_check_ok=channel.last_check_ok,
+        disabled_reason=channel.disabled_reason,
+        last_error_at=channel.last_error_at,
     )
 
 
@@ -165,6 +173,27 @@ def _failed_step(report: dict[str, Any] | None) -> dict[str, Any] | None:
 def _hint(report: dict[str, Any] | None) -> str | None:
     failed = _failed_step(report)
     return _text(failed.get("hint")) if failed else None
+
+
+_CLASS_HINTS = {
+    "authentication": "check the channel's user name, password and authorization identity,"
+    " then test the connection",
+    "dns": "the host name does not resolve: check its spelling and this machine's DNS",
+    "connection": "nothing answers on that port: check the host, the port and any firewall",
+    "timeout": "the server did not answer in time: check the host, the port and the network",
+    "tls": "the certificate is not trusted for this host: test the connection to see it;"
+    " give the channel a CA file if the server uses a private CA",
+    "protocol": "the server answered outside the protocol: check the port and the scheme"
+    " (pop3s:// on 995, imaps:// on 993, pop3:// or imap:// with STARTTLS)",
+    "storage": "Postroom's database or blob folder could not be used: see the service's log",
+    "configuration": "the channel's stored settings cannot be used: edit the channel",
+    "message-too-large": "a message over POSTROOM_MAX_MESSAGE_BYTES was left on the server",
+}
+"""What to do about a poll's failure, by its class, when no failed check says more."""
+
+
+def _class_hint(failure_class: str | None) -> str | None:
+    return _CLASS_HINTS.get(failure_class) if failure_class else None
 
 
 def _text(value: object) -> str | None:

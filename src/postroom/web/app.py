@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 
 from postroom.bootstrap import App
 from postroom.web import problems
+from postroom.web import ui as pages
 from postroom.web.api import health, routes, session, tokens, users
 from postroom.web.metrics import registry
 from postroom.web.security import Guard
@@ -49,6 +50,7 @@ def create_app(app: App) -> FastAPI:
     for module in (health, session, routes, users, tokens):
         web.include_router(module.router)
     web.include_router(signup_router)
+    pages.install(web)  # the web UI's pages, static files and browser error pages
     web.add_middleware(Guard, max_message_bytes=app.settings.max_message_bytes)
     web.openapi = lambda: _openapi(web)  # type: ignore[method-assign]
     return web

@@ -1,7 +1,11 @@
 """What every response carries and every request is held to, before any handler runs.
 
 - Headers: a strict Content-Security-Policy (nothing loads, nothing frames a page, no
-  inline script), ``nosniff``, ``Referrer-Policy: no-referrer``. No CORS headers are ever
+  inline script), ``nosniff``, ``Referrer-Policy: no-referrer``. The API's policy lets
+  nothing load (``default-src 'none'``); a page's (`PAGE_CSP`: any path outside
+  ``/api/``) loads its styles, images and scripts from this site only, never inline. A
+  response that sets its own Content-Security-Policy keeps it (a stricter one: the frame
+  of a mail's HTML). No CORS headers are ever
   sent, so a browser keeps other sites' scripts out (CORS off).
 - Body size: a message (``POST /api/v1/messages``, ``/api/v1/explain``) up to the
   configured maximum, anything else up to 1 MB. A declared ``Content-Length`` over it is
@@ -24,6 +28,10 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CSP = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 HEADERS = (
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -55,15 +63,20 @@ class Guard:
             await self.app(scope, receive, send)
             return
 
+        path: str = scope.get("path", "")
+        policy = CSP if path.startswith("/api/") else PAGE_CSP
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                given = message.get("headers", ())
+                own = [h for h in given if h[0] == b"content-security-policy"][:1]
                 message["headers"] = [
-                    *(h for h in message.get("headers", ()) if h[0] not in _OURS),
-                    *HEADERS,
+                    *(h for h in given if h[0] not in _OURS),
+                    *(own or [(b"content-security-policy", policy.encode())]),
+                    *HEADERS[1:],
                 ]
             await send(message)
 
-        path: str = scope.get("path", "")
         limit = self.max_message_bytes if path in MESSAGE_PATHS else JSON_LIMIT
         headers = dict(scope.get("headers", ()))
         refusal = _refusal(scope["method"], path, headers, limit)
