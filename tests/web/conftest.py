@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from postroom.bootstrap import App
 from postroom.records.config import Role
+from postroom.services.accounts import AccountService
+from postroom.services.passwords import Passwords
 from postroom.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
@@ -33,7 +36,12 @@ class Web:
 
 @pytest.fixture
 def postroom_app(postroom_env: dict[str, str]) -> App:
-    return App()
+    """An App whose Argon2 costs the least (the real parameters are the service's tests'
+    business; here each sign-in would cost ~0.1 s)."""
+    app = App()
+    cheap = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    app.__dict__["accounts"] = AccountService(app.storage, passwords=cheap)
+    return app
 
 
 @pytest.fixture

@@ -50,8 +50,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "unhandled": ("quarantine",),
     "check": ("check",),
     "auth-string": ("check",),
-    "status": ("status",),
-    "web": ("web",),
+    "status": ("status", "web"),  # a lone command would become the root (Typer): two
+    "web": ("web", "status"),
 }
 """Each top-level command and the modules that register it (a test keeps it complete)."""
 

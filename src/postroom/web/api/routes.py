@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from postroom.errors import NotFoundError
 from postroom.render.config import route_json
 from postroom.web.auth import Admin, Postroom
+from postroom.web.fields import Address, Label, Name
 from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, responses
 
@@ -26,10 +27,10 @@ class RouteOut(BaseModel):
 
 
 class RouteIn(BaseModel):
-    address: str = Field(min_length=1, max_length=320)
-    context: str = Field(min_length=1, max_length=300)
-    category: str = Field(min_length=1, max_length=300)
-    queue: str = Field(min_length=1, max_length=200)
+    address: Address
+    context: Label
+    category: Label
+    queue: Name
     acknowledge: bool = False
 
 

@@ -7,13 +7,14 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from postroom.web.auth import COOKIE, Postroom, SignedIn, clear_session_cookie, set_session_cookie
+from postroom.web.fields import Name
 from postroom.web.problems import ProblemError, not_signed_in, responses
 
 router = APIRouter(prefix="/api/v1/session", tags=["session"])
 
 
 class SignIn(BaseModel):
-    username: str = Field(min_length=1, max_length=200)
+    username: Name
     password: str = Field(min_length=1, max_length=1024)
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from postroom.render.config import token_created_json, token_json
 from postroom.web.auth import Admin, Postroom
+from postroom.web.fields import Name
 from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, responses
 
@@ -31,8 +32,8 @@ class TokenCreated(TokenOut):
 
 
 class TokenIn(BaseModel):
-    user: str = Field(min_length=1, max_length=200)
-    name: str | None = Field(default=None, max_length=200)
+    user: Name
+    name: Name | None = None
 
 
 @router.get("", response_model=list[TokenOut])

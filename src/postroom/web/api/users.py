@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from postroom.records.config import Role
 from postroom.render.config import user_json
 from postroom.web.auth import Admin, Postroom
+from postroom.web.fields import Address, Name
 from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, responses
 
@@ -23,10 +24,10 @@ class UserOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
+    name: Name
+    email: Address | None = None
     role: Role = Role.AGENT
-    password: str | None = Field(default=None, min_length=1, max_length=1024)
+    password: str | None = Field(default=None, min_length=1, max_length=1024, pattern=r"^[^\x00]*$")
     """Write-only: without one, the user cannot sign in (a token still works)."""
 
 
