@@ -1,0 +1,106 @@
+"""``POST /api/v1/messages`` (store and handle a raw message, as ``postroom ingest``) and
+``POST /api/v1/explain`` (the dry run, as ``explain``): admins and agents.
+
+The body is the message (``message/rfc822``), read as it streams in up to the configured
+maximum (``POSTROOM_MAX_MESSAGE_BYTES``; `web/security.py` refuses more at the first byte
+past it). A message is never lost silently: stored and decided is 201 with the decision
+(a message stored before: 200 with the decision recorded then); junk is quarantined as
+``ingest`` does, and said so in the decision; a message that could not be stored at all
+is 503 with ``Retry-After`` (send it again later), as ``ingest`` exits 75.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+
+from postroom.errors import PostroomError
+from postroom.render.mail import decision_json, explanation_json
+from postroom.web.auth import Postroom, SignedIn
+from postroom.web.problems import API_PROBLEMS, RETRY_AFTER_SECONDS, ProblemError, responses
+from postroom.web.security import BodyTooLarge
+
+log = logging.getLogger("postroom.web")
+
+router = APIRouter(prefix="/api/v1", tags=["messages"], responses=API_PROBLEMS)
+
+_MESSAGE_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "the raw message, as received (RFC 5322)",
+        "content": {
+            "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+class Decision(BaseModel):
+    """The decision object of docs/handler.md §6 (``ingest --json``)."""
+
+    model_config = ConfigDict(extra="allow")
+    outcome: str
+    rule: str
+    path: list[str]
+    matched_by: str | None
+    work_items: list[dict[str, Any]]
+    auto_reply: str | None
+    reason: str | None
+    message: int | None
+
+
+class Explained(BaseModel):
+    """``explain --json``: the parsed mail and the decision it would get, with its trace."""
+
+    mail: dict[str, Any]
+    decision: dict[str, Any]
+
+
+@router.post(
+    "/messages",
+    status_code=201,
+    response_model=Decision,
+    openapi_extra=_MESSAGE_BODY,
+    responses={200: {"model": Decision, "description": "stored before"}, **responses(409)},
+)
+async def ingest(request: Request, response: Response, _: SignedIn, app: Postroom) -> Any:
+    """Store and handle one raw message (``ingest --json``); 503 with Retry-After when it
+    could not be stored (send it again)."""
+    raw = await _read(request, app.settings.max_message_bytes)
+    try:
+        result = await run_in_threadpool(app.ingest.ingest, raw)
+    except PostroomError:
+        raise  # a storage outage is 503 with Retry-After (problems.py), a UserError 4xx
+    except Exception as exc:
+        log.error("a message could not be stored", exc_info=exc)
+        raise ProblemError(
+            503,
+            f"the message was not stored ({exc.__class__.__name__}); send it again later",
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from exc
+    if result.already_stored:
+        response.status_code = 200
+    return decision_json(result)
+
+
+@router.post("/explain", response_model=Explained, openapi_extra=_MESSAGE_BODY)
+async def explain(request: Request, _: SignedIn, app: Postroom) -> dict[str, Any]:
+    """The parsed mail and the decision it would get (``explain --json``); changes nothing."""
+    raw = await _read(request, app.settings.max_message_bytes)
+    explained = await run_in_threadpool(app.ingest.explain, raw)
+    return explanation_json(explained)
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    """The body as it streams in, never more than ``limit`` bytes."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge(limit)
+    return bytes(body)
