@@ -45,7 +45,7 @@ def create_app(app: App) -> FastAPI:
     )
     web.state.postroom = app
     web.state.throttle = SignInThrottle()
-    web.state.metrics = registry(app.overview)
+    web.state.metrics = registry(lambda: app.overview)
     problems.install(web)
     for module in (health, session, routes, users, tokens):
         web.include_router(module.router)

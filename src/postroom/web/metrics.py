@@ -15,7 +15,7 @@ front of workers on other machines does not have. Stored durations are the way c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -25,15 +25,17 @@ from postroom.services.overview import Overview, OverviewService
 
 
 class OverviewCollector(Collector):
-    def __init__(self, overview: OverviewService) -> None:
+    def __init__(self, overview: Callable[[], OverviewService]) -> None:
         self._overview = overview
 
     def collect(self) -> Iterator[Metric]:
-        yield from metrics(self._overview.overview())
+        yield from metrics(self._overview().overview())
 
 
-def registry(overview: OverviewService) -> CollectorRegistry:
-    """A registry of this app's own (never the process-wide default)."""
+def registry(overview: Callable[[], OverviewService]) -> CollectorRegistry:
+    """A registry of this app's own (never the process-wide default). The service is
+    asked for at each scrape: the web service starts, and answers ``/healthz``, while the
+    database is away."""
     reg = CollectorRegistry(auto_describe=False)
     reg.register(OverviewCollector(overview))
     return reg
