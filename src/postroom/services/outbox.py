@@ -16,7 +16,7 @@ from postroom.errors import UserError
 from postroom.records.outbox import OutboxRecord
 from postroom.records.statuses import CommunicationStatus, OutboxStatus, RecipientStatus
 from postroom.services.send import SendReport
-from postroom.storage.unit import Storage
+from postroom.storage.unit import Storage, UnitOfWork
 
 _RETRYABLE = tuple(s for s in OutboxStatus if s.retryable)
 _CANCELLABLE = tuple(s for s in OutboxStatus if s.cancellable)
@@ -63,7 +63,7 @@ class OutboxService:
             uow.communications.set_status_of_outbox(
                 outbox_id, CommunicationStatus.QUEUED, f"retry asked at {now.isoformat()}Z"
             )
-            return uow.outbox.get(outbox_id)
+            return _listed(uow, outbox_id)
 
     def cancel(self, outbox_id: int) -> OutboxRecord:
         """Never send it (unless a sender took it meanwhile: then nothing changes)."""
@@ -74,7 +74,17 @@ class OutboxService:
             if not uow.outbox.cancel(outbox_id, _CANCELLABLE):
                 raise UserError(_refused(uow.outbox.get(outbox_id), _CANCELLABLE, "cancelled"))
             uow.communications.set_status_of_outbox(outbox_id, CommunicationStatus.CANCELLED, None)
-            return uow.outbox.get(outbox_id)
+            return _listed(uow, outbox_id)
+
+
+def _listed(uow: UnitOfWork, outbox_id: int) -> OutboxRecord:
+    """The row as `list` shows it, its work item's reference joined (`get` reads the row
+    alone): `outbox retry|cancel --json` and the API answer in the list's shape."""
+    message = uow.outbox.get(outbox_id)
+    if message.work_item_id is None:
+        return message
+    same_item = uow.outbox.all(message.work_item_id)
+    return next((m for m in same_item if m.id == outbox_id), message)
 
 
 def _refused(message: OutboxRecord, allowed: tuple[OutboxStatus, ...], done: str) -> str:

@@ -18,7 +18,21 @@ from fastapi.openapi.utils import get_openapi
 from postroom.bootstrap import App
 from postroom.web import problems
 from postroom.web import ui as pages
-from postroom.web.api import communications, health, items, messages, routes, session, tokens, users
+from postroom.web.api import (
+    channels,
+    checks,
+    communications,
+    health,
+    items,
+    messages,
+    outbox,
+    quarantine,
+    routes,
+    servers,
+    session,
+    tokens,
+    users,
+)
 from postroom.web.metrics import registry
 from postroom.web.security import Guard
 from postroom.web.signup import router as signup_router
@@ -50,6 +64,8 @@ def create_app(app: App) -> FastAPI:
     for module in (health, session, routes, users, tokens):
         web.include_router(module.router)
     for module in (items, communications, messages):
+        web.include_router(module.router)
+    for module in (channels, servers, checks, outbox, quarantine):
         web.include_router(module.router)
     web.include_router(signup_router)
     pages.install(web)  # the web UI's pages, static files and browser error pages

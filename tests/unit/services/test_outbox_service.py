@@ -100,7 +100,7 @@ def test_cancel(tmp_path: Path, status: str, allowed: bool) -> None:
     assert (cancelled.status, cancelled.next_attempt, cancelled.reference) == (
         "cancelled",
         None,
-        None,
+        "T-1",  # as `list` shows it: the reference joined
     )
     assert communication(storage) == ("cancelled", None)
     with pytest.raises(NotFoundError, match="no outbox message 99"):
