@@ -20,6 +20,18 @@ def test_routes_add_list_show_remove_as_the_cli(web: Web) -> None:
     assert web.app.routes.list()[0].address == "r01@example.org"
     shown = web.client.get("/api/v1/routes/R01@Example.org", headers=web.admin())
     assert shown.json() == made.json()
+    changed = web.client.patch(
+        "/api/v1/routes/r01@example.org",
+        json={"queue": "Q2", "acknowledge": True},
+        headers=web.admin(),
+    )
+    assert changed.status_code == 200
+    assert changed.json() == {**_route(1), "queue": "Q2", "acknowledge": True}
+    assert web.app.routes.list()[0].queue == "Q2"
+    missing = web.client.patch(
+        "/api/v1/routes/r99@example.org", json={"queue": "Q"}, headers=web.admin()
+    )
+    _is_problem(missing, 404)
     gone = web.client.delete("/api/v1/routes/r01@example.org", headers=web.admin())
     assert gone.status_code == 204
     assert web.app.routes.list() == []

@@ -1,4 +1,4 @@
-"""``/api/v1/routes``: as ``route add/list/show/remove`` (admin only), in the shapes of
+"""``/api/v1/routes``: as ``route add/list/show/set/remove`` (admin only), in the shapes of
 `postroom.render.config` (the pattern the other configuration paths follow)."""
 
 from __future__ import annotations
@@ -34,6 +34,15 @@ class RouteIn(BaseModel):
     acknowledge: bool = False
 
 
+class RouteChange(BaseModel):
+    """What changes (a field left out keeps its value)."""
+
+    context: Label | None = None
+    category: Label | None = None
+    queue: Name | None = None
+    acknowledge: bool | None = None
+
+
 @router.get("", response_model=list[RouteOut])
 def list_routes(
     _: Admin, app: Postroom, paging: Paging, request: Request, response: Response
@@ -58,6 +67,13 @@ def show_route(address: str, _: Admin, app: Postroom) -> dict[str, Any]:
         if route.address == wanted:
             return route_json(route)
     raise NotFoundError(f"no route for {address!r} (see: GET /api/v1/routes)")
+
+
+@router.patch("/{address}", response_model=RouteOut, responses=responses(404))
+def change_route(address: str, body: RouteChange, _: Admin, app: Postroom) -> dict[str, Any]:
+    """Change a route in place (``route set``)."""
+    route = app.routes.set(address, body.context, body.category, body.queue, body.acknowledge)
+    return route_json(route)
 
 
 @router.delete("/{address}", status_code=204, responses=responses(404))
