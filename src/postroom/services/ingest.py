@@ -41,6 +41,7 @@ from postroom.services.apply import Applier, message_status
 from postroom.services.explain import Explanation, preview
 from postroom.services.failures import error_text
 from postroom.services.ledger import decision_document, item_document, quarantine_document
+from postroom.services.not_mail import NotMail, not_mail
 from postroom.storage.unit import Storage, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ class IngestService:
         self, arrivals: Sequence[Arrival], parsed: list[ParseOutcome]
     ) -> list[IngestResult]:
         now = self.clock()
-        mails = [mail for mail in parsed if isinstance(mail, ParsedMail)]
+        mails = [mail for mail in parsed if isinstance(mail, ParsedMail) and not not_mail(mail)]
         try:
             if len(mails) == len(arrivals):
                 return self._ingest_plain(arrivals, mails, now)
@@ -244,6 +245,8 @@ class IngestService:
                 error = error_text(exc)
             except StorageUnavailableError:
                 raise  # storage, not the message: nothing of the batch counts as stored
+            except NotMail as exc:
+                return str(exc)  # a classified reason, no traceback
             except Exception as exc:  # noqa: BLE001 - Q1: any unexpected error quarantines it
                 return error_text(exc)
         return error
@@ -263,6 +266,8 @@ class IngestService:
                     if not uow.messages.take_quarantined(message_row):
                         return _known(uow.messages.get(message_row))  # another retry's
                     return self._handle(uow, mail, message_row, now, channel_id=row.channel_id)
+            except NotMail as exc:
+                error = str(exc)
             except Exception as exc:  # noqa: BLE001 - stays in quarantine with the new error
                 error = error_text(exc)
         with self.storage.writing() as uow:
@@ -312,7 +317,10 @@ class IngestService:
     ) -> IngestResult:
         """Decide and apply. In a batch's unit (``uow.seen``) the message's row does not
         carry its Message-ID and content hash yet: the later messages of the batch learn
-        them here. With ``outcomes`` the ledger row's outcome is left to the caller."""
+        them here. With ``outcomes`` the ledger row's outcome is left to the caller.
+        Bytes that are not mail raise `NotMail` (they are quarantined, never handled)."""
+        if not_mail(mail):
+            raise NotMail
         context = self._context(uow, row_id, channel_id)
         decision = decide(mail, context, self.settings, now)
         key = _dedupe_key(uow, mail, decision)
