@@ -138,12 +138,16 @@ def test_readyz_is_503_with_retry_after_when_the_database_is_away(web: Web) -> N
         Settings(
             home=web.app.settings.home,
             database_url="postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=2",
+            metrics_public=True,
         ),
         migrate=False,
     )
     with TestClient(create_app(away), raise_server_exceptions=False) as client:
         assert client.get("/healthz").status_code == 200
         response = client.get("/readyz")
+        scrape = client.get("/metrics")
+    _is_problem(scrape, 503)
+    assert "127.0.0.1:9" not in scrape.text
     _is_problem(response, 503)
     assert int(response.headers["retry-after"]) > 0
     assert "127.0.0.1:9" not in response.text
