@@ -1,12 +1,12 @@
 # The two commands of the README:
 #   make run   - install into .venv and run the service on the embedded default (SQLite, $POSTROOM_HOME)
-#   make test  - install everything the tests need (Dovecot, Postfix: root), start the loopback
+#   make test  - install everything the tests need (Dovecot, Postfix, Chromium: root), start the loopback
 #                mail stack and run the whole suite: ruff, mypy --strict, import contracts, pytest
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-test run test lint servers servers-stop bench
+.PHONY: install install-test run test lint servers servers-stop bench chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,14 @@ servers:
 servers-stop:
 	tests/servers/mailstack/stop
 
+chromium:
+	tests/browser/install-chromium
+
 lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	cd src && ../$(BIN)/lint-imports --config ../pyproject.toml
 
-test: install-test servers lint
+test: install-test servers chromium lint
 	$(BIN)/pytest -n 2 -p no:cacheprovider

@@ -19,8 +19,9 @@ How a page is added (say ``/channels``, in ``ui/channels.py``):
 4. The template starts ``{% extends "base.html" %}`` and fills ``{% block content %}``;
    ``{% block head %}`` adds to ``<head>`` (``<script src="/static/…" defer>`` for a small
    script that only adds to the page).
-5. Register the router in `install` below; the navigation (`pages.NAVIGATION`) shows a
-   link once a GET route of its path exists.
+5. Add the module to `PAGES` below: its router is included and its GET paths are known
+   to `pages.serves`; the navigation (`pages.NAVIGATION`) shows a link once one serves its
+   path, and other pages link to it then (the dashboard to ``/channels/{name}``).
 
 Errors: a `UserError` or an HTTP error raised while serving a browser (an ``Accept:
 text/html`` request outside ``/api/``) is an HTML page with the same status; the API keeps
@@ -30,9 +31,13 @@ its problem details.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.staticfiles import StaticFiles
 
 from postroom.web.ui import dashboard, errors, login, people, queues
+
+PAGES = (login, dashboard, queues, people)
+"""The modules of pages (each has a ``router``)."""
 
 
 def install(web: FastAPI) -> None:
@@ -40,5 +45,11 @@ def install(web: FastAPI) -> None:
     `problems.install`, whose handlers the browser error pages wrap)."""
     errors.install(web)
     web.mount("/static", StaticFiles(packages=[("postroom.web.ui", "static")]), name="static")
-    for module in (login, dashboard, queues, people):
+    for module in PAGES:
         web.include_router(module.router)
+    web.state.ui_page_paths = frozenset(
+        route.path
+        for module in PAGES
+        for route in module.router.routes
+        if isinstance(route, APIRoute) and "GET" in (route.methods or ())
+    )

@@ -191,16 +191,8 @@ def _navigation(request: Request, who: Visitor | None) -> list[tuple[str, str]]:
 
 
 def _page_paths(request: Request) -> frozenset[str]:
-    """The paths this app answers GET on (computed once per app)."""
-    state = request.app.state
-    paths: frozenset[str] | None = getattr(state, "ui_page_paths", None)
-    if paths is None:
-        paths = frozenset(
-            getattr(route, "path", "")
-            for route in request.app.routes
-            if "GET" in (getattr(route, "methods", None) or ())
-        )
-        state.ui_page_paths = paths
+    """The paths the UI's pages answer GET on (`ui.install` lists them)."""
+    paths: frozenset[str] = getattr(request.app.state, "ui_page_paths", frozenset())
     return paths
 
 
