@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from postroom.services.ingest import IngestService
     from postroom.services.items import ItemService
     from postroom.services.mailbox_access import MailboxAccess
+    from postroom.services.messages import MessageService
     from postroom.services.outbox import OutboxService
     from postroom.services.overview import OverviewService
     from postroom.services.poll import PollService
@@ -107,6 +108,13 @@ class App:
         from postroom.services.quarantine import QuarantineService
 
         return QuarantineService(self.storage, self.ingest)
+
+    @cached_property
+    def messages(self) -> MessageService:
+        from postroom.mime.isolated import IsolatedParser
+        from postroom.services.messages import MessageService
+
+        return MessageService(self.storage, IsolatedParser(self.settings.message_seconds, size=1))
 
     # -- polling and sending (the mailbox and SMTP adapters are chosen here) ---------------
 

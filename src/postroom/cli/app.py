@@ -27,6 +27,7 @@ MODULES = (
     "items",
     "outbox",
     "quarantine",
+    "messages",
     "check",
     "status",
     "web",
@@ -48,6 +49,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "outbox": ("outbox",),
     "quarantine": ("quarantine",),
     "unhandled": ("quarantine",),
+    "message": ("messages",),
     "check": ("check",),
     "auth-string": ("check",),
     "status": ("status", "web"),  # a lone command would become the root (Typer): two

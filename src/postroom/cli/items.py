@@ -22,6 +22,45 @@ def _line(item: dict[str, Any]) -> str:
     return "\t".join(shown(p) for p in parts)
 
 
+def _echo_item(item: dict[str, Any], texts: dict[int, str] | None) -> None:
+    """`item show` for a person; ``texts``: each communication's text (--full)."""
+    for key in (
+        "reference",
+        "type",
+        "state",
+        "queue",
+        "context",
+        "category",
+        "owner",
+        "assignee",
+        "case",
+        "linked_to",
+        "requester",
+        "subject",
+    ):
+        if item.get(key) is not None:
+            echo(f"{key + ':':12} {shown(item[key])}")
+    for h in item["history"]:
+        by = shown(h["actor"] or h["cause"])
+        if h["communication"]:
+            by += f" (communication {h['communication']})"
+        new, old = shown(h["new"]), shown(h["old"])
+        change = new if h["field"] == "created" else f"{old} → {new}"
+        echo(f"  · {h['at']} {shown(h['field'])}: {change} by {by}")
+    for c in item["communications"]:
+        arrow = "←" if c["direction"] == "in" else "→"
+        status = (
+            f" [{shown(c['status'])}]"
+            if c["status"] not in (None, CommunicationStatus.RECEIVED)
+            else ""
+        )
+        sender, subject = shown(c["from"] or ""), shown(c["subject"] or "")
+        echo(f"  {arrow} {c['at']} {sender}: {subject}{status} (message show {c['id']})")
+        if texts is not None:
+            body = texts[c["id"]] or "(no text)"
+            echo("\n".join(f"      {line}" for line in body.splitlines()) + "\n")
+
+
 def register(app: typer.Typer) -> None:
     """The `item` group, made anew for each application (`cli/app.py` builds one per
     command line): `item reply` first (cli/reply.py), then the commands below."""
@@ -47,44 +86,25 @@ def register(app: typer.Typer) -> None:
             echo(_line(item))
 
     @item_app.command("show")
-    def item_show(ref: str, as_json: JsonOpt = False) -> None:
-        """One work item with its communications."""
+    def item_show(
+        ref: str,
+        full: Annotated[bool, typer.Option(help="with each communication's text")] = False,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """One work item with its communications (--full: and their text)."""
         item = item_detail_json(service().show(ref))
+        texts: dict[int, str] = {}
+        if full:
+            messages = current_app().messages
+            for c in item["communications"]:
+                stored = messages.show(c["id"])
+                text = stored.mail.body_text if stored.mail is not None else None
+                c["body_text"] = text
+                texts[c["id"]] = text if text is not None else f"({stored.unparsed})"
         if as_json:
             print_json(item)
             return
-        for key in (
-            "reference",
-            "type",
-            "state",
-            "queue",
-            "context",
-            "category",
-            "owner",
-            "assignee",
-            "case",
-            "linked_to",
-            "requester",
-            "subject",
-        ):
-            if item.get(key) is not None:
-                echo(f"{key + ':':12} {shown(item[key])}")
-        for h in item["history"]:
-            by = shown(h["actor"] or h["cause"])
-            if h["communication"]:
-                by += f" (communication {h['communication']})"
-            new, old = shown(h["new"]), shown(h["old"])
-            change = new if h["field"] == "created" else f"{old} → {new}"
-            echo(f"  · {h['at']} {shown(h['field'])}: {change} by {by}")
-        for c in item["communications"]:
-            arrow = "←" if c["direction"] == "in" else "→"
-            status = (
-                f" [{shown(c['status'])}]"
-                if c["status"] not in (None, CommunicationStatus.RECEIVED)
-                else ""
-            )
-            sender, subject = shown(c["from"] or ""), shown(c["subject"] or "")
-            echo(f"  {arrow} {c['at']} {sender}: {subject}{status}")
+        _echo_item(item, texts if full else None)
 
     @item_app.command("set-state")
     def item_set_state(ref: str, state: State) -> None:

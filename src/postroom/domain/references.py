@@ -74,7 +74,16 @@ def parse_reference(text: str) -> Reference:
     m = _FIND.fullmatch(text.strip())
     ref = _reference(m) if m else None
     if ref is None:
-        raise ValueError(f"not a work item reference: {text!r}")
+        bare = text.strip()
+        if bare.isascii() and bare.isdigit() and len(bare) <= 12:
+            number = int(bare)
+            raise ValueError(
+                f"not a work item reference: {text!r}: give its type too, "
+                f"{number:06d}-T (the Ticket) or {number:06d}-C (its Case)"
+            )
+        raise ValueError(
+            f"not a work item reference: {text!r} (written 100001-T, 100001-C or 100001-C-A1)"
+        )
     return ref
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     # Annotations only: `postroom ingest` (one process per message) need not import the
     # reply and item services (their MIME composer, the sending storage) to print a decision.
     from postroom.services.items import ItemDetail
+    from postroom.services.messages import StoredMail
     from postroom.services.reply import QueuedReply
 
 
@@ -184,4 +185,26 @@ def reply_json(queued: QueuedReply) -> dict[str, Any]:
         "to": list(queued.to),
         "cc": list(queued.cc),
         "subject": queued.subject,
+    }
+
+
+def stored_mail_json(stored: StoredMail) -> dict[str, Any]:
+    """`message show --json`: the communication (or the arrival), the stored bytes' size and
+    SHA-256, every header (first value of each, decoded), the parsed mail (`explain`'s
+    ``mail``: addresses, text, attachments), and for received mail its ledger row and the
+    decision with its trace."""
+    communication = stored.communication
+    mail = stored.mail
+    return {
+        "id": communication.id if communication is not None else None,
+        "direction": communication.direction if communication is not None else "in",
+        "work_item_id": communication.work_item_id if communication is not None else None,
+        "arrival": message_json(stored.arrival) if stored.arrival is not None else None,
+        "outbox_id": stored.outbox.id if stored.outbox is not None else None,
+        "size": stored.size,
+        "sha256": stored.sha256,
+        "headers": dict(mail.headers) if mail is not None else None,
+        "mail": mail_json(mail, None) if mail is not None else None,
+        "unparsed": stored.unparsed,
+        "decision": stored.decision,
     }

@@ -329,6 +329,7 @@ class IngestService:
         applier = Applier(uow, self.default_sender, self.templates_dir, now)
         touched = tuple(applier.apply(decision, mail, row_id))
         recorded = decision_document(decision, [item_document(i) for i in touched], row_id)
+        recorded["trace"] = list(decision.trace)  # `message show` tells how it was decided
         outcome = dict(
             status=message_status(decision).value,
             content_hash=mail.content_hash,

@@ -38,6 +38,7 @@ def test_a_new_mail_opens_a_ticket_and_the_ledger_records_the_decision(
     [ticket] = result.items
     assert (ticket.state, ticket.queue, ticket.subject) == ("to-do", "billing", "invoice")
     expected = decision_document(result.decision, [item_document(ticket)], result.message_row)
+    expected["trace"] = list(result.decision.trace)  # how it was decided, for message show
     assert result.recorded == expected
     with storage.reading() as uow:
         row = uow.messages.get(result.message_row)
