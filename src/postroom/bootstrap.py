@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from postroom.errors import UserError
-from postroom.settings import Settings
+from postroom.settings import Settings, load_settings
 from postroom.storage import home as data_folder
 
 if TYPE_CHECKING:
@@ -44,8 +44,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class App:
-    settings: Settings = field(default_factory=Settings)
+    settings: Settings = field(default_factory=load_settings)
     migrate: bool = True
+    """May create or upgrade the schema (an empty database or Postroom's own); a read-only
+    command says "run: postroom db upgrade" instead (storage/database.py)."""
 
     @cached_property
     def home(self) -> Path:
@@ -58,8 +60,8 @@ class App:
 
         _ = self.home
         engine = make_engine(self.settings.effective_database_url)
-        if self.migrate:
-            ensure_schema(engine)
+        # Checked always; upgraded only when this entrypoint may (storage/database.py).
+        ensure_schema(engine, may_migrate=self.migrate)
         return engine
 
     @cached_property
@@ -198,10 +200,12 @@ class App:
     def upgrade_schema(self) -> str:
         """`postroom db upgrade`: the schema to its newest revision (returned), on an engine
         of its own (`engine` would make the schema first)."""
-        from postroom.storage.database import make_engine, upgrade
+        from postroom.storage.database import ensure_schema, head_revision, make_engine
 
         _ = self.home  # made private (storage/home.py)
-        return upgrade(make_engine(self.settings.effective_database_url))
+        # Only an empty database or Postroom's own is upgraded (another one is refused).
+        ensure_schema(make_engine(self.settings.effective_database_url))
+        return head_revision()
 
     def items(self, actor: str = "cli") -> ItemService:
         """Agents' changes to work items, recorded as made by ``actor``."""

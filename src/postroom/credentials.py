@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from postroom.errors import UserError
+from postroom.errors import InputError, UserError
 
 
 class Secret:
@@ -69,15 +69,15 @@ class SecretBox:
 def password_from(env_var: str | None, stdin_text: str | None) -> Secret | None:
     """A password from a named environment variable or from stdin's first line."""
     if env_var and stdin_text is not None:
-        raise UserError("give the password with --password-env or --password-stdin, not both")
+        raise InputError("give the password with --password-env or --password-stdin, not both")
     if env_var:
         value = os.environ.get(env_var)
         if value is None:
-            raise UserError(f"environment variable {env_var} is not set")
+            raise InputError(f"environment variable {env_var} is not set")
         return Secret(value)
     if stdin_text is not None:
         line = stdin_text.splitlines()[0] if stdin_text else ""
         if not line:
-            raise UserError("no password on standard input")
+            raise InputError("no password on standard input")
         return Secret(line)
     return None

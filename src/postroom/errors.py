@@ -17,6 +17,15 @@ class UserError(PostroomError):
     """Bad input from a person: shown as one line, changes nothing."""
 
 
+class InputError(UserError):
+    """What a command was given cannot be used as given, before anything is looked up: a
+    URL of an unknown scheme, a file that is missing or unreadable, an environment variable
+    that is not set, a ``POSTROOM_…`` setting out of range. Exit status 2, as a mistyped
+    command line (README, "Exit status"): fix the command or the environment and run it
+    again. A request that is well formed but refused (a name not found or taken, a check
+    that failed) stays a plain `UserError`, exit status 1."""
+
+
 class NotFoundError(UserError):
     """A named thing (work item, channel, route, user) does not exist."""
 

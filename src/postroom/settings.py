@@ -5,10 +5,23 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from postroom.domain.ports import HandlerSettings, UnroutedPolicy
+from postroom.errors import InputError
+
+DATABASE_SCHEMES = {
+    "sqlite": "sqlite",
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+"""The schemes ``POSTROOM_DATABASE_URL`` may take, and the SQLAlchemy driver each means:
+PostgreSQL through psycopg 3, the driver installed with Postroom (``postgres://`` is the
+form Heroku and libpq tools print)."""
+SECRET_SETTINGS = frozenset({"secret_key", "database_url"})
+"""Settings whose value is never shown in an error (a key, a URL with a password)."""
 
 
 def _default_home() -> Path:
@@ -48,6 +61,22 @@ class Settings(BaseSettings):
     metrics_public: bool = False
     """`/metrics` answers without a token (for a Prometheus inside a trusted network)."""
 
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str | None) -> str | None:
+        """``postgres://`` and ``postgresql://`` mean PostgreSQL through the installed driver;
+        any other scheme is refused here, naming the ones that work."""
+        if not url:
+            return url
+        scheme, sep, rest = url.partition("://")
+        driver = DATABASE_SCHEMES.get(scheme.lower()) if sep else None
+        if driver is None:
+            raise ValueError(
+                f"the scheme {scheme[:40]!r} is not one Postroom speaks: use "
+                "postgresql://USER@HOST:PORT/DATABASE (or postgres://) or sqlite:////PATH"
+            )
+        return f"{driver}://{rest}"
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
@@ -68,3 +97,59 @@ class Settings(BaseSettings):
             autoreply_limit=self.autoreply_limit,
             autoreply_window=timedelta(hours=1),
         )
+
+
+class SettingsError(InputError):
+    """A ``POSTROOM_…`` variable Postroom cannot use: its name, what it takes, the fix."""
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a mistake is one line naming the variable, the
+    values it takes and the fix (never pydantic's report, never a secret's value)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(_explained(exc)) from None
+
+
+def _explained(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    variable = f"POSTROOM_{field.upper()}"
+    info = Settings.model_fields.get(field)
+    shown = ""
+    if field not in SECRET_SETTINGS and isinstance(first.get("input"), str):
+        value = first["input"]
+        shown = f"={value[:60]!r}" if len(value) <= 60 else f"={value[:60]!r}…"
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    default = info.get_default(call_default_factory=True) if info is not None else None
+    if isinstance(default, UnroutedPolicy):
+        default = default.value
+    elif isinstance(default, bool):
+        default = str(default).lower()
+    elif field == "database_url":
+        default = "SQLite in the data folder"
+    fix = f"set {variable} to an allowed value, or unset it for the default"
+    fix += f" ({default})" if default not in (None, "") else ""
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{variable}{shown}: {reason}{_allowed(info)}; {fix}{more}"
+
+
+def _allowed(info: object) -> str:
+    """The values a numeric setting takes, from its bounds (pydantic names one bound)."""
+    if getattr(info, "annotation", None) is bool:
+        return " (allowed: true or false)"
+    metadata = getattr(info, "metadata", [])
+    bounds: dict[str, object] = {}
+    for item in metadata:
+        for name in ("ge", "gt", "le", "lt"):
+            if getattr(item, name, None) is not None:
+                bounds[name] = getattr(item, name)
+    if not bounds:
+        return ""
+    low = f"from {bounds['ge']}" if "ge" in bounds else f"above {bounds.get('gt')}"
+    if "gt" not in bounds and "ge" not in bounds:
+        low = ""
+    high = f"to {bounds['le']}" if "le" in bounds else ""
+    return f" (allowed: {' '.join(p for p in (low, high) if p)})"

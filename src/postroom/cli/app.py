@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Protocol
+from types import SimpleNamespace
+from typing import Annotated, Any, Protocol
 
 import typer
 
@@ -58,6 +59,13 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 """Each top-level command and the modules that register it (a test keeps it complete)."""
 
 
+HELP_OPTIONS = ["-h", "--help"]
+READ_ONLY_TOP = frozenset({"explain", "status", "check", "auth-string"})
+READ_ONLY_SUB = frozenset({"list", "show", "raw"})
+"""Commands that only read: they never create or upgrade the schema (storage/database.py);
+any other command (`db upgrade`, `run`, `web`, every command that writes) may."""
+
+
 class _CommandModule(Protocol):
     def register(self, app: typer.Typer) -> None: ...
 
@@ -70,7 +78,9 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        context_settings={"help_option_names": HELP_OPTIONS},
     )
+    app.callback(invoke_without_command=True)(_root)
     command = argv[0] if argv else None
     for name in COMMANDS.get(command, MODULES) if command else MODULES:
         module: _CommandModule = importlib.import_module(f"postroom.cli.{name}")
@@ -78,18 +88,76 @@ def build_app(argv: list[str] | None = None) -> typer.Typer:
     return app
 
 
+def _version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        typer.echo(f"postroom {version('postroom')}")
+        raise typer.Exit()
+
+
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="print the version and exit", is_eager=True),
+    ] = False,
+) -> None:
+    """Postroom: the email gateway that files every email on the right work item."""
+    _version(version)
+
+
+def _tidy(command: Any) -> None:
+    """Help that reads as the flags are used: a flag shows no ``<bool>`` value and no
+    ``--no-…`` twin when off is its default (``--no-check``, never ``--no-no-check``), and
+    a group given alone prints its commands."""
+    # The help option is made on first use; made now (with the names the root's context
+    # gives every command) so that it is tidied too.
+    names = SimpleNamespace(help_option_names=HELP_OPTIONS)
+    helper = command.get_help_option(names) if hasattr(command, "get_help_option") else None
+    for param in [*getattr(command, "params", []), *([helper] if helper else [])]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+            if param.default is False:
+                param.secondary_opts = []
+    subcommands = getattr(command, "commands", None)
+    if subcommands is not None:
+        command.no_args_is_help = True
+        for sub in subcommands.values():
+            _tidy(sub)
+
+
+def _reads_only(args: list[str]) -> bool:
+    words = [a for a in args if not a.startswith("-")][:2]
+    if not words:
+        return True
+    return words[0] in READ_ONLY_TOP or (len(words) > 1 and words[1] in READ_ONLY_SUB)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; user mistakes are one line on stderr, never a traceback.
 
-    Exit status (docs/cli.md): 0 success, 2 bad usage, 1 other errors; commands that
-    need another code (ingest's 75) raise SystemExit themselves.
+    Exit status, one rule for every command (README, docs/cli.md): 0 success; 2 when what
+    the command was given cannot be used: the command line (an unknown command or option,
+    a missing argument, a value of the wrong type) or what it names (a URL of an unknown
+    scheme, a missing or unreadable file, an unset environment variable, a ``POSTROOM_…``
+    setting: `InputError`); 1 when a well-formed request was refused or failed (a name not
+    found or taken, a check or a server that failed, the database); commands with a code
+    of their own (ingest's 75, check's 3) raise SystemExit themselves.
     """
-    from postroom.errors import StorageUnavailableError, UserError
+    import typer.main
+
+    from postroom.cli import state
+    from postroom.errors import InputError, StorageUnavailableError, UserError
 
     escape_last_resort()
     args = sys.argv[1:] if argv is None else argv
+    state.may_migrate = not _reads_only(args)
     try:
-        result = build_app(args)(args=args, prog_name="postroom", standalone_mode=False)
+        command = typer.main.get_command(build_app(args))
+        _tidy(command)
+        result = command.main(args=args, prog_name="postroom", standalone_mode=False)
+    except InputError as exc:
+        fail(str(exc), code=2)
     except UserError as exc:
         fail(str(exc), code=1)
     except StorageUnavailableError as exc:
@@ -101,6 +169,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
         show = getattr(exc, "show", None)
         code = getattr(exc, "exit_code", None)
+        if exc.__class__.__name__ == "NoArgsIsHelpError":
+            # A group (or postroom) given alone: its commands, as --help prints them.
+            typer.echo(exc.format_message())  # type: ignore[attr-defined]
+            sys.exit(0)
         if callable(show) and isinstance(code, int):
             # Typer's (vendored Click's) usage errors: its own one-line message.
             show()

@@ -10,7 +10,7 @@ import typer
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.clock import utcnow
-from postroom.errors import UserError
+from postroom.errors import InputError, UserError
 from postroom.render.mail import reply_json
 from postroom.services.addresses import checked_address
 from postroom.services.reply import read_attachment
@@ -22,7 +22,7 @@ def _read_body(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from exc
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise UserError(f"{path} is not UTF-8 text") from exc
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from postroom.credentials import Secret
-from postroom.errors import UserError
+from postroom.errors import InputError
 
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _MAX_NAME = 256
@@ -35,14 +35,14 @@ def password_input(env_var: str | None, stdin_text: str | None) -> Secret | None
     of ``stdin_text``; None when neither is given. UserError (never quoting ``env_var``)
     for a value that is no variable's name, an unset variable, or an empty stdin."""
     if env_var is not None and stdin_text is not None:
-        raise UserError("give the password with --password-env or --password-stdin, not both")
+        raise InputError("give the password with --password-env or --password-stdin, not both")
     if env_var is not None:
         problem = env_name_problem(env_var)
         if problem is not None:
-            raise UserError(problem)
+            raise InputError(problem)
         value = os.environ.get(env_var)
         if value is None:
-            raise UserError(
+            raise InputError(
                 "the environment variable named by --password-env is not set "
                 "(export it first; give its name, not the password)"
             )
@@ -50,6 +50,6 @@ def password_input(env_var: str | None, stdin_text: str | None) -> Secret | None
     if stdin_text is not None:
         line = stdin_text.splitlines()[0] if stdin_text else ""
         if not line:
-            raise UserError("no password on standard input (--password-stdin reads one line)")
+            raise InputError("no password on standard input (--password-stdin reads one line)")
         return Secret(line)
     return None

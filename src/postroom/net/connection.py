@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
-from postroom.errors import PostroomError, UserError
+from postroom.errors import InputError, PostroomError, UserError
 
 
 class Security(StrEnum):
@@ -62,7 +62,7 @@ class MailUrl:
         scheme = scheme.lower()
         if not sep or scheme not in _SCHEMES:
             known = ", ".join(f"{s}://" for s in _SCHEMES)
-            raise UserError(f"unsupported mail URL {redact(text)!r}: use one of {known}")
+            raise InputError(f"unsupported mail URL {redact(text)!r}: use one of {known}")
         protocol, default_port, security = _SCHEMES[scheme]
         netloc, _, query = rest.partition("?")
         netloc = netloc.rstrip("/")

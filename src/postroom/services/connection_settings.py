@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from postroom.diagnostics import CheckReport, StepName
-from postroom.errors import UserError
+from postroom.errors import InputError, UserError
 from postroom.net.connection import tls_context
 
 _FIX = {
@@ -29,11 +29,11 @@ def checked_ca_file(path: Path | None) -> str | None:
     if path is None:
         return None
     if not path.is_file():
-        raise UserError(f"CA file {path} does not exist (give --ca-file a PEM file)")
+        raise InputError(f"CA file {path} does not exist (give --ca-file a PEM file)")
     try:
         tls_context(path)
     except UserError:
-        raise UserError(
+        raise InputError(
             f"CA file {path} holds no certificate TLS can read: give the CA's certificate "
             "in PEM form (-----BEGIN CERTIFICATE-----)"
         ) from None

@@ -185,15 +185,21 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def head_revision() -> str:
-    """The newest revision: the one no migration file names as its ``down_revision``
-    (Alembic's own reading when the files do not tell one head plainly)."""
+def known_revisions() -> tuple[set[str], set[str]]:
+    """Every revision of the migration files, and those named as a ``down_revision``."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in (_MIGRATIONS / "versions").glob("*.py"):
         for kind, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
             if value:
                 (revisions if kind == "revision" else parents).add(value)
+    return revisions, parents
+
+
+def head_revision() -> str:
+    """The newest revision: the one no migration file names as its ``down_revision``
+    (Alembic's own reading when the files do not tell one head plainly)."""
+    revisions, parents = known_revisions()
     heads = revisions - parents
     if len(heads) == 1:
         return heads.pop()
@@ -228,13 +234,49 @@ def upgrade(engine: Engine) -> str:
         raise StorageUnavailableError(f"cannot upgrade the database: {exc}") from exc
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Upgrade when the database is behind (every command does this on first use)."""
+def ensure_schema(engine: Engine, *, may_migrate: bool = True) -> None:
+    """Check the schema before first use; upgrade it only when ``may_migrate`` (`db
+    upgrade`, `run`, `web` and the commands that write) and only in a database that is
+    empty or already Postroom's. A read-only command never changes a database: one that is
+    empty or behind is told "run: postroom db upgrade" (an empty list instead would hide a
+    URL pointing at the wrong database). Another application's database is refused."""
     try:
         current = current_revision(engine)
+        tables = None if current is not None else _table_count(engine)
     except SQLAlchemyError as exc:  # an outage is already one (see `_outage`)
         raise StorageUnavailableError(
             f"cannot open the database: {exc.__class__.__name__}"
         ) from exc
-    if current != head_revision():
-        upgrade(engine)
+    head = head_revision()
+    if current == head:
+        return
+    where = shown_url(engine)
+    if current is None and tables:
+        raise UserError(
+            f"the database {where} holds {tables} table(s) of another application and no "
+            "Postroom schema: Postroom will not touch it; point POSTROOM_DATABASE_URL at an "
+            "empty database or at Postroom's own"
+        )
+    if current is not None and current not in known_revisions()[0]:
+        raise UserError(
+            f"the database {where} is at schema revision {current[:40]!r}, which this "
+            "Postroom does not know (another application's, or a newer Postroom's): "
+            "point POSTROOM_DATABASE_URL at Postroom's own database, or upgrade Postroom"
+        )
+    if not may_migrate:
+        state = "has no Postroom schema yet" if current is None else "has an older schema"
+        raise UserError(f"the database {where} {state}: run: postroom db upgrade")
+    upgrade(engine)
+
+
+def _table_count(engine: Engine) -> int:
+    with reading(engine) as conn:
+        return len(inspect(conn).get_table_names())
+
+
+def shown_url(engine: Engine) -> str:
+    """The engine's URL as a person may see it: the password hidden, SQLite as its file."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)

@@ -11,6 +11,10 @@ blobs) and the key to the stored passwords (``secret.key``). The rules:
    hand) is tightened when Postroom starts: the folder to 0700, Postroom's own files in it
    to 0600 and the blob folders to 0700, and a warning says so. Other files in it are left
    alone (the folder's mode already keeps others out of them).
+4. Only a folder that is Postroom's is tightened: owned by this user and holding nothing
+   but Postroom's files. ``POSTROOM_HOME=/tmp`` (or ``/``, or a shared folder) must never
+   take the folder from the others who use it: its mode is left, a warning names the fix,
+   and Postroom's own files in it are private anyway (rule 1).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import logging
 import os
 import stat
 from pathlib import Path
+
+from postroom.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +43,37 @@ BLOBS = "blobs"
 
 
 def prepare(home: Path) -> Path:
-    """Make the data folder (rule 1), or tighten one found open to others (rule 3)."""
+    """Make the data folder (rule 1), or tighten one found open to others (rule 3); one
+    that cannot be made or used is an `InputError` naming ``POSTROOM_HOME`` and the fix."""
+    try:
+        return _prepare(home)
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise InputError(
+            f"cannot use the data folder {home} ({reason}): set POSTROOM_HOME to a folder "
+            "this user can create and write"
+        ) from None
+
+
+def _prepare(home: Path) -> Path:
     try:
         mode = stat.S_IMODE(home.stat().st_mode)
     except FileNotFoundError:
         make_folder(home)
         return home
-    if mode & 0o077:
+    found = home.stat()
+    if not stat.S_ISDIR(found.st_mode):
+        raise NotADirectoryError(20, "not a folder")
+    if mode & 0o077 and not _postrooms(home, found):
+        log.warning(
+            "data folder %s is open to other users (mode %04o) and holds more than "
+            "Postroom's files: its mode is left as it is; give Postroom a folder of its own "
+            "(POSTROOM_HOME), or make this one private: chmod 700 %s",
+            home,
+            mode,
+            home,
+        )
+    elif mode & 0o077:
         os.chmod(home, FOLDER)
         files = _tighten_contents(home)
         log.warning(
@@ -82,6 +112,14 @@ def create_file(path: Path) -> None:
         os.fchmod(fd, FILE)
     finally:
         os.close(fd)
+
+
+def _postrooms(home: Path, found: os.stat_result) -> bool:
+    """Rule 4: owned by this user, and nothing in it but Postroom's files and blobs."""
+    if found.st_uid != os.geteuid() or found.st_mode & stat.S_ISVTX:
+        return False
+    with os.scandir(home) as entries:
+        return all(e.name in OWN_FILES or e.name == BLOBS for e in entries)
 
 
 def _tighten_contents(home: Path) -> int:
