@@ -234,6 +234,13 @@ class ImapMailboxSource:
                 "(and for a shared mailbox the authorization identity)",
             ) from None
         log.debug("%s: logged in with %s", self.url, mechanism.value)
+        # Capabilities change at login (RFC 9051 §6.2.3): MOVE and UIDPLUS are often
+        # announced only now; imaplib keeps the ones it read before.
+        client.budget(self.timeout, MAX_LINE)
+        typ, data = client.capability()
+        words = data[-1] if typ == "OK" and data and isinstance(data[-1], bytes) else b""
+        if words:
+            client.capabilities = tuple(words.decode("ascii", "replace").upper().split())
 
     def _choose(self, caps: tuple[str, ...]) -> AuthMechanism:
         offered = {c.upper() for c in caps}
