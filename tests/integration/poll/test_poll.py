@@ -64,7 +64,7 @@ def test_wrong_password_shows_authentication_and_leaves_the_mail(postroom: Postr
     postroom.stack.fill(address, 2)
     url = f"pop3s://{address}@127.0.0.1:{postroom.stack.pop3s_port}"
     result = postroom.channel_add("bad", url, "not-the-password")
-    assert result.code == 0 and "disabled" in result.out
+    assert result.code == 1 and "disabled" in result.out + result.err  # kept, disabled
     channel = postroom.channel("bad")
     assert (channel["enabled"], channel["failure_count"], channel["last_error_class"]) == (
         False,
@@ -245,3 +245,35 @@ def test_a_channel_that_stored_mail_is_disabled_not_removed(postroom: Postroom) 
     assert postroom.channel(box.channel)["enabled"] is True
     empty = postroom.mailbox("empty")
     assert postroom("channel", "remove", empty.channel).code == 0
+
+
+def test_pop3_keep_leaves_the_mail_and_never_takes_it_twice(postroom: Postroom) -> None:
+    address, password = postroom.stack.new_user("keep")
+    postroom.ok(
+        "route", "add", address, "--context", "Acme", "--category", "Mail", "--queue", "inbox"
+    )
+    url = f"pop3s://{address}@127.0.0.1:{postroom.stack.pop3s_port}"
+    result = postroom.channel_add("keep", url, password, "--after", "keep")
+    assert result.code == 0, result.out + result.err
+    postroom.stack.fill(address, 3)
+    (first,) = postroom.poll_json("keep")
+    assert first["handled"] == 3, first
+    assert postroom.stack.count(address) == 3
+    (second,) = postroom.poll_json("keep")
+    assert second["fetched"] == 0 and second["deleted_known"] == 0, second
+    postroom.stack.fill(address, 2)
+    (third,) = postroom.poll_json("keep")
+    assert third["fetched"] == 2, third
+    assert postroom.stack.count(address) == 5
+    counts = postroom.counts()
+    assert counts["messages"] == counts["tickets"] == 5
+
+
+def test_pop3_refuses_a_folder_or_a_move(postroom: Postroom) -> None:
+    address, password = postroom.stack.new_user("nomove")
+    url = f"pop3s://{address}@127.0.0.1:{postroom.stack.pop3s_port}"
+    for extra in (("--after", "move:Done"), ("--folder", "Support")):
+        result = postroom.channel_add("nomove", url, password, *extra)
+        assert result.code != 0
+        assert "need an imap:// or imaps:// URL" in result.err
+    assert postroom("channel", "list", "--json").json() == []
