@@ -42,6 +42,14 @@ class StorageUnavailableError(TransientError):
     """The message could not be stored (disk, database); the sender should retry."""
 
 
+class SetupError(InputError, StorageUnavailableError):
+    """A ``POSTROOM_…`` setting or the data folder cannot be used, so nothing can be stored.
+    A person is told as for any `InputError` (exit 2, the variable and the fix); for an MTA's
+    `postroom ingest` it is a storage that cannot be used now (exit 75), so the mail waits
+    on the MTA's queue until the setting is fixed, never bounced; `postroom run` exits
+    instead of waiting for it (`runtime.startup`)."""
+
+
 class StorageError(PostroomError):
     """The database refused a statement for what it holds (not an outage: that is a
     `StorageUnavailableError`); ``orig`` is the driver's own exception, naming the cause."""

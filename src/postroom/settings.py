@@ -9,7 +9,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from postroom.domain.ports import HandlerSettings, UnroutedPolicy
-from postroom.errors import InputError
+from postroom.errors import SetupError
 
 DATABASE_SCHEMES = {
     "sqlite": "sqlite",
@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         )
 
 
-class SettingsError(InputError):
+class SettingsError(SetupError):
     """A ``POSTROOM_…`` variable Postroom cannot use: its name, what it takes, the fix."""
 
 

@@ -253,3 +253,13 @@ def test_a_shared_folder_as_data_folder_keeps_its_mode(
     os.remove(shared / "someone-elses.txt")
     sh.ok("db", "upgrade")
     assert stat.S_IMODE(shared.stat().st_mode) == 0o700
+
+
+def test_an_mta_ingest_with_a_wrong_setting_is_told_to_try_again(
+    sh: Shell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For an MTA pipe a setting to fix is a temporary failure: the mail waits, never bounces."""
+    monkeypatch.setenv("POSTROOM_POLL_BATCH", "abc")
+    result = sh("ingest", "-", stdin=MAIL)
+    assert result.code == 75, result.err
+    assert "POSTROOM_POLL_BATCH" in _one_line(result.err)

@@ -11,7 +11,7 @@ import logging
 import threading
 
 from postroom.bootstrap import App
-from postroom.errors import StorageUnavailableError
+from postroom.errors import InputError, StorageUnavailableError
 from postroom.services.outage import Outage
 
 log = logging.getLogger("postroom.run")
@@ -24,6 +24,8 @@ def opened(stop: threading.Event) -> App | None:
         application = App()
         try:
             application.engine  # noqa: B018 - opens the database, upgrades the schema
+        except InputError:
+            raise  # a setting or the data folder to fix: waiting would not help
         except StorageUnavailableError as exc:
             outage.failed(exc)
             stop.wait(outage.wait(Outage.LONGEST))

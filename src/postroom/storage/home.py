@@ -24,7 +24,7 @@ import os
 import stat
 from pathlib import Path
 
-from postroom.errors import InputError
+from postroom.errors import SetupError
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,12 @@ BLOBS = "blobs"
 
 def prepare(home: Path) -> Path:
     """Make the data folder (rule 1), or tighten one found open to others (rule 3); one
-    that cannot be made or used is an `InputError` naming ``POSTROOM_HOME`` and the fix."""
+    that cannot be made or used is a `SetupError` naming ``POSTROOM_HOME`` and the fix."""
     try:
         return _prepare(home)
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
-        raise InputError(
+        raise SetupError(
             f"cannot use the data folder {home} ({reason}): set POSTROOM_HOME to a folder "
             "this user can create and write"
         ) from None
