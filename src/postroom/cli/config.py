@@ -34,9 +34,12 @@ def register(app: typer.Typer) -> None:
         )
 
     @route_app.command("list")
-    def route_list(as_json: JsonOpt = False) -> None:
-        """List the routes."""
-        rows = [route_json(r) for r in current_app().routes.list()]
+    def route_list(
+        limit: Annotated[int | None, typer.Option(min=1, help="at most this many")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """List the routes, by address."""
+        rows = [route_json(r) for r in current_app().routes.list()][:limit]
         if as_json:
             print_json(rows)
             return

@@ -13,6 +13,7 @@ from postroom.cli.state import current_app
 from postroom.clock import utcnow
 from postroom.domain.workitems import State
 from postroom.records.statuses import CommunicationStatus
+from postroom.render.listing import more_line, newest
 from postroom.render.mail import item_detail_json
 from postroom.services.items import ItemService
 
@@ -75,15 +76,22 @@ def register(app: typer.Typer) -> None:
     def item_list(
         state: Annotated[State | None, typer.Option(help="only items in this state")] = None,
         queue: Annotated[str | None, typer.Option(help="only items in this queue")] = None,
+        limit: Annotated[
+            int | None, typer.Option(min=1, help="at most this many, the newest")
+        ] = None,
         as_json: JsonOpt = False,
     ) -> None:
-        """Work items, oldest first."""
-        items = [item_detail_json(detail) for detail in service().list(state, queue)]
+        """Work items, newest first (--json: oldest first, as documented)."""
+        every = service().list(state, queue)
+        items = [item_detail_json(d) for d in newest(every, limit, newest_first=not as_json)]
         if as_json:
             print_json(items)
             return
         for item in items:
             echo(_line(item))
+        more = more_line(len(every), len(items))
+        if more:
+            echo(more)
 
     @item_app.command("show")
     def item_show(

@@ -10,17 +10,22 @@ from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
 from postroom.records.outbox import OutboxRecord
+from postroom.render.listing import more_line, newest
 from postroom.render.outbox import outbox_json
 
 outbox_app = typer.Typer(help="Outbound mail: queued, sent, failed.")
 
 OutboxId = Annotated[int, typer.Argument(metavar="ID")]
+Limit = Annotated[
+    int | None, typer.Option(min=1, help="at most this many, the newest (text: newest first)")
+]
 
 
 @outbox_app.command("list")
-def outbox_list(as_json: JsonOpt = False) -> None:
-    """Queued, sent and failed outbound mail."""
-    rows = [outbox_json(m) for m in current_app().outbox.list()]
+def outbox_list(limit: Limit = None, as_json: JsonOpt = False) -> None:
+    """Queued, sent and failed outbound mail (newest first; --json: oldest first)."""
+    every = current_app().outbox.list()
+    rows = [outbox_json(m) for m in newest(every, limit, newest_first=not as_json)]
     if as_json:
         print_json(rows)
         return
@@ -34,6 +39,9 @@ def outbox_list(as_json: JsonOpt = False) -> None:
             "\t".join(shown(f) for f in fields)
             + f"\t{to}\t{shown(r['subject'])}\t{tries}{extra}{error}"
         )
+    more = more_line(len(every), len(rows))
+    if more:
+        echo(more)
 
 
 @outbox_app.command("send")
