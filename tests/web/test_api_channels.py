@@ -6,6 +6,8 @@ problems, and the password in no answer and no log line. The checks here fail at
 from __future__ import annotations
 
 import logging
+import socket
+import time
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from tests.web.conftest import Web
 from tests.web.test_auth import _is_problem
 
 from postroom.render.config import channel_detail_json, channel_json
+from postroom.web.api.budget import CheckBudget
 
 SECRET = "s3cret-Channel-Pw-42"
 CLOSED = "pop3s://help@127.0.0.1:1"
@@ -252,3 +255,20 @@ def test_a_check_by_url_stores_nothing_and_never_echoes_the_password(
         assert SECRET not in str(problem)
     answers.assert_never(SECRET)
     assert SECRET not in caplog.text
+
+
+def test_a_check_is_bounded_in_time_and_in_number(web: Web, answers: Answers) -> None:
+    """A server that takes the connection and never speaks: the request answers 504 after
+    the budget (0.5 s here), not after the check's own timeouts; while that check still
+    runs, its slot is taken, so one more is a 503 with Retry-After."""
+    web.client.app.state.check_budget = CheckBudget(slots=1, seconds=0.5)  # type: ignore[attr-defined]
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"pop3s://help@127.0.0.1:{silent.getsockname()[1]}"
+        body = {"url": url, "password": SECRET, "timeout": 5}
+        started = time.monotonic()
+        slow = web.client.post("/api/v1/check", json=body, headers=web.admin())
+        assert time.monotonic() - started < 3
+        assert "did not finish within 0.5 s" in str(_is_problem(slow, 504)["detail"])
+        busy = web.client.post("/api/v1/channels/nope/check", headers=web.admin())
+        assert _is_problem(busy, 503) and busy.headers["retry-after"].isdigit()
+    answers.assert_never(SECRET)

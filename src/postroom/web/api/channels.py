@@ -21,6 +21,7 @@ from postroom.net.sasl import AuthMechanism
 from postroom.render.config import channel_detail_json, channel_json
 from postroom.services.channels import ChannelChange, NewChannel
 from postroom.web.api.admission import AdmissionProblem, refused
+from postroom.web.api.budget import Budget
 from postroom.web.api.checks import CheckOut, check_out
 from postroom.web.api.fields import NAME, PRINTABLE
 from postroom.web.api.refusals import judged
@@ -144,8 +145,8 @@ def list_channels(
     return [channel_json(c) for c in channels]
 
 
-@router.post("", status_code=201, response_model=ChannelAdded, responses=responses(409))
-def add_channel(body: ChannelIn, _: Admin, app: Postroom) -> dict[str, Any]:
+@router.post("", status_code=201, response_model=ChannelAdded, responses=responses(409, 504))
+def add_channel(body: ChannelIn, _: Admin, app: Postroom, budget: Budget) -> dict[str, Any]:
     """A new input channel (``channel add``): stored, checked, and enabled once its check
     passes (``force``: anyway; ``check`` false: left disabled, unchecked). 201 even when
     the check fails: the channel is kept, disabled, its check in ``last_check``. 409 if
@@ -165,7 +166,11 @@ def add_channel(body: ChannelIn, _: Admin, app: Postroom) -> dict[str, Any]:
         after=body.after,
     )
     with judged():
-        added = app.channels.add(new, force=body.force, check=body.check)
+        added = budget.run(
+            lambda: app.channels.add(new, force=body.force, check=body.check),
+            f"the check of the new channel {body.name}",
+            _later(body.name),
+        )
     return {**channel_detail_json(app.channels.show(body.name)), "warning": added.unrouted}
 
 
@@ -175,8 +180,10 @@ def show_channel(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     return channel_detail_json(app.channels.show(name))
 
 
-@router.patch("/{name}", response_model=ChannelDetail, responses=responses(404))
-def change_channel(name: Name, body: ChannelPatch, _: Admin, app: Postroom) -> dict[str, Any]:
+@router.patch("/{name}", response_model=ChannelDetail, responses=responses(404, 504))
+def change_channel(
+    name: Name, body: ChannelPatch, _: Admin, app: Postroom, budget: Budget
+) -> dict[str, Any]:
     """Change a channel in place (``channel set``). A changed connection setting switches
     it off and checks it again: it polls again once the check passes (one a person
     switched off stays off). The answer is the channel as it is then."""
@@ -195,7 +202,9 @@ def change_channel(name: Name, body: ChannelPatch, _: Admin, app: Postroom) -> d
         max_failures=body.max_failures,
     )
     with judged():
-        app.channels.set(name, change)
+        budget.run(
+            lambda: app.channels.set(name, change), f"the check of channel {name}", _later(name)
+        )
     return channel_detail_json(app.channels.show(name))
 
 
@@ -208,30 +217,37 @@ def remove_channel(name: Name, _: Admin, app: Postroom) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/{name}/check", response_model=CheckOut, responses=responses(404))
-def check_channel(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
+@router.post("/{name}/check", response_model=CheckOut, responses=responses(404, 504))
+def check_channel(name: Name, _: Admin, app: Postroom, budget: Budget) -> dict[str, Any]:
     """Run the connection check with the stored settings (``channel check --json``) and
     keep its report; 200 whatever the server answered: ``ok`` says."""
     with judged():
-        report = app.channels.check(name)
+        report = budget.run(
+            lambda: app.channels.check(name), f"the check of channel {name}", _later(name)
+        )
     return check_out(report)
 
 
 @router.post(
     "/{name}/enable",
     response_model=ChannelDetail,
-    responses={**responses(404), **AdmissionProblem.responses()},
+    responses={**responses(404, 504), **AdmissionProblem.responses()},
 )
 def enable_channel(
     name: Name,
     _: Admin,
     app: Postroom,
+    budget: Budget,
     force: Annotated[bool, Query(description="enable without a passing check")] = False,
 ) -> Any:
     """Poll it again once its connection check passes (``channel enable``); 409 with the
     failed check (``check``) when it does not."""
     with judged():
-        admission = app.channels.enable(name, force=force)
+        admission = budget.run(
+            lambda: app.channels.enable(name, force=force),
+            f"the check of channel {name}",
+            _later(name),
+        )
     if not admission.enabled:
         return refused(f"channel {name}", f"/api/v1/channels/{name}", admission)
     return channel_detail_json(app.channels.show(name))
@@ -252,3 +268,7 @@ def poll_channel(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     if not reports:
         raise ProblemError(503, f"channel {name} was not polled; try again")
     return reports[0].to_json()
+
+
+def _later(name: str) -> str:
+    return f"its result will be in last_check (GET /api/v1/channels/{name})"

@@ -4,7 +4,8 @@ schema, which the channel and SMTP server checks answer with too.
 
 The password is write-only: it goes to the server being checked and nowhere else (the
 report is scrubbed of it by the check itself, and validation errors never quote a value).
-A check's time is bounded: ``timeout`` seconds per answer, at most `MAX_TIMEOUT`.
+A check's time is bounded: ``timeout`` seconds per answer, at most `MAX_TIMEOUT`, and the
+whole as every check through the API (web/api/budget.py).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from postroom.errors import UserError
 from postroom.net.connection import MailUrl
 from postroom.render.checks import check_json
 from postroom.services.probe import check_url
+from postroom.web.api.budget import Budget
 from postroom.web.api.fields import PRINTABLE
 from postroom.web.api.refusals import judged
 from postroom.web.auth import Admin
-from postroom.web.problems import API_PROBLEMS
+from postroom.web.problems import API_PROBLEMS, responses
 
 router = APIRouter(prefix="/api/v1/check", tags=["checks"], responses=API_PROBLEMS)
 
@@ -73,8 +75,8 @@ def check_out(report: CheckReport) -> dict[str, Any]:
     return check_json(report)
 
 
-@router.post("", response_model=CheckOut)
-def check(body: CheckIn, _: Admin) -> dict[str, Any]:
+@router.post("", response_model=CheckOut, responses=responses(504))
+def check(body: CheckIn, _: Admin, budget: Budget) -> dict[str, Any]:
     """Test a mail server step by step, storing nothing (``postroom check URL --json``):
     DNS, TCP, TLS, certificate, greeting, capabilities, login, mailbox (or, given
     ``send_to``, a test message). 200 whatever the server answered: ``ok`` says."""
@@ -86,5 +88,8 @@ def check(body: CheckIn, _: Admin) -> dict[str, Any]:
         if ca_file is not None and not ca_file.is_file():
             raise UserError(f"no CA file {body.ca_file} (give ca_file a PEM file on the server)")
         password = body.password.get_secret_value() if body.password is not None else None
-        report = check_url(url, password, body.authzid, ca_file, body.send_to, body.timeout)
+        report = budget.run(
+            lambda: check_url(url, password, body.authzid, ca_file, body.send_to, body.timeout),
+            "the check",
+        )
     return check_out(report)

@@ -19,6 +19,7 @@ from postroom.credentials import Secret
 from postroom.render.config import server_detail_json, server_json
 from postroom.services.servers import NewServer, ServerChange
 from postroom.web.api.admission import AdmissionProblem, refused
+from postroom.web.api.budget import Budget
 from postroom.web.api.checks import CheckOut, check_out
 from postroom.web.api.fields import NAME, PRINTABLE
 from postroom.web.api.refusals import judged
@@ -104,8 +105,8 @@ def list_servers(
     return [server_json(s) for s in servers]
 
 
-@router.post("", status_code=201, response_model=ServerDetail, responses=responses(409))
-def add_server(body: ServerIn, _: Admin, app: Postroom) -> dict[str, Any]:
+@router.post("", status_code=201, response_model=ServerDetail, responses=responses(409, 504))
+def add_server(body: ServerIn, _: Admin, app: Postroom, budget: Budget) -> dict[str, Any]:
     """A new SMTP server (``smtp add``): stored, checked, and used once its check passes
     (``force``: anyway). 201 even when the check fails (kept disabled, the check in
     ``last_check``); 409 if the name is taken."""
@@ -119,7 +120,11 @@ def add_server(body: ServerIn, _: Admin, app: Postroom) -> dict[str, Any]:
         default=body.default,
     )
     with judged():
-        app.servers.add(new, force=body.force)
+        budget.run(
+            lambda: app.servers.add(new, force=body.force),
+            f"the check of the new SMTP server {body.name}",
+            _later(body.name),
+        )
     return server_detail_json(app.servers.show(body.name))
 
 
@@ -129,8 +134,10 @@ def show_server(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     return server_detail_json(app.servers.show(name))
 
 
-@router.patch("/{name}", response_model=ServerDetail, responses=responses(404))
-def change_server(name: Name, body: ServerPatch, _: Admin, app: Postroom) -> dict[str, Any]:
+@router.patch("/{name}", response_model=ServerDetail, responses=responses(404, 504))
+def change_server(
+    name: Name, body: ServerPatch, _: Admin, app: Postroom, budget: Budget
+) -> dict[str, Any]:
     """Change a server in place (``smtp set``). A changed connection setting switches it
     off and checks it again: it is used again once the check passes. The answer is the
     server as it is then."""
@@ -147,7 +154,9 @@ def change_server(name: Name, body: ServerPatch, _: Admin, app: Postroom) -> dic
         default=body.default,
     )
     with judged():
-        app.servers.set(name, change)
+        budget.run(
+            lambda: app.servers.set(name, change), f"the check of SMTP server {name}", _later(name)
+        )
     return server_detail_json(app.servers.show(name))
 
 
@@ -159,33 +168,43 @@ def remove_server(name: Name, _: Admin, app: Postroom) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/{name}/check", response_model=CheckOut, responses=responses(404))
+@router.post("/{name}/check", response_model=CheckOut, responses=responses(404, 504))
 def check_server(
-    name: Name, _: Admin, app: Postroom, body: ServerCheckIn | None = None
+    name: Name, _: Admin, app: Postroom, budget: Budget, body: ServerCheckIn | None = None
 ) -> dict[str, Any]:
     """Run the connection check with the stored settings (``smtp check --json``), given
     ``send_to`` sending a test message there, and keep its report; 200 whatever the
     server answered: ``ok`` says."""
+    send_to = body.send_to if body is not None else None
     with judged():
-        report = app.servers.check(name, body.send_to if body is not None else None)
+        report = budget.run(
+            lambda: app.servers.check(name, send_to),
+            f"the check of SMTP server {name}",
+            _later(name),
+        )
     return check_out(report)
 
 
 @router.post(
     "/{name}/enable",
     response_model=ServerDetail,
-    responses={**responses(404), **AdmissionProblem.responses()},
+    responses={**responses(404, 504), **AdmissionProblem.responses()},
 )
 def enable_server(
     name: Name,
     _: Admin,
     app: Postroom,
+    budget: Budget,
     force: Annotated[bool, Query(description="enable without a passing check")] = False,
 ) -> Any:
     """Use it once its connection check passes (``smtp enable``); 409 with the failed
     check (``check``) when it does not."""
     with judged():
-        admission = app.servers.enable(name, force=force)
+        admission = budget.run(
+            lambda: app.servers.enable(name, force=force),
+            f"the check of SMTP server {name}",
+            _later(name),
+        )
     if not admission.enabled:
         return refused(f"SMTP server {name}", f"/api/v1/smtp-servers/{name}", admission)
     return server_detail_json(app.servers.show(name))
@@ -196,3 +215,7 @@ def disable_server(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     """Stop using it (``smtp disable``): its mail waits or goes through another server."""
     app.servers.disable(name)
     return server_detail_json(app.servers.show(name))
+
+
+def _later(name: str) -> str:
+    return f"its result will be in last_check (GET /api/v1/smtp-servers/{name})"
