@@ -34,9 +34,9 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.staticfiles import StaticFiles
 
-from postroom.web.ui import dashboard, errors, login, people, queues
+from postroom.web.ui import channels, dashboard, errors, login, people, queues
 
-PAGES = (login, dashboard, queues, people)
+PAGES = (login, dashboard, queues, people, channels)
 """The modules of pages (each has a ``router``)."""
 
 
