@@ -41,7 +41,7 @@ from postroom.services.apply import Applier, message_status
 from postroom.services.explain import Explanation, preview
 from postroom.services.failures import error_text
 from postroom.services.ledger import decision_document, item_document, quarantine_document
-from postroom.services.not_mail import NotMail, not_mail
+from postroom.services.not_mail import REASON, NotMail, not_mail
 from postroom.storage.unit import Storage, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -284,6 +284,11 @@ class IngestService:
     def explain(self, raw: bytes) -> Explanation:
         """A dry run: the parsed mail and the decision it would get, nothing written."""
         mail = parse(raw)
+        if not_mail(mail):
+            decision = Decision(
+                Outcome.QUARANTINED, Rule.Q1, (Rule.Q1,), reason=REASON, trace=(REASON,)
+            )
+            return Explanation(mail, None, decision, ())
         with self.storage.reading() as uow:
             decision = decide(mail, self._context(uow, None), self.settings, self.clock())
         with self.storage.reading() as uow:

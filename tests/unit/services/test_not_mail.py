@@ -74,3 +74,9 @@ def test_a_header_alone_is_mail() -> None:
     assert not_mail(parse(b"")) and not_mail(parse(NOT_MAIL["random"]))
     assert not not_mail(parse(b"Subject: hello\n\nbody\n"))
     assert not not_mail(parse(b"To: help@example.test\n\nbody\n"))
+
+
+def test_explain_says_they_would_be_quarantined(service: IngestService) -> None:
+    explained = service.explain(NOT_MAIL["random"])
+    assert explained.decision.outcome is Outcome.QUARANTINED
+    assert explained.decision.reason == REASON and explained.preview == ()
