@@ -22,10 +22,13 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def _screenshot(page: Page, name: str) -> None:
-    """Saved for the README when ``POSTROOM_SCREENSHOTS=1`` (docs/screenshots/NAME.png)."""
-    if os.environ.get("POSTROOM_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    """Saved when ``POSTROOM_SCREENSHOTS`` asks: ``1`` into docs/screenshots (the README's),
+    a folder's path into that folder (NAME.png)."""
+    wanted = os.environ.get("POSTROOM_SCREENSHOTS", "")
+    if wanted:
+        folder = SCREENSHOTS if wanted == "1" else Path(wanted)
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def test_the_dashboard_shows_every_channel_failing_first(page: Page, served: Served) -> None:
@@ -80,6 +83,7 @@ def test_a_retry_from_quarantine(
     row = page.locator("tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("RuntimeError: handler exploded")
+    _screenshot(page, "quarantine")
     row.locator("button", has_text="Retry").click()
     expect(page.locator(".flash.ok")).to_contain_text(f"Message {result.message_row} handled")
     expect(page.locator(".empty")).to_have_text("Nothing in quarantine.")
@@ -106,6 +110,7 @@ def test_the_outbox_cancels_and_retries(page: Page, served: Served) -> None:
     row = page.locator("tbody tr")
     expect(row).to_contain_text("queued")
     expect(row).to_contain_text("carol@customer.test")
+    _screenshot(page, "outbox")
     row.locator("button", has_text="Cancel").click()
     expect(page.locator(".flash.ok")).to_contain_text("cancelled")
     assert served.app.outbox.list()[0].status == OutboxStatus.CANCELLED
@@ -134,6 +139,7 @@ def test_admins_manage_users_and_tokens(page: Page, served: Served) -> None:
     tokens.locator("input[name=label]").fill("monitoring")
     tokens.locator("button").click()
     secret = page.locator("#new-token").inner_text()
+    _screenshot(page, "users")
     assert served.app.accounts.principal_for_token(secret) is not None
     page.goto(served.url("/users"))  # shown once: a later visit shows no secret
     expect(page.locator("#new-token")).to_have_count(0)
@@ -160,3 +166,4 @@ def test_an_agent_sees_no_admin_page(page: Page, served: Served) -> None:
     answer = page.goto(served.url("/no-such-page"))
     assert answer is not None and answer.status == 404
     expect(page.locator("main")).to_contain_text("There is no page at this address.")
+    _screenshot(page, "not-found")

@@ -4,6 +4,7 @@ link while no admin exists."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
@@ -19,6 +20,8 @@ def test_a_page_asks_to_sign_in_then_opens(page: Page, served: Served) -> None:
     page.fill("input[name=password]", "not the password")
     page.click("button[type=submit]")
     expect(page.locator(".flash.error")).to_have_text("Wrong name or password.")
+    if os.environ.get("POSTROOM_SCREENSHOTS", "") not in ("", "1"):
+        page.screenshot(path=os.path.join(os.environ["POSTROOM_SCREENSHOTS"], "login.png"))
     expect(page.locator("input[name=username]")).to_have_value("ada")
     assert page.context.cookies() == []
 

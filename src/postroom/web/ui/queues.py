@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from postroom.errors import UserError
 from postroom.records.statuses import OutboxStatus
 from postroom.web.auth import Postroom
-from postroom.web.ui.pages import Browser, Posted, page, redirect
+from postroom.web.ui.pages import Browser, Posted, page, redirect, serves
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,6 +91,7 @@ def outbox(
         statuses=[s.value for s in OutboxStatus],
         retryable={s.value for s in OutboxStatus if s.retryable},
         cancellable={s.value for s in OutboxStatus if s.cancellable},
+        item_pages=serves(request, "/items/{ref}"),
     )
 
 
