@@ -1,6 +1,7 @@
 """``/api/v1/outbox`` in-process, on SQLite and PostgreSQL: agents may read, retry and
-cancel; the ``outbox list --json`` shape, paged; 404 for an unknown row and 409 when the
-message's status does not allow a retry or a cancel."""
+cancel, each in the work item's history with their name; the ``outbox list --json``
+shape, paged; 404 for an unknown row and 409 when the message's status does not allow a
+retry or a cancel."""
 
 from __future__ import annotations
 
@@ -60,6 +61,11 @@ def test_cancel_and_retry_as_the_status_allows(web: Web) -> None:
     retried = web.client.post(f"/api/v1/outbox/{first}/retry", headers=web.agent())
     assert retried.status_code == 200
     assert (retried.json()["status"], retried.json()["attempts"]) == ("queued", 0)
+    history = web.app.items().show(str(retried.json()["reference"])).history
+    assert [(e.field, e.old, e.new, e.cause, e.actor) for e in history if e.field == "outbox"] == [
+        ("outbox", "queued", "cancelled", "user", "bob"),
+        ("outbox", "cancelled", "queued", "user", "bob"),
+    ]
     with web.app.storage.writing() as uow:  # a sender claims both: they are on their way
         now = utcnow()
         claimed = uow.sending.claim_due(now, uow.sending.lease_token(now, timedelta(minutes=5)))

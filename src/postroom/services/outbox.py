@@ -13,6 +13,7 @@ from typing import Protocol
 
 from postroom.clock import utcnow
 from postroom.errors import UserError
+from postroom.records.items import Cause
 from postroom.records.outbox import OutboxRecord
 from postroom.records.statuses import CommunicationStatus, OutboxStatus, RecipientStatus
 from postroom.services.send import SendReport
@@ -45,7 +46,7 @@ class OutboxService:
         """Send what is due now (one round, as `postroom run` does each tick)."""
         return self.sender.send_due(self._clock())
 
-    def retry(self, outbox_id: int) -> OutboxRecord:
+    def retry(self, outbox_id: int, actor: str | None = None) -> OutboxRecord:
         """Due now with attempts from zero; recipients that took it already are not sent
         to again. Only mail that is not on its way or delivered can be retried."""
         now = self._clock()
@@ -63,10 +64,12 @@ class OutboxService:
             uow.communications.set_status_of_outbox(
                 outbox_id, CommunicationStatus.QUEUED, f"retry asked at {now.isoformat()}Z"
             )
+            _record(uow, message, OutboxStatus.QUEUED, actor, now)
             return _listed(uow, outbox_id)
 
-    def cancel(self, outbox_id: int) -> OutboxRecord:
+    def cancel(self, outbox_id: int, actor: str | None = None) -> OutboxRecord:
         """Never send it (unless a sender took it meanwhile: then nothing changes)."""
+        now = self._clock()
         with self.storage.writing() as uow:
             message = uow.outbox.get(outbox_id)
             if OutboxStatus(message.status) not in _CANCELLABLE:
@@ -74,7 +77,19 @@ class OutboxService:
             if not uow.outbox.cancel(outbox_id, _CANCELLABLE):
                 raise UserError(_refused(uow.outbox.get(outbox_id), _CANCELLABLE, "cancelled"))
             uow.communications.set_status_of_outbox(outbox_id, CommunicationStatus.CANCELLED, None)
+            _record(uow, message, OutboxStatus.CANCELLED, actor, now)
             return _listed(uow, outbox_id)
+
+
+def _record(
+    uow: UnitOfWork, before: OutboxRecord, status: OutboxStatus, actor: str | None, now: datetime
+) -> None:
+    """A person's retry or cancel in the work item's history (``actor``: who, through the
+    web; None: as before, the communication's status says it)."""
+    if actor is None or before.work_item_id is None:
+        return
+    cause = Cause("user", actor=actor, note=f"outbox message {before.id}")
+    uow.items.record(before.work_item_id, "outbox", before.status, status.value, cause, now)
 
 
 def _listed(uow: UnitOfWork, outbox_id: int) -> OutboxRecord:

@@ -1,6 +1,7 @@
 """``/api/v1/outbox`` (agents and admins): as ``outbox list --json``, ``outbox retry`` and
 ``outbox cancel``, in the shape of `postroom.render.outbox`. A retry or a cancel that the
-message's status does not allow (it is on its way, or sent) is a 409."""
+message's status does not allow (it is on its way, or sent) is a 409. Either, made by a
+person, is in the work item's history with their name."""
 
 from __future__ import annotations
 
@@ -60,11 +61,11 @@ def list_outbox(
     response_model_by_alias=True,
     responses=responses(404, 409),
 )
-def retry_outbox(row_id: RowId, _: SignedIn, app: Postroom) -> dict[str, Any]:
+def retry_outbox(row_id: RowId, user: SignedIn, app: Postroom) -> dict[str, Any]:
     """Send it again at the next round, attempts from zero (recipients that took it
     already are not sent to again); 409 while it is on its way or once delivered."""
     with judged(state=True):
-        message = app.outbox.retry(row_id)
+        message = app.outbox.retry(row_id, actor=user.name)
     return outbox_json(message)
 
 
@@ -74,8 +75,8 @@ def retry_outbox(row_id: RowId, _: SignedIn, app: Postroom) -> dict[str, Any]:
     response_model_by_alias=True,
     responses=responses(404, 409),
 )
-def cancel_outbox(row_id: RowId, _: SignedIn, app: Postroom) -> dict[str, Any]:
+def cancel_outbox(row_id: RowId, user: SignedIn, app: Postroom) -> dict[str, Any]:
     """Never send it; 409 when it is on its way, sent or given up already."""
     with judged(state=True):
-        message = app.outbox.cancel(row_id)
+        message = app.outbox.cancel(row_id, actor=user.name)
     return outbox_json(message)
