@@ -105,3 +105,29 @@ def test_a_signal_inside_the_events_lock_does_not_hang_the_process() -> None:
         [sys.executable, "-c", _HELD_LOCK], capture_output=True, timeout=20, check=False
     )
     assert b"stopped" in done.stdout, done.stderr
+
+
+def test_start_up_says_what_to_do_next_and_idle_says_it_is_alive(tmp_path: Path) -> None:
+    """Issue 13, items 2 and 15: with no channel, the command that adds one; then an idle
+    line once per heartbeat period (1 s here, a minute by default)."""
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "postroom", "run", "--workers", "1", "--tick", "0.2",
+             "--heartbeat", "1"],
+            env={**os.environ, "POSTROOM_HOME": str(tmp_path / "home")},
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )  # fmt: skip
+    try:
+        _wait_running(proc, log)
+        deadline = time.monotonic() + 30
+        while log.read_text().count("idle:") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=STOPPED_WITHIN)
+    text = log.read_text()
+    assert "no channel yet" in text and "postroom channel add NAME --url" in text, text
+    assert text.count("idle: no channel to poll") >= 2, text
+    assert proc.returncode == 0 and "postroom stopped" in text, text

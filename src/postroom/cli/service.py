@@ -41,12 +41,17 @@ def register(app: typer.Typer) -> None:
             int, typer.Option(min=1, help="mailbox connections per process at once")
         ] = 8,
         tick: Annotated[float, typer.Option(help="seconds between scheduling rounds")] = 1.0,
+        heartbeat: Annotated[
+            float, typer.Option(min=1, help="seconds of silence before an 'idle' log line")
+        ] = 60.0,
     ) -> None:
         """Run the service until SIGINT/SIGTERM: polls channels, handles mail, sends the outbox."""
         configure_logging()
         stop = threading.Event()
         signals = stop_on_signals(stop)
-        service = Service(ProcessOptions(max_connections, workers, tick, configure_logging), stop)
+        service = Service(
+            ProcessOptions(max_connections, workers, tick, configure_logging, heartbeat), stop
+        )
         signals.on_second(service.stop_now)
         started = service.prepare()
         if started is None:

@@ -13,7 +13,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from postroom.records.config import ChannelRecord
+from postroom.runtime.heartbeat import Activity, Heartbeat
 from postroom.runtime.housekeeping import Housekeeping
+from postroom.runtime.idle import start_idle
 from postroom.runtime.sending import SendingLoop
 from postroom.runtime.signals import worker_signals
 from postroom.runtime.startup import opened
@@ -32,10 +35,13 @@ class ProcessOptions:
     """Seconds between scheduling rounds."""
     logs: Callable[[], None]
     """Sets up logging the way the door wants its lines (a module-level function)."""
+    heartbeat: float = Heartbeat.EVERY
+    """Seconds without a log line after which the parent says it is idle (`heartbeat`)."""
 
 
-def serve(options: ProcessOptions, stop: threading.Event) -> None:
-    """Poll, handle and send until ``stop`` is set (waiting for the database first)."""
+def serve(options: ProcessOptions, stop: threading.Event, *, parent: bool = False) -> None:
+    """Poll, handle and send until ``stop`` is set (waiting for the database first); the
+    ``parent`` also logs the idle heartbeat (once for the whole service)."""
     application = opened(stop)
     if application is None:
         return
@@ -44,12 +50,30 @@ def serve(options: ProcessOptions, stop: threading.Event) -> None:
     unhook = on_outbox_queued(application.engine, sending.wake)
     thread = threading.Thread(target=sending.run, name="outbox", daemon=True)
     thread.start()
+    idle = start_idle(application, stop) if parent else None  # IMAP IDLE: the parent only
     try:
-        scheduler.run(stop, options.tick, Housekeeping.of(application))
+        chores: Callable[[], None] = Housekeeping.of(application)
+        if parent:
+            chores = _with_heartbeat(chores, application.channels.list, options.heartbeat)
+        scheduler.run(stop, options.tick, chores)
     finally:
         sending.close()
         thread.join()
         unhook()
+        if idle is not None:
+            idle.join(10)
+
+
+def _with_heartbeat(
+    housekeeping: Callable[[], None], channels: Callable[[], list[ChannelRecord]], every: float
+) -> Callable[[], None]:
+    heartbeat = Heartbeat(channels, Activity.watching(), every)
+
+    def chores() -> None:
+        housekeeping()
+        heartbeat()
+
+    return chores
 
 
 def worker(options: ProcessOptions) -> None:

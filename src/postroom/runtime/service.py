@@ -60,7 +60,7 @@ class Service:
         workers = self.workers or self.start()
         try:
             workers.watch()
-            serve(self.options, self.stop)
+            serve(self.options, self.stop, parent=True)
         finally:
             self.stop.set()
             workers.terminate()
