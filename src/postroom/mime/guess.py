@@ -12,10 +12,10 @@ is made once per message from more evidence, in this order:
    decodes in it without error.
 2. Otherwise the 8-bit lines of the message's start (headers and body, at most
    ``SAMPLE`` bytes) go to ``charset-normalizer``, limited to the charsets
-   mail is written in (``CANDIDATES``). When every run of 8-bit bytes in the
-   sample is one byte long (accented letters between ASCII ones) the text is
-   Western and windows-1252 is taken without asking the detector, which
-   mistakes short Latin text for Big5.
+   mail is written in (``CANDIDATES``). When the runs of 8-bit bytes in the
+   sample are short (at most three bytes, most of them one: accented letters
+   between ASCII ones) the text is Western and windows-1252 is taken without
+   asking the detector, which mistakes short Latin text for Big5.
 3. A value that does not decode in the guess is read as windows-1252 (latin-1
    where that has a gap), never as mojibake of UTF-8.
 
@@ -38,7 +38,7 @@ CANDIDATES = (
     *("cp1250", "cp1252", "iso8859_7", "cp1253", "cp1255", "cp1256", "cp874", "cp1254"),
 )
 _DECLARED = re.compile(rb"charset[ \t]*=[ \t]*\"?([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE)
-_HIGH_RUN = re.compile(rb"[\x80-\xff]{2}")
+_HIGH_RUN = re.compile(rb"[\x80-\xff]+")
 _PLAIN = frozenset(("us-ascii", "ascii", "utf-8", "utf8"))
 
 
@@ -86,12 +86,27 @@ def _detected(data: bytes) -> str | None:
     sample = b"\n".join(lines)[:SAMPLE]
     if not sample:
         return None
-    if _HIGH_RUN.search(sample) is None:
+    if _western(sample):
         return "cp1252"
     from charset_normalizer import from_bytes  # imported here: rare, and 40 ms to import
 
     best = from_bytes(sample, cp_isolation=list(CANDIDATES)).best()
     return None if best is None else codec_for(best.encoding)
+
+
+def _western(sample: bytes) -> bool:
+    """Accented letters between ASCII ones: runs of 8-bit bytes of at most three, and
+    most of them one byte long (CJK and Cyrillic words are runs of many bytes)."""
+    single = longer = 0
+    for run in _HIGH_RUN.finditer(sample):
+        size = run.end() - run.start()
+        if size > 3:
+            return False
+        if size == 1:
+            single += 1
+        else:
+            longer += 1
+    return single >= longer
 
 
 def _is_utf8(line: bytes) -> bool:

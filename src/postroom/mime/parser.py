@@ -36,8 +36,10 @@ What the rest of the layer relies on:
 
 Who sent it, when From gives no address (``from_source`` records which):
 
-8. ``Sender`` first: RFC 5322 §3.6.2 names it the mailbox responsible for
-   sending, so it is a person or system that did send this message. Then
+8. A From without an address, or with only a local name (``root``), is not
+   usable while another header below gives a full address. ``Sender``
+   first: RFC 5322 §3.6.2 names it the mailbox responsible for sending,
+   so it is a person or system that did send this message. Then
    ``Reply-To``: the author's own choice of where answers go. Then
    ``Return-Path``: the envelope sender, a real address of the sending
    system but often a bounce or list address (an empty ``<>`` is skipped).
@@ -218,11 +220,11 @@ _FALLBACK_SENDERS = (
 def _sender(header: HeaderBlock, defects: list[str]) -> tuple[Address | None, str]:
     """The sender and the header it came from (rule 8)."""
     found = fields.addresses(header.get_all("from")[:1], defects, "From", single=True)
-    if found:
+    if found and "@" in found[0].address:
         return found[0], "from"
     if header.get("from") is None:
         defects.append("no From header")
-    else:
+    elif not found:
         defects.append("From header has no address")
     for key, shown in _FALLBACK_SENDERS:
         candidates = fields.addresses(header.get_all(key)[:1], defects, shown)
@@ -233,6 +235,8 @@ def _sender(header: HeaderBlock, defects: list[str]) -> tuple[Address | None, st
     if header.envelope_from:
         defects.append("sender taken from the mbox From line (no usable From)")
         return Address(header.envelope_from), "envelope"
+    if found:
+        return found[0], "from"  # a bare local name ("root"): nothing better
     return None, ""
 
 

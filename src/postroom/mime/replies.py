@@ -27,15 +27,14 @@ import re
 
 MAX_SCANNED = 200_000
 
-_WROTE = re.compile(
-    r".{0,300}(?:wrote|schrieb|a écrit|escribió|scrisse|schreef|escreveu|napisał|написал"
-    r"|kirjoitti|skrev|írta)\s?:\s*$",
-    re.IGNORECASE,
+# An attribution line ends in ":" and holds the verb ("wrote:", "Am … schrieb
+# Bob <b@example.com>:", "Le … a écrit :"): checked with ``in``, no pattern.
+_VERBS = (
+    *("wrote", "schrieb", "a écrit", "escribió", "scrisse", "ha scritto", "schreef"),
+    *("escreveu", "napisał", "написал", "kirjoitti", "skrev", "írta"),
 )
-# "Am 16.03.2026 um 10:02 schrieb Support <support@example.com>:" (Apple Mail,
-# Gmail in most languages): the verb before the name. Checked with ``in``.
-_OPENERS = ("on ", "am ", "le ", "el ", "il ", "op ", "em ", "w dniu ")
-_VERBS = ("wrote", "schrieb", "a écrit", "escribió", "ha scritto", "schreef", "escreveu")
+MAX_ATTRIBUTION = 400
+"""Characters of an attribution line at most (two wrapped lines of a name and a date)."""
 _ORIGINAL = re.compile(
     r"[\s>]*-{2,}\s?(?:original message|ursprüngliche nachricht|message d'origine"
     r"|mensaje original|messaggio originale|oorspronkelijk bericht|forwarded message"
@@ -83,16 +82,16 @@ def _quote_line(lines: list[str]) -> int | None:
             seen_text = bool(line.strip()) and not line.startswith(">")
             continue
         following = lines[index + 1] if index + 1 < len(lines) else ""
-        if _WROTE.match(line) or _attribution(line):
+        if _attribution(line):
             above = lines[index - 1].strip() if index > 0 else ""
             if above and len(line.strip()) < 25 and index > 1:
                 return index - 1  # "On Mon … John Smith <j@example.com>" / "wrote:"
             return index
-        if _ORIGINAL.match(line):
+        if "--" in line[:12] and _ORIGINAL.match(line):
             return index
-        if _UNDERSCORES.fullmatch(line) and _HEADER_FROM.match(following):
+        if line.startswith("__") and _UNDERSCORES.fullmatch(line) and _HEADER_FROM.match(following):
             return index
-        if _HEADER_FROM.match(line) and _HEADER_NEXT.match(following):
+        if ":" in line[:10] and _HEADER_FROM.match(line) and _HEADER_NEXT.match(following):
             return index
         if line.startswith(">") and following.startswith(">"):
             return index
@@ -100,8 +99,8 @@ def _quote_line(lines: list[str]) -> int | None:
 
 
 def _attribution(line: str) -> bool:
-    """``On <date>, <name> wrote <address>:`` with the verb anywhere (rule 1)."""
-    if len(line) > 400 or not line.rstrip().endswith(":"):
+    """An attribution line (rule 1): ends in ":" and holds one of ``_VERBS``."""
+    if len(line) > MAX_ATTRIBUTION or not line.rstrip().endswith(":"):
         return False
     lowered = line.lower()
-    return lowered.startswith(_OPENERS) and any(verb in lowered for verb in _VERBS)
+    return any(verb in lowered for verb in _VERBS)
