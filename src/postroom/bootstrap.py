@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from postroom.services.outbox import OutboxService
     from postroom.services.overview import OverviewService
     from postroom.services.poll import PollService
+    from postroom.services.poll_idle import IdleWatch
     from postroom.services.quarantine import QuarantineService
     from postroom.services.reply import ReplyService
     from postroom.services.routes import RouteService
@@ -133,6 +134,20 @@ class App:
             mailbox_source,
             batch_messages=self.settings.poll_batch,
             max_message_bytes=self.settings.max_message_bytes,
+        )
+
+    def idle_watch(self) -> IdleWatch | None:
+        """IMAP IDLE for fast pickup (None with ``POSTROOM_IDLE_CONNECTIONS=0``)."""
+        from postroom.services.poll_idle import IdleWatch
+
+        if not self.settings.idle_connections:
+            return None
+        return IdleWatch(
+            self.storage,
+            self.secrets,
+            mailbox_source,
+            self.settings.idle_connections,
+            self.settings.max_message_bytes,
         )
 
     @cached_property

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     smtp_connections: int = Field(default=4, ge=1, le=64)
     """SMTP connections at once per server while the outbox sends (each reused for many
     messages): the server's reply to each message's final dot is waited for in parallel."""
+    idle_connections: int = Field(default=20, ge=0, le=1000)
+    """IMAP IDLE connections `postroom run` holds at most (new mail polled within seconds);
+    0: every channel on its interval only."""
     message_seconds: float = Field(default=10.0, gt=0, le=3600)
     """Time budget for parsing one message (plus 0.5 s per MiB); past it, quarantine."""
     listen: str = "127.0.0.1:8025"

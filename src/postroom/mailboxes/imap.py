@@ -16,10 +16,12 @@ import base64
 import imaplib
 import logging
 import socket
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from postroom.errors import PostroomError, UserError
+from postroom.mailboxes import imap_idle
 from postroom.mailboxes.imap_session import ImapSession
 from postroom.mailboxes.imap_wire import BoundedImap, WireTooLong
 from postroom.net import sasl
@@ -159,6 +161,29 @@ class ImapMailboxSource:
             resume=self.resume,
             timeout=self.timeout,
         )
+
+    def idle(self, stop: threading.Event, changed: Callable[[], None], seconds: float) -> bool:
+        """Wait on the folder with IDLE (RFC 2177) until ``stop`` or ``seconds``, calling
+        ``changed`` when mail arrives; False at once when the server has no IDLE."""
+        where = str(self.url)
+        client = self.connect()
+        try:
+            self._log_in(client)
+            if "IDLE" not in client.capabilities:
+                return False
+            client.budget(self.timeout, MAX_LINE)
+            typ, data = client.select(self._quoted, readonly=True)
+            if typ != "OK":
+                raise ConnectionFailure(
+                    FailureClass.PROTOCOL,
+                    f"{where}: folder {self.folder!r} cannot be opened: {_said(data)}",
+                )
+            imap_idle.idle(client, where, stop, changed, seconds)
+            return True
+        except _FAILURES as exc:
+            raise _translate(exc, where) from None
+        finally:
+            client.shutdown()
 
     def connect(self) -> BoundedImap:
         """TCP, TLS (implicit or STARTTLS), greeting and capabilities: ready to log in."""

@@ -65,6 +65,8 @@ class BoundedImap(imaplib.IMAP4):
     ) -> None:
         self._given: socket.socket | None = sock
         self._timeout = timeout
+        self.timeout_s = timeout
+        """Seconds one command may take (connect, each answer)."""
         self.max_line = max_line
         self.max_literal = max_literal
         self._buf = bytearray()

@@ -15,7 +15,8 @@ with a `FailureClass`; no ``socket`` or ``ssl`` exception crosses it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
@@ -179,4 +180,15 @@ class FolderSession(Protocol):
     @property
     def mark(self) -> FolderMark:
         """The selected folder and its UIDVALIDITY; ``last_uid`` the highest UID listed."""
+        ...
+
+
+@runtime_checkable
+class IdleSource(Protocol):
+    """A mailbox that can say when new mail arrives (IMAP IDLE, RFC 2177)."""
+
+    def idle(self, stop: threading.Event, changed: Callable[[], None], seconds: float) -> bool:
+        """Wait for new mail until ``stop`` or ``seconds``, calling ``changed`` on arrival;
+        False at once when the server cannot (the poll interval is then all there is);
+        `ConnectionFailure` when the connection fails."""
         ...

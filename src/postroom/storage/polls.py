@@ -183,6 +183,17 @@ class PollRepository:
         )
         return result.rowcount == 1
 
+    def wake(self, channel_id: int, now: datetime) -> None:
+        """New mail was announced (IMAP IDLE): the channel is due now."""
+        self._conn.execute(
+            update(channels)
+            .where(
+                channels.c.id == channel_id,
+                or_(channels.c.next_poll.is_(None), channels.c.next_poll > now),
+            )
+            .values(next_poll=now)
+        )
+
     def set_reading(self, channel_id: int, folder: str | None, after: After) -> None:
         """Where a poll reads (the IMAP folder, None: INBOX) and what it does with stored
         mail (``--after``)."""
