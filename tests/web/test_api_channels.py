@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
 from tests.web.conftest import Web
 from tests.web.test_auth import _is_problem
 
+from postroom.clock import utcnow
 from postroom.render.config import channel_detail_json, channel_json
 from postroom.web.api.budget import CheckBudget
 
@@ -272,3 +274,17 @@ def test_a_check_is_bounded_in_time_and_in_number(web: Web, answers: Answers) ->
         busy = web.client.post("/api/v1/channels/nope/check", headers=web.admin())
         assert _is_problem(busy, 503) and busy.headers["retry-after"].isdigit()
     answers.assert_never(SECRET)
+
+
+def test_poll_now_does_not_double_a_poll_under_way(web: Web) -> None:
+    """Another process (another host) holds the channel's lease: the poll through the API
+    is skipped, saying so, and never opens the mailbox."""
+    _add(web, check=False)
+    channel = web.app.channels.show("inbox")
+    with web.app.storage.writing() as uow:
+        assert uow.polls.take_lease(channel.id, "otherhost:1", utcnow(), timedelta(minutes=5))
+    polled = web.client.post("/api/v1/channels/inbox/poll", headers=web.admin())
+    assert polled.status_code == 200
+    assert polled.json()["skipped"] == "another poller holds this channel"
+    assert polled.json()["errors"] == [] and polled.json()["fetched"] == 0
+    assert web.app.channels.show("inbox").failure_count == 0

@@ -10,6 +10,7 @@ check fails is a 409 problem carrying the check.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from postroom.credentials import Secret
+from postroom.errors import StorageUnavailableError
 from postroom.net.sasl import AuthMechanism
 from postroom.render.config import channel_detail_json, channel_json
 from postroom.services.channels import ChannelChange, NewChannel
@@ -262,12 +264,14 @@ def disable_channel(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
 
 @router.post("/{name}/poll", response_model=PollOut, responses=responses(404))
 def poll_channel(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
-    """Poll it now, enabled or not (``poll --channel NAME --json``): the poll's counts,
-    and its errors (200 either way: ``errors`` says)."""
-    reports = app.scheduler(max_connections=1).poll_once([name])
-    if not reports:
-        raise ProblemError(503, f"channel {name} was not polled; try again")
-    return reports[0].to_json()
+    """Poll it now, enabled or not: one round (at most `PollService.MAX_MESSAGES` messages
+    or `MAX_SECONDS`; ``remaining`` says what is left for the next), answered as
+    ``poll --channel NAME --json`` prints it; 200 whether or not it worked: ``errors``
+    says. A poll under way elsewhere is not doubled (``skipped`` says so)."""
+    report = app.poller.poll(app.channels.show(name))
+    with contextlib.suppress(StorageUnavailableError):
+        app.poller.settle_owed()  # what an outage kept from the database, if it is back
+    return report.to_json()
 
 
 def _later(name: str) -> str:
