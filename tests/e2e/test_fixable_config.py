@@ -87,7 +87,8 @@ def test_a_ca_file_that_is_not_pem_leaves_nothing(
     monkeypatch.setenv("PW", "whatever-1234")
     url = "pop3s://a@example.test@127.0.0.1:995"
     added = sh("channel", "add", "box", "--url", url, "--password-env", "PW", "--ca-file", str(bad))
-    assert added.code == 1 and "holds no certificate TLS can read" in added.err
+    # A file that cannot be used as given: exit 2 (README, "Exit status"), nothing stored.
+    assert added.code == 2 and "holds no certificate TLS can read" in added.err
     assert sh.json("channel", "list") == []
 
 
