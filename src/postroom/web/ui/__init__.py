@@ -34,9 +34,18 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.staticfiles import StaticFiles
 
-from postroom.web.ui import channels, dashboard, errors, login, people, queues
+from postroom.web.ui import (
+    channels,
+    dashboard,
+    errors,
+    login,
+    people,
+    queues,
+    routes_pages,
+    servers,
+)
 
-PAGES = (login, dashboard, queues, people, channels)
+PAGES = (login, dashboard, queues, people, channels, servers, routes_pages)
 """The modules of pages (each has a ``router``)."""
 
 

@@ -13,22 +13,27 @@ from __future__ import annotations
 
 from pathlib import Path as FilePath
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from postroom.bootstrap import App
 from postroom.credentials import Secret
-from postroom.diagnostics import step_names
 from postroom.errors import UserError
-from postroom.net.connection import MailUrl
 from postroom.records.config import ChannelRecord
 from postroom.render.checks import check_json
 from postroom.services.channels import ChannelChange, NewChannel
 from postroom.services.enabling import Admission
 from postroom.web.auth import Postroom
-from postroom.web.ui.check_steps import CheckView, check_view, pending_steps
+from postroom.web.ui.check_steps import CheckView, check_view
+from postroom.web.ui.connection_pages import (
+    ca_path,
+    protocol,
+    refusal,
+    segment,
+    steps_for,
+    wants_json,
+)
 from postroom.web.ui.form_fields import one_line, optional, secret, whole_number
 from postroom.web.ui.pages import BrowserAdmin, PostedAdmin, Visitor, page, redirect
 from postroom.web.ui.wording import for_the_web
@@ -45,7 +50,7 @@ FIELDS = ("name", "url", "authzid", "ca_file", "interval", "max_failures", "fold
 def channels(request: Request, app: Postroom, visitor: BrowserAdmin) -> HTMLResponse:
     overview = app.overview.overview()
     health = {c.name: c for c in overview.channels}
-    rows = [(c, health.get(c.name), _protocol(c.url)) for c in app.channels.list()]
+    rows = [(c, health.get(c.name), protocol(c.url)) for c in app.channels.list()]
     return page(request, visitor, "channels.html", title="Channels", rows=rows, now=overview.at)
 
 
@@ -83,7 +88,7 @@ def add_channel(
             url=one_line(url, "URL"),
             password=Secret(opened),
             authzid=optional(authzid, "Authorization identity", 320),
-            ca_file=_ca_file(ca_file),
+            ca_file=ca_path(ca_file),
             interval=whole_number(interval, "Interval", 5, MAX_INTERVAL),
             max_failures=whole_number(max_failures, "Max failures", 1, 10_000),
             folder=optional(folder, "Folder", 300),
@@ -95,7 +100,7 @@ def add_channel(
     message = f"Channel {chosen} added" + _admitted(added.admission)
     if added.unrouted:
         message += f" Note: {added.unrouted}"
-    return redirect(f"/channels/{_segment(chosen)}", message, error=not _enabled(added.admission))
+    return redirect(f"/channels/{segment(chosen)}", message, error=not _enabled(added.admission))
 
 
 @router.get("/channels/{name}", response_class=HTMLResponse)
@@ -127,23 +132,23 @@ def change_channel(
             request, app, visitor, before, form=typed, error=for_the_web(str(exc)), status=422
         )
     if changed.admission is None:
-        return redirect(f"/channels/{_segment(name)}", f"Channel {name} saved.")
+        return redirect(f"/channels/{segment(name)}", f"Channel {name} saved.")
     if changed.admission.enabled:
         return redirect(
-            f"/channels/{_segment(name)}", f"Channel {name} saved; its check passed: it is on."
+            f"/channels/{segment(name)}", f"Channel {name} saved; its check passed: it is on."
         )
-    why = _failure(changed.admission)
+    why = refusal(changed.admission)
     if why:
         text = f"Channel {name} saved, but its check failed and it stays off: {why}"
-        return redirect(f"/channels/{_segment(name)}", text, error=True)
+        return redirect(f"/channels/{segment(name)}", text, error=True)
     text = f"Channel {name} saved and checked; it stays off (you switched it off): enable it."
-    return redirect(f"/channels/{_segment(name)}", text)
+    return redirect(f"/channels/{segment(name)}", text)
 
 
 @router.post("/channels/{name}/check")
 def check_channel(request: Request, app: Postroom, visitor: PostedAdmin, name: Name) -> Response:
     report = check_view(check_json(app.channels.check(name)))
-    if _wants_json(request):
+    if wants_json(request):
         return JSONResponse(report.to_json(), headers={"Cache-Control": "no-store"})
     return _channel_page(request, app, visitor, app.channels.show(name), ran=report)
 
@@ -152,9 +157,9 @@ def check_channel(request: Request, app: Postroom, visitor: PostedAdmin, name: N
 def enable_channel(request: Request, app: Postroom, visitor: PostedAdmin, name: Name) -> Response:
     admission = app.channels.enable(name)
     if admission.enabled:
-        return redirect(f"/channels/{_segment(name)}", f"Channel {name} is on: its check passed.")
+        return redirect(f"/channels/{segment(name)}", f"Channel {name} is on: its check passed.")
     ran = check_view(check_json(admission.report)) if admission.report else None
-    refused = f"Channel {name} stays off: {_failure(admission)}"
+    refused = f"Channel {name} stays off: {refusal(admission)}"
     return _channel_page(
         request, app, visitor, app.channels.show(name), ran=ran, error=refused, status=409
     )
@@ -163,7 +168,7 @@ def enable_channel(request: Request, app: Postroom, visitor: PostedAdmin, name: 
 @router.post("/channels/{name}/disable")
 def disable_channel(app: Postroom, _: PostedAdmin, name: Name) -> Response:
     app.channels.disable(name)
-    return redirect(f"/channels/{_segment(name)}", f"Channel {name} is off: it is not polled.")
+    return redirect(f"/channels/{segment(name)}", f"Channel {name} is off: it is not polled.")
 
 
 @router.get("/channels/{name}/remove", response_class=HTMLResponse)
@@ -178,8 +183,8 @@ def confirm_removal(
         title=f"Remove channel {found.name}",
         kind="channel",
         name=found.name,
-        action=f"/channels/{_segment(found.name)}/remove",
-        back=f"/channels/{_segment(found.name)}",
+        action=f"/channels/{segment(found.name)}/remove",
+        back=f"/channels/{segment(found.name)}",
         consequence="Postroom forgets its settings and password and stops polling it. "
         "A channel that stored mail cannot be removed (its ledger keeps that mail from being "
         "taken twice): disable it instead.",
@@ -191,7 +196,7 @@ def remove_channel(app: Postroom, _: PostedAdmin, name: Name) -> Response:
     try:
         app.channels.remove(name)
     except UserError as exc:
-        return redirect(f"/channels/{_segment(name)}", for_the_web(str(exc)), error=True)
+        return redirect(f"/channels/{segment(name)}", for_the_web(str(exc)), error=True)
     return redirect("/channels", f"Channel {name} removed.")
 
 
@@ -273,26 +278,14 @@ def _channel_page(
         title=f"Channel {found.name}",
         status=status,
         channel=found,
-        segment=_segment(found.name),
-        protocol=_protocol(found.url),
+        segment=segment(found.name),
+        protocol=protocol(found.url),
         form=form or stored,
         error=error,
         ran=ran,
         last=last,
-        steps=_steps(found.url),
+        steps=steps_for(found.url),
     )
-
-
-def _steps(url: str) -> list[dict[str, str]]:
-    try:
-        return pending_steps([s.value for s in step_names(MailUrl.parse(url))])
-    except UserError:
-        return []
-
-
-def _ca_file(text: str) -> FilePath | None:
-    value = optional(text, "CA file")
-    return FilePath(value) if value else None
 
 
 def _admitted(admission: Admission | None) -> str:
@@ -300,28 +293,8 @@ def _admitted(admission: Admission | None) -> str:
         return ", not checked: it stays off."
     if admission.enabled:
         return ": its connection check passed and it is on."
-    return f", but it stays off: its check failed: {_failure(admission)}"
+    return f", but it stays off: its check failed: {refusal(admission)}"
 
 
 def _enabled(admission: Admission | None) -> bool:
     return admission is not None and admission.enabled
-
-
-def _failure(admission: Admission) -> str:
-    """``step: error (hint)``, and which field to change, in the form's words."""
-    fix = f" Change: {admission.fix}." if admission.fix else ""
-    return for_the_web(f"{admission.failure}.{fix}")
-
-
-def _protocol(url: str) -> str:
-    return url.partition("://")[0] if "://" in url else "?"
-
-
-def _segment(name: str) -> str:
-    """``name`` as one path segment."""
-    return quote(name, safe="")
-
-
-def _wants_json(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept

@@ -35,6 +35,9 @@ _FIELDS = (
     ("--send-to address", "test-send address"),
     ("--send-as/--no-send-as", "Send as"),
     ("--default/--no-default", "Default"),
+    ("--context", "Context"),
+    ("--category", "Category"),
+    ("--queue", "Queue"),
 )
 
 
