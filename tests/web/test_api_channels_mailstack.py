@@ -104,3 +104,32 @@ def test_a_channel_added_through_the_api_is_enabled_by_its_check_and_polled(
     for secret in (password, wrong):
         answers.assert_never(secret)
         assert secret not in caplog.text
+
+
+def test_an_imap_channel_through_the_api_keeps_mail_when_asked(
+    web: Web, mailstack: Mailstack, answers: Answers
+) -> None:
+    """``folder`` and ``after`` reach the channel: an IMAPS channel that keeps its mail
+    takes each message once and leaves it on the server."""
+    address, password = mailstack.new_user("apiimap")
+    web.app.routes.add(address, "C", "K", "Q")
+    url = f"imaps://{address}@{mailstack.host}:{mailstack.imaps_port}"
+    ca_file = str(mailstack.ca_file)
+    checked = web.client.post(
+        "/api/v1/check",
+        json={"url": url, "password": password, "ca_file": ca_file},
+        headers=web.admin(),
+    )
+    assert checked.json()["ok"] is True and checked.json()["complete"] is True
+    body = {"name": "imap", "url": url, "password": password, "ca_file": ca_file}
+    made = web.client.post(
+        "/api/v1/channels", json={**body, "folder": "INBOX", "after": "keep"}, headers=web.admin()
+    )
+    assert made.status_code == 201 and made.json()["enabled"] is True, made.text
+    assert web.app.channels.show("imap").after == "keep"
+    mailstack.fill(address, 2, size_kb=1)
+    for fetched in (2, 0):
+        polled = web.client.post("/api/v1/channels/imap/poll", headers=web.admin()).json()
+        assert (polled["fetched"], polled["errors"]) == (fetched, []), polled
+    assert mailstack.count(address) == 2  # kept on the server, taken once
+    answers.assert_never(password)
