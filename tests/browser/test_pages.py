@@ -167,3 +167,16 @@ def test_an_agent_sees_no_admin_page(page: Page, served: Served) -> None:
     assert answer is not None and answer.status == 404
     expect(page.locator("main")).to_contain_text("There is no page at this address.")
     _screenshot(page, "not-found")
+
+
+def test_a_form_without_the_sessions_csrf_changes_nothing(page: Page, served: Served) -> None:
+    served.app.ingest.ingest(make_mail(subject="No route here", to="nobody@example.com"))
+    (queued,) = served.app.outbox.list()
+    sign_in(page, served, "bob")
+    expect(page.locator("h1")).to_contain_text("Dashboard")
+    for form in ({}, {"csrf": "forged"}):
+        answer = page.request.post(
+            served.url(f"/outbox/{queued.id}/cancel"), form=form, max_redirects=0
+        )
+        assert answer.status == 403
+    assert served.app.outbox.list()[0].status == OutboxStatus.QUEUED

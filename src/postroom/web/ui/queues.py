@@ -62,6 +62,7 @@ def unhandled(request: Request, app: Postroom, visitor: Browser) -> HTMLResponse
         title="Unhandled",
         messages=list(reversed(messages[-SHOWN:])),
         total=len(messages),
+        route_page=serves(request, "/routes"),
     )
 
 
