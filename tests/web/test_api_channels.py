@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from datetime import timedelta
 
@@ -16,8 +17,10 @@ from tests.web.conftest import Web
 from tests.web.test_auth import _is_problem
 
 from postroom.clock import utcnow
+from postroom.errors import UserError
 from postroom.render.config import channel_detail_json, channel_json
 from postroom.web.api.budget import CheckBudget
+from postroom.web.problems import ProblemError
 
 SECRET = "s3cret-Channel-Pw-42"
 CLOSED = "pop3s://help@127.0.0.1:1"
@@ -288,3 +291,32 @@ def test_poll_now_does_not_double_a_poll_under_way(web: Web) -> None:
     assert polled.json()["skipped"] == "another poller holds this channel"
     assert polled.json()["errors"] == [] and polled.json()["fetched"] == 0
     assert web.app.channels.show("inbox").failure_count == 0
+
+
+def test_the_budget_hands_back_results_and_errors_and_logs_what_came_too_late(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    budget = CheckBudget(slots=2, seconds=0.3)
+    assert budget.run(lambda: 42, "the sum") == 42
+
+    def refused() -> int:
+        raise UserError("no such host")
+
+    with pytest.raises(UserError, match="no such host"):
+        budget.run(refused, "the check")
+    release = threading.Event()
+
+    def late() -> int:
+        release.wait(5)
+        raise RuntimeError("the server hung up")
+
+    with pytest.raises(ProblemError) as gave_up:
+        budget.run(late, "the slow check", "look in last_check")
+    assert gave_up.value.status_code == 504
+    assert gave_up.value.detail.endswith("; look in last_check")
+    release.set()
+    deadline = time.monotonic() + 5
+    while "the server hung up" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "the slow check failed after its request gave up" in caplog.text
+    assert budget.run(lambda: "free again", "a check") == "free again"

@@ -12,6 +12,7 @@ can hold at most `SLOTS` threads.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Annotated, TypeVar
@@ -21,6 +22,7 @@ from fastapi import Depends, Request
 from postroom.web.problems import RETRY_AFTER_SECONDS, ProblemError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 SLOTS = 4
 """Checks at once, per web process."""
@@ -48,19 +50,30 @@ class CheckBudget:
             )
         outcome: list[T] = []
         failure: list[BaseException] = []
+        given_up: list[bool] = []
+        lock = threading.Lock()
 
         def target() -> None:
             try:
-                outcome.append(work())
+                value = work()
+                with lock:
+                    outcome.append(value)
             except BaseException as exc:  # noqa: BLE001 - raised again in the request's thread
-                failure.append(exc)
+                with lock:
+                    failure.append(exc)
+                    late = bool(given_up)
+                if late:  # nobody waits for it any more: the log says it
+                    log.warning("%s failed after its request gave up: %r", what, exc)
             finally:
                 self._free.release()
 
         thread = threading.Thread(target=target, name="api-check", daemon=True)
         thread.start()
         thread.join(self.seconds)
-        if thread.is_alive():
+        with lock:
+            if not outcome and not failure:
+                given_up.append(True)
+        if given_up:
             then = f"; {later}" if later else ""
             raise ProblemError(
                 504,
