@@ -16,6 +16,10 @@ from dataclasses import dataclass
 import pytest
 from tests.web.conftest import PASSWORD, Web
 
+from postroom.credentials import Secret
+from postroom.services.channels import NewChannel
+from postroom.web.api.budget import CheckBudget
+
 HTML = {"Accept": "text/html"}
 SECRET = "Hunter2-never-shown"
 
@@ -276,3 +280,22 @@ def test_a_servers_markup_is_shown_as_text(web: Web, admin: Admin, markup_server
     assert "<script>alert" not in body and "<img src=x" not in body
     assert re.search(r'<li class="step ok" data-step="greeting">', body)
     assert re.search(r'<li class="step bad" data-step="tls">', body)
+
+
+def test_a_check_that_outlasts_the_budget_is_a_504_page(web: Web, admin: Admin) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)  # accepts, never greets
+    try:
+        port = silent.getsockname()[1]
+        web.app.channels.add(
+            NewChannel("quiet", f"pop3s://u@127.0.0.1:{port}", Secret(SECRET), timeout=3),
+            check=False,
+        )
+        web.client.app.state.check_budget = CheckBudget(seconds=0.3)  # type: ignore[attr-defined]
+        status, _, body = admin.post("/channels/quiet/check")
+        assert status == 504
+        assert "the check of quiet did not finish within 0.3 s" in body
+        assert "its result will show on this channel&#39;s page" in body
+    finally:
+        silent.close()

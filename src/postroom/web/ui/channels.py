@@ -24,6 +24,7 @@ from postroom.records.config import ChannelRecord
 from postroom.render.checks import check_json
 from postroom.services.channels import ChannelChange, NewChannel
 from postroom.services.enabling import Admission
+from postroom.web.api.budget import Budget
 from postroom.web.auth import Postroom
 from postroom.web.ui.check_steps import CheckView, check_view
 from postroom.web.ui.connection_pages import (
@@ -43,6 +44,7 @@ router = APIRouter(include_in_schema=False)
 Name = Annotated[str, Path(min_length=1, max_length=200)]
 Text = Annotated[str, Form(max_length=1100)]
 MAX_INTERVAL = 7 * 24 * 3600
+_LATER = "its result will show on this channel's page"
 FIELDS = ("name", "url", "authzid", "ca_file", "interval", "max_failures", "folder", "after")
 
 
@@ -64,6 +66,7 @@ def add_channel(
     request: Request,
     app: Postroom,
     visitor: PostedAdmin,
+    budget: Budget,
     name: Text = "",
     url: Text = "",
     password: Annotated[str, Form(max_length=1100)] = "",
@@ -94,7 +97,8 @@ def add_channel(
             folder=optional(folder, "Folder", 300),
             after=optional(after, "After", 310),
         )
-        added = app.channels.add(new)
+        later = f"its result will show on /channels/{segment(chosen)}"
+        added = budget.run(lambda: app.channels.add(new), f"the check of {chosen}", later)
     except UserError as exc:
         return _new_page(request, visitor, typed, error=for_the_web(str(exc)), status=422)
     message = f"Channel {chosen} added" + _admitted(added.admission)
@@ -113,6 +117,7 @@ def change_channel(
     request: Request,
     app: Postroom,
     visitor: PostedAdmin,
+    budget: Budget,
     name: Name,
     url: Text = "",
     password: Annotated[str, Form(max_length=1100)] = "",
@@ -126,7 +131,7 @@ def change_channel(
     typed |= {"interval": interval, "max_failures": max_failures}
     try:
         change = _change(before, url, password, authzid, ca_file, interval, max_failures)
-        changed = app.channels.set(name, change)
+        changed = budget.run(lambda: app.channels.set(name, change), f"the check of {name}", _LATER)
     except UserError as exc:
         return _channel_page(
             request, app, visitor, before, form=typed, error=for_the_web(str(exc)), status=422
@@ -146,16 +151,21 @@ def change_channel(
 
 
 @router.post("/channels/{name}/check")
-def check_channel(request: Request, app: Postroom, visitor: PostedAdmin, name: Name) -> Response:
-    report = check_view(check_json(app.channels.check(name)))
+def check_channel(
+    request: Request, app: Postroom, visitor: PostedAdmin, budget: Budget, name: Name
+) -> Response:
+    done = budget.run(lambda: app.channels.check(name), f"the check of {name}", _LATER)
+    report = check_view(check_json(done))
     if wants_json(request):
         return JSONResponse(report.to_json(), headers={"Cache-Control": "no-store"})
     return _channel_page(request, app, visitor, app.channels.show(name), ran=report)
 
 
 @router.post("/channels/{name}/enable")
-def enable_channel(request: Request, app: Postroom, visitor: PostedAdmin, name: Name) -> Response:
-    admission = app.channels.enable(name)
+def enable_channel(
+    request: Request, app: Postroom, visitor: PostedAdmin, budget: Budget, name: Name
+) -> Response:
+    admission = budget.run(lambda: app.channels.enable(name), f"the check of {name}", _LATER)
     if admission.enabled:
         return redirect(f"/channels/{segment(name)}", f"Channel {name} is on: its check passed.")
     ran = check_view(check_json(admission.report)) if admission.report else None

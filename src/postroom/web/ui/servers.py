@@ -18,6 +18,7 @@ from postroom.records.config import SmtpServerRecord
 from postroom.render.checks import check_json
 from postroom.services.addresses import checked_address
 from postroom.services.servers import NewServer, ServerChange
+from postroom.web.api.budget import Budget
 from postroom.web.auth import Postroom
 from postroom.web.ui.check_steps import CheckView, check_view
 from postroom.web.ui.connection_pages import (
@@ -37,6 +38,7 @@ router = APIRouter(include_in_schema=False)
 Name = Annotated[str, Path(min_length=1, max_length=200)]
 Text = Annotated[str, Form(max_length=1100)]
 Flag = Annotated[str, Form(max_length=10)]
+_LATER = "its result will show on this server's page"
 FIELDS = ("name", "url", "authzid", "ca_file", "send_as", "default")
 
 
@@ -57,6 +59,7 @@ def add_server(
     request: Request,
     app: Postroom,
     visitor: PostedAdmin,
+    budget: Budget,
     name: Text = "",
     url: Text = "",
     password: Annotated[str, Form(max_length=1100)] = "",
@@ -80,7 +83,8 @@ def add_server(
             send_as=bool(send_as),
             default=bool(default),
         )
-        added = app.servers.add(new)
+        later = f"its result will show on /smtp-servers/{segment(chosen)}"
+        added = budget.run(lambda: app.servers.add(new), f"the check of {chosen}", later)
     except UserError as exc:
         return _new_page(request, visitor, typed, error=for_the_web(str(exc)), status=422)
     where = f"/smtp-servers/{segment(chosen)}"
@@ -100,6 +104,7 @@ def change_server(
     request: Request,
     app: Postroom,
     visitor: PostedAdmin,
+    budget: Budget,
     name: Name,
     url: Text = "",
     password: Annotated[str, Form(max_length=1100)] = "",
@@ -114,7 +119,7 @@ def change_server(
     where = f"/smtp-servers/{segment(name)}"
     try:
         change = _change(before, url, password, authzid, ca_file, bool(send_as), bool(default))
-        changed = app.servers.set(name, change)
+        changed = budget.run(lambda: app.servers.set(name, change), f"the check of {name}", _LATER)
     except UserError as exc:
         return _server_page(
             request, app, visitor, before, form=typed, error=for_the_web(str(exc)), status=422
@@ -129,7 +134,12 @@ def change_server(
 
 @router.post("/smtp-servers/{name}/check")
 def check_server(
-    request: Request, app: Postroom, visitor: PostedAdmin, name: Name, send_to: Text = ""
+    request: Request,
+    app: Postroom,
+    visitor: PostedAdmin,
+    budget: Budget,
+    name: Name,
+    send_to: Text = "",
 ) -> Response:
     found = app.servers.show(name)
     try:
@@ -139,15 +149,18 @@ def check_server(
         if wants_json(request):
             return JSONResponse({"error": text}, status_code=422)
         return _server_page(request, app, visitor, found, error=text, send_to=send_to, status=422)
-    report = check_view(check_json(app.servers.check(name, to)))
+    done = budget.run(lambda: app.servers.check(name, to), f"the check of {name}", _LATER)
+    report = check_view(check_json(done))
     if wants_json(request):
         return JSONResponse(report.to_json(), headers={"Cache-Control": "no-store"})
     return _server_page(request, app, visitor, app.servers.show(name), ran=report, send_to=send_to)
 
 
 @router.post("/smtp-servers/{name}/enable")
-def enable_server(request: Request, app: Postroom, visitor: PostedAdmin, name: Name) -> Response:
-    admission = app.servers.enable(name)
+def enable_server(
+    request: Request, app: Postroom, visitor: PostedAdmin, budget: Budget, name: Name
+) -> Response:
+    admission = budget.run(lambda: app.servers.enable(name), f"the check of {name}", _LATER)
     if admission.enabled:
         return redirect(
             f"/smtp-servers/{segment(name)}", f"SMTP server {name} is used: its check passed."
