@@ -15,10 +15,12 @@ import typer
 
 from postroom.cli.options import JsonOpt
 from postroom.cli.output import TerminalFormatter, echo, print_json, shown
+from postroom.cli.progress import Progress
 from postroom.cli.state import current_app
 from postroom.runtime.process import ProcessOptions
 from postroom.runtime.service import Service
-from postroom.runtime.signals import stop_on_signals
+from postroom.runtime.signals import STOPPING, StopSignals, exit_now, stop_on_signals
+from postroom.services.poll_report import ChannelReport
 
 
 def configure_logging() -> None:
@@ -69,25 +71,52 @@ def register(app: typer.Typer) -> None:
         max_connections: Annotated[int, typer.Option(min=1, help="connections at once")] = 8,
         as_json: JsonOpt = False,
     ) -> None:
-        """One poll of every enabled channel (or the named ones), then exit."""
-        reports = current_app().scheduler(max_connections).poll_once(channel)
-        if as_json:
-            print_json([r.to_json() for r in reports])
-        else:
-            for r in reports:
-                line = (
-                    f"{shown(r.channel)}: fetched {r.fetched}, handled {r.handled}, "
-                    f"quarantined {r.quarantined}, duplicates {r.duplicates + r.deleted_known}"
-                )
-                if r.remaining:
-                    line += f", {r.remaining} left for the next round"
-                if r.errors:
-                    errors = "; ".join(shown(e) for e in r.errors)
-                    line += f", error ({shown(r.error_class)}): {errors}"
-                if r.switched_off:
-                    line += " — channel switched off"
-                if r.skipped:
-                    line += f" (skipped: {shown(r.skipped)})"
-                echo(line)
-        if any(r.errors for r in reports):
-            raise SystemExit(1)
+        """One poll of every enabled channel (or the named ones), then exit. On a terminal a
+        progress line per channel; Ctrl-C stores what was fetched and says what is left."""
+        application = current_app()
+        scheduler = application.scheduler(max_connections)
+        stopping = application.poller.stopping
+        signals = StopSignals(stopping, STOPPING)
+        signals.on_second(lambda signum: exit_now(signum, lambda: None))
+        signals.install()
+        try:
+            if Progress.wanted(as_json):
+                with Progress(lambda: application.poller.live):
+                    reports = scheduler.poll_once(channel)
+            else:
+                reports = scheduler.poll_once(channel)
+        finally:
+            signals.restore()
+        _said(reports, as_json, interrupted=stopping.is_set())
+
+
+def _said(reports: list[ChannelReport], as_json: bool, *, interrupted: bool) -> None:
+    """What `postroom poll` prints, and its exit status (1: errors, or interrupted)."""
+    if as_json:
+        print_json([r.to_json() for r in reports])
+    else:
+        for r in reports:
+            line = (
+                f"{shown(r.channel)}: fetched {r.fetched}, handled {r.handled}, "
+                f"quarantined {r.quarantined}, duplicates {r.duplicates + r.deleted_known}"
+            )
+            if r.remaining:
+                line += f", {r.remaining} left for the next round"
+            if r.errors:
+                errors = "; ".join(shown(e) for e in r.errors)
+                line += f", error ({shown(r.error_class)}): {errors}"
+            if r.switched_off:
+                line += " — channel switched off"
+            if r.skipped:
+                line += f" (skipped: {shown(r.skipped)})"
+            echo(line)
+    if interrupted:
+        stored = sum(r.stored for r in reports)
+        left = sum(r.remaining for r in reports)
+        echo(
+            f"interrupted: {stored} message(s) stored; {left} left on the server for the next poll",
+            err=True,
+        )
+        raise SystemExit(1)
+    if any(r.errors for r in reports):
+        raise SystemExit(1)

@@ -48,6 +48,8 @@ class StopSignals:
         self._second: Callable[[int], None] | None = None
         self._read, self._write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         os.set_blocking(self._read, True)
+        self._before: dict[int, object] = {}
+        self._wakeup_before = -1
 
     def on_second(self, action: Callable[[int], None]) -> None:
         """From now on a second stop signal calls ``action(signum)`` in the reading thread."""
@@ -55,10 +57,23 @@ class StopSignals:
 
     def install(self) -> None:
         """Take over the signals (from the main thread) and start the reading thread."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals reach the main thread only: its caller's to handle
         threading.Thread(target=self._listen, name="signals", daemon=True).start()
-        signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+        self._wakeup_before = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
         for signum in self.heard:
-            signal.signal(signum, self._note)
+            self._before[signum] = signal.signal(signum, self._note)
+
+    def restore(self) -> None:
+        """Give the signals back as they were (a command that ends, the process going on:
+        tests run many in one process); the reading thread ends."""
+        for signum, handler in self._before.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+        if self._before:
+            signal.set_wakeup_fd(self._wakeup_before)
+        os.close(self._write)
+        if not self._before:
+            os.close(self._read)
 
     def _note(self, _signum: int, _frame: FrameType | None) -> None:
         self.noted = True
@@ -72,6 +87,7 @@ class StopSignals:
             except OSError:
                 return
             if not data:
+                os.close(self._read)
                 return
             for signum in data:
                 if signum in self.heard:
@@ -109,5 +125,5 @@ def exit_now(signum: int, kill: Callable[[], None]) -> None:
         kill()
     name = signal.Signals(signum).name
     with contextlib.suppress(OSError):
-        os.write(2, f"postroom: {name} again: stopped at once, workers killed\n".encode())
+        os.write(2, f"postroom: {name} again: stopped at once\n".encode())
     os._exit(128 + signum)

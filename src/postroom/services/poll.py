@@ -58,7 +58,7 @@ from postroom.services.poll_batch import PollBatch
 from postroom.services.poll_leases import PollLeases
 from postroom.services.poll_ledger import PollLedger
 from postroom.services.poll_outcomes import PollOutcomes
-from postroom.services.poll_report import ChannelReport, PollOutcome
+from postroom.services.poll_report import ChannelReport, LivePoll, PollOutcome
 from postroom.services.triage import Action, Ledger
 from postroom.storage.unit import Storage
 
@@ -96,6 +96,8 @@ class PollService:
         self.ledger = PollLedger(storage, clock, max_message_bytes)
         self.stopping = threading.Event()
         """Set by the service on SIGTERM: polls store what they fetched, QUIT and return."""
+        self.live: dict[str, LivePoll] = {}
+        """The polls under way by channel name, for a progress display (`LivePoll`)."""
 
     @property
     def owner(self) -> str:
@@ -110,6 +112,7 @@ class PollService:
         """Poll one channel; a storage outage is reported (class ``storage``), not raised."""
         report = ChannelReport(channel.name)
         started = time.monotonic()
+        self.live[channel.name] = LivePoll(report, started)
         self.outcomes.begin(channel.id)
         try:
             try:
@@ -130,6 +133,7 @@ class PollService:
                 self.outcomes.release(channel.id)
         finally:
             self.outcomes.end(channel.id)
+            self.live.pop(channel.name, None)
         return report
 
     def settle_owed(self) -> None:
@@ -147,6 +151,8 @@ class PollService:
                 access = replace(access, resume=self.ledger.mark(channel.id, access.folder))
             with self.sources(access).open() as session:
                 listing = session.list()
+                if channel.name in self.live:
+                    self.live[channel.name].listed = len(listing)
                 this_round = listing[: self.MAX_MESSAGES]
                 report.remaining = len(listing) - len(this_round)
                 stable = isinstance(session, FolderSession)

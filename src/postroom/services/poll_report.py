@@ -65,3 +65,21 @@ class PollOutcome:
     next_poll: datetime
     notice: tuple[str, str] | None = None
     """(class, text) kept on a channel whose poll worked: mail it left on the server."""
+
+
+@dataclass
+class LivePoll:
+    """A poll under way, as a progress line reads it from another thread (plain counters
+    the poll updates as it goes: `PollService.live`)."""
+
+    report: ChannelReport
+    started: float
+    """`time.monotonic()` when the poll began."""
+    listed: int = 0
+    """Messages the server listed (0 until the listing is read)."""
+
+    @property
+    def left(self) -> int:
+        """Listed but neither stored nor recognised yet."""
+        done = self.report.fetched + self.report.deleted_known
+        return max(0, self.listed - done)

@@ -61,6 +61,8 @@ class Scheduler:
                 for future in as_completed(futures):
                     report = future.result()
                     reports[report.channel] = _merge(reports.get(report.channel), report)
+                    if self.poller.stopping.is_set():
+                        continue  # interrupted: what is left waits for the next poll
                     if report.remaining and not report.errors and not report.skipped:
                         again.append(futures[future])
                 targets = again
