@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from tests.browser.conftest import Served
+from tests.browser.conftest import PASSWORD, Served
 
 from postroom.web.security import CSP, PAGE_CSP
 from postroom.web.ui.pages import local_path
@@ -63,3 +63,23 @@ def test_pages_and_the_api_have_their_policies(served: Served) -> None:
     signed_out = httpx.get(served.url("/users"), headers=html)
     assert signed_out.status_code == 303
     assert signed_out.headers["location"] == "/login?next=%2Fusers"
+
+
+def test_a_browser_gets_every_error_as_a_page(served: Served) -> None:
+    html = {"Accept": "text/html"}
+    with httpx.Client(base_url=served.base) as browser:
+        bob = served.app.accounts.verify_password("bob", PASSWORD)
+        assert bob is not None
+        token, _ = served.app.accounts.start_session(bob)
+        browser.cookies.set("postroom_session", token)
+        invalid = browser.get("/outbox", params={"status": "x" * 50}, headers=html)
+        assert invalid.status_code == 422
+        assert invalid.headers["content-type"].startswith("text/html")
+        assert "Unprocessable" in invalid.text and "status" in invalid.text
+        assert 'action="/logout"' in invalid.text  # on the layout, signed in
+        wrong_method = browser.put("/quarantine", headers=html)
+        assert wrong_method.status_code == 405
+        assert wrong_method.headers["content-type"].startswith("text/html")
+        as_json = browser.get("/outbox", params={"status": "x" * 50})
+        assert as_json.status_code == 422
+        assert as_json.headers["content-type"] == "application/problem+json"

@@ -1,11 +1,13 @@
-"""Error pages for browsers: an HTTP error or a `UserError` met while serving a person's
-browser (``Accept: text/html``, a path outside ``/api/``) is an HTML page with the same
-status; anything else keeps the problem details of `web/problems.py`, whose handlers
-these wrap. A page asked for without a session is a ``303`` to ``/login?next=…``."""
+"""Error pages for browsers: an error met while serving a person's browser (``Accept:
+text/html``, a path outside ``/api/``) is an HTML page with the status, the detail and the
+headers (``Retry-After`` …) of the problem `web/problems.py` would answer, whose handlers
+these wrap: one mapping of errors to statuses for both. Anything else keeps the problem
+details. A page asked for without a session is a ``303`` to ``/login?next=…``."""
 
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
@@ -13,21 +15,22 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
-from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from postroom.errors import NotFoundError, UserError
+from postroom.errors import NotFoundError
+from postroom.web.problems import MEDIA_TYPE
 from postroom.web.ui.pages import SignInFirst, page, visitor
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 ApiHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 _MACHINE_PATHS = ("/api/", "/metrics", "/healthz", "/readyz", "/static/")
+_KEPT_HEADERS = ("retry-after",)
 
 
 def install(web: FastAPI) -> None:
-    """The browser pages in front of the problem handlers already installed."""
-    for kind in (HTTPException, UserError):
-        web.add_exception_handler(kind, _for_browsers(web.exception_handlers[kind]))
+    """The browser pages in front of every problem handler already installed."""
+    for kind, api in list(web.exception_handlers.items()):
+        web.add_exception_handler(kind, _for_browsers(api))
     web.add_exception_handler(SignInFirst, _sign_in_first)
 
 
@@ -40,18 +43,24 @@ def wants_html(request: Request) -> bool:
 
 def _for_browsers(api: ApiHandler) -> Handler:
     async def handler(request: Request, exc: Exception) -> Response:
+        answer = api(request, exc)
+        problem = await answer if inspect.isawaitable(answer) else answer
+        if not isinstance(problem, Response) or problem.media_type != MEDIA_TYPE:
+            return problem  # not a problem (a WebSocket's error): as it is
         if not wants_html(request):
-            answer = api(request, exc)
-            return await answer if inspect.isawaitable(answer) else answer
-        if isinstance(exc, HTTPException):
-            status = exc.status_code
-            detail = exc.detail if isinstance(exc.detail, str) else ""
-        else:
-            status = 404 if isinstance(exc, NotFoundError) else 422
-            detail = str(exc)
+            return problem
+        try:
+            detail = str(json.loads(bytes(problem.body)).get("detail", ""))
+        except ValueError:
+            detail = ""
+        status = problem.status_code
         if status == 404 and not isinstance(exc, NotFoundError):
             detail = "There is no page at this address."
-        return _error_page(request, status, detail)
+        shown = _error_page(request, status, detail)
+        for name in _KEPT_HEADERS:
+            if name in problem.headers:
+                shown.headers[name] = problem.headers[name]
+        return shown
 
     return handler
 
@@ -59,13 +68,16 @@ def _for_browsers(api: ApiHandler) -> Handler:
 def _error_page(request: Request, status: int, detail: str) -> Response:
     try:
         who = visitor(request)
-    except SignInFirst:
+    except Exception:  # noqa: BLE001 - signed out, or the database away: the page still renders
         who = None
-    except Exception:  # noqa: BLE001 - the error page must render even if the database is away
-        who = None
-    phrase = HTTPStatus(status).phrase
     return page(
-        request, who, "error.html", title=phrase, status=status, status_code=status, detail=detail
+        request,
+        who,
+        "error.html",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        status_code=status,
+        detail=detail,
     )
 
 
