@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from postroom.errors import InputError, UserError
+from postroom.errors import InputError, SetupError, UserError
 
 
 class Secret:
@@ -37,8 +37,12 @@ class SecretBox:
     def __init__(self, key: bytes) -> None:
         try:
             self._fernet = Fernet(key)
-        except (ValueError, TypeError) as exc:
-            raise UserError("POSTROOM_SECRET_KEY is not a valid Fernet key") from exc
+        except (ValueError, TypeError):
+            raise SetupError(
+                "POSTROOM_SECRET_KEY is not a Fernet key (44 characters of URL-safe base64, "
+                "as secret.key holds): give the key the passwords were stored with, or unset "
+                "it to use secret.key in the data folder"
+            ) from None
 
     @classmethod
     def for_home(cls, home: Path, env_key: str | None = None) -> SecretBox:

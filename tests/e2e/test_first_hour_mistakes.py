@@ -263,3 +263,15 @@ def test_an_mta_ingest_with_a_wrong_setting_is_told_to_try_again(
     result = sh("ingest", "-", stdin=MAIL)
     assert result.code == 75, result.err
     assert "POSTROOM_POLL_BATCH" in _one_line(result.err)
+
+
+def test_a_wrong_secret_key_names_the_variable_and_the_fix(
+    sh: Shell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTROOM_SECRET_KEY", "not-a-key-but-a-secret")
+    monkeypatch.setenv("POSTROOM_TEST_PW", "pw")
+    result = sh("channel", "add", "box", "--url", "pop3s://u@mail.test:995", "--password-env",
+                "POSTROOM_TEST_PW", "--no-check")  # fmt: skip
+    line = _one_line(result.err)
+    assert result.code == 2 and "POSTROOM_SECRET_KEY" in line and "unset" in line, line
+    assert "not-a-key-but-a-secret" not in line
