@@ -83,3 +83,14 @@ def test_a_browser_gets_every_error_as_a_page(served: Served) -> None:
         as_json = browser.get("/outbox", params={"status": "x" * 50})
         assert as_json.status_code == 422
         assert as_json.headers["content-type"] == "application/problem+json"
+
+
+def test_a_form_sent_after_the_session_ended_comes_back_to_its_list(served: Served) -> None:
+    with httpx.Client(base_url=served.base) as browser:
+        answer = browser.post(
+            "/outbox/7/retry", data={"csrf": "x"}, headers={"Accept": "text/html"}
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/login?next=%2Foutbox"
+        answer = browser.post("/tokens/3/revoke", headers={"Accept": "text/html"})
+        assert answer.headers["location"] == "/login"  # no page at /tokens: the dashboard

@@ -80,9 +80,19 @@ def visitor(request: Request) -> Visitor:
     cookie = request.cookies.get(COOKIE)
     session = postroom(request).accounts.principal_for_session(cookie) if cookie else None
     if session is None:
-        wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInFirst(local_path(wanted))
+        raise SignInFirst(_back_to(request))
     return Visitor(session.principal, session.csrf)
+
+
+def _back_to(request: Request) -> str:
+    """Where to go after signing in: the page asked for; for a form sent after the session
+    ended, the page of its list (``/outbox`` for ``/outbox/7/retry``) rather than the
+    address that only takes a POST."""
+    if request.method in ("GET", "HEAD"):
+        wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return local_path(wanted)
+    listing = "/" + request.url.path.lstrip("/").split("/", 1)[0]
+    return listing if serves(request, listing) else "/"
 
 
 def admin_visitor(who: Annotated[Visitor, Depends(visitor)]) -> Visitor:
