@@ -46,6 +46,11 @@ def test_an_agent_lists_and_retries_the_quarantine(
     assert handled.status_code == 200
     assert handled.json()["outcome"] == "new_ticket", handled.json()
     assert [m.id for m in web.app.quarantine.quarantined()] == rows[1:]
+    [ticket] = handled.json()["work_items"]
+    history = web.app.items().show(ticket["reference"]).history
+    assert [(e.field, e.cause, e.actor) for e in history if e.field == "quarantine"] == [
+        ("quarantine", "user", "bob")
+    ]
     again = web.client.post(f"/api/v1/quarantine/{rows[0]}/retry", headers=web.agent())
     assert "not in quarantine" in str(_is_problem(again, 409)["detail"])
     _is_problem(web.client.post("/api/v1/quarantine/999/retry", headers=web.agent()), 404)

@@ -3,7 +3,9 @@ unhandled (matched no item and no route, under the ``unhandled`` policy)."""
 
 from __future__ import annotations
 
+from postroom.clock import utcnow
 from postroom.errors import UserError
+from postroom.records.items import Cause
 from postroom.records.mail import MessageRecord
 from postroom.records.statuses import MessageStatus
 from postroom.services.ingest import IngestResult, IngestService
@@ -23,13 +25,25 @@ class QuarantineService:
         """Messages that matched no work item and no route, oldest first."""
         return self._in(MessageStatus.UNHANDLED)
 
-    def retry(self, message_row: int) -> IngestResult:
-        """Handle a quarantined message again (same ledger row, a new attempt)."""
+    def retry(self, message_row: int, actor: str | None = None) -> IngestResult:
+        """Handle a quarantined message again (same ledger row, a new attempt). Given the
+        ``actor`` (a person, through the web), each item the handling created or updated
+        says in its history that they asked for it."""
         with self.storage.reading() as uow:
             row = uow.messages.get(message_row)
         if row.status != MessageStatus.QUARANTINED:
             raise UserError(f"message {message_row} is not in quarantine ({row.status})")
-        return self.ingest.handle_stored(message_row)
+        result = self.ingest.handle_stored(message_row)
+        if actor is not None and result.items:
+            cause = Cause(
+                "user", actor=actor, note=f"retried from quarantine: message {message_row}"
+            )
+            with self.storage.writing() as uow:
+                for item in result.items:
+                    uow.items.record(
+                        item.id, "quarantine", "quarantined", "handled", cause, utcnow()
+                    )
+        return result
 
     def _in(self, status: MessageStatus) -> list[MessageRecord]:
         with self.storage.reading() as uow:

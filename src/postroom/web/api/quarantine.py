@@ -64,11 +64,12 @@ def list_quarantine(
     response_model=dict[str, Any],
     responses=responses(404, 409),
 )
-def retry_quarantined(message_id: RowId, _: SignedIn, app: Postroom) -> dict[str, Any]:
+def retry_quarantined(message_id: RowId, user: SignedIn, app: Postroom) -> dict[str, Any]:
     """Handle a quarantined message again (``quarantine retry --json``): the decision, as
-    ``ingest --json`` prints it; 409 when it is not in quarantine (any more)."""
+    ``ingest --json`` prints it, each item it made or changed saying in its history who
+    asked; 409 when it is not in quarantine (any more)."""
     with judged(state=True):
-        result = app.quarantine.retry(message_id)
+        result = app.quarantine.retry(message_id, actor=user.name)
     return decision_json(result)
 
 
