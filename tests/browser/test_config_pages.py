@@ -52,6 +52,9 @@ def test_a_dovecot_channel_added_tested_edited_and_removed(
     expect(page.locator(".flash.ok")).to_contain_text(
         "Channel dovecot added: its connection check passed and it is on."
     )
+    expect(page.locator(".flash.ok")).to_contain_text(
+        f"Note: no route covers {address} yet: add one on Routes."
+    )
     expect(page.locator("h1")).to_contain_text("● on")
     expect(page.locator("#check li.step.ok")).to_have_count(8)
     page.click("button:has-text('Test connection')")

@@ -143,6 +143,8 @@ def test_a_refused_add_keeps_what_was_typed_but_the_password(web: Web, admin: Ad
         "/channels/new", name="sup\x00port", url="pop3s://u@h:995", password=SECRET
     )
     assert status == 422 and "Name holds a control character" in body
+    status, _, body = admin.post("/channels/new", name="new", url="pop3s://u@h:995", password="p")
+    assert status == 422 and "choose another name: /channels/new is the page" in body
     status, _, body = admin.post(
         "/channels/new",
         name="support",
@@ -171,7 +173,7 @@ def test_a_channel_whose_server_is_down_is_added_off_with_the_failed_step(
     flash = web.client.cookies.get("postroom_flash") or ""
     assert "stays%20off" in flash
     body = admin.get("/channels/down")
-    assert "Channel down added, but it stays off: its check failed: tcp:" in body
+    assert "Channel down added, but it stays off: its check failed at tcp:" in body
     assert "○ off" in body
     steps = re.findall(r'<li class="step (\w+)" data-step="(\w+)">', body)
     assert steps[:3] == [("ok", "dns"), ("bad", "tcp"), ("skip", "tls")]

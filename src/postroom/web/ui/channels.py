@@ -83,6 +83,8 @@ def add_channel(
         chosen = one_line(name, "Name", 200)
         if not chosen or "/" in chosen:
             raise UserError("give the channel a name without a slash (e.g. support)")
+        if chosen == "new":
+            raise UserError("choose another name: /channels/new is the page that adds one")
         opened = secret(password)
         if opened is None:
             raise UserError("give the mailbox's password in the Password field")
@@ -103,7 +105,7 @@ def add_channel(
         return _new_page(request, visitor, typed, error=for_the_web(str(exc)), status=422)
     message = f"Channel {chosen} added" + _admitted(added.admission)
     if added.unrouted:
-        message += f" Note: {added.unrouted}"
+        message += f" Note: no route covers {added.channel.address} yet: add one on Routes."
     return redirect(f"/channels/{segment(chosen)}", message, error=not _enabled(added.admission))
 
 
@@ -303,7 +305,7 @@ def _admitted(admission: Admission | None) -> str:
         return ", not checked: it stays off."
     if admission.enabled:
         return ": its connection check passed and it is on."
-    return f", but it stays off: its check failed: {refusal(admission)}"
+    return f", but it stays off: its check failed at {refusal(admission)}"
 
 
 def _enabled(admission: Admission | None) -> bool:

@@ -17,6 +17,9 @@ from postroom.web.ui.check_steps import pending_steps
 from postroom.web.ui.form_fields import optional
 from postroom.web.ui.wording import for_the_web
 
+ERROR_LIMIT = 120
+"""Characters of a failed step's error in a one-line message (it quotes the server)."""
+
 
 def steps_for(url: str) -> list[dict[str, str]]:
     """The steps a check of ``url`` runs, in order (none for a URL that cannot parse)."""
@@ -32,9 +35,15 @@ def ca_path(text: str) -> Path | None:
 
 
 def refusal(admission: Admission) -> str:
-    """``step: error (hint). Change: FIELD.`` of a failed check, in the form's words."""
+    """``step: error. Change: FIELD.`` of a failed check, in the form's words, short
+    enough for a flash (`ERROR_LIMIT`): the steps on the page give the hint."""
+    report = admission.report
+    failed = [s for s in report.steps if s.ok is False] if report is not None else []
+    if not failed:
+        return "its check did not pass."
+    error = (failed[0].error or "failed")[:ERROR_LIMIT]
     fix = f" Change: {admission.fix}." if admission.fix else ""
-    return for_the_web(f"{admission.failure}.{fix}")
+    return for_the_web(f"{failed[0].name.value}: {error}.{fix}")
 
 
 def protocol(url: str) -> str:

@@ -73,6 +73,8 @@ def add_server(
         chosen = one_line(name, "Name", 200)
         if not chosen or "/" in chosen:
             raise UserError("give the server a name without a slash (e.g. relay)")
+        if chosen == "new":
+            raise UserError("choose another name: /smtp-servers/new is the page that adds one")
         opened = secret(password)
         new = NewServer(
             name=chosen,
