@@ -153,6 +153,8 @@ def test_patch_changes_what_is_given_and_checks_a_new_connection(
     stored = web.app.channels.show("inbox")
     assert web.app.secrets.open(stored.password_enc or "").reveal() == new_secret
     _is_problem(web.client.patch("/api/v1/channels/inbox", json={}, headers=web.admin()), 422)
+    cleared = web.client.patch("/api/v1/channels/inbox", json={"authzid": ""}, headers=web.admin())
+    assert cleared.status_code == 200 and cleared.json()["authzid"] is None
     for secret in (SECRET, new_secret):
         answers.assert_never(secret)
         assert secret not in caplog.text
