@@ -77,6 +77,7 @@ def test_a_browser_gets_every_error_as_a_page(served: Served) -> None:
         assert invalid.headers["content-type"].startswith("text/html")
         assert "Unprocessable" in invalid.text and "status" in invalid.text
         assert 'action="/logout"' in invalid.text  # on the layout, signed in
+        assert invalid.headers["cache-control"] == "no-store"
         wrong_method = browser.put("/quarantine", headers=html)
         assert wrong_method.status_code == 405
         assert wrong_method.headers["content-type"].startswith("text/html")

@@ -157,6 +157,8 @@ def page(
         **context,
     )
     response = HTMLResponse(html, status_code=status)
+    if who is not None:  # a signed-in page stays out of caches (and of Back after signing out)
+        response.headers["Cache-Control"] = "no-store"
     if flash is not None:
         response.delete_cookie(FLASH_COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -95,7 +95,7 @@ def _page(
     created: object = None,
     status: int = 200,
 ) -> HTMLResponse:
-    response = page(
+    return page(
         request,
         visitor,
         "users.html",
@@ -107,7 +107,4 @@ def _page(
         error=error,
         form=form or {"name": "", "email": "", "role": "agent"},
         created=created,
-    )
-    if created is not None:
-        response.headers["Cache-Control"] = "no-store"  # the secret is in this page only
-    return response
+    )  # no-store, as every signed-in page: the new token's secret is in this answer only
