@@ -240,6 +240,11 @@ class ImapMailboxSource:
             if mechanism is AuthMechanism.PLAIN:
                 message = sasl.plain_message(user, password, self.authzid).encode("utf-8")
                 client.authenticate("PLAIN", lambda _challenge: message)
+            elif mechanism is AuthMechanism.XOAUTH2:
+                client.authenticate("XOAUTH2", _once(sasl.xoauth2(user, password)))
+            elif mechanism is AuthMechanism.OAUTHBEARER:
+                said = sasl.oauthbearer(user, password, self.url.host, self.url.port)
+                client.authenticate("OAUTHBEARER", _once(said))
             elif mechanism is AuthMechanism.LOGIN:
                 answers = iter([user.encode("utf-8"), password.encode("utf-8")])
                 client.authenticate("LOGIN", lambda _challenge: next(answers, b""))
@@ -269,6 +274,10 @@ class ImapMailboxSource:
 
     def _choose(self, caps: tuple[str, ...]) -> AuthMechanism:
         offered = {c.upper() for c in caps}
+        if self.mechanism in (AuthMechanism.XOAUTH2, AuthMechanism.OAUTHBEARER):
+            if f"AUTH={self.mechanism.sasl_name}" not in offered:
+                raise _refuses(f"the server does not offer AUTH={self.mechanism.sasl_name}")
+            return self.mechanism
         if self.mechanism is not AuthMechanism.AUTO:
             if self.mechanism is not AuthMechanism.PLAIN and "LOGINDISABLED" in offered:
                 if self.mechanism is AuthMechanism.LOGIN and "AUTH=LOGIN" in offered:
@@ -290,6 +299,13 @@ class ImapMailboxSource:
 
 _FAILURES = (PostroomError, imaplib.IMAP4.error, WireTooLong, OSError, ValueError, EOFError)
 """What connecting and logging in may raise (OSError covers ssl and socket errors)."""
+
+
+def _once(message: str) -> Callable[[bytes], bytes]:
+    """The SASL answer first; an empty one to any later challenge (an OAuth2 error in
+    JSON: RFC 7628 §3.2.2), after which the server refuses the login."""
+    answers = iter([message.encode("utf-8")])
+    return lambda _challenge: next(answers, b"")
 
 
 def _refuses(why: str) -> ConnectionFailure:

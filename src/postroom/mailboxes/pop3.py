@@ -56,6 +56,8 @@ class Pop3MailboxSource:
             raise UserError(f"{url} is not a POP3 URL: use pop3:// or pop3s://")
         if not url.user:
             raise UserError(f"{url} names no user: write pop3s://USER@HOST")
+        if mechanism in (AuthMechanism.XOAUTH2, AuthMechanism.OAUTHBEARER):
+            raise UserError(f"{mechanism.value} is for IMAP channels: POP3 logs in by password")
         self.url = url
         self.mechanism = mechanism
         self.ca_file = ca_file

@@ -26,6 +26,10 @@ class AuthMechanism(StrEnum):
     """SASL LOGIN, the de-facto mechanism of older servers (no RFC, only a draft)."""
     USER = "user"
     """POP3 USER/PASS (RFC 1939 §7): not SASL."""
+    XOAUTH2 = "xoauth2"
+    """An OAuth2 access token (Google, Microsoft 365): SASL XOAUTH2."""
+    OAUTHBEARER = "oauthbearer"
+    """An OAuth2 access token as RFC 7628 says: SASL OAUTHBEARER."""
 
     @property
     def sasl_name(self) -> str:
@@ -71,6 +75,19 @@ def encode(text: str) -> str:
     """A SASL response as it travels (RFC 4422 §3: UTF-8, here in base64 as POP3, SMTP and
     IMAP carry it)."""
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def xoauth2(user: str, token: str) -> str:
+    """SASL XOAUTH2 (Google's and Microsoft's IMAP and SMTP): ``user=U^Aauth=Bearer T^A^A``,
+    before base64 (imaplib encodes it itself; `encode` for SMTP)."""
+    return f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+
+def oauthbearer(user: str, token: str, host: str, port: int) -> str:
+    """SASL OAUTHBEARER (RFC 7628 §3.1), before base64: the GS2 header with the user as
+    authorization identity, then host, port and the bearer token."""
+    safe = user.replace("=", "=3D").replace(",", "=2C")
+    return f"n,a={safe},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01"
 
 
 def secret_forms(password: str, user: str | None, authzid: str | None) -> list[str]:
