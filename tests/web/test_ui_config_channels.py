@@ -301,3 +301,14 @@ def test_a_check_that_outlasts_the_budget_is_a_504_page(web: Web, admin: Admin) 
         assert "its result will show on this channel&#39;s page" in body
     finally:
         silent.close()
+
+
+def test_a_channel_name_with_markup_is_text_and_one_path_segment(web: Web, admin: Admin) -> None:
+    name = "<img src=x onerror=alert(1)>"
+    status, where, _ = admin.post(
+        "/channels/new", name=name, url=f"pop3s://u@127.0.0.1:{closed_port()}", password=SECRET
+    )
+    assert (status, where) == (303, "/channels/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E")
+    for path in ("/channels", where, "/"):
+        body = admin.get(path)
+        assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body, path

@@ -92,6 +92,8 @@ def _step(raw: dict[str, Any]) -> StepView:
         skipped = detail.get("skipped")
         figure = f"skipped: {_text(skipped)}" if skipped else "not run: an earlier step failed"
         facts: list[tuple[str, str]] = []
+    elif not detail:
+        figure, facts = "passed", []
     else:
         figure, facts = _FIGURES.get(name, _generic)(detail)
     if ok is False:
