@@ -185,6 +185,8 @@ class ChannelService:
             )
         with self.storage.writing() as uow:
             before = uow.channels.get(name)
+            if values.get("authzid") and AuthMechanism(before.mechanism or "auto") in _NO_AUTHZID:
+                raise UserError("an authorization identity needs --mechanism plain or auto")
             if connection:
                 values["enabled"] = False
             channel = uow.channels.change(before.id, values)

@@ -12,6 +12,7 @@ from postroom.credentials import Secret
 from postroom.domain.ports import UnroutedPolicy
 from postroom.domain.routes import Route
 from postroom.errors import NotFoundError, UserError
+from postroom.net.sasl import AuthMechanism
 from postroom.services.channels import ChannelChange, ChannelService, NewChannel
 from postroom.services.routes import RouteService
 from postroom.services.servers import NewServer, ServerChange, ServerService
@@ -132,6 +133,15 @@ def test_what_set_refuses_changes_nothing(
     before = service.show("box")
     with pytest.raises(UserError, match=message):
         service.set("box", change)
+    assert service.show("box") == before
+
+
+def test_set_refuses_an_authzid_the_login_cannot_carry(storage: Storage) -> None:
+    service = channels(storage, CannedCheck())
+    service.add(new_channel(mechanism=AuthMechanism.USER))
+    before = service.show("box")
+    with pytest.raises(UserError, match="needs --mechanism plain or auto"):
+        service.set("box", ChannelChange(authzid="team@example.test"))
     assert service.show("box") == before
 
 
