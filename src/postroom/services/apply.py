@@ -185,6 +185,8 @@ class Applier:
             parts = [p for p in (report.status, report.diagnostic) if p]
             if report.failed_recipients:
                 parts.insert(0, ", ".join(report.failed_recipients))
+            if report.kind:
+                parts.insert(0, f"{report.kind} bounce")
             detail = "; ".join(parts) or detail
         self.uow.communications.set_status(comm.id, CommunicationStatus.BOUNCED, detail)
         if comm.outbox_id is not None:
