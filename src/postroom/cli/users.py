@@ -17,7 +17,7 @@ import typer
 from postroom.cli.options import JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
 from postroom.cli.state import current_app
-from postroom.errors import UserError
+from postroom.errors import InputError, UserError
 from postroom.records.config import Role
 from postroom.render.config import token_created_json, token_json, user_json
 from postroom.services.passwords import MAX_PASSWORD
@@ -34,16 +34,16 @@ def password_given(env_var: str | None, stdin: bool) -> str | None:
     says so without echoing it.
     """
     if env_var is not None and stdin:
-        raise UserError("give the password with --password-env or --password-stdin, not both")
+        raise InputError("give the password with --password-env or --password-stdin, not both")
     if env_var is not None:
         if not _VARIABLE_NAME.fullmatch(env_var):
-            raise UserError(
+            raise InputError(
                 "--password-env takes an environment variable's name, not a password:"
                 " give the variable's name (e.g. --password-env POSTROOM_PASSWORD)"
             )
         value = os.environ.get(env_var)
         if value is None:
-            raise UserError(
+            raise InputError(
                 "--password-env: that environment variable is not set: export it, and give"
                 " the variable's name (never the password itself)"
             )
@@ -52,7 +52,7 @@ def password_given(env_var: str | None, stdin: bool) -> str | None:
         text = sys.stdin.readline(MAX_PASSWORD + 2)  # past the limit: refused, unread
         line = text.rstrip("\r\n")
         if not line:
-            raise UserError("no password on standard input: write it on the first line")
+            raise InputError("no password on standard input: write it on the first line")
         return line
     return None
 
