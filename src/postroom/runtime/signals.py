@@ -68,7 +68,8 @@ class StopSignals:
         """Give the signals back as they were (a command that ends, the process going on:
         tests run many in one process); the reading thread ends."""
         for signum, handler in self._before.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(signum, handler)  # type: ignore[arg-type]
         if self._before:
             signal.set_wakeup_fd(self._wakeup_before)
         os.close(self._write)
