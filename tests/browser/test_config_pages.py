@@ -80,6 +80,18 @@ def test_a_dovecot_channel_added_tested_edited_and_removed(
     expect(page.locator(".flash.ok")).to_have_text("Channel dovecot is on: its check passed.")
     expect(page.locator("h1")).to_contain_text("● on")
 
+    warning = page.locator(".flash.warn")
+    expect(warning).to_contain_text(f"no route covers {address}: every sender gets")
+    warning.locator("a", has_text=f"Add a route for {address}").click()
+    expect(page.locator("input[name=address]")).to_have_value(address)
+    page.fill("input[name=context]", "Support")
+    page.fill("input[name=category]", "Question")
+    page.fill("input[name=queue]", "first-line")
+    page.click("button:has-text('Add route')")
+    expect(page.locator(".flash.ok")).to_contain_text(f"Route for {address} added")
+    page.goto(served.url("/channels/dovecot"))
+    expect(page.locator(".flash.warn")).to_have_count(0)
+
     page.click("nav >> text=Channels")
     row = page.locator("tbody tr", has_text="dovecot")
     expect(row).to_contain_text("● on")

@@ -312,3 +312,13 @@ def test_a_channel_name_with_markup_is_text_and_one_path_segment(web: Web, admin
     for path in ("/channels", where, "/"):
         body = admin.get(path)
         assert "<img src=x" not in body and "&lt;img src=x onerror=alert(1)&gt;" in body, path
+
+
+def test_a_mailbox_no_route_covers_is_said_on_its_page(web: Web, admin: Admin) -> None:
+    url = f"pop3s://desk+tag@example.org@127.0.0.1:{closed_port()}"
+    admin.post("/channels/new", name="desk", url=url, password=SECRET)
+    page = admin.get("/channels/desk")
+    assert "no route covers desk+tag@example.org: every sender gets" in page
+    assert 'href="/routes?address=desk%2Btag%40example.org#add"' in page
+    web.app.routes.add("desk@example.org", "C", "K", "Q")  # the base address covers it
+    assert "no route covers" not in admin.get("/channels/desk")

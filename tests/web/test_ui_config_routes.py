@@ -39,6 +39,8 @@ def test_a_route_is_added_after_an_invalid_address_edited_and_removed(
     assert no_csrf.status_code == 403 and web.app.routes.list() == []
     status, _, body = admin.post("/routes", address="sales@example.org", **{**fields, "queue": ""})
     assert status == 422 and "Queue must not be empty" in body
+    prefilled = admin.get("/routes?address=sales%40example.org")
+    assert 'name="address" value="sales@example.org"' in prefilled
     assert admin.post("/routes", address="Sales@Example.org", **fields)[:2] == (303, "/routes")
     listing = admin.get("/routes")
     assert 'href="/routes/sales@example.org"' in listing

@@ -242,6 +242,13 @@ class ChannelService:
             _ChannelSwitch(channel.id, self._clock).keep(uow, report)
         return report
 
+    def unrouted(self, name: str) -> str | None:
+        """What mail to the channel's address gets while no route covers it (None when
+        one does, or when the channel has no address): the warning `add` gives, now."""
+        with self.storage.reading() as uow:
+            channel = uow.channels.get(name)
+            return _route_problem(channel.address, uow.config.routes(), self._unrouted)
+
     def set_smtp(self, name: str, url: str | None) -> OwnSmtp | None:
         """The channel sends mail From its address through ``url`` with its own login and
         authorization identity; None stops that (and returns None)."""

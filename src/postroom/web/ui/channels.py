@@ -283,6 +283,7 @@ def _channel_page(
         "max_failures": str(found.max_failures),
     }
     last = check_view(found.last_check) if found.last_check else None
+    unrouted = app.channels.unrouted(found.name)
     return page(
         request,
         visitor,
@@ -297,6 +298,7 @@ def _channel_page(
         ran=ran,
         last=last,
         steps=steps_for(found.url),
+        unrouted=unrouted.partition("; add one:")[0] if unrouted else None,
     )
 
 

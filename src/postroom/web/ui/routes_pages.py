@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from postroom.domain.routes import Route
@@ -27,8 +27,15 @@ EMPTY = {"address": "", "context": "", "category": "", "queue": "", "acknowledge
 
 
 @router.get("/routes", response_class=HTMLResponse)
-def routes(request: Request, app: Postroom, visitor: BrowserAdmin) -> HTMLResponse:
-    return _list_page(request, app.routes.list(), visitor, EMPTY)
+def routes(
+    request: Request,
+    app: Postroom,
+    visitor: BrowserAdmin,
+    address: Annotated[str, Query(max_length=320)] = "",
+) -> HTMLResponse:
+    """The routes; ``?address=`` fills the add form's address (a channel's page links here
+    for a mailbox no route covers)."""
+    return _list_page(request, app.routes.list(), visitor, {**EMPTY, "address": address})
 
 
 @router.post("/routes")
