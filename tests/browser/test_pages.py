@@ -174,9 +174,19 @@ def test_a_form_without_the_sessions_csrf_changes_nothing(page: Page, served: Se
     (queued,) = served.app.outbox.list()
     sign_in(page, served, "bob")
     expect(page.locator("h1")).to_contain_text("Dashboard")
-    for form in ({}, {"csrf": "forged"}):
+    for form, headers in (({}, {}), ({"csrf": "forged"}, {}), ({}, {"X-CSRF-Token": "forged"})):
         answer = page.request.post(
-            served.url(f"/outbox/{queued.id}/cancel"), form=form, max_redirects=0
+            served.url(f"/outbox/{queued.id}/cancel"), form=form, headers=headers, max_redirects=0
         )
         assert answer.status == 403
     assert served.app.outbox.list()[0].status == OutboxStatus.QUEUED
+    (cookie,) = page.context.cookies()
+    session = served.app.accounts.principal_for_session(cookie["value"])
+    assert session is not None
+    answer = page.request.post(  # a page's script sends the token as a header
+        served.url(f"/outbox/{queued.id}/cancel"),
+        headers={"X-CSRF-Token": session.csrf},
+        max_redirects=0,
+    )
+    assert answer.status == 303
+    assert served.app.outbox.list()[0].status == OutboxStatus.CANCELLED

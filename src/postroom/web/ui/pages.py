@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 
 from postroom.records.accounts import Principal
 from postroom.records.config import Role
-from postroom.web.auth import COOKIE, postroom
+from postroom.web.auth import COOKIE, CSRF_HEADER, postroom
 from postroom.web.problems import ProblemError
 
 FLASH_COOKIE = "postroom_flash"
@@ -102,11 +102,14 @@ def admin_visitor(who: Annotated[Visitor, Depends(visitor)]) -> Visitor:
 
 
 def posted(
+    request: Request,
     who: Annotated[Visitor, Depends(visitor)],
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Visitor:
-    """The visitor of a form post whose ``csrf`` field is the session's (403 otherwise)."""
-    if not hmac.compare_digest(csrf.encode(), who.csrf.encode()):
+    """The visitor of a form post whose ``csrf`` field (or, from a page's script, the
+    ``X-CSRF-Token`` header) is the session's; 403 otherwise."""
+    sent = csrf or request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(sent.encode(), who.csrf.encode()):
         raise ProblemError(403, "the form is out of date or from another site: reload the page")
     return who
 
