@@ -13,9 +13,10 @@ How a page is added (say ``/channels``, in ``ui/channels.py``):
    service through ``app: Postroom`` (`web.auth`) and returns
    ``page(request, visitor, "channels.html", title="Channels", channels=…)``.
 3. A form posts to a POST handler that takes ``visitor: Posted`` or ``PostedAdmin``: the
-   form's hidden ``csrf`` field (``{{ csrf_field() }}`` in the template) is checked before
-   the handler runs. It answers ``redirect("/channels", "Channel added")`` (303, the
-   message shown once on the next page), or re-renders the page with its error.
+   form's hidden ``csrf`` field (``{{ csrf_field() }}`` in the template; a script sends the
+   ``X-CSRF-Token`` header instead) is checked before the handler runs. It answers
+   ``redirect("/channels", "Channel added")`` (303, the message shown once on the next
+   page), or re-renders the page with its error.
 4. The template starts ``{% extends "base.html" %}`` and fills ``{% block content %}``;
    ``{% block head %}`` adds to ``<head>`` (``<script src="/static/…" defer>`` for a small
    script that only adds to the page).
