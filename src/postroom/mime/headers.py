@@ -33,7 +33,7 @@ import binascii
 import re
 from dataclasses import dataclass, field
 
-from postroom.mime.charset import decode_text
+from postroom.mime.charset import codec_for, decode_text
 from postroom.mime.guess import Guess
 
 _FIELD_NAME = re.compile(rb"[!-9;-~]+[ \t]*:")
@@ -210,7 +210,7 @@ def decode_words(value: str, defects: list[str] | None = None, what: str = "head
                 pending = bytearray()
             pieces.append(gap)
         charset = match.group(1).lower()
-        data = _decode_word_payload(match.group(2), match.group(3))
+        data = _decode_word_payload(match.group(2), match.group(3), charset)
         if data is None:
             # Keep a broken word as written: the reader may still make sense of it.
             if defects is not None:
@@ -233,9 +233,16 @@ def decode_words(value: str, defects: list[str] | None = None, what: str = "head
     return "".join(pieces)
 
 
-def _decode_word_payload(encoding: str, text: str) -> bytes | None:
-    """The bytes of one encoded-word, or None when its base64 is broken."""
-    raw = text.encode("ascii", "replace")
+def _decode_word_payload(encoding: str, text: str, charset: str) -> bytes | None:
+    """The bytes of one encoded-word, or None when its base64 is broken.
+
+    Q text with raw 8-bit characters in it (``=?utf-8?Q?M=C3=BCller_Grüße?=``, as some
+    webmailers write) keeps them, in the word's own charset.
+    """
+    if text.isascii():
+        raw = text.encode("ascii")
+    else:
+        raw = text.encode(codec_for(charset) or "utf-8", "replace")
     if encoding in "bB":
         raw = raw.translate(None, b" \t\r\n")
         padded = raw + b"=" * (-len(raw) % 4)

@@ -266,6 +266,9 @@ def _walk(
     text_type = content_type in ("text/plain", "text/html")
     if nested and text_type and not as_attachment and not filename:
         return  # the attached message's own text: not an attachment
+    # A named text part with a disposition (``inline; filename="notes.txt"``) below
+    # the top is a file the sender attached, not the message's text.
+    as_attachment = as_attachment or bool(filename and disposition and parent_type)
     if content_type == "text/plain" and not as_attachment and not nested:
         if not out.plain or (not filename and parent_type == "multipart/mixed"):
             text = _text(data, part, defects, out.guess)

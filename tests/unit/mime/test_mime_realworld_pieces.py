@@ -185,3 +185,20 @@ def test_text_bounce_reads_only_above_the_copy() -> None:
     assert report.failed_recipients == ("gone@x.example",)
     assert report.original_message_ids == ("<out@postroom.example>",)
     assert report.kind == "hard"
+
+
+def test_q_words_with_raw_8bit_characters_keep_them() -> None:
+    assert unstructured("=?utf-8?Q?M=C3=BCller_Grüße?=") == "Müller Grüße"
+    assert unstructured("=?iso-8859-1?Q?M=FCller_Grüße?=") == "Müller Grüße"
+
+
+def test_named_text_part_with_a_disposition_is_an_attachment() -> None:
+    raw = (
+        b'From: a@b.example\nContent-Type: multipart/mixed; boundary="b"\n\n'
+        b"--b\nContent-Type: text/html\n\n<p>Hello</p>\n"
+        b'--b\nContent-Type: text/plain; name="notes.txt"\n'
+        b'Content-Disposition: inline; filename="notes.txt"\n\nnotes\n--b--\n'
+    )
+    mail = parse(raw)
+    assert [a.filename for a in mail.attachments] == ["notes.txt"]
+    assert "Hello" in mail.body_text and "notes" not in mail.body_text
