@@ -305,6 +305,7 @@ def _walk(
                 Attachment(filename=f.name, content_type=_uu_type(f.name), size=f.size)
                 for f in files
             )
+            defects.append(f"winmail.dat (TNEF) unpacked: {len(files)} file(s) listed instead")
             return
     if filename is None:
         filename = name_from_type(content_type)

@@ -790,6 +790,7 @@ for key, files, long_names in [
             "from": ("tom.baker@fabrikam.example", "Baker, Tom"),
             "subject": f"Meeting files {key}",
             "attachment_names": [name for name, _ in files],
+            "defects": ["winmail.dat (TNEF) unpacked"],
         },
     )
 
