@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from postroom.render.mail import item_detail_json
 from postroom.services.channels import NewChannel
 
 CHANNEL_PASSWORD = "chan-secret-4711"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "mail"
 
 
 def _is_problem(response: Any, status: int) -> dict[str, Any]:
@@ -345,3 +347,13 @@ def test_no_stored_password_in_any_answer(web: Web) -> None:
     for answer in answers:
         assert answer.status_code in (200, 201)
         assert CHANNEL_PASSWORD not in answer.text
+
+
+def test_a_file_packed_in_another_is_not_a_download_of_its_own(web: Web) -> None:
+    raw = (CORPUS / "rw_att_winmail_two_files.eml").read_bytes()
+    ref = _ref(_ingest(web, raw))
+    cid = web.app.items().show(ref).communications[0].id  # type: ignore[index]
+    shown = web.client.get(f"/api/v1/communications/{cid}", headers=web.agent()).json()
+    assert len(shown["attachments"]) == 2
+    packed = web.client.get(shown["attachments"][0]["url"], headers=web.agent())
+    assert "raw message" in _is_problem(packed, 404)["detail"]

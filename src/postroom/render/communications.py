@@ -29,7 +29,7 @@ def communication_json(view: CommunicationView) -> dict[str, Any]:
                     "content_type": a.content_type,
                     "inline": a.inline,
                     "content_id": a.content_id,
-                    "url": f"{API}/{cid}/attachments/{a.index}" if a.downloadable else None,
+                    "url": f"{API}/{cid}/attachments/{a.index}",
                 }
                 for a in view.attachments
             ],

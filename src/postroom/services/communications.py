@@ -1,23 +1,25 @@
-"""One communication of a work item as a person reads it: its headers, its text, its HTML
-made safe (`postroom.mime.html.sanitize_html`: no script, no event handler, no remote
-image), its attachments; the raw message; one attachment's bytes.
+"""One communication of a work item as the web shows it: what `MessageService` reads
+(the stored bytes, parsed again with ingest's parser and time budget) with the item's
+reference, the HTML made safe (`postroom.mime.html.sanitize_html`: no script, no event
+handler, no frame, no remote image) and the attachments numbered for download; one
+attachment's bytes.
 
-A received communication's bytes are its ledger row's blob, a sent one's its outbox row's.
-The mail is hostile: it is parsed as `parse` always does (bounded, never raising), and an
-attachment is handed out only as bytes for a download, never as something to render.
+The mail is hostile: a message that cannot be parsed within its budget is shown with its
+record and the reason, no text; an attachment is handed out only as bytes to download,
+never as something to render. An attachment's part is looked for (`mime.payloads`) only
+in a message the budgeted parse read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from postroom.domain.mail import ParsedMail
 from postroom.errors import NotFoundError
-from postroom.mime import parse
 from postroom.mime.html import sanitize_html
-from postroom.mime.payloads import attachment_payload, downloadable
+from postroom.mime.payloads import attachment_payload
 from postroom.records.items import CommunicationRecord
-from postroom.storage.unit import Storage, UnitOfWork
+from postroom.services.messages import MessageService
+from postroom.storage.unit import Storage
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +30,6 @@ class AttachmentView:
     content_type: str
     inline: bool
     content_id: str | None
-    downloadable: bool
-    """False for a file packed in another (winmail.dat, uuencoded text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,7 @@ class CommunicationView:
     """Sanitised; None when the message has no HTML part."""
     attachments: tuple[AttachmentView, ...]
     defects: tuple[str, ...]
+    """What was wrong or guessed in the message (or why it could not be parsed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,37 +55,48 @@ class Download:
 
 
 class CommunicationService:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, messages: MessageService) -> None:
         self.storage = storage
+        self.messages = messages
 
     def show(self, communication_id: int) -> CommunicationView:
-        """The communication, its message parsed and its HTML sanitised."""
-        record, reference, raw = self._read(communication_id)
-        mail = parse(raw)
+        """The communication, its message parsed again and its HTML sanitised."""
+        stored = self.messages.show(communication_id)
+        record = stored.communication
+        assert record is not None, "asked for by its communication"
+        with self.storage.reading() as uow:
+            reference = uow.items.by_id(record.work_item_id).reference
+        mail = stored.mail
+        if mail is None:
+            why = f"the message could not be parsed: {stored.unparsed}"
+            return CommunicationView(record, reference, {}, "", None, (), (why,))
         return CommunicationView(
             record=record,
             item_reference=reference,
             headers=dict(mail.headers),
             text=mail.body_text,
             html=sanitize_html(mail.html) if mail.html is not None else None,
-            attachments=_attachments(mail, downloadable(raw)),
+            attachments=tuple(
+                AttachmentView(i, a.filename, a.size, a.content_type, a.inline, a.content_id)
+                for i, a in enumerate(mail.attachments)
+            ),
             defects=mail.defects,
         )
 
     def raw(self, communication_id: int) -> bytes:
         """The message as it was received or sent, byte for byte."""
-        return self._read(communication_id)[2]
+        return self.messages.raw(communication_id)
 
     def attachment(self, communication_id: int, index: int) -> Download:
         """Attachment ``index`` (0-based, as `show` lists them) as bytes to download."""
-        _, _, raw = self._read(communication_id)
-        listed = parse(raw).attachments
+        stored = self.messages.show(communication_id)
+        listed = stored.mail.attachments if stored.mail is not None else ()
         if not 0 <= index < len(listed):
             raise NotFoundError(
                 f"communication {communication_id} has no attachment {index} "
                 f"(it has {len(listed)}: see GET /api/v1/communications/{communication_id})"
             )
-        data = attachment_payload(raw, index)
+        data = attachment_payload(self.messages.raw(communication_id), index)
         if data is None:
             raise NotFoundError(
                 f"attachment {index} of communication {communication_id} is packed inside "
@@ -92,38 +104,3 @@ class CommunicationService:
             )
         found = listed[index]
         return Download(found.filename or f"attachment-{index}", found.content_type, data)
-
-    def _read(self, communication_id: int) -> tuple[CommunicationRecord, str, bytes]:
-        with self.storage.reading() as uow:
-            record = uow.communications.get(communication_id)
-            reference = uow.items.by_id(record.work_item_id).reference
-            sha = _raw_sha256(uow, record)
-            if sha is None or not uow.blobs.exists(sha):
-                raise NotFoundError(
-                    f"the message of communication {communication_id} is not stored "
-                    "(removed from the blob store)"
-                )
-            return record, reference, uow.blobs.get(sha)
-
-
-def _raw_sha256(uow: UnitOfWork, record: CommunicationRecord) -> str | None:
-    if record.message_row_id is not None:
-        return uow.messages.get(record.message_row_id).raw_sha256
-    if record.outbox_id is not None:
-        return uow.outbox.get(record.outbox_id).raw_sha256
-    return None
-
-
-def _attachments(mail: ParsedMail, parts: list[bool]) -> tuple[AttachmentView, ...]:
-    return tuple(
-        AttachmentView(
-            i,
-            a.filename,
-            a.size,
-            a.content_type,
-            a.inline,
-            a.content_id,
-            i < len(parts) and parts[i],
-        )
-        for i, a in enumerate(mail.attachments)
-    )

@@ -76,8 +76,8 @@ class AttachmentOut(BaseModel):
     content_type: str
     inline: bool
     content_id: str | None
-    url: str | None
-    """The download; None for a file packed inside another (winmail.dat, uuencoded)."""
+    url: str
+    """The download (404 for a file packed inside another: winmail.dat, uuencoded)."""
 
 
 class CommunicationShown(CommunicationOut):
@@ -94,7 +94,9 @@ class CommunicationShown(CommunicationOut):
 @router.get("/{communication_id}", response_model=CommunicationShown, responses=responses(404))
 def show(_: SignedIn, app: Postroom, communication_id: int = _IdPath) -> dict[str, Any]:
     """Headers, text, sanitised HTML and attachments (with their download URLs)."""
-    return communication_json(CommunicationService(app.storage).show(communication_id))
+    return communication_json(
+        CommunicationService(app.storage, app.messages).show(communication_id)
+    )
 
 
 @router.get(
@@ -110,7 +112,7 @@ def show(_: SignedIn, app: Postroom, communication_id: int = _IdPath) -> dict[st
 )
 def raw(_: SignedIn, app: Postroom, communication_id: int = _IdPath) -> Response:
     """The message as received or sent, as a download (``message/rfc822``)."""
-    data = CommunicationService(app.storage).raw(communication_id)
+    data = CommunicationService(app.storage, app.messages).raw(communication_id)
     return download(data, "message/rfc822", f"communication-{communication_id}.eml")
 
 
@@ -134,7 +136,7 @@ def attachment(
     index: int = Path(ge=0, le=100_000),
 ) -> Response:
     """Attachment ``index`` (as the communication lists them) as a download."""
-    found = CommunicationService(app.storage).attachment(communication_id, index)
+    found = CommunicationService(app.storage, app.messages).attachment(communication_id, index)
     return download(found.data, found.content_type, found.name)
 
 

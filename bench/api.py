@@ -1,0 +1,294 @@
+"""The REST API's throughput against a real `postroom web` process, beside the same run's
+in-process ingest rate.
+
+Prints requests per second for
+  * GET /api/v1/items?limit=100 over 100 work items (each with its history),
+  * POST /api/v1/messages with N generated ~8 KB messages (bench/corpus.py's kind),
+and, on a fresh database of the same kind, the rate of the `postroom ingest` path in
+process (`App.ingest.ingest`, as bench/ingest.py measures it) over the same N messages.
+Target: ingest through HTTP >= 0.7x the in-process rate.
+
+The client sends one request at a time on one keep-alive connection (``--clients``
+threads for more), so each figure is what one sender or one reader gets.
+
+    .venv/bin/python bench/api.py [--n 500] [--gets 300] [--clients 1] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import httpx
+
+ROUTE = ("support@example.com", "Acme", "Query", "billing")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _app(home: Path, url: str):  # type: ignore[no-untyped-def]
+    os.environ["POSTROOM_HOME"] = str(home)
+    os.environ["POSTROOM_DATABASE_URL"] = url
+    from postroom.bootstrap import App
+
+    app = App()
+    app.routes.add(*ROUTE)
+    return app
+
+
+def _seed_message(i: int) -> bytes:
+    return (
+        f"From: Seed {i} <seed{i}@client.test>\r\nTo: support@example.com\r\n"
+        f"Subject: seeded question {i}\r\nMessage-ID: <seed.{i}@client.test>\r\n"
+        "Date: Mon, 02 Nov 2026 09:30:00 +0000\r\n\r\nPlease help.\r\n"
+    ).encode()
+
+
+def _messages(n: int) -> list[bytes]:
+    """N generated messages of ~8 KB (text + HTML, every fifth with an attachment)."""
+    import random
+
+    from corpus import message
+
+    rng = random.Random(7)
+    return [message(i, rng, attach=(i % 5 == 0), size_kb=12) for i in range(n)]
+
+
+def run_in_process(n: int, url: str) -> dict[str, float]:
+    """The `postroom ingest` path in this process (a fresh database)."""
+    msgs = _messages(n)
+    with tempfile.TemporaryDirectory() as home:
+        app = _app(Path(home), url)
+        service = app.ingest
+        t0 = time.perf_counter()
+        for raw in msgs:
+            service.ingest(raw)
+        dt = time.perf_counter() - t0
+        app.engine.dispose()
+    return {"rate": n / dt, "seconds": dt}
+
+
+def _timed(clients: int, jobs: list[object], call) -> float:  # type: ignore[no-untyped-def]
+    """Seconds to run ``call(client, job)`` over ``jobs`` from ``clients`` threads."""
+    lock = threading.Lock()
+    pending = list(reversed(jobs))
+    failures: list[str] = []
+
+    def worker(client: httpx.Client) -> None:
+        while True:
+            with lock:
+                if not pending or failures:
+                    return
+                job = pending.pop()
+            failure = call(client, job)
+            if failure:
+                with lock:
+                    failures.append(failure)
+
+    made = [httpx.Client(timeout=60) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(c,)) for c in made]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    dt = time.perf_counter() - t0
+    for c in made:
+        c.close()
+    if failures:
+        raise SystemExit(f"a request failed: {failures[0]}")
+    return dt
+
+
+def run_web(n: int, gets: int, clients: int, url: str) -> dict[str, float]:
+    """A `postroom web` process over a database seeded with 100 work items: GET items,
+    then POST the N messages."""
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        app = _app(home, url)
+        for i in range(100):
+            app.ingest.ingest(_seed_message(i))
+        app.users.add("bench", "bench@example.org", _admin_role())
+        _, token = app.accounts.create_token("bench", "bench")
+        items = len(app.items().list(None, None))
+        app.engine.dispose()
+        port = _free_port()
+        env = {**os.environ, "POSTROOM_HOME": str(home), "POSTROOM_DATABASE_URL": url}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "postroom", "web", "--listen", f"127.0.0.1:{port}"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        auth = {"Authorization": f"Bearer {token}"}
+        try:
+            _wait(base, server)
+
+            def get(client: httpx.Client, _: object) -> str | None:
+                r = client.get(f"{base}/api/v1/items?limit=100", headers=auth)
+                ok = r.status_code == 200 and len(r.json()) == 100
+                return None if ok else f"GET {r.status_code} {r.text[:200]}"
+
+            def post(client: httpx.Client, raw: object) -> str | None:
+                assert isinstance(raw, bytes)
+                r = client.post(
+                    f"{base}/api/v1/messages",
+                    content=raw,
+                    headers={**auth, "Content-Type": "message/rfc822"},
+                )
+                return (
+                    None if r.status_code in (200, 201) else f"POST {r.status_code} {r.text[:200]}"
+                )
+
+            get_seconds = _timed(clients, [None] * gets, get)
+            msgs = _messages(n)
+            post_seconds = _timed(clients, list(msgs), post)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return {
+        "items": items,
+        "get_rate": gets / get_seconds,
+        "get_seconds": get_seconds,
+        "post_rate": n / post_seconds,
+        "post_seconds": post_seconds,
+        "size_kb": sum(len(m) for m in msgs) / n / 1024,
+    }
+
+
+def _admin_role():  # type: ignore[no-untyped-def]
+    from postroom.records.config import Role
+
+    return Role.ADMIN
+
+
+def _wait(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            err = server.stderr.read().decode() if server.stderr else ""
+            raise SystemExit(f"postroom web exited: {err[-2000:]}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("postroom web did not answer /healthz within 60 s")
+
+
+def _pg_schema_url(base: str) -> tuple[str, str]:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    from sqlalchemy import create_engine, text
+
+    with create_engine(base).begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    return schema, f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+def _drop_schema(base: str, schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    with create_engine(base).begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def _child(kind: str, args: argparse.Namespace, url: str) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            kind,
+            "--n",
+            str(args.n),
+            "--gets",
+            str(args.gets),
+            "--clients",
+            str(args.clients),
+            "--url",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _run(label: str, args: argparse.Namespace, make_url) -> None:  # type: ignore[no-untyped-def]
+    url, cleanup = make_url()
+    try:
+        local = _child("local", args, url)
+    finally:
+        cleanup()
+    url, cleanup = make_url()
+    try:
+        web = _child("web", args, url)
+    finally:
+        cleanup()
+    ratio = web["post_rate"] / local["rate"]
+    print(f"[{label}] {args.clients} client(s), {args.n} messages of ~{web['size_kb']:.1f} KB")
+    print(
+        f"  GET /api/v1/items ({web['items']:.0f} items)  : {web['get_rate']:8.1f} req/s  ({args.gets} requests)"
+    )
+    print(f"  POST /api/v1/messages            : {web['post_rate']:8.1f} req/s")
+    print(f"  in-process ingest (same run)     : {local['rate']:8.1f} msg/s")
+    print(f"  HTTP / in-process                : {ratio:8.2f}x  (target >= 0.70)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--gets", type=int, default=300)
+    ap.add_argument("--clients", type=int, default=1)
+    ap.add_argument("--postgres", default=os.environ.get("POSTROOM_TEST_POSTGRES_URL"))
+    ap.add_argument("--child")
+    ap.add_argument("--url", default="")
+    args = ap.parse_args()
+    if args.child:
+        result = (
+            run_in_process(args.n, args.url)
+            if args.child == "local"
+            else run_web(args.n, args.gets, args.clients, args.url)
+        )
+        print(json.dumps(result))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        counter = iter(range(100))
+
+        def sqlite():  # type: ignore[no-untyped-def]
+            return f"sqlite:///{tmp}/bench{next(counter)}.db", lambda: None
+
+        _run("SQLite", args, sqlite)
+    if args.postgres:
+
+        def postgres():  # type: ignore[no-untyped-def]
+            schema, url = _pg_schema_url(args.postgres)
+            return url, lambda: _drop_schema(args.postgres, schema)
+
+        _run("PostgreSQL", args, postgres)
+
+
+if __name__ == "__main__":
+    main()
