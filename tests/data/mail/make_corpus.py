@@ -1271,6 +1271,335 @@ add(
     },
 )
 
+
+# --- 7b. Whole messages as common mail clients write them ------------------------------------------
+def alternative(plain: str, html: str, boundary: str) -> bytes:
+    return (
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\n\n'
+        f"--{boundary}\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+        f"{plain}\n--{boundary}\nContent-Type: text/html; charset=utf-8\n\n{html}\n--{boundary}--\n"
+    ).encode()
+
+
+CLIENTS: list[tuple[str, str, str, tuple[str, str], list[bytes], list[str]]] = [
+    (
+        "outlook_inline_logo_and_pdf",
+        "=?iso-8859-1?Q?Angebot_f=FCr_Wartungsvertrag?=",
+        "Angebot für Wartungsvertrag",
+        ("Sabine Krüger", "s.krueger@technik-gmbh.example"),
+        [
+            part(
+                'Content-Type: multipart/related; boundary="rel1"',
+                b"--rel1\n"
+                + alternative(
+                    "Sehr geehrte Damen und Herren,",
+                    '<p>Sehr geehrte Damen und Herren,<img src="cid:image001.png@01DA"></p>',
+                    "alt1",
+                )
+                + b'\n--rel1\nContent-Type: image/png; name="image001.png"\nContent-Transfer-Encoding: base64\nContent-ID: <image001.png@01DA>\n\n'
+                + wrap64(INLINE_PNG)
+                + b"\n--rel1--\n",
+            ),
+            part(
+                'Content-Type: application/pdf; name="=?iso-8859-1?Q?Angebot_W=FC-2026-17.pdf?="\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="=?iso-8859-1?Q?Angebot_W=FC-2026-17.pdf?="',
+                wrap64(PDF),
+            ),
+        ],
+        ["image001.png", "Angebot Wü-2026-17.pdf"],
+    ),
+    (
+        "apple_mail_inline_pdf",
+        "Vertrag unterschrieben",
+        "Vertrag unterschrieben",
+        ("Tobias Brandt", "tobias.brandt@icloud.example"),
+        [
+            part("Content-Type: text/plain; charset=us-ascii", b"Hallo,\n\nanbei der Vertrag.\n"),
+            part(
+                'Content-Disposition: inline; filename="Vertrag signiert.pdf"\nContent-Type: application/pdf; name="Vertrag signiert.pdf"\nContent-Transfer-Encoding: base64',
+                wrap64(PDF),
+            ),
+            part("Content-Type: text/plain; charset=us-ascii", b"\nGruss Tobias\n"),
+        ],
+        ["Vertrag signiert.pdf"],
+    ),
+    (
+        "thunderbird_rfc2231_long",
+        "Unterlagen",
+        "Unterlagen",
+        ("Eva Schulze", "eva.schulze@posteo.example"),
+        [
+            TEXT_PART,
+            part(
+                "Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document;\n name*0*=UTF-8''Stellungnahme%20zur%20K%C3%BCndigung%20des%20Mietvertrag;\n name*1*=s%20vom%2012.%20M%C3%A4rz.docx\nContent-Disposition: attachment;\n filename*0*=UTF-8''Stellungnahme%20zur%20K%C3%BCndigung%20des%20Mietvertrag;\n filename*1*=s%20vom%2012.%20M%C3%A4rz.docx\nContent-Transfer-Encoding: base64",
+                wrap64(b"PK fake"),
+            ),
+        ],
+        ["Stellungnahme zur Kündigung des Mietvertrags vom 12. März.docx"],
+    ),
+    (
+        "gmail_two_images",
+        "Fotos vom Schaden",
+        "Fotos vom Schaden",
+        ("Marco Rossi", "marco.rossi@gmail.example"),
+        [
+            alternative("Ecco le foto.", "<div>Ecco le foto.</div>", "alt2"),
+            part(
+                'Content-Type: image/jpeg; name="IMG_2041.jpg"\nContent-Disposition: attachment; filename="IMG_2041.jpg"\nContent-Transfer-Encoding: base64\nContent-ID: <f_lq1>\nX-Attachment-Id: f_lq1',
+                wrap64(b"\xff\xd8\xff\xe0 fake jpeg"),
+            ),
+            part(
+                'Content-Type: image/jpeg; name="IMG_2042.jpg"\nContent-Disposition: attachment; filename="IMG_2042.jpg"\nContent-Transfer-Encoding: base64\nContent-ID: <f_lq2>',
+                wrap64(b"\xff\xd8\xff\xe0 fake jpeg 2"),
+            ),
+        ],
+        ["IMG_2041.jpg", "IMG_2042.jpg"],
+    ),
+    (
+        "outlook_att00001",
+        "RE: Lieferung",
+        "RE: Lieferung",
+        ("Weber, Klaus", "k.weber@logistik.example"),
+        [
+            part(
+                "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable",
+                b"Lieferung erfolgt am Montag.\n",
+            ),
+            part(
+                'Content-Type: application/pdf; name="Lieferschein.pdf"\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="Lieferschein.pdf"',
+                wrap64(PDF),
+            ),
+            part(
+                'Content-Type: text/plain; charset=us-ascii; name="ATT00001.txt"\nContent-Disposition: attachment; filename="ATT00001.txt"',
+                b"Company disclaimer.\n",
+            ),
+        ],
+        ["Lieferschein.pdf", "ATT00001.txt"],
+    ),
+    (
+        "smime_signed",
+        "Signierte Rechnung",
+        "Signierte Rechnung",
+        ("Buchhaltung", "buchhaltung@stadtwerke.example"),
+        [
+            part("Content-Type: text/plain; charset=utf-8", b"Anbei die Rechnung.\n"),
+            part(
+                'Content-Type: application/pkcs7-signature; name="smime.p7s"\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="smime.p7s"',
+                wrap64(b"0\x82 fake signature"),
+            ),
+        ],
+        ["smime.p7s"],
+    ),
+    (
+        "pgp_signed_nameless",
+        "Release keys",
+        "Release keys",
+        ("Dana Fox", "dana@opensource.example"),
+        [
+            part("Content-Type: text/plain; charset=utf-8", b"The keys rotate on Friday.\n"),
+            part(
+                "Content-Type: application/pgp-signature\nContent-Description: OpenPGP digital signature",
+                b"-----BEGIN PGP SIGNATURE-----\nfake\n-----END PGP SIGNATURE-----\n",
+            ),
+        ],
+        ["signature.asc"],
+    ),
+    (
+        "iso2022jp_attachment_name",
+        "=?ISO-2022-JP?B?" + b64("見積依頼のお願い".encode("iso2022_jp")) + "?=",
+        "見積依頼のお願い",
+        ("Suzuki", "suzuki@torihiki.example.jp"),
+        [
+            part(
+                "Content-Type: text/plain; charset=iso-2022-jp",
+                "よろしくお願いします。\n".encode("iso2022_jp"),
+            ),
+            part(
+                'Content-Type: application/pdf;\n name="=?ISO-2022-JP?B?'
+                + b64("見積書.pdf".encode("iso2022_jp"))
+                + '?="\nContent-Transfer-Encoding: base64\nContent-Disposition: attachment;\n filename="=?ISO-2022-JP?B?'
+                + b64("見積書.pdf".encode("iso2022_jp"))
+                + '?="',
+                wrap64(PDF),
+            ),
+        ],
+        ["見積書.pdf"],
+    ),
+    (
+        "calendar_reply",
+        "Accepted: Quarterly review",
+        "Accepted: Quarterly review",
+        ("Lee, Chris", "chris.lee@partner.example"),
+        [
+            part("Content-Type: text/plain; charset=utf-8", b"Chris Lee has accepted.\n"),
+            part(
+                'Content-Type: text/calendar; charset="utf-8"; method=REPLY; name="invite.ics"\nContent-Disposition: attachment; filename="invite.ics"',
+                b"BEGIN:VCALENDAR\nMETHOD:REPLY\nEND:VCALENDAR\n",
+            ),
+        ],
+        ["invite.ics"],
+    ),
+    (
+        "scanner_csv_and_zip",
+        "Scan to mail 2026-03-17 0930",
+        "Scan to mail 2026-03-17 0930",
+        ("MFP-3F Copier", "scanner@office.example"),
+        [
+            part("Content-Type: text/plain", b"Scanned by MFP-3F.\n"),
+            part(
+                "Content-Type: application/octet-stream; name=scan_0930.zip\nContent-Transfer-Encoding: base64",
+                wrap64(b"PK" * 20),
+            ),
+            part(
+                "Content-Type: text/csv; name=index.csv\nContent-Disposition: attachment",
+                b"a,b\n1,2\n",
+            ),
+        ],
+        ["scan_0930.zip", "index.csv"],
+    ),
+]
+for key, written, shown, (name, addr), parts, names in CLIENTS:
+    sender = f"{name} <{addr}>" if "," not in name else f'"{name}" <{addr}>'
+    add(
+        f"client_{key}",
+        multipart([("From", sender), TO, ("Subject", written)], parts, boundary=f"mix_{key}"),
+        **{"from": (addr, name), "subject": shown, "attachment_names": names},
+    )
+
+# Webmail forwarding a message as an attachment with only a Content-Type name, and an
+# attached message whose own attachment is a winmail.dat.
+add(
+    "client_forward_winmail_inside",
+    multipart(
+        [FROM, TO, ("Subject", "Fwd: Meeting files")],
+        [
+            TEXT_PART,
+            part(
+                'Content-Type: message/rfc822; name="Meeting files.eml"',
+                multipart(
+                    [
+                        ("From", '"Baker, Tom" <tom.baker@fabrikam.example>'),
+                        ("To", "anna.berg@kunde.example"),
+                        ("Subject", "Meeting files"),
+                    ],
+                    [
+                        TEXT_PART,
+                        part(
+                            'Content-Type: application/ms-tnef; name="winmail.dat"\nContent-Transfer-Encoding: base64',
+                            wrap64(tnef([("Minutes.docx", b"PK minutes")])),
+                        ),
+                    ],
+                    boundary="innertnef",
+                ),
+            ),
+        ],
+    ),
+    **{
+        "from": ANNA,
+        "subject": "Fwd: Meeting files",
+        "attachment_names": ["Meeting files.eml", "Minutes.docx"],
+    },
+)
+
+# More bounce shapes: several recipients in one Exchange report, a Postfix report with a
+# delayed and a failed recipient, and a bounce in German.
+n_extra = 101000
+add(
+    "bounce_exchange_two_recipients",
+    multipart(
+        [("From", "postmaster@corp.example"), TO, ("Subject", "Undeliverable: Your ticket")],
+        [
+            part(
+                "Content-Type: text/plain",
+                b"Delivery has failed to these recipients or groups:\n\na@one.example\nb@two.example\n",
+            ),
+            part(
+                "Content-Type: message/delivery-status",
+                b"Reporting-MTA: dns;EXCH01.corp.example\n\nFinal-Recipient: rfc822;a@one.example\nAction: failed\nStatus: 5.1.10\n"
+                b"Diagnostic-Code: smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup\n\n"
+                b"Final-Recipient: rfc822;b@two.example\nAction: failed\nStatus: 5.4.1\nDiagnostic-Code: smtp;550 5.4.1 Recipient address rejected: Access denied\n",
+            ),
+            part(
+                "Content-Type: text/rfc822-headers",
+                ORIGINAL_HEADERS.format(n=n_extra, rcpt="a@one.example").encode(),
+            ),
+        ],
+        kind="report",
+        extra="; report-type=delivery-status",
+        boundary="exch2",
+    ),
+    **{
+        "from": ("postmaster@corp.example", ""),
+        "subject": "Undeliverable: Your ticket",
+        "report": {
+            "original_message_ids": [OUT_ID.format(n=n_extra)],
+            "failed_recipients": ["a@one.example", "b@two.example"],
+            "kind": "hard",
+            "status": "5.1.10",
+        },
+    },
+)
+add(
+    "bounce_postfix_failed_and_delayed",
+    multipart(
+        [
+            ("From", "MAILER-DAEMON@mx.postroom.example (Mail Delivery System)"),
+            TO,
+            ("Subject", "Undelivered Mail Returned to Sender"),
+        ],
+        [
+            part(
+                "Content-Type: text/plain",
+                b"I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n",
+            ),
+            part(
+                "Content-Type: message/delivery-status",
+                b"Reporting-MTA: dns; mx.postroom.example\n\nFinal-Recipient: rfc822; slow@later.example\nAction: delayed\nStatus: 4.4.1\n\n"
+                b"Final-Recipient: rfc822; gone@never.example\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\n",
+            ),
+            part(
+                "Content-Type: message/rfc822",
+                (
+                    ORIGINAL_HEADERS.format(n=n_extra + 1, rcpt="gone@never.example") + "\nHello\n"
+                ).encode(),
+            ),
+        ],
+        kind="report",
+        extra="; report-type=delivery-status",
+        boundary="pf2",
+    ),
+    **{
+        "from": ("MAILER-DAEMON@mx.postroom.example", "Mail Delivery System"),
+        "subject": "Undelivered Mail Returned to Sender",
+        "report": {
+            "original_message_ids": [OUT_ID.format(n=n_extra + 1)],
+            "failed_recipients": ["gone@never.example"],
+            "kind": "hard",
+            "status": "5.1.1",
+        },
+    },
+)
+add(
+    "bounce_german_text",
+    plain_bounce(
+        n_extra + 2,
+        "Mail Delivery System <MAILER-DAEMON@mail.firma.example>",
+        "Unzustellbar: Ihr Ticket",
+        "Ihre Nachricht konnte nicht zugestellt werden.\n\n<weg@kunde.example>: host mx.kunde.example said:\n    550 5.1.1 <weg@kunde.example>: Recipient address rejected: User unknown\n\n"
+        "--- Below this line is a copy of the message.\n\n"
+        + ORIGINAL_HEADERS.format(n=n_extra + 2, rcpt="weg@kunde.example"),
+    ),
+    **{
+        "from": ("MAILER-DAEMON@mail.firma.example", "Mail Delivery System"),
+        "subject": "Unzustellbar: Ihr Ticket",
+        "report": {
+            "original_message_ids": [OUT_ID.format(n=n_extra + 2)],
+            "failed_recipients": ["weg@kunde.example"],
+            "kind": "hard",
+            "status": "5.1.1",
+        },
+    },
+)
+
 (HERE / "realworld.json").write_text(
     json.dumps(ROWS, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 )
