@@ -18,7 +18,9 @@ Which part is the body (RFC 2046 §5.1.3–§5.1.4, and what mail readers do):
    as ``names`` says (a nameless one gets a name from its type, with a
    defect). ``message/rfc822`` is one attachment, and the attachments inside
    it (not its text) follow it in the list, to ``MAX_NESTED`` levels and
-   ``MAX_NESTED_PARTS`` parts in all.
+   ``MAX_NESTED_PARTS`` parts in all. The other renderings of the text in a
+   multipart/alternative (text/enriched, AMP HTML, a second plain or HTML
+   part) are not attachments.
 4. TNEF (``winmail.dat``, ``application/ms-tnef``) is listed as the files
    inside it (``embedded``); when it cannot be read, as one ``winmail.dat``.
    uuencoded files in a text body are taken out of the text and listed.
@@ -82,6 +84,18 @@ _ORIGINAL_TYPES = frozenset(
 )
 _TNEF_TYPES = frozenset(("application/ms-tnef", "application/vnd.ms-tnef"))
 _IDENTITY = frozenset(("", "7bit", "8bit", "binary"))
+# Renderings of the text a multipart/alternative may hold besides the one shown:
+# never attachments (text/calendar there is an invitation, and is listed).
+_ALTERNATIVES = frozenset(
+    (
+        "text/plain",
+        "text/html",
+        "text/enriched",
+        "text/richtext",
+        "text/x-amp-html",
+        "text/watch-html",
+    )
+)
 MAX_DEFECTS = 100
 MAX_NESTED = 3
 """Levels of attached messages whose own attachments are listed."""
@@ -284,6 +298,9 @@ def _walk(
     elif content_type == "text/html" and not as_attachment and out.html is None and not nested:
         out.html = _text(data, part, defects, out.guess)
         return
+
+    if parent_type == "multipart/alternative" and not filename and content_type in _ALTERNATIVES:
+        return  # another rendering of the text (text/enriched, AMP, a second HTML)
 
     if content_type in _STATUS_TYPES and not nested:
         out.status_bodies.append(to_lf(_payload(data, part, defects)))

@@ -202,3 +202,14 @@ def test_named_text_part_with_a_disposition_is_an_attachment() -> None:
     mail = parse(raw)
     assert [a.filename for a in mail.attachments] == ["notes.txt"]
     assert "Hello" in mail.body_text and "notes" not in mail.body_text
+
+
+def test_other_renderings_in_an_alternative_are_not_attachments() -> None:
+    raw = (
+        b'From: a@b.example\nContent-Type: multipart/alternative; boundary="b"\n\n'
+        b"--b\nContent-Type: text/plain\n\nHello\n"
+        b"--b\nContent-Type: text/x-amp-html\n\n<html amp4email>Hello</html>\n"
+        b"--b\nContent-Type: text/html\n\n<p>Hello</p>\n"
+        b"--b\nContent-Type: text/calendar; method=REQUEST\n\nBEGIN:VCALENDAR\n--b--\n"
+    )
+    assert [a.filename for a in parse(raw).attachments] == ["invite.ics"]
