@@ -180,7 +180,9 @@ def _dedupe(values: Iterable[str | None]) -> list[str]:
 _BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery (status notification|failure|has failed)|failure notice|"
-    r"returned mail|mail delivery failed|delivery failure|non.?delivery|nicht zustellbar",
+    r"returned mail|mail delivery failed|delivery failure|non.?delivery|nicht zustellbar|"
+    r"unzustellbar|message not delivered|delivery delayed|delayed mail|non remis|"
+    r"non recapitabile|no se puede entregar",
     re.I,
 )
 _QUOTED_ID = re.compile(r"^[ \t>]*message-id:[ \t]*(<[^<>\s]+>|\S+@\S+)", re.I | re.M)

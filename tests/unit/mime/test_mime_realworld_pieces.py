@@ -213,3 +213,15 @@ def test_other_renderings_in_an_alternative_are_not_attachments() -> None:
         b"--b\nContent-Type: text/calendar; method=REQUEST\n\nBEGIN:VCALENDAR\n--b--\n"
     )
     assert [a.filename for a in parse(raw).attachments] == ["invite.ics"]
+
+
+def test_a_text_bounce_from_an_ordinary_sender_is_known_by_its_subject() -> None:
+    raw = (
+        b"From: Mail System <mail@relay.example>\nSubject: Unzustellbar: Ihr Ticket\n\n"
+        b"<weg@kunde.example>: 550 5.1.1 User unknown\n"
+    )
+    report = parse(raw).report
+    assert report is not None and (report.failed_recipients, report.kind) == (
+        ("weg@kunde.example",),
+        "hard",
+    )
