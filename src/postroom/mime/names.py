@@ -2,7 +2,9 @@
 
 1. The name is the ``filename`` of Content-Disposition, else the ``name`` of
    Content-Type (RFC 2183 §2.3; ``name`` is RFC 1341's, still Outlook's only
-   one). RFC 2231 continuations and charsets are joined by ``params``.
+   one). RFC 2231 continuations and charsets are joined by ``params``. Old
+   mailers and scanners put it only in Content-Description: taken from there
+   when it looks like a file name (one word of a name, a dot, an extension).
 2. RFC 2047 encoded-words in it are decoded (RFC 2047 §5 forbids them there;
    Outlook, Thunderbird and webmailers write them anyway).
 3. A name that came through in unlabelled 8-bit bytes was read by the header
@@ -97,6 +99,21 @@ def clean_name(value: str | None, defects: list[str] | None = None) -> str | Non
     name = _CONTROL.sub(" ", name).strip().strip('"').replace("\\", "/")
     name = name.rsplit("/", 1)[-1].strip()
     return name[:MAX_NAME] or None
+
+
+_DESCRIBED = re.compile(r"[^/\\:*?\"<>|\x00-\x1f]{1,200}\.[A-Za-z0-9]{1,5}")
+
+
+def described_name(value: str | None, defects: list[str] | None = None) -> str | None:
+    """A Content-Description that is a file name (``scan_0042.pdf``), else None (rule 1)."""
+    if not value or len(value) > 1000:
+        return None
+    name = clean_name(value, defects)
+    if name is None or not _DESCRIBED.fullmatch(name):
+        return None
+    if defects is not None:
+        defects.append(f"attachment named from its Content-Description: {name[:80]!r}")
+    return name
 
 
 def name_from_type(content_type: str, subject: str | None = None) -> str:

@@ -70,7 +70,7 @@ from postroom.mime.flowed import unflow
 from postroom.mime.guess import Guess
 from postroom.mime.headers import HeaderBlock, parse_header_block, unstructured
 from postroom.mime.html import read_html
-from postroom.mime.names import clean_name, name_from_type
+from postroom.mime.names import clean_name, described_name, name_from_type
 from postroom.mime.newlines import has_bare_cr, to_lf
 from postroom.mime.params import parse_value
 from postroom.mime.replies import markers
@@ -275,6 +275,8 @@ def _walk(
     content_type = part.content_type
     disposition, disposition_params = parse_value(part.header.get("content-disposition"))
     filename = clean_name(disposition_params.get("filename") or part.params.get("name"), defects)
+    if filename is None and not part.content_type.startswith("text/"):
+        filename = described_name(part.header.get("content-description"), defects)
     as_attachment = disposition == "attachment"
 
     text_type = content_type in ("text/plain", "text/html")

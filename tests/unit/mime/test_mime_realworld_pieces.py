@@ -225,3 +225,13 @@ def test_a_text_bounce_from_an_ordinary_sender_is_known_by_its_subject() -> None
         ("weg@kunde.example",),
         "hard",
     )
+
+
+def test_a_name_only_in_content_description() -> None:
+    raw = (
+        b'From: a@b.example\nContent-Type: multipart/mixed; boundary="b"\n\n'
+        b"--b\nContent-Type: text/plain\n\nScan\n"
+        b"--b\nContent-Type: application/pdf\nContent-Description: scan_0042.pdf\n\nx\n"
+        b"--b\nContent-Type: application/pdf\nContent-Description: The scanned page\n\nx\n--b--\n"
+    )
+    assert [a.filename for a in parse(raw).attachments] == ["scan_0042.pdf", "attachment.pdf"]
