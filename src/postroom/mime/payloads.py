@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from postroom.mime import parser
 from postroom.mime.embedded import tnef_files, uuencoded
 from postroom.mime.guess import Guess
-from postroom.mime.names import clean_name
+from postroom.mime.names import clean_name, described_name
 from postroom.mime.newlines import has_bare_cr, to_lf
 from postroom.mime.params import parse_value
 from postroom.mime.structure import Part, parse_structure
@@ -74,6 +74,8 @@ def _walk(data: bytes, part: Part, parent_type: str | None, walk: _Walk, nested:
     content_type = part.content_type
     disposition, disposition_params = parse_value(part.header.get("content-disposition"))
     filename = clean_name(disposition_params.get("filename") or part.params.get("name"), [])
+    if filename is None and not part.content_type.startswith("text/"):
+        filename = described_name(part.header.get("content-description"), [])
     as_attachment = disposition == "attachment"
     text_type = content_type in ("text/plain", "text/html")
     if nested and text_type and not as_attachment and not filename:
@@ -89,6 +91,9 @@ def _walk(data: bytes, part: Part, parent_type: str | None, walk: _Walk, nested:
             return
     elif content_type == "text/html" and not as_attachment and out.html is None and not nested:
         out.html = ""
+        return
+    alternative = parent_type == "multipart/alternative" and not filename
+    if alternative and content_type in parser._ALTERNATIVES:
         return
     if content_type in parser._ORIGINAL_TYPES:
         inner, source = parser._attached_message(data, part, content_type, out, [])

@@ -46,3 +46,20 @@ def test_a_base64_part_is_decoded() -> None:
         b"--b--\r\n"
     )
     assert attachment_payload(raw, 0) == b"%PDF-1.4\n"
+
+
+def test_other_renderings_of_the_text_are_skipped_as_parse_skips_them() -> None:
+    raw = (
+        b"From: a@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="m"\r\n\r\n--m\r\n'
+        b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+        b"--b\r\nContent-Type: text/enriched\r\n\r\n<bold>hello</bold>\r\n"
+        b"--b\r\nContent-Type: text/html\r\n\r\n<b>hello</b>\r\n"
+        b"--b\r\nContent-Type: text/x-amp-html\r\n\r\n<b>amp</b>\r\n--b--\r\n"
+        b"--m\r\nContent-Type: application/octet-stream\r\n"
+        b"Content-Description: scan 0001.pdf\r\n\r\nPDFDATA\r\n--m--\r\n"
+    )
+    assert [a.filename for a in parse(raw).attachments] == ["scan 0001.pdf"]
+    assert downloadable(raw) == [True]
+    assert attachment_payload(raw, 0) == b"PDFDATA"
