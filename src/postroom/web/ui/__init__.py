@@ -37,8 +37,10 @@ from starlette.staticfiles import StaticFiles
 
 from postroom.web.ui import (
     channels,
+    communications,
     dashboard,
     errors,
+    items,
     login,
     people,
     queues,
@@ -46,7 +48,7 @@ from postroom.web.ui import (
     servers,
 )
 
-PAGES = (login, dashboard, queues, people, channels, servers, routes_pages)
+PAGES = (login, dashboard, queues, people, channels, servers, routes_pages, items, communications)
 """The modules of pages (each has a ``router``)."""
 
 

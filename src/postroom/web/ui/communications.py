@@ -1,0 +1,88 @@
+"""What the item page's timeline loads for one communication, for a signed-in browser:
+
+- ``/communications/{id}/frame``: the mail's HTML as the document of the item page's
+  ``<iframe sandbox>`` (`MailFrames`: sanitised, ``cid:`` images pointing at ``parts``,
+  remote images only with ``?remote=1``), under the frame's own Content-Security-Policy
+  (`frame_policy`: no script, no form, images from Postroom only unless remote ones were
+  asked for, sandboxed even when opened on its own).
+- ``/communications/{id}/parts/{n}``: an inline image of the mail, shown in the frame: only
+  a raster image type (never SVG, which can hold script), ``nosniff``; anything else 404.
+- ``/communications/{id}/raw`` and ``…/attachments/{n}``: downloads, as the API sends them
+  (``Content-Disposition: attachment``, ``nosniff``, a type that cannot run script).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse, Response
+
+from postroom.errors import NotFoundError
+from postroom.services.communications import CommunicationService
+from postroom.services.mail_frame import MailFrames, frame_policy
+from postroom.web.api.communications import download
+from postroom.web.auth import Postroom
+from postroom.web.ui.pages import Browser
+
+router = APIRouter(include_in_schema=False)
+
+Id = Annotated[int, Path(ge=1, le=2**62)]
+Index = Annotated[int, Path(ge=0, le=100_000)]
+IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
+"""Inline parts shown in the frame; every other type is only a download."""
+
+
+@router.get("/communications/{communication_id}/frame", response_class=HTMLResponse)
+def frame(
+    communication_id: Id,
+    app: Postroom,
+    _: Browser,
+    remote: Annotated[int, Query(ge=0, le=1)] = 0,
+) -> HTMLResponse:
+    document = MailFrames(CommunicationService(app.storage, app.messages)).document(
+        communication_id,
+        lambda index: f"/communications/{communication_id}/parts/{index}",
+        remote=bool(remote),
+    )
+    if document is None:
+        raise NotFoundError(f"communication {communication_id} has no HTML part")
+    return HTMLResponse(
+        document.html,
+        headers={
+            "Content-Security-Policy": frame_policy(remote=bool(remote)),
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get("/communications/{communication_id}/parts/{index}")
+def part(communication_id: Id, index: Index, app: Postroom, _: Browser) -> Response:
+    found = CommunicationService(app.storage, app.messages).attachment(communication_id, index)
+    kind = found.content_type.lower()
+    if kind not in IMAGES:
+        raise NotFoundError(
+            f"part {index} of communication {communication_id} is {kind}, not an image "
+            "to show: download it from the item page"
+        )
+    return Response(
+        found.data,
+        media_type=kind,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+@router.get("/communications/{communication_id}/raw")
+def raw(communication_id: Id, app: Postroom, _: Browser) -> Response:
+    data = CommunicationService(app.storage, app.messages).raw(communication_id)
+    return download(data, "message/rfc822", f"communication-{communication_id}.eml")
+
+
+@router.get("/communications/{communication_id}/attachments/{index}")
+def attachment(communication_id: Id, index: Index, app: Postroom, _: Browser) -> Response:
+    found = CommunicationService(app.storage, app.messages).attachment(communication_id, index)
+    return download(found.data, found.content_type, found.name)
