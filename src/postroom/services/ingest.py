@@ -38,6 +38,7 @@ from postroom.records.items import ItemRecord
 from postroom.records.mail import MessageRecord
 from postroom.records.statuses import MessageStatus
 from postroom.services.apply import Applier, message_status
+from postroom.services.duration_tally import HandlingTimes
 from postroom.services.explain import Explanation, preview
 from postroom.services.failures import error_text
 from postroom.services.ledger import decision_document, item_document, quarantine_document
@@ -175,7 +176,10 @@ class IngestService:
             with self.storage.writing() as uow:
                 shas = _stage(uow, arrivals)
                 items = zip(arrivals, shas, parsed, strict=True)
-                return [self._ingest_in(uow, *item, now) for item in items]
+                times = HandlingTimes()  # /metrics: each message's handling, written once
+                results = [times.timed(self._ingest_in, uow, *item, now) for item in items]
+                times.record(uow, arrivals[0].channel_id if arrivals else None)
+                return results
         except StorageError as exc:
             raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
 
@@ -193,11 +197,13 @@ class IngestService:
             window = now - self.settings.autoreply_window
             uow.handler.count_auto_replies(_answerable(mails), window)
             outcomes: list[dict[str, Any]] = []
+            times = HandlingTimes()  # /metrics: each message's handling, written once
             results = [
-                self._handle(uow, mail, row_id, now, outcomes, a.channel_id)
+                times.timed(self._handle, uow, mail, row_id, now, outcomes, a.channel_id)
                 for (a, _), mail, row_id in zip(items, mails, rows, strict=True)
             ]
             uow.messages.set_outcomes(outcomes)
+            times.record(uow, arrivals[0].channel_id if arrivals else None)
             return results
 
     def _ingest_in(

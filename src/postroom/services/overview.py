@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from postroom.clock import utcnow
-from postroom.records.config import ChannelRecord, SmtpServerRecord
+from postroom.records.config import SmtpServerRecord
 from postroom.records.statuses import MessageStatus, OutboxStatus
+from postroom.storage.metrics import Tally
+from postroom.storage.tallies import ChannelState
 from postroom.storage.unit import Storage
 
 
@@ -72,6 +74,37 @@ class Overview:
     last_poll: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    """Durations as Prometheus reads a histogram: ``buckets`` are cumulative, one per
+    bound of ``bounds`` and a last one for +Inf (equal to ``count``)."""
+
+    bounds: tuple[float, ...]
+    buckets: tuple[int, ...]
+    count: int
+    seconds: float
+    """The sum of every duration."""
+
+    @classmethod
+    def of(cls, tally: Tally) -> Histogram:
+        running, cumulative = 0, []
+        for n in tally.buckets:
+            running += n
+            cumulative.append(running)
+        return cls(tally.bounds, tuple(cumulative), tally.count, tally.seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What polls and handling did since the database was made (cumulative)."""
+
+    polls: dict[tuple[str, str], int]
+    """Polls by (channel, outcome): ``ok``, ``idle`` or a failure class."""
+    poll_seconds: Histogram
+    handling_seconds: Histogram
+    """Each message's handling (the Email Handler's decision and what it wrote)."""
+
+
 class OverviewService:
     def __init__(self, storage: Storage, clock: Callable[[], datetime] = utcnow) -> None:
         self.storage = storage
@@ -87,10 +120,10 @@ class OverviewService:
         now = self._clock()
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         with self.storage.reading() as uow:
-            channels = uow.channels.all()
+            channels = uow.tallies.channel_states()
             servers = uow.servers.all()
             ledger = uow.tallies.messages()
-            today = uow.tallies.messages_since(midnight)
+            today = uow.tallies.messages_between(midnight, midnight + timedelta(days=1))
             queue = uow.tallies.outbox()
         by_status = {status.value: 0 for status in MessageStatus}
         by_rule: dict[str, int] = {}
@@ -119,8 +152,16 @@ class OverviewService:
             last_poll=max(polls) if polls else None,
         )
 
+    def activity(self) -> Activity:
+        """Polls by channel and outcome, poll and handling durations, as stored."""
+        with self.storage.reading() as uow:
+            polls = uow.metrics.polls()
+            poll_seconds = uow.metrics.poll_durations()
+            handling_seconds = uow.metrics.handling_durations()
+        return Activity(polls, Histogram.of(poll_seconds), Histogram.of(handling_seconds))
 
-def _channel(channel: ChannelRecord, today: int, total: int) -> ChannelHealth:
+
+def _channel(channel: ChannelState, today: int, total: int) -> ChannelHealth:
     return ChannelHealth(
         name=channel.name,
         enabled=bool(channel.enabled),
@@ -132,7 +173,7 @@ def _channel(channel: ChannelRecord, today: int, total: int) -> ChannelHealth:
         failure_count=channel.failure_count,
         last_error_class=channel.last_error_class,
         last_error=channel.last_error,
-        hint=_hint(channel.last_check) or _class_hint(channel.last_error_class),
+        hint=_hint(channel.failed_check) or _class_hint(channel.last_error_class),
         checked=channel.last_check_ok is not None,
         last_check_ok=channel.last_check_ok,
         disabled_reason=channel.disabled_reason,

@@ -52,6 +52,7 @@ from postroom.ports.mailbox import (
     MessageTooLarge,
 )
 from postroom.records.config import ChannelRecord
+from postroom.services.duration_tally import tally_poll
 from postroom.services.ingest import Arrival, IngestService
 from postroom.services.mailbox_access import MailboxAccess, SourceFactory
 from postroom.services.poll_batch import PollBatch
@@ -131,6 +132,7 @@ class PollService:
             finally:
                 report.seconds = time.monotonic() - started
                 self.outcomes.release(channel.id)
+                tally_poll(self.storage, report)  # /metrics: polls by outcome, durations
         finally:
             self.outcomes.end(channel.id)
             self.live.pop(channel.name, None)

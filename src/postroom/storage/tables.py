@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -145,6 +146,8 @@ messages = Table(
     Column("error", RemoteText),
     Column("attempts", Integer, nullable=False, default=0),
     Index("ix_messages_message_id", "message_id", postgresql_using="hash"),
+    # Messages today by channel (the overview) read from the index alone.
+    Index("ix_messages_received_at", "received_at", "channel_id"),
     UniqueConstraint("channel_id", "source_uid", "raw_sha256", name="uq_messages_arrival").ddl_if(
         dialect="sqlite"
     ),
@@ -324,4 +327,34 @@ signup_tokens = Table(
     Column("created_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),
     Column("used_at", DateTime),
+)
+
+# Cumulative duration tallies for /metrics (storage/metrics.py): b0..b11 count the
+# observations of each fixed bucket (bounds in storage/metrics.py; b11 is above them all).
+BUCKETS = 12
+
+
+def _buckets() -> list[Column[int]]:
+    return [Column(f"b{i}", BigInteger, nullable=False, default=0) for i in range(BUCKETS)]
+
+
+poll_tallies = Table(
+    "poll_tallies",
+    metadata,
+    Column("channel", String(200), primary_key=True),
+    Column("outcome", String(40), primary_key=True),
+    # ok (mail moved), idle (nothing to do), or the failure's class
+    Column("count", BigInteger, nullable=False, default=0),
+    Column("seconds", Float, nullable=False, default=0.0),
+    *_buckets(),
+)
+
+handling_tallies = Table(
+    "handling_tallies",
+    metadata,
+    Column("shard", Integer, primary_key=True, autoincrement=False),
+    # the arrival's channel id (0: none), so that batches of two channels share no row
+    Column("count", BigInteger, nullable=False, default=0),
+    Column("seconds", Float, nullable=False, default=0.0),
+    *_buckets(),
 )

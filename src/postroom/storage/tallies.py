@@ -3,11 +3,53 @@ per question, read at scrape time, so that any number of processes share no coun
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, false, func, null, select
 
-from postroom.storage.tables import messages, outbox
+from postroom.storage.tables import channels, messages, outbox
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    """What the overview shows of a channel: its state columns, no settings or secrets."""
+
+    id: int
+    name: str
+    enabled: bool
+    url: str
+    last_success: datetime | None
+    last_poll: datetime | None
+    failure_count: int
+    last_error_class: str | None
+    last_error: str | None
+    last_error_at: datetime | None
+    disabled_reason: str | None
+    last_check_ok: bool | None
+    failed_check: dict[str, Any] | None
+    """The last check's report when it failed (for its hint); None otherwise."""
+
+
+_STATE = select(
+    channels.c.id,
+    channels.c.name,
+    channels.c.enabled,
+    channels.c.url,
+    channels.c.last_success,
+    channels.c.last_poll,
+    channels.c.failure_count,
+    channels.c.last_error_class,
+    channels.c.last_error,
+    channels.c.last_error_at,
+    channels.c.disabled_reason,
+    channels.c.last_check_ok,
+    # A passed check's report (the bulk of a row) is never read: only a failed one has a hint.
+    case((channels.c.last_check_ok == false(), channels.c.last_check), else_=null()).label(
+        "failed_check"
+    ),
+).order_by(channels.c.name)
 
 
 class TallyRepository:
@@ -28,11 +70,18 @@ class TallyRepository:
         ).group_by(messages.c.channel_id, messages.c.status, messages.c.rule)
         return {(row[0], row[1], row[2]): int(row[3]) for row in self._conn.execute(query)}
 
-    def messages_since(self, since: datetime) -> dict[int | None, int]:
-        """Messages received at or after ``since`` (naive UTC), by channel id."""
+    def channel_states(self) -> list[ChannelState]:
+        """Every channel's state, by name."""
+        return [ChannelState(**row._mapping) for row in self._conn.execute(_STATE)]
+
+    def messages_between(self, since: datetime, until: datetime) -> dict[int | None, int]:
+        """Messages received in [since, until) (naive UTC), by channel id: a range of
+        ``ix_messages_received_at`` alone (with both ends SQLite's planner takes it rather
+        than a scan of the whole table in channel order)."""
+        received = messages.c.received_at
         query = (
             select(messages.c.channel_id, func.count())
-            .where(messages.c.received_at >= since)
+            .where(received >= since, received < until)
             .group_by(messages.c.channel_id)
         )
         return {row[0]: int(row[1]) for row in self._conn.execute(query)}

@@ -35,6 +35,7 @@ from postroom.storage.database import reading as read_only
 from postroom.storage.deferred import DeferredWrites
 from postroom.storage.handler_store import BatchSeen, HandlerStore
 from postroom.storage.messages import MessageRepository
+from postroom.storage.metrics import MetricsRepository
 from postroom.storage.outbox import OutboxRepository
 from postroom.storage.polls import PollRepository
 from postroom.storage.sending import SendingRepository
@@ -126,6 +127,11 @@ class UnitOfWork:
     def tallies(self) -> TallyRepository:
         """Counts for the overview and `/metrics` (storage/tallies.py)."""
         return TallyRepository(self.conn)
+
+    @cached_property
+    def metrics(self) -> MetricsRepository:
+        """Poll and handling durations for `/metrics` (storage/metrics.py)."""
+        return MetricsRepository(self.conn)
 
 
 class Storage:

@@ -7,10 +7,13 @@ The ``*_total`` families are counts of what the database holds (messages stored,
 attempts of the outbox's rows); they grow as mail comes in, and Prometheus reads a drop
 (a quarantined message retried, rows pruned) as a counter reset.
 
-Durations (polls, handling) are not exported yet: a histogram made from the database
-needs each poll's and each message's duration stored; prometheus_client's multiprocess
-mode would instead need a directory shared by every process, which one web process in
-front of workers on other machines does not have. Stored durations are the way chosen.
+Polls and durations are stored as they happen (one upsert per poll, one per batch of
+messages: `storage/metrics.py`) and read here like the rest: ``postroom_polls_total``
+by channel and outcome, and the histograms ``postroom_poll_duration_seconds`` (every
+channel together: 500 channels times 12 buckets would be 6000 series) and
+``postroom_message_handling_duration_seconds``. prometheus_client's multiprocess mode
+would instead need a directory shared by every process, which one web process in front
+of workers on other machines does not have.
 """
 
 from __future__ import annotations
@@ -18,10 +21,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from postroom.services.overview import Overview, OverviewService
+from postroom.services.overview import Activity, Histogram, Overview, OverviewService
 
 
 class OverviewCollector(Collector):
@@ -29,7 +37,9 @@ class OverviewCollector(Collector):
         self._overview = overview
 
     def collect(self) -> Iterator[Metric]:
-        yield from metrics(self._overview().overview())
+        service = self._overview()
+        yield from metrics(service.overview())
+        yield from activity(service.activity())
 
 
 def registry(overview: Callable[[], OverviewService]) -> CollectorRegistry:
@@ -117,6 +127,39 @@ def metrics(ov: Overview) -> Iterator[Metric]:
         )
         last.add_metric([], _unix(ov.last_poll))
         yield last
+
+
+def activity(act: Activity) -> Iterator[Metric]:
+    polls = CounterMetricFamily(
+        "postroom_polls",
+        "Polls by channel and outcome (ok, idle: nothing to do, or the failure's class)",
+        labels=["channel", "outcome"],
+    )
+    for (channel, outcome), count in act.polls.items():
+        polls.add_metric([channel, outcome], count)
+    yield polls
+    yield _histogram(
+        "postroom_poll_duration_seconds", "How long a poll of a channel took", act.poll_seconds
+    )
+    yield _histogram(
+        "postroom_message_handling_duration_seconds",
+        "How long one message's handling took (the decision and what it wrote)",
+        act.handling_seconds,
+    )
+
+
+def _histogram(name: str, documentation: str, histogram: Histogram) -> Metric:
+    family = HistogramMetricFamily(name, documentation)
+    bounds = [_le(b) for b in histogram.bounds] + ["+Inf"]
+    family.add_metric(
+        [], list(zip(bounds, histogram.buckets, strict=True)), sum_value=histogram.seconds
+    )
+    return family
+
+
+def _le(bound: float) -> str:
+    """A bucket's bound as Prometheus writes it (``0.5``, ``1.0``)."""
+    return repr(float(bound))
 
 
 def _unix(moment: datetime) -> float:
