@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     """``HOST:PORT`` the web service listens on (`postroom web`, ``POSTROOM_LISTEN``)."""
     metrics_public: bool = False
     """`/metrics` answers without a token (for a Prometheus inside a trusted network)."""
+    log_format: Literal["text", "json"] = "text"
+    """`postroom run`'s log lines (``POSTROOM_LOG_FORMAT``; ``--log-format``): text for a
+    terminal, or one JSON object per line for a log collector."""
 
     @field_validator("database_url")
     @classmethod

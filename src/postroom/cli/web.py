@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
+from postroom.bootstrap import App
 from postroom.cli.output import echo, fail
 from postroom.cli.state import current_app
+from postroom.runtime.web_process import ASGIApp
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +58,9 @@ def _bound(host: str, port: int) -> socket.socket:
     not a sign-up link to nowhere."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
-    sock = socket.socket(infos[0][0], socket.SOCK_STREAM)
+    # The protocol named (IPPROTO_TCP), not 0: asyncio sets TCP_NODELAY on accepted
+    # connections only then; without it a reused connection waits ~40 ms per answer.
+    sock = socket.socket(infos[0][0], socket.SOCK_STREAM, infos[0][2])
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(infos[0][4])
@@ -66,3 +70,35 @@ def _bound(host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def web_app(application: App) -> ASGIApp:
+    """The web application on ``application``: what `postroom run`'s web process serves
+    (module-level, so a web process started again gets it by name)."""
+    from postroom.web.app import create_app
+
+    return create_app(application)
+
+
+def listening(listen: str | None, default: str) -> tuple[str, socket.socket]:
+    """``HOST:PORT`` (``listen``, else ``default``) and its bound socket, for `postroom run`:
+    a bad address exits 2, a port that cannot be taken exits 1, each with one line naming
+    the fix, before anything else starts."""
+    from postroom.web.listen import parse_listen
+
+    text = listen if listen is not None else default
+    option = "--listen" if listen is not None else "POSTROOM_LISTEN"
+    try:
+        address = parse_listen(text)
+    except ValueError as exc:
+        fail(f"{option} {text[:80]}: {exc}", code=2)
+    try:
+        sock = _bound(address.host, address.port)
+    except OSError as exc:
+        fail(
+            f"cannot listen on {address}: {exc.strerror or exc}; stop what uses it, choose "
+            "another address with --listen HOST:PORT (or POSTROOM_LISTEN), or run without "
+            "the web service: postroom run --no-web",
+            code=1,
+        )
+    return str(address), sock

@@ -62,7 +62,7 @@ class Heartbeat:
         if now - max(self.activity.last, self.beat) < self.every:
             return
         self.beat = now
-        log.info("%s", self.line())
+        log.info("%s", self.line(), extra={"event": "heartbeat"})
 
     def line(self) -> str:
         channels = self.channels()

@@ -72,4 +72,12 @@ class SendingLoop:
         failing.succeeded("sending works again")
         if report.errors:
             log.warning("outbox: %s", "; ".join(report.errors))
+        if report.claimed:
+            counts = {k: getattr(report, k) for k in ("claimed", "sent", "retrying", "failed")}
+            log.info(
+                "outbox round: %(claimed)d claimed, %(sent)d sent, %(retrying)d to retry, "
+                "%(failed)d failed",
+                counts,
+                extra={"event": "send.round", "data": counts},
+            )
         return report.claimed >= self.sender.batch

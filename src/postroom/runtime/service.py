@@ -3,7 +3,8 @@
 Each process polls, handles and sends. A database that goes away stops none of them:
 each backs off and reconnects (`Scheduler.run`), and one started while the database
 is down waits for it the same way (`startup`). The parent polls too and watches the
-workers (`WorkerPool`); a stop request (SIGTERM, SIGINT) stops all.
+workers (`WorkerPool`), the web process among them when the door gave a listening
+socket (`web_process`); a stop request (SIGTERM, SIGINT) stops all.
 """
 
 from __future__ import annotations
@@ -14,17 +15,22 @@ import threading
 from postroom.runtime.process import ProcessOptions, serve
 from postroom.runtime.signals import exit_now
 from postroom.runtime.startup import opened
+from postroom.runtime.web_process import WebOptions, web_worker
 from postroom.runtime.welcome import Started
-from postroom.runtime.workers import WorkerPool
+from postroom.runtime.workers import Slot, WorkerPool
 
 
 class Service:
     """`prepare` (once the database is there), `start` the workers, then `serve` until
     ``stop`` is set."""
 
-    def __init__(self, options: ProcessOptions, stop: threading.Event) -> None:
+    def __init__(
+        self, options: ProcessOptions, stop: threading.Event, web: WebOptions | None = None
+    ) -> None:
         self.options = options
         self.stop = stop
+        self.web = web
+        """The HTTP service's socket and application; None: pollers and sender only."""
         self.workers: WorkerPool | None = None
 
     def prepare(self) -> Started | None:
@@ -43,12 +49,16 @@ class Service:
         # each worker opens its own.
         channels = application.channels.list()
         enabled = sum(1 for channel in channels if channel.enabled)
+        started = Started(application.settings.home, self.options.processes, len(channels), enabled)
+        if self.web is not None:
+            started.web(self.web.address, application.accounts.signup_token())
         application.engine.dispose()
-        return Started(application.settings.home, self.options.processes, len(channels), enabled)
+        return started
 
     def start(self) -> WorkerPool:
         """Fork the workers (before any thread of this process runs)."""
-        self.workers = WorkerPool(self.options.processes - 1, self.options, self.stop)
+        web = () if self.web is None else (Slot("web", web_worker, (self.options, self.web)),)
+        self.workers = WorkerPool(self.options.processes - 1, self.options, self.stop, web)
         return self.workers
 
     def stop_now(self, signum: int) -> None:

@@ -14,11 +14,21 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 
 from postroom.runtime.process import ProcessOptions, worker
 
 log = logging.getLogger("postroom.run")
+
+
+class Slot:
+    """One process the pool keeps running: what it is called in the log, its target."""
+
+    def __init__(self, name: str, target: Callable[..., None], args: tuple[object, ...]) -> None:
+        self.name = name
+        self.target = target
+        self.args = args
 
 
 class WorkerPool:
@@ -32,17 +42,24 @@ class WorkerPool:
     STEADY = 60.0
     """A worker that lived this long before dying is started again after `FIRST` seconds."""
 
-    def __init__(self, count: int, options: ProcessOptions, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        count: int,
+        options: ProcessOptions,
+        stop: threading.Event,
+        extra: tuple[Slot, ...] = (),
+    ) -> None:
         self.options = options
         self.stop = stop
+        self.targets = [Slot("worker", worker, (options,)) for _ in range(count)] + list(extra)
         fork = multiprocessing.get_context("fork")
         self.slots: list[BaseProcess] = [
-            fork.Process(target=worker, args=(options,), daemon=True) for _ in range(count)
+            fork.Process(target=t.target, args=t.args, daemon=True) for t in self.targets
         ]
         for child in self.slots:
             child.start()
-        self.started = [time.monotonic()] * count
-        self.delays = [0.0] * count
+        self.started = [time.monotonic()] * len(self.slots)
+        self.delays = [0.0] * len(self.slots)
 
     def watch(self) -> None:
         """Start watching the workers in a thread of this process."""
@@ -56,17 +73,19 @@ class WorkerPool:
                 if slot in due:
                     if time.monotonic() >= due[slot] and not self.stop.is_set():
                         del due[slot]
-                        again = spawn.Process(target=worker, args=(self.options,), daemon=True)
+                        kind = self.targets[slot]
+                        again = spawn.Process(target=kind.target, args=kind.args, daemon=True)
                         again.start()
                         self.slots[slot], self.started[slot] = again, time.monotonic()
-                        log.warning("worker process %s started", again.pid)
+                        log.warning("%s process %s started", kind.name, again.pid)
                 elif not child.is_alive():
                     lived = time.monotonic() - self.started[slot]
                     delay = self.FIRST if lived >= self.STEADY else self.delays[slot] * 2
                     self.delays[slot] = delay = min(max(delay, self.FIRST), self.LONGEST)
                     due[slot] = time.monotonic() + delay
                     log.error(
-                        "worker process %s exited (code %s); starting another in %d s",
+                        "%s process %s exited (code %s); starting another in %d s",
+                        self.targets[slot].name,
                         child.pid,
                         child.exitcode,
                         delay,
@@ -87,7 +106,7 @@ class WorkerPool:
                 child.join(timeout=max(0.0, deadline - time.monotonic()))
         for child in self.slots:
             if child.pid is not None and child.is_alive():
-                log.error("worker process %s did not stop in %d s: killed", child.pid, self.GRACE)
+                log.error("process %s did not stop in %d s: killed", child.pid, self.GRACE)
                 self._kill(child)
                 child.join(timeout=5)
 
