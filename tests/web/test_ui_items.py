@@ -186,7 +186,7 @@ def test_the_frame_is_sanitised_under_its_own_policy(web: Web) -> None:
     for gone in ("<script", "onclick", "javascript:", "tracker.evil.test", "<base", "<form"):
         assert gone not in body, gone
     assert 'href="/logout"' not in body and ">relative</a>" in body
-    assert f'src="/communications/{cid}/parts/0"' in body  # the cid: image, rewritten
+    assert f'src="/communications/{cid}/parts/0?t=' in body  # the cid: image, rewritten
     assert "cid:" not in body
     assert 'target="_blank"' in body and "noreferrer" in body
     remote = _frame(web, cid, "?remote=1")
@@ -199,12 +199,18 @@ def test_the_frame_is_sanitised_under_its_own_policy(web: Web) -> None:
 def test_inline_images_and_downloads(web: Web) -> None:
     signed_in(web, "bob")
     cid = _communication(web, _ingest(web, hostile_mail()))
-    image = web.client.get(f"/communications/{cid}/parts/0")
+    frame = _frame(web, cid).text
+    found = re.search(r'src="(/communications/\d+/parts/0\?t=[^"]+)"', frame)
+    assert found is not None
+    image = web.client.get(found[1].replace("&amp;", "&"))
     assert image.status_code == 200 and image.content == PNG
     assert image.headers["content-type"] == "image/png"
     assert image.headers["x-content-type-options"] == "nosniff"
-    html_part = web.client.get(f"/communications/{cid}/parts/1", headers=HTML)
-    assert html_part.status_code == 404  # only images are shown inline
+    token = found[1].split("?t=", 1)[1]
+    html_part = web.client.get(f"/communications/{cid}/parts/1?t={token}", headers=HTML)
+    assert html_part.status_code == 404  # the token names one part
+    for path in (f"/communications/{cid}/parts/0", f"/communications/{cid}/parts/0?t=x"):
+        assert web.client.get(path, headers=HTML).status_code == 404
     attachment = web.client.get(f"/communications/{cid}/attachments/1")
     assert attachment.status_code == 200
     assert attachment.headers["content-type"] == "application/octet-stream"
@@ -218,7 +224,8 @@ def test_inline_images_and_downloads(web: Web) -> None:
 
 
 def test_signed_out_browsers_get_nothing(web: Web) -> None:
-    cid = _communication(web, _ingest(web, hostile_mail()))
-    for path in ("/items", f"/communications/{cid}/frame", f"/communications/{cid}/parts/0"):
+    ref = _ingest(web, hostile_mail())
+    cid = _communication(web, ref)
+    for path in ("/items", f"/items/{ref}", f"/communications/{cid}/frame"):
         answer = web.client.get(path, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
