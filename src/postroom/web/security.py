@@ -8,14 +8,18 @@
   of a mail's HTML). No CORS headers are ever
   sent, so a browser keeps other sites' scripts out (CORS off).
 - Body size: a message (``POST /api/v1/messages``, ``/api/v1/explain``) up to the
-  configured maximum, anything else up to 1 MB. A declared ``Content-Length`` over it is
+  configured maximum, and so a reply sent as ``multipart/form-data`` with its files
+  (`UPLOAD_PATHS`: the API's ``…/replies``, the item page's ``…/reply``); anything else
+  up to 1 MB. A declared ``Content-Length`` over it is
   refused at once; a body sent in chunks is counted as it streams in and refused at the
   first byte past the limit (never read whole first).
-- Body type: an API change is JSON (or a message, ``message/rfc822``); anything else is 415.
+- Body type: an API change is JSON (or a message, ``message/rfc822``; or a reply's form
+  on ``…/replies``); anything else is 415.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -41,6 +45,10 @@ HEADERS = (
 JSON_LIMIT = 1024 * 1024
 MESSAGE_PATHS = frozenset({"/api/v1/messages", "/api/v1/explain"})
 """Paths whose body is a whole message (``message/rfc822``), up to the message limit."""
+UPLOAD_PATHS = re.compile(r"/api/v1/items/[^/]+/replies|/items/[^/]+/reply")
+"""Paths that take a reply's files as ``multipart/form-data``, up to the message limit."""
+_API_UPLOADS = re.compile(r"/api/v1/items/[^/]+/replies")
+_MULTIPART = b"multipart/form-data"
 _CHANGES = frozenset({"POST", "PUT", "PATCH"})
 _JSON_TYPES = (b"application/json",)
 _MESSAGE_TYPES = (b"message/rfc822", b"application/octet-stream")
@@ -77,8 +85,8 @@ class Guard:
                 ]
             await send(message)
 
-        limit = self.max_message_bytes if path in MESSAGE_PATHS else JSON_LIMIT
         headers = dict(scope.get("headers", ()))
+        limit = self.max_message_bytes if _whole(path, _kind(headers)) else JSON_LIMIT
         refusal = _refusal(scope["method"], path, headers, limit)
         if refusal is not None:
             status, detail = refusal
@@ -101,12 +109,24 @@ def _refusal(
         if int(declared) > limit:
             return 413, f"the request body is larger than {limit} bytes"
     if method in _CHANGES and path.startswith("/api/"):
-        kind = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+        kind = _kind(headers)
         wanted = _MESSAGE_TYPES if path in MESSAGE_PATHS else _JSON_TYPES
+        if _API_UPLOADS.fullmatch(path):
+            wanted = (*_JSON_TYPES, _MULTIPART)
         has_body = declared not in (None, b"0") or b"transfer-encoding" in headers
         if has_body and kind not in wanted:
             return 415, f"send the body as {wanted[0].decode()}"
     return None
+
+
+def _kind(headers: dict[bytes, bytes]) -> bytes:
+    """The request's media type, without parameters, lower case."""
+    return headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+
+
+def _whole(path: str, kind: bytes) -> bool:
+    """Whether the body may be as large as a message: a message, or a reply's files."""
+    return path in MESSAGE_PATHS or (kind == _MULTIPART and bool(UPLOAD_PATHS.fullmatch(path)))
 
 
 def _counted(receive: Receive, limit: int) -> Receive:

@@ -11,7 +11,11 @@ import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from postroom.bootstrap import App
 from postroom.clock import utcnow
@@ -27,6 +31,7 @@ from postroom.services.item_search import MAX_QUERY, ItemSearch
 from postroom.web.auth import Postroom, SignedIn
 from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, responses
+from postroom.web.uploads import read_attachments, safe_name
 
 router = APIRouter(prefix="/api/v1/items", tags=["items"], responses=API_PROBLEMS)
 
@@ -138,6 +143,54 @@ class ActionIn(BaseModel):
     queue: str | None = Field(default=None, min_length=1, max_length=200)
 
 
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic JSON schema with its ``$defs`` put in place (an OpenAPI request body
+    cannot point into a schema of its own)."""
+    defs = schema.pop("$defs", {})
+
+    def put(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return put(defs[ref.removeprefix("#/$defs/")])
+            return {k: put(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [put(v) for v in node]
+        return node
+
+    inlined = put(schema)
+    assert isinstance(inlined, dict)
+    return inlined
+
+
+REPLY_BODIES: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": _inline(ReplyIn.model_json_schema())},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["body"],
+                "properties": {
+                    "body": {"type": "string", "minLength": 1, "maxLength": MAX_REPLY_BODY},
+                    "to": {
+                        "type": "string",
+                        "description": "addresses, comma-separated (default: the requester)",
+                    },
+                    "cc": {"type": "string", "description": "addresses, comma-separated"},
+                    "attachments": {
+                        "type": "array",
+                        "maxItems": MAX_ATTACHMENTS,
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "each file part is an attachment",
+                    },
+                },
+            }
+        },
+    },
+}
+
+
 def _changes(app: App, principal: Principal) -> ItemChanges:
     return ItemChanges(app.storage, app.replies, principal.name)
 
@@ -184,17 +237,31 @@ def change_item(ref: str, body: ItemPatch, principal: SignedIn, app: Postroom) -
     return item_detail_json(detail)
 
 
-@router.post("/{ref}/replies", status_code=201, response_model=OutboxOut, responses=responses(404))
-def reply(ref: str, body: ReplyIn, principal: SignedIn, app: Postroom) -> dict[str, Any]:
-    """Queue a reply by email (sent by ``postroom run``); the outbox row. Attachments come
-    as base64 in the JSON (the whole request up to 1 MB)."""
-    attachments = tuple(_attachment(a) for a in body.attachments)
-    queued = _changes(app, principal).reply(
+@router.post(
+    "/{ref}/replies",
+    status_code=201,
+    response_model=OutboxOut,
+    responses=responses(404, 413),
+    openapi_extra={"requestBody": REPLY_BODIES},
+)
+async def reply(ref: str, request: Request, principal: SignedIn, app: Postroom) -> dict[str, Any]:
+    """Queue a reply by email (sent by ``postroom run``); the outbox row. As JSON, the
+    attachments come as base64 (the whole request up to 1 MB); as ``multipart/form-data``,
+    fields ``body``, ``to`` and ``cc`` (repeated or comma-separated) and each file part an
+    attachment (the request up to the message limit, the files up to two thirds of it)."""
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind == "multipart/form-data":
+        given = await _multipart(request, app.settings.max_message_bytes)
+    else:
+        given = _json_reply(await _json(request))
+    text, to, cc, attachments = given
+    queued = await run_in_threadpool(
+        _changes(app, principal).reply,
         ref,
         utcnow(),
-        body.body,
-        to=[checked_address(a) for a in body.to or []],
-        cc=[checked_address(a) for a in body.cc or []],
+        text,
+        to=[checked_address(a) for a in to],
+        cc=[checked_address(a) for a in cc],
         attachments=attachments,
     )
     return outbox_json(queued)
@@ -221,4 +288,60 @@ def _attachment(given: AttachmentIn) -> Attachment:
         data = base64.b64decode(given.data, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise UserError(f"attachment {given.name!r}: data is not base64") from exc
-    return Attachment(given.name, given.content_type.lower(), data)
+    return Attachment(safe_name(given.name), given.content_type.lower(), data)
+
+
+Reply = tuple[str, list[str], list[str], tuple[Attachment, ...]]
+"""A reply as asked: its text, To, Cc and attachments."""
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError as exc:
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": "the body is not JSON"}]
+        ) from exc
+
+
+def _json_reply(raw: Any) -> Reply:
+    try:
+        body = ReplyIn.model_validate(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_input=False)]
+        raise RequestValidationError(errors) from exc
+    attachments = tuple(_attachment(a) for a in body.attachments)
+    return body.body, body.to or [], body.cc or [], attachments
+
+
+async def _multipart(request: Request, max_message_bytes: int) -> Reply:
+    """The form's fields and files, each bounded as the JSON ones are."""
+    try:
+        form = await request.form(max_files=MAX_ATTACHMENTS, max_fields=2 * MAX_RECIPIENTS + 1)
+    except HTTPException as exc:  # Starlette's word on a form it cannot read (too many parts)
+        raise UserError(f"the form cannot be read: {exc.detail}") from exc
+    texts: dict[str, list[str]] = {"body": [], "to": [], "cc": []}
+    files = []
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            files.append(value)
+        elif key in texts:
+            texts[key].append(value)
+        else:
+            raise UserError(f"unknown field {key[:40]!r}: give body, to, cc and files")
+    text = "\n".join(texts["body"])
+    if not text.strip():
+        raise UserError("body: write the reply's text")
+    if len(text) > MAX_REPLY_BODY:
+        raise UserError(f"body: at most {MAX_REPLY_BODY} characters")
+    to, cc = _listed(texts["to"], "to"), _listed(texts["cc"], "cc")
+    attachments = await read_attachments(files, MAX_ATTACHMENTS, max_message_bytes * 2 // 3)
+    return text, to, cc, attachments
+
+
+def _listed(values: list[str], field: str) -> list[str]:
+    """Addresses given in repeated fields, each maybe separated by commas."""
+    found = [a.strip() for v in values for a in v.split(",") if a.strip()]
+    if len(found) > MAX_RECIPIENTS or any(len(a) > 320 for a in found):
+        raise UserError(f"{field}: at most {MAX_RECIPIENTS} addresses of 320 characters")
+    return found
