@@ -11,6 +11,9 @@ Prints, in one run, each measurement in its own process:
             time with an acknowledging route (every new Ticket queues an
             acknowledgement in the outbox), both lines side by side (target: with
             >= 0.8x without);
+  imap      the same over IMAPS: raw imaplib (UID FETCH BODY.PEEK[] 50 at a time,
+            parse, UID STORE \\Deleted + UID EXPUNGE) vs Postroom's poll of an imaps://
+            channel, each on its own mailbox of N messages (target >= 0.8x raw);
   many      --boxes mailboxes (8) sharing --many-n messages (4000), drained by
             `postroom run --workers 2` (--workers): from the first stored message
             until every Maildir is empty, then SIGTERM (target >= 1.5x `one`);
@@ -55,7 +58,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 STACK_TOOLS = ROOT / "tests" / "servers" / "mailstack"
 POSTROOM = Path(sys.executable).parent / "postroom"
-SCENARIOS = ("raw", "one", "many", "channels", "big")
+SCENARIOS = ("raw", "one", "imap", "many", "channels", "big")
 sys.path.insert(0, str(Path(__file__).parent))
 
 
@@ -90,6 +93,7 @@ class Stack:
     ca_file: Path
     mail_uid: int
     mail_gid: int
+    imaps_port: int = 0
 
     @classmethod
     def load(cls) -> Stack:
@@ -110,6 +114,7 @@ class Stack:
             ca_file=Path(env["MAILSTACK_CA"]),
             mail_uid=int(env.get("MAILSTACK_MAIL_UID", "8")),
             mail_gid=int(env.get("MAILSTACK_MAIL_GID", "8")),
+            imaps_port=int(env.get("MAILSTACK_IMAPS_PORT", "0")),
         )
 
     def maildir(self, address: str) -> Path:
@@ -220,6 +225,48 @@ def child_raw(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def child_imapraw(p: dict[str, Any]) -> dict[str, Any]:
+    """The IMAP yardstick: imaplib over IMAPS, UID FETCH (BODY.PEEK[]) 50 at a time, each
+    parsed as `raw` parses, then UID STORE \\Deleted and UID EXPUNGE of them all."""
+    import email
+    import imaplib
+    import ssl
+    from email import policy
+
+    ctx = ssl.create_default_context(cafile=p["ca"])
+    t0 = time.perf_counter()
+    imap = imaplib.IMAP4_SSL(p["host"], p["imaps_port"], ssl_context=ctx, timeout=30)
+    imap.login(p["address"], p["password"])
+    imap.select("INBOX")
+    t_login = time.perf_counter()
+    _, found = imap.uid("SEARCH", "ALL")
+    uids = found[0].split()
+    size = count = 0
+    for start in range(0, len(uids), 50):
+        chunk = b",".join(uids[start : start + 50]).decode()
+        _, data = imap.uid("FETCH", chunk, "(UID BODY.PEEK[])")
+        for item in data:
+            if isinstance(item, tuple):
+                raw = item[1]
+                size += len(raw)
+                count += 1
+                email.message_from_bytes(raw, policy=policy.default)
+    if uids:
+        every = f"{uids[0].decode()}:{uids[-1].decode()}"
+        imap.uid("STORE", every, "+FLAGS.SILENT", "(\\Deleted)")
+        imap.uid("EXPUNGE", every)
+    imap.logout()
+    dt = time.perf_counter() - t0
+    return {
+        "n": count,
+        "seconds": dt,
+        "login_s": t_login - t0,
+        "rate": count / dt,
+        "avg_kb": size / max(count, 1) / 1024,
+        "peak_mb": _peak_mb(),
+    }
+
+
 def _app(home: str) -> Any:
     os.environ["POSTROOM_HOME"] = home
     os.environ.pop("POSTROOM_DATABASE_URL", None)
@@ -246,7 +293,11 @@ def child_setup(p: dict[str, Any]) -> dict[str, Any]:
             uow.channels.add(
                 now=now,
                 name=f"box{i:03d}",
-                url=f"pop3s://{address}@{p['host']}:{p['port']}",
+                url=(
+                    f"imaps://{address}@{p['host']}:{p['imaps_port']}"
+                    if p.get("imap")
+                    else f"pop3s://{address}@{p['host']}:{p['port']}"
+                ),
                 address=address,
                 password_enc=app.secrets.seal(Secret(password)),
                 ca_file=p["ca"],
@@ -329,7 +380,13 @@ def child_cli(p: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "exit": code, "peak_mb": _peak_mb()}
 
 
-CHILDREN = {"raw": child_raw, "setup": child_setup, "one": child_one, "cli": child_cli}
+CHILDREN = {
+    "raw": child_raw,
+    "imapraw": child_imapraw,
+    "setup": child_setup,
+    "one": child_one,
+    "cli": child_cli,
+}
 
 
 def _child(kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -454,7 +511,29 @@ def drain_with_run(
 
 # --------------------------------------------------------------------------- scenarios
 def _stack_params(stack: Stack) -> dict[str, Any]:
-    return {"host": stack.host, "port": stack.pop3s_port, "ca": str(stack.ca_file)}
+    return {
+        "host": stack.host,
+        "port": stack.pop3s_port,
+        "imaps_port": stack.imaps_port,
+        "ca": str(stack.ca_file),
+    }
+
+
+def scenario_imap(stack: Stack, n: int, tmp: Path, round_: int = 0) -> dict[str, dict[str, Any]]:
+    """raw imaplib and Postroom's poll over IMAPS, each on its own mailbox of n messages."""
+    with users(stack, "benchimapraw", 1) as made:
+        address, password = made[0]
+        stack.fill(address, n)
+        raw = _child("imapraw", {**_stack_params(stack), "address": address, "password": password})
+        raw["left"] = stack.count(address)
+    home = tmp / f"imap-{round_}"
+    with users(stack, "benchimap", 1) as made:
+        stack.fill(made[0][0], n)
+        _child("setup", {**_stack_params(stack), "home": str(home), "users": made, "imap": True})
+        one = _child("one", {"home": str(home)})
+        one["left"] = stack.count(made[0][0])
+    one["db"] = _db_counts(home)
+    return {"raw": raw, "one": one}
 
 
 def scenario_raw(stack: Stack, n: int) -> dict[str, Any]:
@@ -662,6 +741,27 @@ def main() -> None:
                     f"{args.boxes} mailboxes: {rate:7.1f} msg/s{ratio}  (target >= 1.5x)",
                     flush=True,
                 )
+        imaps: list[float] = []
+        for round_ in range(args.rounds if "imap" in only else 0):
+            got = scenario_imap(stack, args.n, tmp, round_)
+            raw_i, one_i = got["raw"], got["one"]
+            imaps.append(one_i["rate"] / raw_i["rate"])
+            print(
+                f"[{round_ + 1}] IMAPS: raw imaplib UID FETCH+parse+STORE/EXPUNGE "
+                f"{raw_i['rate']:7.1f} msg/s ({raw_i['n']} msgs, {raw_i['left']} left); "
+                f"postroom poll {one_i['rate']:7.1f} msg/s = {imaps[-1]:.2f}x raw  "
+                f"(target >= 0.8x; {one_i['n']} msgs in {one_i['seconds']:.2f} s, "
+                f"{one_i['rounds']} round(s), {one_i['left']} left; db {one_i['db']}"
+                + (f"; errors {one_i['errors']}" if one_i["errors"] else "")
+                + ")",
+                flush=True,
+            )
+        if imaps:
+            print(
+                f"median of {len(imaps)}: postroom poll over IMAPS = "
+                f"{statistics.median(imaps):.2f}x raw imaplib  (target >= 0.8x)",
+                flush=True,
+            )
         if "channels" in only:
             ch = scenario_channels(stack, args.channels, args.per_channel, tmp)
             verdict = "within" if ch["left"] == 0 and ch["wall_s"] <= 60 else "NOT within"
