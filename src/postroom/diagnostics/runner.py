@@ -3,13 +3,22 @@
 Each step records its figure or its failure; a failing step stops the steps that depend on
 it, which are reported as not run (``ok`` None).  Nothing here raises for a server problem:
 everything ends up in the `CheckReport`.
+
+A person watching a check (the web page's Test connection) sees each step as it ends:
+inside `reporting_steps`, every check calls the given function with a copy of each step
+the moment it passes, fails or is skipped (scrubbed of the password as the report is).
+The hook is held in a context variable, so the services between the page and this module
+need not carry it; the report is the same with or without one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +35,10 @@ from postroom.net.connection import MailUrl, Security, tls_context
 from postroom.net.sasl import secret_forms
 
 T = TypeVar("T")
+Progress = Callable[[Step], None]
+"""Called with each step as it ends (a copy: changing it changes nothing)."""
+log = logging.getLogger(__name__)
+_PROGRESS: ContextVar[Progress | None] = ContextVar("check_progress", default=None)
 _SESSIONS: dict[str, Callable[[Any, str, float], Session]] = {
     "pop3": Pop3Session,
     "imap": ImapSession,
@@ -35,6 +48,17 @@ _SESSIONS: dict[str, Callable[[Any, str, float], Session]] = {
 
 class _Stopped(Exception):
     """A step failed: the rest do not run."""
+
+
+@contextlib.contextmanager
+def reporting_steps(progress: Progress) -> Iterator[None]:
+    """Every check run in this context calls ``progress`` with each step as it ends (a
+    check passes a failing hook by, with a warning in the log)."""
+    token = _PROGRESS.set(progress)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
 
 
 def step_names(url: MailUrl) -> list[StepName]:
@@ -58,16 +82,35 @@ def run_check(
     (SMTP only) sends a test message there.  A CA file that cannot be read is a `UserError`."""
     context = tls_context(ca_file)
     report = CheckReport(str(url), [Step(name) for name in step_names(url)])
+    secrets = secret_forms(password, url.user, authzid) if password else []
     check = _Check(url, report, context, ca_file, timeout)
+    check.progress = _watcher(_PROGRESS.get(), report.url, secrets)
     try:
         check.run(password, authzid, send_to)
     except _Stopped:
         pass
     finally:
         check.close()
-    if password:
-        report.scrub(secret_forms(password, url.user, authzid))
+    if secrets:
+        report.scrub(secrets)
     return report
+
+
+def _watcher(progress: Progress | None, url: str, secrets: list[str]) -> Progress | None:
+    """``progress`` given a scrubbed copy of each step; None without a hook."""
+    if progress is None:
+        return None
+    hook = progress
+
+    def watch(step: Step) -> None:
+        shown = copy.deepcopy(step)
+        CheckReport(url, [shown]).scrub(secrets)
+        try:
+            hook(shown)
+        except Exception:  # a watcher's fault must not change the check
+            log.warning("a check's progress hook failed on step %s", step.name, exc_info=True)
+
+    return watch
 
 
 class _Check:
@@ -87,6 +130,7 @@ class _Check:
         self.addresses: list[str] = []
         self.sock: Any = None
         self.session: Session | None = None
+        self.progress: Progress | None = None
 
     # ------------------------------------------------------------------ steps
     def run(self, password: str | None, authzid: str | None, send_to: str | None) -> None:
@@ -171,6 +215,7 @@ class _Check:
         step.detail["before_tls"] = step.detail["capabilities"]
         step.detail["capabilities"] = after
         step.summary = " ".join(c.split(" ", 1)[0] for c in after) + " (after STARTTLS)"
+        self._ended(step)  # again: what it offers once encrypted
 
     def _tls(self, handshake: Callable[[], tuple[ssl.SSLSocket, int]]) -> None:
         """The verifying handshake; if the certificate is refused, a second, non-verifying
@@ -181,12 +226,13 @@ class _Check:
         except ssl.SSLCertVerificationError as exc:
             verify_error = exc
             self.sock = None
-            tls, ms = self._step(StepName.TLS, self._inspect), None
+            tls, ms = self._step(StepName.TLS, self._inspect, ended=False), None
         except Exception as exc:  # noqa: BLE001 - every failure becomes the step's error
             self._fail(StepName.TLS, explain(exc, StepName.TLS, self.url, self.timeout))
         step.ok, step.detail = True, network.tls_detail(tls, ms)
         step.detail["verified"] = verify_error is None
         step.summary = f"{step.detail['version']}, {step.detail['cipher']}"
+        self._ended(step)
         der = network.peer_certificate(tls)
         if verify_error is None:
             self.sock = tls
@@ -199,6 +245,8 @@ class _Check:
         cert.summary = _certificate_summary(verdict.detail)
         if not verdict.ok:
             cert.error = verdict.error
+        self._ended(cert)
+        if not verdict.ok:
             raise _Stopped
 
     def _inspect(self) -> tuple[ssl.SSLSocket, str, dict[str, Any]]:
@@ -232,24 +280,40 @@ class _Check:
         return None, f"sent to {to}: {detail['response']}", detail
 
     # ------------------------------------------------------------------ bookkeeping
-    def _step(self, name: StepName, action: Callable[[], tuple[T, str, dict[str, Any]]]) -> T:
+    def _step(
+        self,
+        name: StepName,
+        action: Callable[[], tuple[T, str, dict[str, Any]]],
+        *,
+        ended: bool = True,
+    ) -> T:
+        """``action``'s value; its figure in the step (which has ``ended`` unless its caller
+        completes it), or its failure."""
         step = self.report.step(name)
         try:
             value, summary, detail = action()
         except Exception as exc:  # noqa: BLE001 - every failure becomes the step's error
             self._fail(name, explain(exc, name, self.url, self.timeout))
         step.ok, step.summary, step.detail = True, summary, detail
+        if ended:
+            self._ended(step)
         return value
 
     def _fail(self, name: StepName, failure: StepFailure) -> Any:
         step = self.report.step(name)
         step.ok, step.error, step.hint = False, failure.error, failure.hint
         step.failure_class = failure.failure_class
+        self._ended(step)
         raise _Stopped
 
     def _skip(self, name: StepName, why: str) -> None:
         step = self.report.step(name)
         step.summary, step.detail = f"skipped: {why}", {"skipped": why}
+        self._ended(step)
+
+    def _ended(self, step: Step) -> None:
+        if self.progress is not None:
+            self.progress(step)
 
     def close(self) -> None:
         if self.session is not None:
