@@ -147,6 +147,8 @@ def test_run_serves_the_web_polls_meanwhile_and_stops_on_sigterm(
                 assert time.monotonic() < deadline, run.text()
                 time.sleep(0.1)
         assert health.status_code == 200
+        names = sorted(Path(f"/proc/{c}/comm").read_text().strip() for c in run.children())
+        assert names.count("postroom-web") == 1, names  # beside one poller (--workers 2)
         postroom.stack.deliver(box.address, _mail(box.address))
         signed_up = http.post(
             "/signup", data={"token": link.group(2), "name": "admin", "password": "Zq7!long-pw"}
@@ -160,7 +162,8 @@ def test_run_serves_the_web_polls_meanwhile_and_stops_on_sigterm(
             assert time.monotonic() < deadline, f"the mail was never filed\n{run.text()}"
             time.sleep(0.2)
         assert items[0]["subject"] == "Printer on fire"
-        assert http.get("/api/v1/items", cookies={"postroom_session": cookie}).status_code == 200
+    with httpx.Client(base_url=base, timeout=10, cookies={"postroom_session": cookie}) as browser:
+        assert browser.get("/api/v1/items").status_code == 200
 
     took = run.stop()
     assert took < STOPPED_WITHIN, f"{took:.1f} s\n{run.text()}"

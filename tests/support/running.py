@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 _NOT_WORKERS = (b"postroom.mime.isolated", b"resource_tracker")
+_WEB_PROCESS = b"postroom-web"
+"""The name of `postroom run`'s web process (runtime/web_process.py): not a poller."""
 
 
 def start_run(
@@ -57,6 +59,7 @@ def _read(path: Path) -> list[str]:
 def _helper(pid: int) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        comm = Path(f"/proc/{pid}/comm").read_bytes().strip()
     except OSError:
         return True
-    return any(m in cmdline for m in _NOT_WORKERS)
+    return any(m in cmdline for m in _NOT_WORKERS) or comm == _WEB_PROCESS

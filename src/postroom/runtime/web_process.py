@@ -11,12 +11,17 @@ Signals follow `runtime.signals`: uvicorn's own handlers are not installed; SIGI
 the parent's to hear, the parent's SIGTERM sets the stop event, and a thread turns it
 into uvicorn's ``should_exit`` (open requests get `WebOptions.GRACE` seconds).
 
+The process is named ``postroom-web`` (``ps -o comm``, ``top``), the pollers keeping the
+interpreter's name, so a person (or a test) tells them apart.
+
 Each request is one log line (event ``http.request``): method, path without its query
 string (a sign-up link's token is there), status and milliseconds.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import socket
 import threading
@@ -39,6 +44,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+NAME = b"postroom-web"
+"""The web process's name as the system shows it."""
+_PR_SET_NAME = 15
 _PATH_SHOWN = 200
 """Characters of a request's path in its log line at most."""
 
@@ -62,11 +70,18 @@ def web_worker(options: ProcessOptions, web: WebOptions) -> None:
     """The target of the web process: its signals, its logging, then serve until stopped."""
     stop = threading.Event()
     worker_signals(stop)
+    _named(NAME)
     options.logs()
     application = opened(stop)
     if application is None:
         return
     serve_http(RequestLog(web.app(application)), web.sock, stop, web.GRACE)
+
+
+def _named(name: bytes) -> None:
+    """Name this process (Linux; elsewhere it keeps its name)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
 
 
 def serve_http(app: ASGIApp, sock: socket.socket, stop: threading.Event, grace: float) -> None:
