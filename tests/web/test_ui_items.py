@@ -229,3 +229,31 @@ def test_signed_out_browsers_get_nothing(web: Web) -> None:
     for path in ("/items", f"/items/{ref}", f"/communications/{cid}/frame"):
         answer = web.client.get(path, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+
+
+def test_a_ticket_starts_a_case_and_the_case_gets_an_action(web: Web) -> None:
+    agent = signed_in(web, "bob")
+    web.app.routes.add("help@example.org", "C", "K", "Q")
+    ref = _ingest(web, _mail(5, "Move the office"))
+    assert "Start a Case" in agent.get(f"/items/{ref}")
+    status, location, _ = agent.post(f"/items/{ref}/case")
+    case = web.app.items().show(ref).item.case_reference
+    assert case is not None and (status, location) == (303, f"/items/{case}")
+    page = agent.get(f"/items/{case}")
+    assert "Add an Action" in page and f'href="/items/{ref}"' in page
+    status, location, _ = agent.post(f"/items/{case}/actions", queue="movers")
+    (action,) = [i for i in web.app.items().list(None, None) if i.item.type == "action"]
+    assert (status, location) == (303, f"/items/{action.item.reference}")
+    assert action.item.queue == "movers"
+    assert f'href="/items/{action.item.reference}"' in agent.get(f"/items/{case}")
+    again = agent.post(f"/items/{ref}/case")
+    assert again[:2] == (303, f"/items/{ref}")
+    assert any(h.actor == "bob" for h in web.app.items().show(case).history)
+
+
+def test_an_unknown_item_is_a_404_page(web: Web) -> None:
+    signed_in(web, "bob")
+    answer = web.client.get("/items/999999-T", headers=HTML)
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
+    odd = web.client.get("/items/%3Cscript%3E", headers=HTML)
+    assert odd.status_code in (404, 422) and "<script>" not in odd.text

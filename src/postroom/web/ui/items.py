@@ -214,3 +214,30 @@ async def _attachments(files: list[UploadFile]) -> tuple[Attachment, ...]:
         name = (upload.filename or "attachment").replace("\\", "/").rsplit("/", 1)[-1][:255]
         out.append(Attachment(name or "attachment", kind, data))
     return tuple(out)
+
+
+@router.post("/items/{ref}/case")
+def start_case(ref: str, app: Postroom, visitor: Posted) -> Response:
+    """The Ticket starts a Case with its number and waits for it; to the Case's page."""
+    try:
+        case = app.items(actor=visitor.principal.name).start_case(ref, utcnow())
+    except UserError as exc:
+        return redirect(f"/items/{ref}", str(exc), error=True)
+    return redirect(f"/items/{case.reference}", f"{ref} started {case.reference}.")
+
+
+@router.post("/items/{ref}/actions")
+def add_action(
+    ref: str,
+    app: Postroom,
+    visitor: Posted,
+    queue: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """A new Action in the Case (in ``queue``, else the Case's); to the Action's page."""
+    try:
+        action = app.items(actor=visitor.principal.name).add_action(
+            ref, queue.strip() or None, utcnow()
+        )
+    except UserError as exc:
+        return redirect(f"/items/{ref}", str(exc), error=True)
+    return redirect(f"/items/{action.reference}", f"{action.reference} added to {ref}.")
