@@ -4,7 +4,8 @@ waits for a person, and the ledger's totals.
 One read-only snapshot feeds three readers: `postroom status`, the dashboard and
 `/metrics`. Everything is counted in the database when asked (`uow.tallies`), so any
 number of processes (forked workers, several `postroom web`) report the same figures
-without sharing memory.
+without sharing memory. `activity` adds what `/metrics` alone shows: polls by channel and
+outcome, poll and handling durations, as stored when they happened (`uow.metrics`).
 """
 
 from __future__ import annotations

@@ -72,7 +72,11 @@ class MetricsRepository:
         return self._sum(handling_tallies, HANDLING_BOUNDS)
 
     def _sum(self, table: Table, bounds: tuple[float, ...]) -> Tally:
-        columns = [table.c.count, table.c.seconds, *(table.c[f"b{i}"] for i in range(BUCKETS))]
+        columns = [
+            table.c["count"],
+            table.c["seconds"],
+            *(table.c[f"b{i}"] for i in range(BUCKETS)),
+        ]
         row = self._conn.execute(select(*(func.coalesce(func.sum(c), 0) for c in columns))).one()
         return Tally(bounds, tuple(int(v) for v in row[2:]), int(row[0]), float(row[1]))
 
