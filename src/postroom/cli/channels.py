@@ -97,6 +97,10 @@ def channel_set(
     ca_file: CaFile = None,
     interval: Annotated[int | None, typer.Option(min=5, help="seconds between polls")] = None,
     max_failures: Annotated[int | None, typer.Option(min=1, help="switch off after N")] = None,
+    folder: Annotated[str | None, typer.Option(help="IMAP: the folder to poll")] = None,
+    after: Annotated[
+        str | None, typer.Option(help="delete, keep, or move:FOLDER (IMAP): stored mail's fate")
+    ] = None,
 ) -> None:
     """Change a channel; a changed connection setting is checked before it is enabled
     again (a channel switched off by a person stays off)."""
@@ -108,6 +112,8 @@ def channel_set(
         ca_file=ca_file,
         interval=interval,
         max_failures=max_failures,
+        folder=folder,
+        after=after,
     )
     changed = current_app().channels.set(name, change)
     echo_changed(f"channel {name}", changed.admission, f"postroom channel set {name}")

@@ -77,6 +77,10 @@ class ChannelChange:
     ca_file: Path | None = None
     interval: int | None = None
     max_failures: int | None = None
+    folder: str | None = None
+    """IMAP: poll this folder from now on (``INBOX`` the default)."""
+    after: str | None = None
+    """``delete``, ``keep`` or (IMAP) ``move:FOLDER`` from the next poll on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,15 +182,23 @@ class ChannelService:
             values["interval_s"] = change.interval
         if change.max_failures is not None:
             values["max_failures"] = change.max_failures
-        if not values:
+        reading = change.folder is not None or change.after is not None
+        if not values and not reading:
             raise UserError(
                 "nothing to change: give --url, --password-env/--password-stdin, --authzid, "
-                "--ca-file, --interval or --max-failures"
+                "--ca-file, --interval, --max-failures, --folder or --after"
             )
         with self.storage.writing() as uow:
             before = uow.channels.get(name)
             if values.get("authzid") and AuthMechanism(before.mechanism or "auto") in _NO_AUTHZID:
                 raise UserError("an authorization identity needs --mechanism plain or auto")
+            if reading or "url" in values:
+                folder, after = _reading(
+                    MailUrl.parse(str(values.get("url", before.url))),
+                    before.folder if change.folder is None else change.folder,
+                    before.after if change.after is None else change.after,
+                )
+                uow.polls.set_reading(before.id, folder, after)
             if connection:
                 values["enabled"] = False
             channel = uow.channels.change(before.id, values)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import create_engine, select
+
+from postroom.storage.tables import channels
 from support.imap_boxes import Imap
 from support.polling import Postroom
 
@@ -122,3 +125,27 @@ def test_a_message_over_the_limit_stays_with_a_reason(postroom: Postroom, imap: 
     code, out = imap.poll()
     assert imap.count(box.address) == 1
     assert postroom.counts()["tickets"] == 2
+
+
+def test_channel_set_changes_the_folder_and_what_happens_after(
+    postroom: Postroom, imap: Imap
+) -> None:
+    address, password = postroom.stack.new_user("setafter")
+    imap.folder(address, "Support")
+    box = imap.box("setafter", address=address, password=password)
+    postroom.ok("channel", "set", box.channel, "--after", "keep", "--folder", "Support")
+    engine = create_engine(postroom.env["POSTROOM_DATABASE_URL"])
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(channels.c.folder, channels.c.after).where(channels.c.name == box.channel)
+        ).one()
+    engine.dispose()
+    assert tuple(stored) == ("Support", "keep")
+    postroom.stack.fill(box.address, 1)
+    moved = next((postroom.stack.maildir(address) / "new").iterdir())
+    moved.rename(imap.folder(address, "Support") / "new" / moved.name)
+    (report,) = postroom.poll_json(box.channel)
+    assert report["fetched"] == 1, report
+    assert imap.count(box.address, "Support") == 1  # kept
+    refused = postroom("channel", "set", box.channel, "--after", "archive")
+    assert refused.code != 0 and "use delete, keep or move:FOLDER" in refused.err
