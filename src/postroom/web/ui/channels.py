@@ -5,7 +5,9 @@ after a confirmation.
 
 Test connection posts a form: the answer is the page with each step of the check (✓/✗,
 figure, error, hint). Asked with ``Accept: application/json`` (``static/check.js``, which
-shows the steps pending while the check runs), the same POST answers the steps as JSON.
+shows the steps pending while the check runs), the same POST answers the steps as JSON;
+with ``Accept: application/x-ndjson``, each step as it ends (`ui.check_stream`, which is
+why the page may connect to this site: `CHECK_CSP`).
 The check is bounded by the channel's timeout per answer (`ChannelService.check`).
 """
 
@@ -27,6 +29,7 @@ from postroom.services.enabling import Admission
 from postroom.web.api.budget import Budget
 from postroom.web.auth import Postroom
 from postroom.web.ui.check_steps import CheckView, check_view
+from postroom.web.ui.check_stream import CHECK_CSP, streamed, wants_stream
 from postroom.web.ui.connection_pages import (
     ca_path,
     protocol,
@@ -156,6 +159,9 @@ def change_channel(
 def check_channel(
     request: Request, app: Postroom, visitor: PostedAdmin, budget: Budget, name: Name
 ) -> Response:
+    if wants_stream(request):
+        app.channels.show(name)  # an unknown channel is a 404 before the answer starts
+        return streamed(budget, lambda: app.channels.check(name), f"the check of {name}", _LATER)
     done = budget.run(lambda: app.channels.check(name), f"the check of {name}", _LATER)
     report = check_view(check_json(done))
     if wants_json(request):
@@ -284,7 +290,7 @@ def _channel_page(
     }
     last = check_view(found.last_check) if found.last_check else None
     unrouted = app.channels.unrouted(found.name)
-    return page(
+    shown = page(
         request,
         visitor,
         "channel.html",
@@ -300,6 +306,8 @@ def _channel_page(
         steps=steps_for(found.url),
         unrouted=unrouted.partition("; add one:")[0] if unrouted else None,
     )
+    shown.headers["Content-Security-Policy"] = CHECK_CSP
+    return shown
 
 
 def _admitted(admission: Admission | None) -> str:

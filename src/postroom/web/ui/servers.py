@@ -1,7 +1,7 @@
 """``/smtp-servers`` (admins): the outbound SMTP servers, add one, edit one (write-only
 password), Test connection step by step with an optional test-send address, enable it
 (only once its check passes), disable it, remove it after a confirmation. The check
-answers the page, or JSON when asked (as `ui.channels`)."""
+answers the page, or JSON when asked, or each step as it ends (as `ui.channels`)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from postroom.services.servers import NewServer, ServerChange
 from postroom.web.api.budget import Budget
 from postroom.web.auth import Postroom
 from postroom.web.ui.check_steps import CheckView, check_view
+from postroom.web.ui.check_stream import CHECK_CSP, streamed, wants_stream
 from postroom.web.ui.connection_pages import (
     ca_path,
     protocol,
@@ -148,9 +149,11 @@ def check_server(
         to = checked_address(one_line(send_to, "Test-send address", 320)) if send_to else None
     except UserError as exc:
         text = for_the_web(f"Test-send address: {exc}")
-        if wants_json(request):
+        if wants_json(request) or wants_stream(request):
             return JSONResponse({"error": text}, status_code=422)
         return _server_page(request, app, visitor, found, error=text, send_to=send_to, status=422)
+    if wants_stream(request):
+        return streamed(budget, lambda: app.servers.check(name, to), f"the check of {name}", _LATER)
     done = budget.run(lambda: app.servers.check(name, to), f"the check of {name}", _LATER)
     report = check_view(check_json(done))
     if wants_json(request):
@@ -279,7 +282,7 @@ def _server_page(
         "send_as": "on" if found.send_as else "",
         "default": "on" if found.is_default else "",
     }
-    return page(
+    shown = page(
         request,
         visitor,
         "server.html",
@@ -295,3 +298,5 @@ def _server_page(
         steps=steps_for(found.url),
         send_to=send_to,
     )
+    shown.headers["Content-Security-Policy"] = CHECK_CSP
+    return shown
