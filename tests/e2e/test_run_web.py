@@ -137,7 +137,7 @@ def test_run_serves_the_web_polls_meanwhile_and_stops_on_sigterm(
     run.wait_for(re.escape(f"open {base} in a browser"))
     assert link.start() > run.text().index("postroom running")
 
-    with httpx.Client(base_url=base, timeout=10) as http:
+    with httpx.Client(base_url=base, timeout=30) as http:
         deadline = time.monotonic() + 30
         while True:  # the web process may still be importing its framework
             try:
@@ -150,6 +150,7 @@ def test_run_serves_the_web_polls_meanwhile_and_stops_on_sigterm(
         names = sorted(Path(f"/proc/{c}/comm").read_text().strip() for c in run.children())
         assert names.count("postroom-web") == 1, names  # beside one poller (--workers 2)
         postroom.stack.deliver(box.address, _mail(box.address))
+        assert http.get(link.group(1)).status_code == 200  # the link as a browser opens it
         signed_up = http.post(
             "/signup", data={"token": link.group(2), "name": "admin", "password": "Zq7!long-pw"}
         )
@@ -183,6 +184,7 @@ def test_run_serves_the_web_polls_meanwhile_and_stops_on_sigterm(
         {k: r[k] for k in ("method", "path", "status")} for r in requests
     ]
     assert any(r["path"] == "/signup" and r["method"] == "POST" for r in requests)
+    assert any(r["path"] == "/signup" and r["method"] == "GET" for r in requests)
     # No secret in any line: the channel's password, the API token, the session cookie;
     # the sign-up token only in the one line that prints the link.
     for secret in (box.password, token, cookie):

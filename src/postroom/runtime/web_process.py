@@ -75,7 +75,9 @@ def web_worker(options: ProcessOptions, web: WebOptions) -> None:
     application = opened(stop)
     if application is None:
         return
-    serve_http(RequestLog(web.app(application)), web.sock, stop, web.GRACE)
+    app = RequestLog(web.app(application))
+    if not stop.is_set():  # asked to stop while it was being built
+        serve_http(app, web.sock, stop, web.GRACE)
 
 
 def _named(name: bytes) -> None:
