@@ -182,6 +182,8 @@ def test_the_frame_is_sanitised_under_its_own_policy(web: Web) -> None:
         assert part in policy
     assert "script" not in policy and "unsafe" not in policy and "http" not in policy
     assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["x-frame-options"] == "SAMEORIGIN"  # as frame-ancestors 'self'
+    assert web.client.get("/items", headers=HTML).headers["x-frame-options"] == "DENY"
     body = answer.text
     for gone in ("<script", "onclick", "javascript:", "tracker.evil.test", "<base", "<form"):
         assert gone not in body, gone

@@ -5,7 +5,8 @@
   nothing load (``default-src 'none'``); a page's (`PAGE_CSP`: any path outside
   ``/api/``) loads its styles, images and scripts from this site only, never inline. A
   response that sets its own Content-Security-Policy keeps it (a stricter one: the frame
-  of a mail's HTML). No CORS headers are ever
+  of a mail's HTML), and X-Frame-Options says SAMEORIGIN when that policy lets this site
+  frame it (``frame-ancestors 'self'``). No CORS headers are ever
   sent, so a browser keeps other sites' scripts out (CORS off).
 - Body size: a message (``POST /api/v1/messages``, ``/api/v1/explain``) up to the
   configured maximum, and so a reply sent as ``multipart/form-data`` with its files
@@ -81,7 +82,7 @@ class Guard:
                 message["headers"] = [
                     *(h for h in given if h[0] not in _OURS),
                     *(own or [(b"content-security-policy", policy.encode())]),
-                    *HEADERS[1:],
+                    *(_FRAMED if own and _SAME_ORIGIN_FRAME in own[0][1] else HEADERS[1:]),
                 ]
             await send(message)
 
@@ -96,6 +97,10 @@ class Guard:
 
 
 _OURS = frozenset(name for name, _ in HEADERS)
+_SAME_ORIGIN_FRAME = b"frame-ancestors 'self'"
+_FRAMED = (*HEADERS[1:3], (b"x-frame-options", b"SAMEORIGIN"))
+"""The headers of a response whose own policy lets this site's pages frame it (the frame
+of a mail's HTML on an item page): X-Frame-Options agrees with its frame-ancestors."""
 
 
 def _refusal(
