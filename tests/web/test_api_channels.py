@@ -155,6 +155,12 @@ def test_patch_changes_what_is_given_and_checks_a_new_connection(
     _is_problem(web.client.patch("/api/v1/channels/inbox", json={}, headers=web.admin()), 422)
     cleared = web.client.patch("/api/v1/channels/inbox", json={"authzid": ""}, headers=web.admin())
     assert cleared.status_code == 200 and cleared.json()["authzid"] is None
+    kept = web.client.patch("/api/v1/channels/inbox", json={"after": "keep"}, headers=web.admin())
+    assert kept.status_code == 200 and web.app.channels.show("inbox").after == "keep"
+    for pop3_only in ({"folder": "Archive"}, {"after": "move:Archive"}, {"after": "shred"}):
+        refused = web.client.patch("/api/v1/channels/inbox", json=pop3_only, headers=web.admin())
+        _is_problem(refused, 422)
+    assert web.app.channels.show("inbox").folder is None
     for secret in (SECRET, new_secret):
         answers.assert_never(secret)
         assert secret not in caplog.text

@@ -132,4 +132,16 @@ def test_an_imap_channel_through_the_api_keeps_mail_when_asked(
         polled = web.client.post("/api/v1/channels/imap/poll", headers=web.admin()).json()
         assert (polled["fetched"], polled["errors"]) == (fetched, []), polled
     assert mailstack.count(address) == 2  # kept on the server, taken once
+    deleting = web.client.patch(
+        "/api/v1/channels/imap", json={"after": "delete"}, headers=web.admin()
+    )
+    assert deleting.status_code == 200 and deleting.json()["enabled"] is True
+    assert web.app.channels.show("imap").after in (None, "delete")
+    mailstack.fill(address, 1, size_kb=1)
+    polled = web.client.post("/api/v1/channels/imap/poll", headers=web.admin()).json()
+    assert (polled["fetched"], polled["errors"]) == (1, []), polled
+    with_nul = web.client.patch(
+        "/api/v1/channels/imap", json={"folder": "Nowhere\u0000"}, headers=web.admin()
+    )
+    assert with_nul.status_code == 422  # a NUL never reaches the database
     answers.assert_never(password)

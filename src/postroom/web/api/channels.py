@@ -116,6 +116,10 @@ class ChannelPatch(BaseModel):
     ca_file: str | None = Field(default=None, min_length=1, max_length=1000, pattern=PRINTABLE)
     interval: int | None = Field(default=None, ge=5, le=MAX_INTERVAL)
     max_failures: int | None = Field(default=None, ge=1, le=10_000)
+    folder: str | None = Field(default=None, min_length=1, max_length=300, pattern=PRINTABLE)
+    """IMAP: poll this folder from the next poll on."""
+    after: str | None = Field(default=None, min_length=1, max_length=310, pattern=PRINTABLE)
+    """``delete``, ``keep`` or (IMAP) ``move:FOLDER`` from the next poll on."""
 
 
 class PollOut(BaseModel):
@@ -193,7 +197,8 @@ def change_channel(
     if not given:
         raise ProblemError(
             422,
-            "nothing to change: give url, password, authzid, ca_file, interval or max_failures",
+            "nothing to change: give url, password, authzid, ca_file, interval, max_failures, "
+            "folder or after",
         )
     change = ChannelChange(
         url=body.url,
@@ -202,6 +207,8 @@ def change_channel(
         ca_file=FilePath(body.ca_file) if body.ca_file is not None else None,
         interval=body.interval,
         max_failures=body.max_failures,
+        folder=body.folder,
+        after=body.after,
     )
     with judged():
         budget.run(
