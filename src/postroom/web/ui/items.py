@@ -15,11 +15,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from postroom.clock import utcnow
 from postroom.domain.workitems import ItemType, State
 from postroom.errors import NotFoundError, UserError
-from postroom.mime.compose import Attachment
 from postroom.services.addresses import checked_address
 from postroom.services.communications import CommunicationService, CommunicationView
 from postroom.services.item_changes import ItemChanges
@@ -27,6 +27,7 @@ from postroom.services.item_search import MAX_QUERY, ItemSearch
 from postroom.web.auth import Postroom
 from postroom.web.security import PAGE_CSP
 from postroom.web.ui.pages import Browser, Posted, page, redirect
+from postroom.web.uploads import read_attachments
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,8 +36,13 @@ ITEM_CSP = PAGE_CSP + "; frame-src 'self'"
 """The item page's policy: the site's, and frames from this site (the mail's HTML)."""
 MAX_REPLY_BODY = 200_000
 MAX_ATTACHMENTS = 20
-MAX_ATTACHMENT_BYTES = 900_000
-"""Bytes of all a reply's attachments together (the request is at most 1 MB)."""
+
+
+def attachment_limit(max_message_bytes: int) -> int:
+    """Bytes of a reply's files in all: two thirds of the message limit (as the API's)."""
+    return max_message_bytes * 2 // 3
+
+
 _TEXT_SHOWN = 100_000
 """Characters of a communication's text shown on the page (the raw message has all)."""
 
@@ -111,6 +117,7 @@ def item(
         states=[s.value for s in State],
         remote=remote,
         text_limit=_TEXT_SHOWN,
+        attachment_mb=attachment_limit(app.settings.max_message_bytes) // 1_000_000,
     )
     response.headers["Content-Security-Policy"] = ITEM_CSP
     return response
@@ -174,7 +181,11 @@ async def reply(
     if not body.strip():
         return redirect(back, "Write the reply's text first.", error=True)
     try:
-        attachments = await _attachments(files or [])
+        attachments = await read_attachments(
+            list[StarletteUpload](files or []),
+            MAX_ATTACHMENTS,
+            attachment_limit(app.settings.max_message_bytes),
+        )
         queued = ItemChanges(app.storage, app.replies, visitor.principal.name).reply(
             ref,
             utcnow(),
@@ -195,25 +206,6 @@ def _addresses(given: str) -> list[str]:
     """Addresses separated by commas or semicolons, each checked as `route add` does."""
     parts = [p.strip() for p in given.replace(";", ",").split(",")]
     return [checked_address(p) for p in parts if p]
-
-
-async def _attachments(files: list[UploadFile]) -> tuple[Attachment, ...]:
-    chosen = [f for f in files if f.filename]
-    if len(chosen) > MAX_ATTACHMENTS:
-        raise UserError(f"at most {MAX_ATTACHMENTS} attachments")
-    out: list[Attachment] = []
-    total = 0
-    for upload in chosen:
-        data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
-        total += len(data)
-        if total > MAX_ATTACHMENT_BYTES:
-            raise UserError(f"the attachments are larger than {MAX_ATTACHMENT_BYTES} bytes")
-        kind = (upload.content_type or "application/octet-stream").lower()
-        if "/" not in kind or len(kind) > 127:
-            kind = "application/octet-stream"
-        name = (upload.filename or "attachment").replace("\\", "/").rsplit("/", 1)[-1][:255]
-        out.append(Attachment(name or "attachment", kind, data))
-    return tuple(out)
 
 
 @router.post("/items/{ref}/case")
