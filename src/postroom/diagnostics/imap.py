@@ -1,4 +1,5 @@
-"""IMAP for the check (RFC 9051 / 3501; STARTTLS and LOGINDISABLED: RFC 3501 §6.2)."""
+"""IMAP for the check (RFC 9051 / 3501; STARTTLS and LOGINDISABLED: RFC 3501 §6.2), through
+the mailbox adapter's bounded client: every answer bounded in length and time."""
 
 from __future__ import annotations
 
@@ -8,24 +9,21 @@ import ssl
 from typing import Any
 
 from postroom.diagnostics.failure import StepFailure
+from postroom.mailboxes.imap import MAX_LINE
+from postroom.mailboxes.imap_wire import BoundedImap, WireTooLong
 from postroom.net import sasl
 
 
-class _Client(imaplib.IMAP4):
-    """imaplib on a socket we connected ourselves (imaplib's socket factory hook).
-    Connecting reads the greeting and asks for CAPABILITY."""
-
-    def __init__(self, sock: socket.socket, host: str, timeout: float) -> None:
-        self._given = sock
-        super().__init__(host, 0, timeout)
-
-    def _create_socket(self, timeout: float | None) -> socket.socket:
-        return self._given
+def _client(sock: socket.socket, host: str, timeout: float) -> BoundedImap:
+    """The mailbox adapter's bounded imaplib on a socket the check connected itself;
+    connecting reads the greeting and asks for CAPABILITY."""
+    return BoundedImap(sock, host, timeout=timeout, max_line=MAX_LINE, max_literal=MAX_LINE)
 
 
 class ImapSession:
     def __init__(self, sock: socket.socket, host: str, timeout: float) -> None:
-        self._client = _Client(sock, host, timeout)
+        self._timeout = timeout
+        self._client = _client(sock, host, timeout)
         self.greeting = self._client.welcome.decode(errors="replace")
 
     def capabilities(self) -> list[str]:
@@ -34,13 +32,18 @@ class ImapSession:
     def offers_starttls(self) -> bool:
         return "STARTTLS" in self._client.capabilities
 
+    def _budget(self) -> None:
+        self._client.budget(self._timeout, MAX_LINE)
+
     def starttls(self, context: ssl.SSLContext) -> ssl.SSLSocket:
+        self._budget()
         self._client.starttls(context)
         sock = self._client.sock
         assert isinstance(sock, ssl.SSLSocket)
         return sock
 
     def authenticate(self, user: str, password: str, authzid: str | None) -> dict[str, Any]:
+        self._budget()
         caps = self._client.capabilities
         if authzid or "AUTH=PLAIN" in caps:
             if "AUTH=PLAIN" not in caps:
@@ -60,6 +63,7 @@ class ImapSession:
         return {"mechanism": "LOGIN", "authzid": None}
 
     def mailbox(self) -> dict[str, Any]:
+        self._budget()
         status, data = self._client.select("INBOX", readonly=True)
         if status != "OK":
             raise imaplib.IMAP4.error(data[-1] if data else "EXAMINE INBOX failed")
@@ -68,7 +72,8 @@ class ImapSession:
         return {"folder": "INBOX", "messages": count}
 
     def close(self) -> None:
+        self._budget()
         try:
             self._client.logout()
-        except (OSError, imaplib.IMAP4.error, EOFError):
+        except (OSError, imaplib.IMAP4.error, EOFError, WireTooLong):
             self._client.shutdown()
