@@ -62,8 +62,7 @@ class App:
         _ = self.home
         engine = make_engine(self.settings.effective_database_url)
         # Checked always; upgraded only when this entrypoint may (storage/database.py).
-        ensure_schema(engine, may_migrate=self.migrate)
-        return engine
+        return ensure_schema(engine, may_migrate=self.migrate)
 
     @cached_property
     def blobs(self) -> FileBlobStore:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
 
 from postroom.errors import StorageUnavailableError, UserError
 from postroom.storage import home, writer_turn
@@ -234,12 +235,16 @@ def upgrade(engine: Engine) -> str:
         raise StorageUnavailableError(f"cannot upgrade the database: {exc}") from exc
 
 
-def ensure_schema(engine: Engine, *, may_migrate: bool = True) -> None:
+def ensure_schema(engine: Engine, *, may_migrate: bool = True) -> Engine:
     """Check the schema before first use; upgrade it only when ``may_migrate`` (`db
     upgrade`, `run`, `web` and the commands that write) and only in a database that is
-    empty or already Postroom's. A read-only command never changes a database: one that is
-    empty or behind is told "run: postroom db upgrade" (an empty list instead would hide a
-    URL pointing at the wrong database). Another application's database is refused."""
+    empty or already Postroom's; returns the engine to use. Another application's database
+    is refused.
+
+    A read-only command never changes a database. On an empty one it reads an empty
+    Postroom (a schema in memory, `_empty_stand_in`): an empty list is the truth there,
+    and `explain` on a fresh install works as before. On an older schema it is told "run:
+    postroom db upgrade" (its data cannot be read as this version reads it)."""
     try:
         current = current_revision(engine)
         tables = None if current is not None else _table_count(engine)
@@ -249,7 +254,7 @@ def ensure_schema(engine: Engine, *, may_migrate: bool = True) -> None:
         ) from exc
     head = head_revision()
     if current == head:
-        return
+        return engine
     where = shown_url(engine)
     if current is None and tables:
         raise UserError(
@@ -263,10 +268,27 @@ def ensure_schema(engine: Engine, *, may_migrate: bool = True) -> None:
             "Postroom does not know (another application's, or a newer Postroom's): "
             "point POSTROOM_DATABASE_URL at Postroom's own database, or upgrade Postroom"
         )
+    if not may_migrate and current is None:
+        engine.dispose()
+        return _empty_stand_in()
     if not may_migrate:
-        state = "has no Postroom schema yet" if current is None else "has an older schema"
-        raise UserError(f"the database {where} {state}: run: postroom db upgrade")
+        raise UserError(f"the database {where} has an older schema: run: postroom db upgrade")
     upgrade(engine)
+    return engine
+
+
+def _empty_stand_in() -> Engine:
+    """An empty Postroom in memory, for a read-only command on a database without the
+    schema: what it reads is what that database holds of Postroom's, nothing, and the
+    database itself is left as it was."""
+    engine = create_engine(
+        "sqlite://",
+        poolclass=StaticPool,  # one in-memory database for every connection
+        connect_args={"check_same_thread": False},
+        hide_parameters=True,
+    )
+    upgrade(engine)
+    return engine
 
 
 def _table_count(engine: Engine) -> int:
