@@ -264,6 +264,8 @@ def test_no_script_of_the_xss_corpus_runs_and_nothing_leaves(
     served.app.routes.add("help@example.org", "Security", "Corpus", "desk")
     corpus = _corpus()
     refs = [_ingest(served.app, hostile_mail())]
+    for n, case in enumerate(OWN_CASES):  # each also as subject, display name, file name, cid
+        refs.append(_ingest(served.app, _corpus_mail(1000 + n, case, case, case, case)))
     for n, chunk in enumerate(_chunks(corpus, 250)):
         lead = chunk[n % len(chunk)]
         html = "\n<hr>\n".join(chunk)
@@ -284,4 +286,4 @@ def test_no_script_of_the_xss_corpus_runs_and_nothing_leaves(
         for frame in frames:
             assert ALLOWED_PATHS.match(urlsplit(frame.url).path), frame.url
     assert findings == []
-    assert len(refs) == 1 + -(-len(corpus) // 250)
+    assert len(refs) == 1 + len(OWN_CASES) + -(-len(corpus) // 250)
