@@ -3,22 +3,24 @@
 The timeline folds quoted earlier mail; the text itself is kept whole, only
 offsets into it are given (``ParsedMail.quote_start``, ``signature_start``).
 
-A quote starts at the first of these lines, looked for after the first
-non-blank line (a message that is all quote has no new part to mark):
+A quote starts at the first of these lines, looked for after the first line
+with text that is not itself quoted (a message that is all quote has no new
+part to mark):
 
-1. an attribution line ending in ``wrote:`` and its translations
-   (``schrieb:``, ``a écrit :``, ``escribió:`` …), the line above joining it
-   when the attribution was wrapped;
+1. an attribution line: it ends in ``:`` and holds ``wrote`` or a
+   translation (``Am … schrieb Bob <b@example.com>:``, ``Le … a écrit :``);
+   when it is short (``wrote:`` alone) the line above is its start;
 2. an Outlook separator: ``-----Original Message-----`` and its
    translations, or a line of underscores followed by a ``From:`` line, or a
    ``From:`` line directly followed by ``Sent:``/``Date:``;
-3. a run of two or more ``>`` lines.
+3. two ``>`` lines in a row.
 
 A signature starts at the last ``-- `` line (RFC 3676 §4.3) before the quote,
-else at a "Sent from my …" line.
+else at the first "Sent from my …" line.
 
-At most ``MAX_SCANNED`` characters are looked at; each line once, with
-anchored patterns that have no two quantifiers matching the same text.
+Only the lines that can start a quote are looked at in Python: patterns
+anchored at line starts (no two quantifiers matching the same characters)
+find them, over at most ``MAX_SCANNED`` characters.
 """
 
 from __future__ import annotations
@@ -26,81 +28,106 @@ from __future__ import annotations
 import re
 
 MAX_SCANNED = 200_000
+MAX_ATTRIBUTION = 400
+"""Characters of an attribution line at most (two wrapped lines of a name and a date)."""
 
-# An attribution line ends in ":" and holds the verb ("wrote:", "Am … schrieb
-# Bob <b@example.com>:", "Le … a écrit :"): checked with ``in``, no pattern.
 _VERBS = (
     *("wrote", "schrieb", "a écrit", "escribió", "scrisse", "ha scritto", "schreef"),
     *("escreveu", "napisał", "написал", "kirjoitti", "skrev", "írta"),
 )
-MAX_ATTRIBUTION = 400
-"""Characters of an attribution line at most (two wrapped lines of a name and a date)."""
+_COLON_END = re.compile(r":[ \t\r]*$", re.MULTILINE)
+_CANDIDATE = re.compile(
+    r"^(?:>|[ \t>]*-{2}|_{10}|\*?(?:from|von|de|da|van)\*?[ \t]?:)", re.M | re.I
+)
+_FIRST_TEXT = re.compile(r"^[ \t]*[^\s>]", re.MULTILINE)
 _ORIGINAL = re.compile(
-    r"[\s>]*-{2,}\s?(?:original message|ursprüngliche nachricht|message d'origine"
+    r"[ \t>]*-{2,}[ \t]?(?:original message|ursprüngliche nachricht|message d'origine"
     r"|mensaje original|messaggio originale|oorspronkelijk bericht|forwarded message"
-    r"|weitergeleitete nachricht)\s?-{2,}",
+    r"|weitergeleitete nachricht)[ \t]?-{2,}",
     re.IGNORECASE,
 )
-_UNDERSCORES = re.compile(r"_{10,}\s*")
-_HEADER_FROM = re.compile(r"\*?(?:from|von|de|da|van)\*?\s?:", re.IGNORECASE)
+_UNDERSCORES = re.compile(r"_{10,}[ \t\r]*")
+_HEADER_FROM = re.compile(r"\*?(?:from|von|de|da|van)\*?[ \t]?:", re.IGNORECASE)
 _HEADER_NEXT = re.compile(
-    r"\*?(?:sent|date|gesendet|datum|envoyé|enviado|inviato|verzonden)\*?\s?:", re.IGNORECASE
+    r"\*?(?:sent|date|gesendet|datum|envoyé|enviado|inviato|verzonden)\*?[ \t]?:", re.IGNORECASE
 )
-_MOBILE = re.compile(r"(?:sent from my|von meinem|envoyé de mon|enviado desde mi)\s", re.I)
+_SIGNATURE = re.compile(r"^--[ ]?\r?$", re.MULTILINE)
+_MOBILE = re.compile(
+    r"^(?:sent from my|von meinem|envoyé de mon|enviado desde mi)[ \t]", re.M | re.I
+)
 
 
 def markers(text: str) -> tuple[int | None, int | None]:
     """(offset of the quote, offset of the signature) in ``text``; None where there is none."""
     scanned = text[:MAX_SCANNED]
-    lines = scanned.split("\n")
-    offsets: list[int] = []
-    pos = 0
-    for line in lines:
-        offsets.append(pos)
-        pos += len(line) + 1
-    quote_line = _quote_line(lines)
-    end = quote_line if quote_line is not None else len(lines)
+    quote = _quote(scanned)
+    end = len(scanned) if quote is None else quote
     signature = None
-    for index in range(end - 1, 0, -1):
-        line = lines[index].rstrip("\r")
-        if line in ("-- ", "--"):
-            signature = offsets[index]
-            break
+    for match in _SIGNATURE.finditer(scanned, 1, end):
+        signature = match.start()
     if signature is None:
-        for index in range(1, end):
-            if _MOBILE.match(lines[index]):
-                signature = offsets[index]
-                break
-    return (offsets[quote_line] if quote_line is not None else None), signature
+        mobile = _MOBILE.search(scanned, 1, end)
+        signature = mobile.start() if mobile is not None else None
+    return quote, signature
 
 
-def _quote_line(lines: list[str]) -> int | None:
-    seen_text = False
-    for index, raw in enumerate(lines):
-        line = raw.rstrip("\r")
-        if not seen_text:
-            seen_text = bool(line.strip()) and not line.startswith(">")
+def _quote(text: str) -> int | None:
+    first = _FIRST_TEXT.search(text)
+    if first is None:
+        return None
+    floor = text.find("\n", first.start())
+    if floor < 0:
+        return None
+    floor += 1
+    best: int | None = None
+    for match in _COLON_END.finditer(text, floor):
+        start = text.rfind("\n", 0, match.start()) + 1
+        if start < floor:
             continue
-        following = lines[index + 1] if index + 1 < len(lines) else ""
+        line = text[start : match.end()]
         if _attribution(line):
-            above = lines[index - 1].strip() if index > 0 else ""
-            if above and len(line.strip()) < 25 and index > 1:
-                return index - 1  # "On Mon … John Smith <j@example.com>" / "wrote:"
-            return index
-        if "--" in line[:12] and _ORIGINAL.match(line):
-            return index
-        if line.startswith("__") and _UNDERSCORES.fullmatch(line) and _HEADER_FROM.match(following):
-            return index
-        if ":" in line[:10] and _HEADER_FROM.match(line) and _HEADER_NEXT.match(following):
-            return index
-        if line.startswith(">") and following.startswith(">"):
-            return index
-    return None
+            best = _attribution_start(text, start, line, floor)
+            break
+    stop = len(text) if best is None else best
+    for match in _CANDIDATE.finditer(text, floor, stop):
+        start = match.start()
+        if _opens_quote(text, start):
+            return start
+    return best
 
 
 def _attribution(line: str) -> bool:
     """An attribution line (rule 1): ends in ":" and holds one of ``_VERBS``."""
-    if len(line) > MAX_ATTRIBUTION or not line.rstrip().endswith(":"):
+    if len(line) > MAX_ATTRIBUTION:
         return False
     lowered = line.lower()
     return any(verb in lowered for verb in _VERBS)
+
+
+def _attribution_start(text: str, start: int, line: str, floor: int) -> int:
+    """``wrote:`` alone on its line continues the line above it (a wrapped attribution)."""
+    if len(line.strip()) >= 25 or start - 1 <= floor:
+        return start
+    above_start = text.rfind("\n", 0, start - 1) + 1
+    above = text[above_start : start - 1]
+    return above_start if above.strip() and above_start >= floor else start
+
+
+def _opens_quote(text: str, start: int) -> bool:
+    """Does the line at ``start`` open a quote (rules 2 and 3)?"""
+    line = _line(text, start)
+    following = _line(text, start + len(line) + 1)
+    if line.startswith(">"):
+        return following.startswith(">")
+    if _ORIGINAL.match(line):
+        return True
+    if _UNDERSCORES.fullmatch(line):
+        return _HEADER_FROM.match(following) is not None
+    return _HEADER_FROM.match(line) is not None and _HEADER_NEXT.match(following) is not None
+
+
+def _line(text: str, start: int) -> str:
+    if start >= len(text):
+        return ""
+    end = text.find("\n", start)
+    return text[start : len(text) if end < 0 else end]
