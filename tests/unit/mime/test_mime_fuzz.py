@@ -21,6 +21,10 @@ def _check(mail: ParsedMail) -> None:
     assert isinstance(mail.body_text, str)
     assert len(mail.content_hash) == 64
     assert all(isinstance(defect, str) for defect in mail.defects)
+    for offset in (mail.quote_start, mail.signature_start):
+        assert offset is None or 0 <= offset <= len(mail.body_text)
+    assert all(a.filename for a in mail.attachments)  # every attachment has a name
+    assert mail.report is None or mail.report.kind in (None, "hard", "soft")
 
 
 @_FAST
@@ -51,6 +55,23 @@ _TOKENS = [
     b"charset=x-nope",
     b"=?utf-8?B?",
     b"filename*0*=",
+    b"=?utf-8?Q? a, b?=",
+    b"begin 644 a.bin\n",
+    b"\nend\n",
+    b"M86)C\n",
+    b"Content-Type: application/ms-tnef\n",
+    b'x\x9f>"',
+    b"Content-Type: message/rfc822\n",
+    b"Content-Type: text/plain; format=flowed; delsp=yes\n",
+    b" \n",
+    b"Sender: s@x.example\n",
+    b"From \n",
+    b"From: \n",
+    b"wrote:\n",
+    b"\n> ",
+    b"-- \n",
+    b"Content-Description: a.pdf\n",
+    b"Status: 4.2.2\nAction: delayed\n",
 ]
 
 
