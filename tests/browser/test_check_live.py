@@ -6,6 +6,7 @@ this site and nothing else (a violation would fail the test: see the `page` fixt
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -88,3 +89,16 @@ def test_a_good_server_step_by_step_with_its_certificate(
     expect(capabilities.locator("dt", has_text="Before STARTTLS")).to_have_count(1)
     expect(page.locator("#check li[data-step=mailbox]")).to_contain_text("0 messages")
     assert password not in page.content()
+
+
+def test_signed_out_meanwhile_the_button_leads_to_the_sign_in_page(
+    page: Page, served: Served, silent_port: int
+) -> None:
+    url = f"pop3://someone@127.0.0.1:{silent_port}"
+    served.app.channels.add(NewChannel("slow", url, Secret("pw-123456"), timeout=WAIT), check=False)
+    sign_in(page, served)
+    page.goto(served.url("/channels/slow"))
+    page.context.clear_cookies()
+    page.click("button:has-text('Test connection')")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    expect(page.locator("input[name=username]")).to_be_visible()

@@ -116,11 +116,12 @@ def _refusal(
     if method in _CHANGES and path.startswith("/api/"):
         kind = _kind(headers)
         wanted = _MESSAGE_TYPES if path in MESSAGE_PATHS else _JSON_TYPES
+        said = wanted[0].decode()
         if _API_UPLOADS.fullmatch(path):
-            wanted = (*_JSON_TYPES, _MULTIPART)
+            wanted, said = (*_JSON_TYPES, _MULTIPART), "application/json or multipart/form-data"
         has_body = declared not in (None, b"0") or b"transfer-encoding" in headers
         if has_body and kind not in wanted:
-            return 415, f"send the body as {wanted[0].decode()}"
+            return 415, f"send the body as {said}"
     return None
 
 

@@ -123,6 +123,10 @@
       credentials: "same-origin",
       headers: { "Accept": "application/x-ndjson" }
     }).then(function (response) {
+      if (response.redirected) {  // signed out meanwhile: the sign-in page, as a post would
+        window.location.assign(response.url);
+        return undefined;
+      }
       var kind = response.headers.get("content-type") || "";
       if (!response.ok || kind.indexOf("application/x-ndjson") !== 0 || !response.body) {
         return refused(view, response);
