@@ -27,7 +27,6 @@ from typing import Literal
 
 import nh3
 
-from postroom.mime import parse
 from postroom.mime.html import MAX_SANITIZED, html_to_text, sanitize_html
 from postroom.services.communications import CommunicationService
 
@@ -148,8 +147,8 @@ class MailFrames:
     ) -> FrameDocument | None:
         """The frame of the communication's HTML (None when it has none); an inline image
         is served at ``part_url(index)`` of its attachment."""
-        mail = parse(self.communications.raw(communication_id))
-        if mail.html is None:
+        mail = self.communications.messages.show(communication_id).mail  # parse's budget
+        if mail is None or mail.html is None:
             return None
         ids = content_ids({i: a.content_id for i, a in enumerate(mail.attachments)})
 
