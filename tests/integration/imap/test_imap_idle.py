@@ -32,14 +32,14 @@ def test_new_mail_is_polled_within_seconds_though_the_interval_is_an_hour(
     box = imap.box("idle", "--interval", "3600")
     proc = start_run(postroom.env, tmp_path / "run.log", workers=1)
     try:
-        assert _wait(lambda: postroom.channel(box.channel)["last_poll"] is not None, 20)
-        time.sleep(1.5)  # the watch's IDLE is up
+        assert _wait(lambda: postroom.channel(box.channel)["last_poll"] is not None, 40)
+        time.sleep(3)  # the watch's IDLE is up (a loaded machine takes a while to log in)
         postroom.stack.fill(box.address, 1)
         started = time.monotonic()
-        assert _wait(lambda: postroom.counts()["tickets"] == 1, 10), (
+        assert _wait(lambda: postroom.counts()["tickets"] == 1, 20), (
             tmp_path / "run.log"
         ).read_text()
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 20  # the interval is an hour
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
