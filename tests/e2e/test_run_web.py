@@ -266,3 +266,26 @@ def test_text_log_format_is_the_default_and_json_is_chosen_by_the_environment(
     beat = next(line for line in lines if line["event"] == "heartbeat")
     assert beat["level"] == "info" and beat["message"].startswith("idle: no channel")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", beat["ts"])
+
+
+def test_a_killed_web_process_is_started_again_on_the_same_socket(
+    sqlite_env: dict[str, str], tmp_path: Path, running: list[Running]
+) -> None:
+    port = free_port()
+    run = Running(sqlite_env, tmp_path / "run.log", "--listen", f"127.0.0.1:{port}")
+    running.append(run)
+    run.wait_for("postroom running")
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        assert http.get("/healthz").status_code == 200
+        [web] = [c for c in run.children() if _name(c) == "postroom-web"]
+        os.kill(web, signal.SIGKILL)
+        run.wait_for(rf"web process {web} exited \(code -9\); starting another in 1 s")
+        again = run.wait_for(r"web process (\d+) started", timeout=30)
+        assert http.get("/healthz").status_code == 200  # the port never closed meanwhile
+    assert _name(int(again.group(1))) == "postroom-web"
+    assert run.stop() < STOPPED_WITHIN
+    assert run.proc.returncode == 0, run.text()
+
+
+def _name(pid: int) -> str:
+    return Path(f"/proc/{pid}/comm").read_text().strip()

@@ -20,7 +20,7 @@ from postroom.cli.options import JsonOpt
 from postroom.cli.output import TerminalFormatter, echo, fail, print_json, shown
 from postroom.cli.progress import Progress
 from postroom.cli.state import current_app
-from postroom.cli.web import listening, preload_web, web_app
+from postroom.cli.web import listening, web_app
 from postroom.logging_format import JsonFormatter
 from postroom.runtime.process import ProcessOptions
 from postroom.runtime.service import Service
@@ -85,7 +85,6 @@ def register(app: typer.Typer) -> None:
         if not no_web:
             address, sock = listening(listen, settings.listen)
             web = WebOptions(sock, address, web_app)
-            preload_web()
         logs = functools.partial(configure_logging, chosen)
         logs()
         say = _sayer(chosen)

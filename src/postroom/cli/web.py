@@ -102,10 +102,3 @@ def listening(listen: str | None, default: str) -> tuple[str, socket.socket]:
             code=1,
         )
     return str(address), sock
-
-
-def preload_web() -> None:
-    """Import the web application in this process before `postroom run` forks its web
-    process, which then serves within a moment of "postroom running" instead of importing
-    its framework afterwards (seconds on a busy machine)."""
-    import postroom.web.app  # noqa: F401

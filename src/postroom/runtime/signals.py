@@ -18,6 +18,11 @@ Rules (each one a hang seen or possible otherwise):
 4. A worker ignores SIGINT: Ctrl-C at a terminal reaches the whole process group, and the
    parent, which hears it too, tells its workers with SIGTERM. A worker's first SIGTERM
    asks it to stop; if it does not, the parent's second signal (or its 30 s limit) kills it.
+5. A child is started with the stop signals held (`held`) and lets them through once its
+   own handlers are in place (`worker_signals`). A forked child inherits the parent's
+   handler and wakeup pipe: a SIGTERM reaching it before its own were installed (a stop
+   asked for while it was being started) was read by the parent as a second signal, and
+   the parent stopped at once (exit 143) instead of cleanly.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 log = logging.getLogger("postroom.run")
@@ -113,11 +118,24 @@ def stop_on_signals(stop: threading.Event) -> StopSignals:
 
 
 def worker_signals(stop: threading.Event) -> StopSignals:
-    """A worker: SIGTERM sets ``stop``; SIGINT is the parent's to hear (rule 4)."""
+    """A worker: SIGTERM sets ``stop``; SIGINT is the parent's to hear (rule 4); then the
+    signals held while it was started come through (rule 5)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signals = StopSignals(stop, (signal.SIGTERM,))
     signals.install()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPPING)
     return signals
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """Hold the stop signals in this thread while children are started (rule 5): each
+    child starts with them held; this thread gets its own mask back at the end."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def exit_now(signum: int, kill: Callable[[], None]) -> None:

@@ -9,7 +9,9 @@ on its own database connections); this process serves that socket with uvicorn.
 
 Signals follow `runtime.signals`: uvicorn's own handlers are not installed; SIGINT is
 the parent's to hear, the parent's SIGTERM sets the stop event, and a thread turns it
-into uvicorn's ``should_exit`` (open requests get `WebOptions.GRACE` seconds).
+into uvicorn's ``should_exit`` (open requests get `WebOptions.GRACE` seconds). Before
+the server runs (its framework imported in this process, so the pollers' parent starts
+no slower) a stop request ends the process at once: nothing is under way yet.
 
 The process is named ``postroom-web`` (``ps -o comm``, ``top``), the pollers keeping the
 interpreter's name, so a person (or a test) tells them apart.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import os
 import socket
 import threading
 import time
@@ -72,12 +75,22 @@ def web_worker(options: ProcessOptions, web: WebOptions) -> None:
     worker_signals(stop)
     _named(NAME)
     options.logs()
+    serving = threading.Event()
+    threading.Thread(target=_leave_unless_serving, args=(stop, serving), daemon=True).start()
     application = opened(stop)
     if application is None:
         return
     app = RequestLog(web.app(application))
-    if not stop.is_set():  # asked to stop while it was being built
-        serve_http(app, web.sock, stop, web.GRACE)
+    serving.set()
+    serve_http(app, web.sock, stop, web.GRACE)
+
+
+def _leave_unless_serving(stop: threading.Event, serving: threading.Event) -> None:
+    """A stop request before the server runs (while the framework is still being imported,
+    seconds on a busy machine): nothing is under way, so the process leaves at once."""
+    stop.wait()
+    if not serving.is_set():
+        os._exit(0)
 
 
 def _named(name: bytes) -> None:

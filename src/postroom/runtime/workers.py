@@ -18,6 +18,7 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 
 from postroom.runtime.process import ProcessOptions, worker
+from postroom.runtime.signals import held
 
 log = logging.getLogger("postroom.run")
 
@@ -56,8 +57,9 @@ class WorkerPool:
         self.slots: list[BaseProcess] = [
             fork.Process(target=t.target, args=t.args, daemon=True) for t in self.targets
         ]
-        for child in self.slots:
-            child.start()
+        with held():  # runtime.signals, rule 5
+            for child in self.slots:
+                child.start()
         self.started = [time.monotonic()] * len(self.slots)
         self.delays = [0.0] * len(self.slots)
 
@@ -75,7 +77,8 @@ class WorkerPool:
                         del due[slot]
                         kind = self.targets[slot]
                         again = spawn.Process(target=kind.target, args=kind.args, daemon=True)
-                        again.start()
+                        with held():
+                            again.start()
                         self.slots[slot], self.started[slot] = again, time.monotonic()
                         log.warning("%s process %s started", kind.name, again.pid)
                 elif not child.is_alive():
