@@ -5,7 +5,8 @@ that lives as long as the service does is here: waiting for the database at star
 (`startup`), the worker processes and their restarts (`workers`), the loop each
 process runs (`process`), what every tick does besides polling (`housekeeping`), the
 outbox's loop woken by every commit that queued replies (`sending`), SIGTERM/SIGINT
-(`signals`: the first asks to stop, a second stops at once), what the service says at
-start (`welcome`) and when idle (`heartbeat`). The work itself — polling, handling, sending — is the
+(`signals`: the first asks to stop, a second stops at once), the HTTP service in a
+process of its own (`web_process`), what the service says at start (`welcome`) and when
+idle (`heartbeat`). The work itself — polling, handling, sending — is the
 services', built by `postroom.bootstrap`.
 """
