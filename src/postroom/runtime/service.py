@@ -15,6 +15,7 @@ import threading
 from postroom.runtime.process import ProcessOptions, serve
 from postroom.runtime.signals import exit_now
 from postroom.runtime.startup import opened
+from postroom.runtime.web_process import NAME as WEB_NAME
 from postroom.runtime.web_process import WebOptions, web_worker
 from postroom.runtime.welcome import Started
 from postroom.runtime.workers import Slot, WorkerPool
@@ -57,7 +58,11 @@ class Service:
 
     def start(self) -> WorkerPool:
         """Fork the workers (before any thread of this process runs)."""
-        web = () if self.web is None else (Slot("web", web_worker, (self.options, self.web)),)
+        web = (
+            ()
+            if self.web is None
+            else (Slot("web", web_worker, (self.options, self.web), title=WEB_NAME),)
+        )
         self.workers = WorkerPool(self.options.processes - 1, self.options, self.stop, web)
         return self.workers
 

@@ -22,8 +22,6 @@ string (a sign-up link's token is there), status and milliseconds.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import logging
 import os
 import socket
@@ -35,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from postroom.bootstrap import App
+from postroom.runtime.naming import named
 from postroom.runtime.process import ProcessOptions
 from postroom.runtime.signals import worker_signals
 from postroom.runtime.startup import opened
@@ -49,7 +48,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 NAME = b"postroom-web"
 """The web process's name as the system shows it."""
-_PR_SET_NAME = 15
 _PATH_SHOWN = 200
 """Characters of a request's path in its log line at most."""
 
@@ -73,7 +71,7 @@ def web_worker(options: ProcessOptions, web: WebOptions) -> None:
     """The target of the web process: its signals, its logging, then serve until stopped."""
     stop = threading.Event()
     worker_signals(stop)
-    _named(NAME)
+    named(NAME)  # a spawned replacement (a forked one was born with the name)
     options.logs()
     serving = threading.Event()
     threading.Thread(target=_leave_unless_serving, args=(stop, serving), daemon=True).start()
@@ -91,12 +89,6 @@ def _leave_unless_serving(stop: threading.Event, serving: threading.Event) -> No
     stop.wait()
     if not serving.is_set():
         os._exit(0)
-
-
-def _named(name: bytes) -> None:
-    """Name this process (Linux; elsewhere it keeps its name)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)
 
 
 def serve_http(app: ASGIApp, sock: socket.socket, stop: threading.Event, grace: float) -> None:

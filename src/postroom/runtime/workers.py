@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 
+from postroom.runtime.naming import naming_children
 from postroom.runtime.process import ProcessOptions, worker
 from postroom.runtime.signals import held
 
@@ -26,10 +27,18 @@ log = logging.getLogger("postroom.run")
 class Slot:
     """One process the pool keeps running: what it is called in the log, its target."""
 
-    def __init__(self, name: str, target: Callable[..., None], args: tuple[object, ...]) -> None:
+    def __init__(
+        self,
+        name: str,
+        target: Callable[..., None],
+        args: tuple[object, ...],
+        title: bytes | None = None,
+    ) -> None:
         self.name = name
         self.target = target
         self.args = args
+        self.title = title
+        """The process's name as the system shows it (None: the parent's)."""
 
 
 class WorkerPool:
@@ -58,8 +67,9 @@ class WorkerPool:
             fork.Process(target=t.target, args=t.args, daemon=True) for t in self.targets
         ]
         with held():  # runtime.signals, rule 5
-            for child in self.slots:
-                child.start()
+            for kind, child in zip(self.targets, self.slots, strict=True):
+                with naming_children(kind.title):
+                    child.start()
         self.started = [time.monotonic()] * len(self.slots)
         self.delays = [0.0] * len(self.slots)
 
