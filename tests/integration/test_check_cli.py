@@ -42,7 +42,8 @@ def test_json_is_the_documented_contract_and_exit_0(mailstack: Mailstack) -> Non
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"url", "ok", "steps"} and data["ok"] is True
+    assert set(data) == {"url", "ok", "complete", "untested", "steps"} and data["ok"] is True
+    assert data["complete"] is True and data["untested"] == []
     assert data["url"] == url
     assert [s["name"] for s in data["steps"]] == [
         "dns", "tcp", "tls", "certificate", "greeting", "capabilities", "auth", "mailbox",
