@@ -32,6 +32,8 @@ def channel_json(channel: ChannelRecord) -> dict[str, Any]:
         "next_poll": iso(channel.next_poll),
         "last_check_ok": channel.last_check_ok,
         "smtp_url": channel.smtp_url,
+        "folder": channel.folder or ("INBOX" if channel.url.startswith("imap") else None),
+        "after": channel.after or "delete",
     }
 
 
