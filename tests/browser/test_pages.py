@@ -100,6 +100,13 @@ def test_the_unhandled_list_says_why(page: Page, serve: Callable[..., Served]) -
     expect(row).to_contain_text("Where does this go?")
     expect(row).to_contain_text("carol@customer.test")
     expect(page.locator(".tiles, main")).to_contain_text("An admin adds a route")
+    row.locator("button", has_text="Retry").click()  # no route yet: still waiting
+    expect(page.locator(".flash.error")).to_contain_text("still unhandled")
+    served.app.routes.add("nobody@example.com", "Acme", "Query", "desk")
+    page.locator("tbody tr button", has_text="Retry").click()
+    expect(page.locator(".flash.ok")).to_contain_text("handled (new_ticket)")
+    expect(page.locator(".empty")).to_have_text("No unhandled mail.")
+    assert served.app.quarantine.unhandled() == []
 
 
 def test_the_outbox_cancels_and_retries(page: Page, served: Served) -> None:

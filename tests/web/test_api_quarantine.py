@@ -75,3 +75,20 @@ def test_an_agent_lists_the_unhandled(web: Web) -> None:
     assert [m["id"] for m in listed.json()] == rows
     assert all(m["status"] == "unhandled" for m in listed.json())
     assert web.client.get("/api/v1/quarantine", headers=web.agent()).json() == []
+
+
+def test_an_agent_retries_unhandled_mail_once_its_route_exists(web: Web) -> None:
+    [row] = [web.app.ingest.ingest(_mail(7, "sales@example.org")).message_row]
+    _is_problem(web.client.post(f"/api/v1/unhandled/{row}/retry"), 401)
+    still = web.client.post(f"/api/v1/unhandled/{row}/retry", headers=web.agent())
+    assert still.status_code == 200 and still.json()["outcome"] == "unhandled"
+    web.app.routes.add("sales@example.org", "C", "K", "sales")
+    handled = web.client.post(f"/api/v1/unhandled/{row}/retry", headers=web.agent())
+    assert handled.status_code == 200 and handled.json()["outcome"] == "new_ticket"
+    assert web.app.quarantine.unhandled() == []
+    [ticket] = handled.json()["work_items"]
+    history = web.app.items().show(ticket["reference"]).history
+    assert [(e.cause, e.actor) for e in history if e.field == "unhandled"] == [("user", "bob")]
+    again = web.client.post(f"/api/v1/unhandled/{row}/retry", headers=web.agent())
+    assert "not unhandled" in str(_is_problem(again, 409)["detail"])
+    _is_problem(web.client.post("/api/v1/unhandled/999/retry", headers=web.agent()), 404)

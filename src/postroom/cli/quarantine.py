@@ -1,4 +1,4 @@
-"""Inbound mail that needs a person: `quarantine list|retry`, `unhandled list`."""
+"""Inbound mail that needs a person: `quarantine list|retry`, `unhandled list|retry`."""
 
 from __future__ import annotations
 
@@ -51,6 +51,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Handle a quarantined message again."""
         decision = decision_json(current_app().quarantine.retry(message_id))
+        if as_json:
+            print_json(decision)
+        else:
+            echo(f"{message_id}: {decision['outcome']} ({decision['rule']})")
+
+    @unhandled_app.command("retry")
+    def unhandled_retry(
+        message_id: Annotated[int, typer.Argument(metavar="ID")], as_json: JsonOpt = False
+    ) -> None:
+        """Handle an unhandled message again (after adding the route for its address)."""
+        decision = decision_json(current_app().quarantine.retry_unhandled(message_id))
         if as_json:
             print_json(decision)
         else:

@@ -257,8 +257,14 @@ class IngestService:
                 return error_text(exc)
         return error
 
-    def handle_stored(self, message_row: int) -> IngestResult:
-        """Handle an arrival again (quarantine retry): same row, a new attempt."""
+    def handle_stored(
+        self, message_row: int, waiting: MessageStatus = MessageStatus.QUARANTINED
+    ) -> IngestResult:
+        """Handle an arrival again (a retry from quarantine, or of unhandled mail once a
+        route exists): same row, a new attempt, only while it is still ``waiting``. A
+        failure puts it in quarantine with the new error. A person asks for it, often
+        right after changing a route: the configuration is read afresh, not from the cache."""
+        self._config_cache = None
         now = self.clock()
         with self.storage.reading() as uow:
             row = uow.messages.get(message_row)
@@ -269,7 +275,7 @@ class IngestService:
         else:
             try:
                 with self.storage.writing() as uow:
-                    if not uow.messages.take_quarantined(message_row):
+                    if not uow.messages.take_in(message_row, waiting):
                         return _known(uow.messages.get(message_row))  # another retry's
                     return self._handle(uow, mail, message_row, now, channel_id=row.channel_id)
             except NotMail as exc:
@@ -277,7 +283,7 @@ class IngestService:
             except Exception as exc:  # noqa: BLE001 - stays in quarantine with the new error
                 error = error_text(exc)
         with self.storage.writing() as uow:
-            if not uow.messages.take_quarantined(message_row):
+            if not uow.messages.take_in(message_row, waiting):
                 return _known(uow.messages.get(message_row))
             uow.messages.set_outcome(
                 message_row,

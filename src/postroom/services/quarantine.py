@@ -29,20 +29,28 @@ class QuarantineService:
         """Handle a quarantined message again (same ledger row, a new attempt). Given the
         ``actor`` (a person, through the web), each item the handling created or updated
         says in its history that they asked for it."""
+        return self._again(message_row, MessageStatus.QUARANTINED, "quarantine", actor)
+
+    def retry_unhandled(self, message_row: int, actor: str | None = None) -> IngestResult:
+        """Handle an unhandled message again, once a route covers the address it came to
+        (or a work item it names exists): the Email Handler decides anew; with still no
+        route it stays unhandled. Recorded like `retry`."""
+        return self._again(message_row, MessageStatus.UNHANDLED, "unhandled", actor)
+
+    def _again(
+        self, message_row: int, waiting: MessageStatus, where: str, actor: str | None
+    ) -> IngestResult:
         with self.storage.reading() as uow:
             row = uow.messages.get(message_row)
-        if row.status != MessageStatus.QUARANTINED:
-            raise UserError(f"message {message_row} is not in quarantine ({row.status})")
-        result = self.ingest.handle_stored(message_row)
+        if row.status != waiting:
+            state = "in quarantine" if waiting is MessageStatus.QUARANTINED else waiting.value
+            raise UserError(f"message {message_row} is not {state} ({row.status})")
+        result = self.ingest.handle_stored(message_row, waiting)
         if actor is not None and result.items:
-            cause = Cause(
-                "user", actor=actor, note=f"retried from quarantine: message {message_row}"
-            )
+            cause = Cause("user", actor=actor, note=f"retried from {where}: message {message_row}")
             with self.storage.writing() as uow:
                 for item in result.items:
-                    uow.items.record(
-                        item.id, "quarantine", "quarantined", "handled", cause, utcnow()
-                    )
+                    uow.items.record(item.id, where, waiting.value, "handled", cause, utcnow())
         return result
 
     def _in(self, status: MessageStatus) -> list[MessageRecord]:

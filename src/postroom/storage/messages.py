@@ -117,16 +117,17 @@ class MessageRepository:
         self._conn.execute(_UPDATE, {"_row": message_row_id, **values})
 
     def take_quarantined(self, message_row_id: int) -> bool:
-        """Whether this row is in quarantine, holding it so until the unit ends (a row
-        lock on PostgreSQL, the writer's turn on SQLite): of two retries of one message,
-        the second finds it handled and handles it no more."""
+        """`take_in` quarantine."""
+        return self.take_in(message_row_id, MessageStatus.QUARANTINED)
+
+    def take_in(self, message_row_id: int, status: MessageStatus) -> bool:
+        """Whether this row is in ``status`` (quarantined, unhandled), holding it so until
+        the unit ends (a row lock on PostgreSQL, the writer's turn on SQLite): of two
+        retries of one message, the second finds it handled and handles it no more."""
         still = (
             update(messages)
-            .where(
-                messages.c.id == message_row_id,
-                messages.c.status == MessageStatus.QUARANTINED.value,
-            )
-            .values(status=MessageStatus.QUARANTINED.value)
+            .where(messages.c.id == message_row_id, messages.c.status == status.value)
+            .values(status=status.value)
         )
         return self._conn.execute(still).rowcount == 1
 

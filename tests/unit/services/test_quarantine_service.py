@@ -70,3 +70,40 @@ def test_a_retry_of_a_message_another_retry_handled_files_it_no_more(
     with storage.reading() as uow:
         assert len(uow.items.all()) == 1
         assert uow.messages.get(failed.message_row).status == "handled"
+
+
+def test_unhandled_mail_is_handled_again_once_a_route_covers_its_address(
+    storage: Storage,
+) -> None:
+    """Policy ``unhandled``: mail to an address without a route waits (rule N3); once an
+    admin adds the route, a retry opens the Ticket that address's route says, recorded as
+    asked by the person; a second retry finds nothing to do."""
+    from dataclasses import replace
+
+    from postroom.domain.ports import HandlerSettings, UnroutedPolicy
+    from postroom.domain.routes import Route
+    from postroom.services.ingest import IngestService
+    from unit.services.mail_fakes import NOW, SENDER
+
+    settings = replace(HandlerSettings(), unrouted_policy=UnroutedPolicy.UNHANDLED)
+    ingest = IngestService(storage, settings, SENDER, clock=lambda: NOW)
+    quarantine = QuarantineService(storage, ingest)
+    waiting = ingest.ingest(make_mail(to="sales@example.com"))
+    assert waiting.outcome is Outcome.UNHANDLED
+    [listed] = quarantine.unhandled()
+    still = quarantine.retry_unhandled(listed.id, actor="ada")
+    assert still.outcome is Outcome.UNHANDLED and not still.items  # no route yet
+    with storage.writing() as uow:
+        uow.config.add_route(Route("sales@example.com", "Acme", "Sales", "sales"), NOW)
+    handled = quarantine.retry_unhandled(listed.id, actor="ada")
+    assert handled.outcome is Outcome.NEW_TICKET and handled.message_row == listed.id
+    assert quarantine.unhandled() == []
+    with storage.reading() as uow:
+        [item] = uow.items.all()
+        assert item.queue == "sales"
+        history = uow.items.history(item.id)
+    assert any(e.actor == "ada" and "unhandled" in (e.note or "") for e in history)
+    with pytest.raises(UserError, match="is not unhandled"):
+        quarantine.retry_unhandled(listed.id)
+    with pytest.raises(UserError, match="is not in quarantine"):
+        quarantine.retry(listed.id)

@@ -80,3 +80,17 @@ def list_unhandled(
     """Messages that matched no work item and no route (policy ``unhandled``), oldest
     first, paged by id."""
     return _listed(app.quarantine.unhandled(), paging, request, response)
+
+
+@router.post(
+    "/api/v1/unhandled/{message_id}/retry",
+    response_model=dict[str, Any],
+    responses=responses(404, 409),
+)
+def retry_unhandled(message_id: RowId, user: SignedIn, app: Postroom) -> dict[str, Any]:
+    """Handle an unhandled message again, after a route for its address was added
+    (``unhandled retry --json``): the decision as ``ingest --json`` prints it (still
+    ``unhandled`` without a route); 409 when it is not unhandled (any more)."""
+    with judged(state=True):
+        result = app.quarantine.retry_unhandled(message_id, actor=user.name)
+    return decision_json(result)

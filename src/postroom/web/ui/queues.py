@@ -66,6 +66,27 @@ def unhandled(request: Request, app: Postroom, visitor: Browser) -> HTMLResponse
     )
 
 
+@router.post("/unhandled/{message_id}/retry")
+def retry_unhandled(message_id: Id, app: Postroom, visitor: Posted) -> Response:
+    try:
+        result = app.quarantine.retry_unhandled(message_id, actor=visitor.principal.name)
+    except UserError as exc:
+        return redirect("/unhandled", str(exc), error=True)
+    if result.error:
+        return redirect(
+            "/unhandled", f"Message {message_id} failed: {_cause(result.error)}", error=True
+        )
+    refs = ", ".join(item.reference for item in result.items)
+    if not refs:
+        return redirect(
+            "/unhandled",
+            f"Message {message_id} is still unhandled ({result.outcome.value}): "
+            "no route covers the address it was sent to.",
+            error=True,
+        )
+    return redirect("/unhandled", f"Message {message_id} handled ({result.outcome.value}): {refs}.")
+
+
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox(
     request: Request,
