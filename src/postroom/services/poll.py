@@ -225,6 +225,9 @@ class PollService:
                 batch.add(info.number, Arrival(raw, channel.id, info.uid))
                 full = batch.full(self.batch_messages, self.BATCH_BYTES, self.BATCH_SECONDS)
                 if full and not self._flush(batch, session, report, round_):
+                    # Stopped while the batch was parsed, or the database went away: the
+                    # messages not retrieved yet stay on the server too.
+                    report.remaining += len(fresh) - index - 1
                     break
             at = -1
             if batch.pending:
