@@ -3,6 +3,7 @@ response carries the security headers; bodies are limited while they stream in."
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import anyio
@@ -112,7 +113,12 @@ def test_a_streamed_body_is_refused_at_the_first_chunk_past_the_limit(web: Web) 
         "server": ("testserver", 80),
         "state": {},
     }
-    anyio.run(app, scope, receive, send)
+    # A thread of its own: in a worker that ran the browser tests, Playwright's event loop
+    # is running in this one, and anyio refuses to start a second loop beside it.
+    runner = threading.Thread(target=anyio.run, args=(app, scope, receive, send))
+    runner.start()
+    runner.join(60)
+    assert not runner.is_alive()
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413
     assert received == 17  # 16 chunks are 1 MiB: the 17th is one byte too many
     assert b"problem" in dict(sent[0]["headers"])[b"content-type"]
