@@ -21,12 +21,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
 from postroom.errors import StorageConflictError, StorageError, StorageUnavailableError
-from postroom.storage.accounts import AccountRepository
 from postroom.storage.blobs import FileBlobStore, StagedBlobs
 from postroom.storage.channels import ChannelRepository
 from postroom.storage.communications import CommunicationRepository
@@ -40,8 +40,11 @@ from postroom.storage.outbox import OutboxRepository
 from postroom.storage.polls import PollRepository
 from postroom.storage.sending import SendingRepository
 from postroom.storage.servers import ServerRepository
-from postroom.storage.tallies import TallyRepository
 from postroom.storage.workitems import ItemRepository
+
+if TYPE_CHECKING:  # imported on first use: ingest and poll need neither (start-up)
+    from postroom.storage.accounts import AccountRepository
+    from postroom.storage.tallies import TallyRepository
 
 
 class UnitOfWork:
@@ -89,6 +92,8 @@ class UnitOfWork:
 
     @cached_property
     def accounts(self) -> AccountRepository:
+        from postroom.storage.accounts import AccountRepository
+
         return AccountRepository(self.conn)
 
     @cached_property
@@ -126,6 +131,8 @@ class UnitOfWork:
     @cached_property
     def tallies(self) -> TallyRepository:
         """Counts for the overview and `/metrics` (storage/tallies.py)."""
+        from postroom.storage.tallies import TallyRepository
+
         return TallyRepository(self.conn)
 
     @cached_property
