@@ -5,6 +5,7 @@ the traceback, Retry), ``/unhandled`` (matched no item and no route: why) and ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from postroom.errors import UserError
 from postroom.records.statuses import OutboxStatus
+from postroom.services.ingest import IngestResult
 from postroom.web.auth import Postroom
 from postroom.web.ui.pages import Browser, Posted, page, redirect, serves
 
@@ -39,17 +41,7 @@ def quarantine(request: Request, app: Postroom, visitor: Browser) -> HTMLRespons
 
 @router.post("/quarantine/{message_id}/retry")
 def retry_quarantined(message_id: Id, app: Postroom, _: Posted) -> Response:
-    try:
-        result = app.quarantine.retry(message_id)
-    except UserError as exc:
-        return redirect("/quarantine", str(exc), error=True)
-    if result.error:
-        return redirect(
-            "/quarantine", f"Message {message_id} failed again: {_cause(result.error)}", error=True
-        )
-    refs = ", ".join(item.reference for item in result.items)
-    done = f"Message {message_id} handled ({result.outcome.value})" + (f": {refs}" if refs else "")
-    return redirect("/quarantine", done + ".")
+    return _retried("/quarantine", message_id, lambda: app.quarantine.retry(message_id))
 
 
 @router.get("/unhandled", response_class=HTMLResponse)
@@ -68,23 +60,34 @@ def unhandled(request: Request, app: Postroom, visitor: Browser) -> HTMLResponse
 
 @router.post("/unhandled/{message_id}/retry")
 def retry_unhandled(message_id: Id, app: Postroom, visitor: Posted) -> Response:
+    name = visitor.principal.name
+    return _retried(
+        "/unhandled", message_id, lambda: app.quarantine.retry_unhandled(message_id, actor=name)
+    )
+
+
+def _retried(back: str, message_id: int, retry: Callable[[], IngestResult]) -> Response:
+    """``back`` with what a retry of the message did: failed again, still waiting
+    (unhandled: no route yet), or handled with the items it made or changed."""
     try:
-        result = app.quarantine.retry_unhandled(message_id, actor=visitor.principal.name)
+        result = retry()
     except UserError as exc:
-        return redirect("/unhandled", str(exc), error=True)
+        return redirect(back, str(exc), error=True)
     if result.error:
         return redirect(
-            "/unhandled", f"Message {message_id} failed: {_cause(result.error)}", error=True
+            back, f"Message {message_id} failed again: {_cause(result.error)}", error=True
         )
+    outcome = result.outcome.value
     refs = ", ".join(item.reference for item in result.items)
-    if not refs:
+    if outcome == "unhandled" and back == "/unhandled":
         return redirect(
-            "/unhandled",
-            f"Message {message_id} is still unhandled ({result.outcome.value}): "
+            back,
+            f"Message {message_id} is still unhandled ({outcome}): "
             "no route covers the address it was sent to.",
             error=True,
         )
-    return redirect("/unhandled", f"Message {message_id} handled ({result.outcome.value}): {refs}.")
+    done = f"Message {message_id} handled ({outcome})"
+    return redirect(back, f"{done}: {refs}." if refs else f"{done}.")
 
 
 @router.get("/outbox", response_class=HTMLResponse)
