@@ -52,6 +52,10 @@ class ChannelRecord:
     """IMAP: the folder polled (None: INBOX)."""
     after: str | None = None
     """What a poll does with stored mail: ``delete`` (None), ``keep``, ``move:FOLDER``."""
+    oauth_provider: str | None = None
+    """Set: the channel logs in with an OAuth2 access token of this provider's sign-in."""
+    token_expires: datetime | None = None
+    """When the stored access token expires (None: none stored, or no OAuth2)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,11 @@ class SmtpServerRecord:
     last_check: dict[str, Any] | None
     last_check_ok: bool | None
     created_at: datetime
+    mechanism: str | None = None
+    """``xoauth2`` or ``oauthbearer`` with an OAuth2 sign-in; None: PLAIN or LOGIN."""
+    oauth_provider: str | None = None
+    """Set: the server is logged in to with an OAuth2 access token of this provider's."""
+    token_expires: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +97,12 @@ class ServerRecord:
     authzid: str | None
     ca_file: str | None
     timeout_s: int
+    mechanism: str | None = None
+    """``xoauth2`` or ``oauthbearer``: log in with the access token of the sign-in below."""
+    oauth_owner: str | None = None
+    """Whose OAuth2 sign-in gives the access token: ``channel`` or ``smtp`` (None: a
+    password)."""
+    oauth_owner_id: int | None = None
 
 
 class Role(StrEnum):

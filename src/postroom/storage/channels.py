@@ -17,9 +17,15 @@ from sqlalchemy.exc import IntegrityError
 
 from postroom.errors import NotFoundError, UserError
 from postroom.records.config import ChannelRecord
-from postroom.storage.tables import channels, messages
+from postroom.storage.tables import channels, messages, oauth_grants
 
 _UPDATE = update(channels).where(channels.c.id == bindparam("_id"))
+_WITH_GRANT = select(
+    channels,
+    oauth_grants.c.provider.label("oauth_provider"),
+    oauth_grants.c.expires_at.label("token_expires"),
+).select_from(channels.outerjoin(oauth_grants, oauth_grants.c.channel_id == channels.c.id))
+"""A channel with its OAuth2 sign-in's provider and token expiry (NULL without one)."""
 
 
 class ChannelRepository:
@@ -71,20 +77,20 @@ class ChannelRepository:
         return self.by_id(int(channel_id))
 
     def get(self, name: str) -> ChannelRecord:
-        row = self._conn.execute(select(channels).where(channels.c.name == name)).first()
+        row = self._conn.execute(_WITH_GRANT.where(channels.c.name == name)).first()
         if row is None:
             raise NotFoundError(f"no channel {name!r} (see: postroom channel list)")
         return ChannelRecord(**row._mapping)
 
     def by_id(self, channel_id: int) -> ChannelRecord:
-        row = self._conn.execute(select(channels).where(channels.c.id == channel_id)).first()
+        row = self._conn.execute(_WITH_GRANT.where(channels.c.id == channel_id)).first()
         if row is None:
             raise NotFoundError(f"no channel with id {channel_id}")
         return ChannelRecord(**row._mapping)
 
     def all(self) -> list[ChannelRecord]:
         """Every channel, by name."""
-        rows = self._conn.execute(select(channels).order_by(channels.c.name))
+        rows = self._conn.execute(_WITH_GRANT.order_by(channels.c.name))
         return [ChannelRecord(**row._mapping) for row in rows]
 
     def addresses(self) -> dict[int, str | None]:

@@ -18,7 +18,16 @@ from sqlalchemy.exc import IntegrityError
 from postroom.errors import NotFoundError, UserError
 from postroom.net.connection import MailUrl
 from postroom.records.config import ServerRecord, SmtpServerRecord
-from postroom.storage.tables import channels, smtp_servers
+from postroom.storage.tables import channels, oauth_grants, smtp_servers
+
+_WITH_GRANT = select(
+    smtp_servers,
+    oauth_grants.c.provider.label("oauth_provider"),
+    oauth_grants.c.expires_at.label("token_expires"),
+).select_from(
+    smtp_servers.outerjoin(oauth_grants, oauth_grants.c.smtp_server_id == smtp_servers.c.id)
+)
+"""A server with its OAuth2 sign-in's provider and token expiry (NULL without one)."""
 
 
 class ServerRepository:
@@ -39,6 +48,7 @@ class ServerRepository:
         send_as: bool = False,
         is_default: bool = False,
         enabled: bool = False,
+        mechanism: str | None = None,
     ) -> SmtpServerRecord:
         """A new server, disabled until its connection check passes (or it is forced on);
         ``enabled`` is for tests and benchmarks that send at once. A new default server
@@ -59,6 +69,7 @@ class ServerRepository:
                         enabled=enabled,
                         timeout_s=30,
                         created_at=now,
+                        mechanism=mechanism,
                     )
                 )
         except IntegrityError as exc:
@@ -66,14 +77,14 @@ class ServerRepository:
         return self.get(name)
 
     def get(self, name: str) -> SmtpServerRecord:
-        row = self._conn.execute(select(smtp_servers).where(smtp_servers.c.name == name)).first()
+        row = self._conn.execute(_WITH_GRANT.where(smtp_servers.c.name == name)).first()
         if row is None:
             raise NotFoundError(f"no SMTP server {name!r} (see: postroom smtp list)")
         return SmtpServerRecord(**row._mapping)
 
     def all(self) -> list[SmtpServerRecord]:
         """Every configured server, by name."""
-        rows = self._conn.execute(select(smtp_servers).order_by(smtp_servers.c.name))
+        rows = self._conn.execute(_WITH_GRANT.order_by(smtp_servers.c.name))
         return [SmtpServerRecord(**row._mapping) for row in rows]
 
     def set_enabled(self, name: str, enabled: bool) -> None:
@@ -85,7 +96,8 @@ class ServerRepository:
 
     def change(self, name: str, values: dict[str, Any]) -> SmtpServerRecord:
         """Change settings in place (`postroom smtp set`): url, password_enc, authzid,
-        ca_file, send_as, is_default (a new default takes the old one's place), enabled."""
+        ca_file, send_as, is_default (a new default takes the old one's place), enabled,
+        mechanism."""
         unknown = set(values) - {
             "url",
             "password_enc",
@@ -94,6 +106,7 @@ class ServerRepository:
             "send_as",
             "is_default",
             "enabled",
+            "mechanism",
         }
         if unknown:
             raise ValueError(f"not a changeable SMTP server setting: {sorted(unknown)}")
@@ -125,6 +138,7 @@ class ServerRepository:
             .limit(1)
         ).first()
         if channel is not None:
+            oauth = channel.mechanism in _OAUTH
             return ServerRecord(
                 name=f"channel:{channel.name}",
                 url=channel.smtp_url,
@@ -133,6 +147,9 @@ class ServerRepository:
                 authzid=channel.authzid,
                 ca_file=channel.ca_file,
                 timeout_s=channel.timeout_s,
+                mechanism=channel.mechanism if oauth else None,
+                oauth_owner="channel" if oauth else None,
+                oauth_owner_id=channel.id if oauth else None,
             )
         enabled = select(smtp_servers).where(smtp_servers.c.enabled.is_(True))
         row = self._conn.execute(
@@ -152,4 +169,11 @@ class ServerRepository:
             authzid=row.authzid,
             ca_file=row.ca_file,
             timeout_s=row.timeout_s,
+            mechanism=row.mechanism,
+            oauth_owner="smtp" if row.mechanism in _OAUTH else None,
+            oauth_owner_id=row.id if row.mechanism in _OAUTH else None,
         )
+
+
+_OAUTH = ("xoauth2", "oauthbearer")
+"""Login mechanisms that take an OAuth2 access token (of the owner's sign-in)."""

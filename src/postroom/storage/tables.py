@@ -117,6 +117,8 @@ smtp_servers = Table(
     Column("last_check", RemoteJSON),
     Column("last_check_ok", Boolean),
     Column("created_at", DateTime, nullable=False),
+    Column("mechanism", String(20)),
+    # xoauth2 or oauthbearer with an OAuth2 sign-in (oauth_grants); NULL: PLAIN or LOGIN.
 )
 
 messages = Table(
@@ -192,6 +194,36 @@ imap_folders = Table(
     Column("uidvalidity", BigInteger, nullable=False),
     Column("last_uid", BigInteger, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+)
+
+oauth_grants = Table(
+    # An OAuth2 sign-in of one channel or one SMTP server (exactly one of the two ids): the
+    # provider and client, and the tokens, sealed (credentials.SecretBox) like passwords.
+    "oauth_grants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel_id", Integer, ForeignKey("channels.id", ondelete="CASCADE"), unique=True),
+    Column(
+        "smtp_server_id",
+        Integer,
+        ForeignKey("smtp_servers.id", ondelete="CASCADE"),
+        unique=True,
+    ),
+    Column("provider", String(20), nullable=False),
+    # microsoft, google or custom; token_url and device_url: custom's endpoints (NULL: the
+    # provider's own); tenant: microsoft's directory (NULL: common).
+    Column("tenant", String(200)),
+    Column("token_url", String(1000)),
+    Column("device_url", String(1000)),
+    Column("client_id", String(500), nullable=False),
+    Column("client_secret_enc", Text),
+    Column("scopes", Text),
+    # Space-separated; NULL: the provider's own.
+    Column("refresh_token_enc", Text),
+    Column("access_token_enc", Text),
+    Column("expires_at", DateTime),
+    Column("refreshed_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
 )
 
 work_items = Table(

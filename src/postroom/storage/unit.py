@@ -44,6 +44,7 @@ from postroom.storage.workitems import ItemRepository
 
 if TYPE_CHECKING:  # imported on first use: ingest and poll need neither (start-up)
     from postroom.storage.accounts import AccountRepository
+    from postroom.storage.oauth import GrantRepository
     from postroom.storage.tallies import TallyRepository
 
 
@@ -99,6 +100,13 @@ class UnitOfWork:
     @cached_property
     def outbox(self) -> OutboxRepository:
         return OutboxRepository(self.conn, self.deferred)
+
+    @cached_property
+    def grants(self) -> GrantRepository:
+        """OAuth2 sign-ins of channels and SMTP servers (storage/oauth.py)."""
+        from postroom.storage.oauth import GrantRepository
+
+        return GrantRepository(self.conn)
 
     # -- repositories: mail and work items (messages, items, communications) --------------
 
