@@ -15,9 +15,12 @@ from postroom.errors import UserError
 from postroom.net import sasl
 from postroom.net.connection import MailUrl
 from postroom.net.sasl import AuthMechanism
+from postroom.ports.mailbox import check_folder
 from postroom.render.checks import check_json, check_text, untested_steps
 from postroom.services.probe import check_url
 
+CheckMechanism = Literal["auto", "plain", "login", "xoauth2", "oauthbearer"]
+"""`check --mechanism`: how the check logs in (IMAP; ``user`` is POP3's and ``auto`` there)."""
 SaslChoice = Literal["plain", "login"]
 """`auth-string --mechanism`: the SASL mechanisms of `AuthMechanism` that a person can
 encode by hand (``auto`` needs a server to ask; POP3 ``user`` is not SASL)."""
@@ -67,6 +70,13 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="SMTP: send a test message to this address")
         ] = None,
         timeout: Annotated[float, typer.Option(help="seconds to wait for each answer")] = 10.0,
+        folder: Annotated[
+            str | None, typer.Option(help="IMAP: open this folder read-only (INBOX)")
+        ] = None,
+        mechanism: Annotated[
+            CheckMechanism,
+            typer.Option(help="IMAP login: xoauth2|oauthbearer take an access token as password"),
+        ] = "auto",
         json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     ) -> None:
         """Test a mail server: DNS, TCP, TLS, certificate, greeting, capabilities, login,
@@ -79,11 +89,28 @@ def register(app: typer.Typer) -> None:
             raise _usage("--send-to needs an smtp://, submission:// or smtps:// URL")
         if timeout <= 0:
             raise _usage("--timeout must be more than 0 seconds")
+        how = AuthMechanism(mechanism)
+        if mail_url.protocol != "imap" and (folder is not None or how is not AuthMechanism.AUTO):
+            raise _usage("--folder and --mechanism need an imap:// or imaps:// URL")
+        if folder is not None:
+            try:
+                check_folder(folder)
+            except UserError as exc:
+                raise _usage(str(exc)) from None
         if ca_file is not None and not ca_file.is_file():
             raise _usage(f"no CA file {ca_file}")
         password = read_password(password_env, password_stdin)
         try:
-            report = check_url(mail_url, password, authzid, ca_file, send_to, timeout)
+            report = check_url(
+                mail_url,
+                password,
+                authzid,
+                ca_file,
+                send_to,
+                timeout,
+                folder=folder,
+                mechanism=how,
+            )
         except UserError as exc:
             raise _usage(str(exc)) from None
         if json_output:

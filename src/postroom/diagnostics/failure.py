@@ -10,6 +10,7 @@ from __future__ import annotations
 import imaplib
 import smtplib
 import ssl
+from typing import Any
 
 from postroom.diagnostics.report import StepName
 from postroom.net.connection import FailureClass, MailUrl, Security, TlsProblem, classify
@@ -25,12 +26,19 @@ class StepFailure(Exception):
     set, overrides the class of the step that failed (`services.checks.failure_class`)."""
 
     def __init__(
-        self, error: str, hint: str | None = None, failure_class: FailureClass | None = None
+        self,
+        error: str,
+        hint: str | None = None,
+        failure_class: FailureClass | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(error)
         self.error = error
         self.hint = hint
         self.failure_class = failure_class
+        self.detail = detail or {}
+        """What the failed step found all the same (the folders there are, for a folder
+        that is not)."""
 
 
 class ServerSaid(Exception):

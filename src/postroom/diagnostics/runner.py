@@ -31,8 +31,9 @@ from postroom.diagnostics.pop3 import Pop3Session
 from postroom.diagnostics.report import CheckReport, Step, StepName
 from postroom.diagnostics.session import Session
 from postroom.diagnostics.submission import SmtpSession
+from postroom.net import sasl
 from postroom.net.connection import MailUrl, Security, tls_context
-from postroom.net.sasl import secret_forms
+from postroom.net.sasl import AuthMechanism, secret_forms
 
 T = TypeVar("T")
 Progress = Callable[[Step], None]
@@ -77,13 +78,20 @@ def run_check(
     ca_file: Path | None,
     send_to: str | None,
     timeout: float,
+    *,
+    folder: str | None = None,
+    mechanism: AuthMechanism = AuthMechanism.AUTO,
 ) -> CheckReport:
     """Check `url` step by step.  `password` None checks everything up to the login; `send_to`
-    (SMTP only) sends a test message there.  A CA file that cannot be read is a `UserError`."""
+    (SMTP only) sends a test message there.  A CA file that cannot be read is a `UserError`.
+    IMAP: ``folder`` (INBOX when None) is the folder the mailbox step opens read-only;
+    ``mechanism`` the login's (XOAUTH2 or OAUTHBEARER: ``password`` is an access token)."""
     context = tls_context(ca_file)
     report = CheckReport(str(url), [Step(name) for name in step_names(url)])
-    secrets = secret_forms(password, url.user, authzid) if password else []
+    secrets = _secret_forms(url, password, authzid) if password else []
     check = _Check(url, report, context, ca_file, timeout)
+    check.folder = folder or "INBOX"
+    check.mechanism = mechanism
     check.progress = _watcher(_PROGRESS.get(), report.url, secrets)
     try:
         check.run(password, authzid, send_to)
@@ -94,6 +102,15 @@ def run_check(
     if secrets:
         report.scrub(secrets)
     return report
+
+
+def _secret_forms(url: MailUrl, password: str, authzid: str | None) -> list[str]:
+    """Every form the password (or access token) could leak in, for scrubbing."""
+    forms = secret_forms(password, url.user, authzid)
+    user = url.user or ""
+    forms.append(sasl.encode(sasl.xoauth2(user, password)))
+    forms.append(sasl.encode(sasl.oauthbearer(user, password, url.host, url.port)))
+    return forms
 
 
 def _watcher(progress: Progress | None, url: str, secrets: list[str]) -> Progress | None:
@@ -131,6 +148,8 @@ class _Check:
         self.sock: Any = None
         self.session: Session | None = None
         self.progress: Progress | None = None
+        self.folder = "INBOX"
+        self.mechanism = AuthMechanism.AUTO
 
     # ------------------------------------------------------------------ steps
     def run(self, password: str | None, authzid: str | None, send_to: str | None) -> None:
@@ -261,16 +280,26 @@ class _Check:
             tls = session.starttls(context)
         return tls, "", {}
 
-    @staticmethod
     def _auth(
-        session: Session, user: str, password: str, authzid: str | None
+        self, session: Session, user: str, password: str, authzid: str | None
     ) -> tuple[None, str, dict[str, Any]]:
-        detail = {"user": user, **session.authenticate(user, password, authzid)}
+        if isinstance(session, ImapSession):
+            said = session.authenticate(user, password, authzid, self.mechanism)
+        elif self.mechanism in (AuthMechanism.XOAUTH2, AuthMechanism.OAUTHBEARER):
+            raise StepFailure(
+                f"the check logs in with {self.mechanism.value} over IMAP only",
+                "check an imap:// or imaps:// URL, or log in with a password",
+            )
+        else:
+            said = session.authenticate(user, password, authzid)
+        detail = {"user": user, **said}
         acting = f" for {authzid}" if authzid else ""
         return None, f"logged in as {user}{acting} ({detail['mechanism']})", detail
 
-    @staticmethod
-    def _mailbox(session: Pop3Session | ImapSession) -> tuple[None, str, dict[str, Any]]:
+    def _mailbox(self, session: Pop3Session | ImapSession) -> tuple[None, str, dict[str, Any]]:
+        if isinstance(session, ImapSession):
+            detail = session.mailbox(self.folder)
+            return None, f"{detail['folder']}: {detail['messages']} messages", detail
         detail = session.mailbox()
         return None, f"{detail['messages']} messages", detail
 
@@ -302,6 +331,8 @@ class _Check:
     def _fail(self, name: StepName, failure: StepFailure) -> Any:
         step = self.report.step(name)
         step.ok, step.error, step.hint = False, failure.error, failure.hint
+        if failure.detail:
+            step.detail = failure.detail
         step.failure_class = failure.failure_class
         self._ended(step)
         raise _Stopped

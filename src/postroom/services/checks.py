@@ -9,6 +9,7 @@ from typing import Protocol
 from postroom.credentials import Secret
 from postroom.diagnostics import CheckReport, StepName, run_check
 from postroom.net.connection import FailureClass, MailUrl
+from postroom.net.sasl import AuthMechanism
 
 _STEP_CLASS = {
     StepName.DNS: FailureClass.DNS,
@@ -42,11 +43,17 @@ def check_stored(
     send_to: str | None = None,
     timeout: float | None = None,
 ) -> CheckReport:
-    """`postroom check` with a stored channel's or SMTP server's settings."""
+    """`postroom check` with a stored channel's or SMTP server's settings: an IMAP channel's
+    folder is the one the mailbox step opens, its login mechanism the one the check uses."""
     ca = Path(row.ca_file) if row.ca_file else None
     seconds = float(timeout if timeout is not None else row.timeout_s)
     secret = password.reveal() if password else None
-    return run_check(MailUrl.parse(row.url), secret, row.authzid, ca, send_to, seconds)
+    url = MailUrl.parse(row.url)
+    folder: str | None = getattr(row, "folder", None)
+    mechanism = AuthMechanism(getattr(row, "mechanism", None) or "auto")
+    return run_check(
+        url, secret, row.authzid, ca, send_to, seconds, folder=folder, mechanism=mechanism
+    )
 
 
 def first_failure(report: CheckReport) -> str:

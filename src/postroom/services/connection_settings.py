@@ -47,5 +47,7 @@ def fix_options(report: CheckReport | None) -> str:
         return ""
     for step in report.steps:
         if step.ok is False:
+            if step.name is StepName.MAILBOX and "folders" in step.detail:
+                return "--folder NAME (a folder the server has)"
             return _FIX[step.name]
     return ""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from postroom.diagnostics import CheckReport, run_check
 from postroom.net.connection import MailUrl
+from postroom.net.sasl import AuthMechanism
 
 
 def check_url(
@@ -17,7 +18,14 @@ def check_url(
     ca_file: Path | None = None,
     send_to: str | None = None,
     timeout: float = 10.0,
+    *,
+    folder: str | None = None,
+    mechanism: AuthMechanism = AuthMechanism.AUTO,
 ) -> CheckReport:
-    """DNS, TCP, TLS, certificate, greeting, capabilities, login, then the mailbox (or, for
-    SMTP given ``send_to``, a test message); UserError for settings that cannot work."""
-    return run_check(url, password, authzid, ca_file, send_to, timeout)
+    """DNS, TCP, TLS, certificate, greeting, capabilities, login, then the mailbox (IMAP:
+    ``folder``, read-only) or, for SMTP given ``send_to``, a test message; UserError for
+    settings that cannot work. ``mechanism`` XOAUTH2 or OAUTHBEARER: ``password`` is an
+    OAuth2 access token."""
+    return run_check(
+        url, password, authzid, ca_file, send_to, timeout, folder=folder, mechanism=mechanism
+    )
