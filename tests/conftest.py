@@ -16,3 +16,7 @@ def _own_listen_address(monkeypatch: pytest.MonkeyPatch) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     monkeypatch.setenv("POSTROOM_LISTEN", f"127.0.0.1:{port}")
+
+
+# The test OAuth2 server (tests/servers/oauth): fixture `oauth_server`.
+pytest_plugins.append("support.oauth_server")

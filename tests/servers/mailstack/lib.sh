@@ -13,6 +13,10 @@ IMAPS_PORT=${MAILSTACK_IMAPS_PORT:-11993}
 SMTP_PORT=${MAILSTACK_SMTP_PORT:-11025}
 SUBMISSION_PORT=${MAILSTACK_SUBMISSION_PORT:-11587}
 SMTPS_PORT=${MAILSTACK_SMTPS_PORT:-11465}
+# The OAuth2 authorization server of the tests (tests/servers/oauth/server.py); Dovecot's
+# oauth2 passdb asks its introspection endpoint about bearer tokens.
+OAUTH_PORT=${MAILSTACK_OAUTH_PORT:-11080}
+OAUTH_SERVER=$(cd "$(dirname "${BASH_SOURCE[0]}")/../oauth" && pwd)/server.py
 
 # Bad-certificate listeners run beside the main ones: the same services on
 # main port + offset, each presenting one broken certificate.
@@ -74,3 +78,33 @@ postfix_pid() {
 }
 
 port_listening() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+
+# The OAuth2 server of this stack: from its pid file, else by "--state-dir $STATE" in its
+# command line (the checkout it was started from may be another one).
+oauth_pid() {
+  local p
+  p=$({ tr -cd "0-9" <"$RUN/oauth.pid"; } 2>/dev/null || true)
+  for p in $p $(grep -l -- "--state-dir" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+    if { tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null |
+      grep -qE -- "/oauth/server\.py .*--state-dir $STATE( |\$)"; then
+      alive "$p" && echo "$p" && return
+    fi
+  done
+}
+
+stop_oauth() {
+  local p _
+  p=$(oauth_pid)
+  if [ -z "$p" ]; then
+    rm -f "$RUN/oauth.pid" "$RUN/oauth.fingerprint"
+    return 1
+  fi
+  kill -TERM "$p" 2>/dev/null
+  for _ in $(seq 50); do
+    alive "$p" || break
+    sleep 0.1
+  done
+  alive "$p" && kill -KILL "$p" 2>/dev/null
+  rm -f "$RUN/oauth.pid" "$RUN/oauth.fingerprint"
+  log "oauth2 server stopped"
+}
