@@ -24,9 +24,10 @@ if TYPE_CHECKING:
     from postroom.ports.mailbox import MailboxSource
     from postroom.services.accounts import AccountService
     from postroom.services.channels import ChannelService
+    from postroom.services.grants import Grants
     from postroom.services.ingest import IngestService
     from postroom.services.items import ItemService
-    from postroom.services.mailbox_access import MailboxAccess
+    from postroom.services.mailbox_access import MailboxAccess, SourceFactory
     from postroom.services.messages import MessageService
     from postroom.services.outbox import OutboxService
     from postroom.services.overview import OverviewService
@@ -121,6 +122,21 @@ class App:
     # -- polling and sending (the mailbox and SMTP adapters are chosen here) ---------------
 
     @cached_property
+    def grants(self) -> Grants:
+        """OAuth2 sign-ins of channels and SMTP servers (tokens over HTTP, net/oauth.py)."""
+        from postroom.services.grants import Grants
+
+        return Grants(self.storage, self.secrets)
+
+    @cached_property
+    def mailbox_sources(self) -> SourceFactory:
+        """The mailbox adapter by URL scheme, an OAuth2 channel logging in with a fresh
+        access token each time it connects."""
+        from postroom.services.mailbox_access import with_access_tokens
+
+        return with_access_tokens(self.grants, mailbox_source)
+
+    @cached_property
     def poller(self) -> PollService:
         from postroom.services.poll import PollService
         from postroom.services.poll_leases import lease_owner
@@ -130,7 +146,7 @@ class App:
             self.ingest,
             self.secrets,
             lease_owner(),
-            mailbox_source,
+            self.mailbox_sources,
             batch_messages=self.settings.poll_batch,
             max_message_bytes=self.settings.max_message_bytes,
         )
@@ -144,7 +160,7 @@ class App:
         return IdleWatch(
             self.storage,
             self.secrets,
-            mailbox_source,
+            self.mailbox_sources,
             self.settings.idle_connections,
             self.settings.max_message_bytes,
         )
@@ -159,6 +175,7 @@ class App:
             self.secrets,
             SmtplibConnector(),
             connections=self.settings.smtp_connections,
+            tokens=self.grants.server_token,
         )
 
     # -- configuration and the outbox (channels, SMTP servers, routes, users) --------------
@@ -169,7 +186,11 @@ class App:
         from postroom.services.checks import check_stored
 
         return ChannelService(
-            self.storage, self.secrets, check_stored, unrouted=self.settings.unrouted_policy
+            self.storage,
+            self.secrets,
+            check_stored,
+            unrouted=self.settings.unrouted_policy,
+            grants=self.grants,
         )
 
     @cached_property
@@ -177,7 +198,7 @@ class App:
         from postroom.services.checks import check_stored
         from postroom.services.servers import ServerService
 
-        return ServerService(self.storage, self.secrets, check_stored)
+        return ServerService(self.storage, self.secrets, check_stored, grants=self.grants)
 
     @cached_property
     def routes(self) -> RouteService:

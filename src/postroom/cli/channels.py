@@ -8,9 +8,22 @@ from typing import Annotated
 import typer
 
 from postroom.cli.admission import echo_added, echo_changed, echo_enabled
+from postroom.cli.oauth import (
+    ClientId,
+    ClientSecretEnv,
+    DeviceSignIn,
+    DeviceUrl,
+    OAuth2,
+    RefreshTokenEnv,
+    Scope,
+    Tenant,
+    TokenUrl,
+    echo_signed_in,
+    oauth_options,
+)
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
-from postroom.cli.secrets_input import password_input
+from postroom.cli.secrets_input import env_secret, password_input
 from postroom.cli.state import current_app
 from postroom.net.sasl import AuthMechanism
 from postroom.render.checks import MARK, check_text
@@ -52,9 +65,28 @@ def channel_add(
         str | None,
         typer.Option(help="delete (default), keep, or move:FOLDER (IMAP): stored mail's fate"),
     ] = None,
+    oauth2: OAuth2 = None,
+    token_url: TokenUrl = None,
+    device_url: DeviceUrl = None,
+    client_id: ClientId = None,
+    client_secret_env: ClientSecretEnv = None,
+    scope: Scope = None,
+    tenant: Tenant = None,
+    refresh_token_env: RefreshTokenEnv = None,
 ) -> None:
-    """Add an input channel; it is enabled once its connection check passes."""
+    """Add an input channel; it is enabled once its connection check passes (with --oauth2,
+    once it is signed in: postroom channel authorize NAME, or --refresh-token-env)."""
     password = password_input(password_env, sys.stdin.read() if password_stdin else None)
+    oauth = oauth_options(
+        oauth2,
+        token_url,
+        device_url,
+        client_id,
+        client_secret_env,
+        scope,
+        tenant,
+        refresh_token_env,
+    )
     new = NewChannel(
         name=name,
         url=url,
@@ -68,11 +100,14 @@ def channel_add(
         timeout=timeout,
         folder=folder,
         after=after,
+        oauth=oauth,
     )
     added = current_app().channels.add(new, force=force, check=not no_check)
     if added.unrouted:
         echo(f"warning: {shown(added.unrouted)}", err=True)
-    if added.admission is None:
+    if added.sign_in is not None:
+        echo(f"channel {name} added, disabled until it is signed in ({added.sign_in})")
+    elif added.admission is None:
         echo(
             f"channel {name} added, disabled (check and enable it: postroom channel enable {name})"
         )
@@ -101,10 +136,29 @@ def channel_set(
     after: Annotated[
         str | None, typer.Option(help="delete, keep, or move:FOLDER (IMAP): stored mail's fate")
     ] = None,
+    mechanism: Annotated[AuthMechanism | None, typer.Option(help="login mechanism")] = None,
+    oauth2: OAuth2 = None,
+    token_url: TokenUrl = None,
+    device_url: DeviceUrl = None,
+    client_id: ClientId = None,
+    client_secret_env: ClientSecretEnv = None,
+    scope: Scope = None,
+    tenant: Tenant = None,
+    refresh_token_env: RefreshTokenEnv = None,
 ) -> None:
     """Change a channel; a changed connection setting is checked before it is enabled
     again (a channel switched off by a person stays off)."""
     password = password_input(password_env, sys.stdin.read() if password_stdin else None)
+    oauth = oauth_options(
+        oauth2,
+        token_url,
+        device_url,
+        client_id,
+        client_secret_env,
+        scope,
+        tenant,
+        refresh_token_env,
+    )
     change = ChannelChange(
         url=url,
         password=password,
@@ -114,9 +168,24 @@ def channel_set(
         max_failures=max_failures,
         folder=folder,
         after=after,
+        oauth=oauth,
+        mechanism=mechanism,
     )
     changed = current_app().channels.set(name, change)
+    if changed.sign_in is not None:
+        echo(f"channel {name} changed, disabled until it is signed in ({changed.sign_in})")
+        return
     echo_changed(f"channel {name}", changed.admission, f"postroom channel set {name}")
+
+
+@channel_app.command("authorize")
+def channel_authorize(name: str, refresh_token_env: RefreshTokenEnv = None) -> None:
+    """Sign an OAuth2 channel in: the device-code sign-in (open the page shown and enter
+    the code), or the refresh token in --refresh-token-env; then check and enable it."""
+    refresh_token = env_secret("--refresh-token-env", refresh_token_env)
+    progress = None if refresh_token is not None else DeviceSignIn()
+    admission = current_app().channels.authorize(name, refresh_token, progress)
+    echo_signed_in(f"channel {name}", admission, f"postroom channel set {name}")
 
 
 @channel_app.command("list")

@@ -53,3 +53,23 @@ def password_input(env_var: str | None, stdin_text: str | None) -> Secret | None
             raise InputError("no password on standard input (--password-stdin reads one line)")
         return Secret(line)
     return None
+
+
+def env_secret(option: str, env_var: str | None) -> Secret | None:
+    """A secret (a client secret, a refresh token) from the environment variable named by
+    ``option`` (``--refresh-token-env``); None when not given. As for passwords, the value
+    given is never quoted: it may be the secret itself."""
+    if env_var is None:
+        return None
+    if env_name_problem(env_var) is not None:
+        raise InputError(
+            f"{option} takes the variable's name, not the secret: export MY_SECRET=… then "
+            f"give {option} MY_SECRET"
+        )
+    value = os.environ.get(env_var)
+    if value is None:
+        raise InputError(
+            f"the environment variable named by {option} is not set (export it first; give "
+            "its name, not the secret)"
+        )
+    return Secret(value)

@@ -8,10 +8,24 @@ from typing import Annotated
 import typer
 
 from postroom.cli.admission import echo_added, echo_changed, echo_enabled
+from postroom.cli.oauth import (
+    ClientId,
+    ClientSecretEnv,
+    DeviceSignIn,
+    DeviceUrl,
+    OAuth2,
+    RefreshTokenEnv,
+    Scope,
+    Tenant,
+    TokenUrl,
+    echo_signed_in,
+    oauth_options,
+)
 from postroom.cli.options import Authzid, CaFile, Force, JsonOpt, PasswordEnv, PasswordStdin
 from postroom.cli.output import echo, print_json, shown
-from postroom.cli.secrets_input import password_input
+from postroom.cli.secrets_input import env_secret, password_input
 from postroom.cli.state import current_app
+from postroom.net.sasl import AuthMechanism
 from postroom.render.checks import MARK, check_text
 from postroom.render.config import server_detail_json, server_json
 from postroom.services.servers import NewServer, ServerChange
@@ -30,9 +44,31 @@ def smtp_add(
     send_as: Annotated[bool, typer.Option(help="may send for any From address")] = False,
     default: Annotated[bool, typer.Option(help="the server-wide server")] = False,
     force: Force = False,
+    mechanism: Annotated[
+        AuthMechanism, typer.Option(help="with --oauth2: xoauth2 (auto) or oauthbearer")
+    ] = AuthMechanism.AUTO,
+    oauth2: OAuth2 = None,
+    token_url: TokenUrl = None,
+    device_url: DeviceUrl = None,
+    client_id: ClientId = None,
+    client_secret_env: ClientSecretEnv = None,
+    scope: Scope = None,
+    tenant: Tenant = None,
+    refresh_token_env: RefreshTokenEnv = None,
 ) -> None:
-    """Add an SMTP server; it is enabled once its connection check passes."""
+    """Add an SMTP server; it is enabled once its connection check passes (with --oauth2,
+    once it is signed in: postroom smtp authorize NAME, or --refresh-token-env)."""
     password = password_input(password_env, sys.stdin.read() if password_stdin else None)
+    oauth = oauth_options(
+        oauth2,
+        token_url,
+        device_url,
+        client_id,
+        client_secret_env,
+        scope,
+        tenant,
+        refresh_token_env,
+    )
     new = NewServer(
         name=name,
         url=url,
@@ -41,8 +77,13 @@ def smtp_add(
         ca_file=ca_file,
         send_as=send_as,
         default=default,
+        oauth=oauth,
+        mechanism=mechanism,
     )
     added = current_app().servers.add(new, force=force)
+    if added.sign_in is not None:
+        echo(f"SMTP server {name} added, disabled until it is signed in ({added.sign_in})")
+        return
     roles = [r for r, on in (("send-as", send_as), ("default", default)) if on]
     echo_added(
         f"SMTP server {name}",
@@ -87,10 +128,31 @@ def smtp_set(
     default: Annotated[
         bool | None, typer.Option("--default/--no-default", help="the server-wide server")
     ] = None,
+    mechanism: Annotated[
+        AuthMechanism | None, typer.Option(help="with --oauth2: xoauth2 or oauthbearer")
+    ] = None,
+    oauth2: OAuth2 = None,
+    token_url: TokenUrl = None,
+    device_url: DeviceUrl = None,
+    client_id: ClientId = None,
+    client_secret_env: ClientSecretEnv = None,
+    scope: Scope = None,
+    tenant: Tenant = None,
+    refresh_token_env: RefreshTokenEnv = None,
 ) -> None:
     """Change an SMTP server; a changed connection setting is checked before it is used
     again."""
     password = password_input(password_env, sys.stdin.read() if password_stdin else None)
+    oauth = oauth_options(
+        oauth2,
+        token_url,
+        device_url,
+        client_id,
+        client_secret_env,
+        scope,
+        tenant,
+        refresh_token_env,
+    )
     change = ServerChange(
         url=url,
         password=password,
@@ -98,9 +160,24 @@ def smtp_set(
         ca_file=ca_file,
         send_as=send_as,
         default=default,
+        oauth=oauth,
+        mechanism=mechanism,
     )
     changed = current_app().servers.set(name, change)
+    if changed.sign_in is not None:
+        echo(f"SMTP server {name} changed, disabled until it is signed in ({changed.sign_in})")
+        return
     echo_changed(f"SMTP server {name}", changed.admission, f"postroom smtp set {name}")
+
+
+@smtp_app.command("authorize")
+def smtp_authorize(name: str, refresh_token_env: RefreshTokenEnv = None) -> None:
+    """Sign an OAuth2 SMTP server in: the device-code sign-in (open the page shown and
+    enter the code), or the refresh token in --refresh-token-env; then check and enable it."""
+    refresh_token = env_secret("--refresh-token-env", refresh_token_env)
+    progress = None if refresh_token is not None else DeviceSignIn()
+    admission = current_app().servers.authorize(name, refresh_token, progress)
+    echo_signed_in(f"SMTP server {name}", admission, f"postroom smtp set {name}")
 
 
 @smtp_app.command("remove")

@@ -10,6 +10,7 @@ errors carry the endpoint's ``error`` code and description only.
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +23,7 @@ from postroom.net.connection import classify
 MAX_ANSWER = 64 * 1024
 """Octets of one token endpoint answer at most."""
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_TENANT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,199}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +59,25 @@ def provider(
     token_url: str | None = None,
     device_url: str | None = None,
     scopes: tuple[str, ...] = (),
+    tenant: str | None = None,
 ) -> Provider:
-    """A built-in provider (its scopes replaced by ``scopes`` if given), or ``custom``."""
+    """A built-in provider (its scopes replaced by ``scopes`` if given; ``microsoft`` in
+    ``tenant``'s directory rather than ``common``), or ``custom``."""
+    if tenant is not None and name != "microsoft":
+        raise UserError("--tenant is for --oauth2 microsoft (its directory)")
     if name in PROVIDERS:
+        if token_url is not None or device_url is not None:
+            raise UserError(f"--oauth2 {name} has its endpoints built in: drop --token-url")
         known = PROVIDERS[name]
-        return Provider(name, known.token_url, known.device_url, scopes or known.scopes)
+        token, device = known.token_url, known.device_url
+        if tenant is not None:
+            if not _TENANT.fullmatch(tenant):
+                raise UserError(
+                    "--tenant takes a directory's id or domain (letters, digits, '.', '-')"
+                )
+            token = token.replace("/common/", f"/{tenant}/")
+            device = device.replace("/common/", f"/{tenant}/") if device else None
+        return Provider(name, token, device, scopes or known.scopes)
     if name != "custom":
         raise UserError(f"--oauth2 {name!r}: use microsoft, google or custom")
     if not token_url:

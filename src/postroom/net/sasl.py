@@ -49,6 +49,8 @@ class Credentials:
     user: str
     password: Secret = field(repr=False)
     authzid: str | None = None
+    mechanism: AuthMechanism = AuthMechanism.AUTO
+    """``XOAUTH2`` or ``OAUTHBEARER``: ``password`` is an OAuth2 access token (SMTP)."""
 
     def __repr__(self) -> str:
         authzid = f" as {self.authzid}" if self.authzid else ""

@@ -54,7 +54,7 @@ def open_client(server: SmtpServer) -> smtplib.SMTP:
         if url.security is Security.STARTTLS:
             _starttls(client, server)
         if server.login is not None:
-            authenticate(client, server.login)
+            authenticate(client, server.login, url.host, url.port)
     except ConnectionFailure:
         if client is not None:
             close_quietly(client)

@@ -34,7 +34,14 @@ def channel_json(channel: ChannelRecord) -> dict[str, Any]:
         "smtp_url": channel.smtp_url,
         "folder": channel.folder or ("INBOX" if channel.url.startswith("imap") else None),
         "after": channel.after or "delete",
+        "auth": _auth(channel.oauth_provider),
+        "token_expires": iso(channel.token_expires),
     }
+
+
+def _auth(oauth_provider: str | None) -> str:
+    """How it logs in: ``password`` or ``oauth2:PROVIDER`` (never a secret)."""
+    return f"oauth2:{oauth_provider}" if oauth_provider else "password"
 
 
 def error_text(error_class: str | None, error: str | None) -> str:
@@ -93,6 +100,8 @@ def server_json(server: SmtpServerRecord) -> dict[str, Any]:
         "enabled": bool(server.enabled),
         "has_password": server.password_enc is not None,
         "last_check_ok": server.last_check_ok,
+        "auth": _auth(server.oauth_provider),
+        "token_expires": iso(server.token_expires),
     }
 
 

@@ -4,6 +4,10 @@ check, and the channel's own SMTP (`set_smtp`). The CLI and a web door call thes
 A channel is added disabled and enabled by `check_then_enable` (services/enabling.py).
 A failed check counts as a failure of the channel, as a failed poll does, so its health
 shows why it stays off; a forced enable after that failure keeps the count.
+
+A channel with an OAuth2 sign-in (``--oauth2``, services/grants.py) logs in with XOAUTH2 or
+OAUTHBEARER and a fresh access token: its check fetches one first, and until it is signed
+in (`authorize`) it stays disabled.
 """
 
 from __future__ import annotations
@@ -19,13 +23,23 @@ from postroom.diagnostics import CheckReport
 from postroom.domain.ports import UnroutedPolicy
 from postroom.domain.routes import Route
 from postroom.errors import UserError
-from postroom.net.connection import MailUrl
+from postroom.net.connection import ConnectionFailure, MailUrl
 from postroom.net.sasl import AuthMechanism
 from postroom.ports.mailbox import After, AfterKind, check_folder
 from postroom.records.config import ChannelRecord
+from postroom.records.oauth import GrantOwner
 from postroom.services.checks import failure_class, first_failure
 from postroom.services.connection_settings import checked_ca_file
 from postroom.services.enabling import Admission, ConnectionCheck, check_then_enable
+from postroom.services.grant_checks import token_failure
+from postroom.services.grants import (
+    OAUTH_MECHANISMS,
+    DeviceProgress,
+    Grants,
+    OAuthOptions,
+    Target,
+    oauth_mechanism,
+)
 from postroom.services.servers import smtp_url
 from postroom.storage.unit import Storage, UnitOfWork
 
@@ -54,6 +68,8 @@ class NewChannel:
     """IMAP: the folder to poll (None: INBOX)."""
     after: str | None = None
     """``delete`` (None), ``keep`` or (IMAP) ``move:FOLDER``: what a poll does with stored mail."""
+    oauth: OAuthOptions | None = None
+    """Log in with an OAuth2 access token of this sign-in instead of a password."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +80,8 @@ class ChannelAdded:
     """None: added without a check (it stays disabled)."""
     unrouted: str | None = None
     """No route covers the mailbox's address: what its mail will get (a warning)."""
+    sign_in: str | None = None
+    """OAuth2 without a sign-in yet: how to sign in (it stays disabled until then)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +99,9 @@ class ChannelChange:
     """IMAP: poll this folder from now on (``INBOX`` the default)."""
     after: str | None = None
     """``delete``, ``keep`` or (IMAP) ``move:FOLDER`` from the next poll on."""
+    oauth: OAuthOptions | None = None
+    """OAuth2 settings to set or change (a password given instead goes back to passwords)."""
+    mechanism: AuthMechanism | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +111,8 @@ class ChannelChanged:
     admission: Admission | None
     """The check after a connection change (None: nothing to check)."""
     checked: bool
+    sign_in: str | None = None
+    """OAuth2 without a sign-in: how to sign in (it stays disabled until then)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +132,14 @@ class ChannelService:
         check: ConnectionCheck,
         clock: Callable[[], datetime] = utcnow,
         unrouted: UnroutedPolicy = UnroutedPolicy.AUTO_REPLY,
+        grants: Grants | None = None,
     ) -> None:
         self.storage = storage
         self.secrets = secrets
         self._check = check
         self._clock = clock
         self._unrouted = unrouted
+        self.grants = grants or Grants(storage, secrets, clock=clock)
 
     def add(self, new: NewChannel, *, force: bool = False, check: bool = True) -> ChannelAdded:
         """Store the channel disabled, then (unless ``check`` is off) enable it once its
@@ -122,7 +147,12 @@ class ChannelService:
         anything is stored: a refused add leaves nothing behind (not even its name)."""
         parsed = _channel_url(new.url)
         ca_file = checked_ca_file(new.ca_file)
-        if new.password is None:
+        oauth = new.oauth if new.oauth is not None and new.oauth.given else None
+        mechanism = _mechanism(new.mechanism, oauth=oauth is not None)
+        if oauth is not None:
+            _oauth_fits(parsed, new.password, new.authzid)
+            settings, _ = self.grants.settings(None, oauth)
+        elif new.password is None:
             raise UserError("give the password with --password-env VAR or --password-stdin")
         if new.authzid and new.mechanism in _NO_AUTHZID:
             raise UserError("an authorization identity needs --mechanism plain or auto")
@@ -139,24 +169,34 @@ class ChannelService:
                 name=new.name,
                 url=str(parsed),
                 address=own.lower() if own else None,
-                password_enc=self.secrets.seal(password),
+                password_enc=self.secrets.seal(password) if password is not None else None,
                 authzid=new.authzid,
                 ca_file=ca_file,
-                mechanism=new.mechanism.value,
+                mechanism=mechanism.value,
                 interval_s=new.interval,
                 max_failures=new.max_failures,
                 timeout_s=new.timeout,
                 now=self._clock(),
             )
             uow.polls.set_reading(channel.id, folder, after)
+            if oauth is not None:
+                self.grants.store(
+                    uow,
+                    _target(channel),
+                    settings,
+                    keep_tokens=False,
+                    refresh_token=oauth.refresh_token,
+                )
             channel = uow.channels.by_id(channel.id)
             routed = _route_problem(channel.address, uow.config.routes(), self._unrouted)
+        if oauth is not None and oauth.refresh_token is None:
+            return ChannelAdded(channel, None, routed, sign_in=_sign_in(channel))
         if not check:
             return ChannelAdded(channel, None, routed)
         admission = check_then_enable(
             self.storage,
             _ChannelSwitch(channel.id, self._clock),
-            lambda: self._check(channel, password, None),
+            lambda: self._run_check(channel, password),
             force=force,
         )
         return ChannelAdded(channel, admission, routed)
@@ -168,6 +208,9 @@ class ChannelService:
         kept). Interval and failure limit change at once. Judged whole before storing."""
         values: dict[str, object] = {}
         password = change.password
+        oauth = change.oauth if change.oauth is not None and change.oauth.given else None
+        if oauth is not None and password is not None:
+            raise UserError("give --oauth2 settings or a password, not both")
         if change.url is not None:
             values["url"] = str(_channel_url(change.url))
         if password is not None:
@@ -183,15 +226,21 @@ class ChannelService:
         if change.max_failures is not None:
             values["max_failures"] = change.max_failures
         reading = change.folder is not None or change.after is not None
-        if not values and not reading:
+        logins = oauth is not None or change.mechanism is not None
+        if not values and not reading and not logins:
             raise UserError(
                 "nothing to change: give --url, --password-env/--password-stdin, --authzid, "
-                "--ca-file, --interval, --max-failures, --folder or --after"
+                "--ca-file, --interval, --max-failures, --folder, --after, --mechanism or "
+                "--oauth2 and its options"
             )
+        connection = connection or logins
+        signed_in = True
         with self.storage.writing() as uow:
             before = uow.channels.get(name)
             if values.get("authzid") and AuthMechanism(before.mechanism or "auto") in _NO_AUTHZID:
                 raise UserError("an authorization identity needs --mechanism plain or auto")
+            if connection:
+                signed_in = self._set_login(uow, before, values, change, oauth)
             if reading or "url" in values:
                 folder, after = _reading(
                     MailUrl.parse(str(values.get("url", before.url))),
@@ -204,17 +253,90 @@ class ChannelService:
             channel = uow.channels.change(before.id, values)
         if not connection:
             return ChannelChanged(channel, None, checked=False)
+        if not signed_in:
+            return ChannelChanged(channel, None, checked=False, sign_in=_sign_in(channel))
         opened = password if password is not None else self._password(channel)
         switch = _ChannelSwitch(channel.id, self._clock)
         if before.disabled_reason == _BY_A_USER:
-            report = self._check(channel, opened, None)
+            report = self._run_check(channel, opened)
             with self.storage.writing() as uow:
                 switch.keep(uow, report)
             return ChannelChanged(channel, Admission(report, enabled=False), checked=True)
         admission = check_then_enable(
-            self.storage, switch, lambda: self._check(channel, opened, None), force=False
+            self.storage, switch, lambda: self._run_check(channel, opened), force=False
         )
         return ChannelChanged(channel, admission, checked=True)
+
+    def _set_login(
+        self,
+        uow: UnitOfWork,
+        before: ChannelRecord,
+        values: dict[str, object],
+        change: ChannelChange,
+        oauth: OAuthOptions | None,
+    ) -> bool:
+        """How the channel logs in from now on, into ``values`` (and its sign-in stored or
+        forgotten in ``uow``); False when it uses OAuth2 and has no sign-in yet."""
+        target = _target(before)
+        grant = uow.grants.get(GrantOwner.CHANNEL, before.id)
+        if change.password is not None:
+            if grant is None and change.mechanism is None:
+                return True  # a new password, nothing else
+            # Back to a password: the sign-in is forgotten.
+            mechanism = _mechanism(change.mechanism or AuthMechanism.AUTO, oauth=False)
+            if grant is not None:
+                uow.grants.remove(GrantOwner.CHANNEL, before.id)
+            values["mechanism"] = mechanism.value
+            return True
+        if oauth is None and grant is None:
+            if change.mechanism is not None:
+                values["mechanism"] = _mechanism(change.mechanism, oauth=False).value
+            return True
+        if oauth is None and change.mechanism not in (None, *OAUTH_MECHANISMS):
+            raise UserError(
+                f"{before.name} logs in with OAuth2: --mechanism takes xoauth2 or oauthbearer "
+                "(give a password with --password-env VAR to log in by password again)"
+            )
+        url = MailUrl.parse(str(values.get("url", before.url)))
+        authzid = values.get("authzid", before.authzid)
+        _oauth_fits(url, None, str(authzid) if authzid else None)
+        if oauth is not None:
+            settings, keep = self.grants.settings(grant, oauth)
+            grant = self.grants.store(
+                uow, target, settings, keep_tokens=keep, refresh_token=oauth.refresh_token
+            )
+        old = AuthMechanism(before.mechanism or "auto")
+        default = old if old in OAUTH_MECHANISMS else AuthMechanism.XOAUTH2
+        values["mechanism"] = (change.mechanism or default).value
+        values["password_enc"] = None
+        assert grant is not None
+        return grant.refresh_token_enc is not None
+
+    def authorize(
+        self,
+        name: str,
+        refresh_token: Secret | None = None,
+        progress: DeviceProgress | None = None,
+    ) -> Admission:
+        """Sign the channel in (a refresh token given, else the device-code flow told
+        through ``progress``), then check it and switch it on once the check passes (a
+        channel a person switched off stays off, its check kept)."""
+        channel = self.show(name)
+        if not oauth_mechanism(channel.mechanism):
+            raise UserError(
+                f"channel {name} logs in by password: set OAuth2 first "
+                f"(postroom channel set {name} --oauth2 PROVIDER --client-id ID)"
+            )
+        self.grants.sign_in(_target(channel), refresh_token, progress)
+        switch = _ChannelSwitch(channel.id, self._clock)
+        if channel.disabled_reason == _BY_A_USER:
+            report = self._run_check(channel, None)
+            with self.storage.writing() as uow:
+                switch.keep(uow, report)
+            return Admission(report, enabled=False)
+        return check_then_enable(
+            self.storage, switch, lambda: self._run_check(channel, None), force=False
+        )
 
     def list(self) -> list[ChannelRecord]:
         """Every channel with its health, by name."""
@@ -231,7 +353,7 @@ class ChannelService:
         return check_then_enable(
             self.storage,
             _ChannelSwitch(channel.id, self._clock),
-            None if force else lambda: self._check(channel, self._password(channel), None),
+            None if force else lambda: self._run_check(channel, self._password(channel)),
             force=force,
         )
 
@@ -249,7 +371,7 @@ class ChannelService:
     def check(self, name: str) -> CheckReport:
         """Run the connection check with the stored settings and keep its report."""
         channel = self.show(name)
-        report = self._check(channel, self._password(channel), None)
+        report = self._run_check(channel, self._password(channel))
         with self.storage.writing() as uow:
             _ChannelSwitch(channel.id, self._clock).keep(uow, report)
         return report
@@ -280,6 +402,16 @@ class ChannelService:
     def _password(self, channel: ChannelRecord) -> Secret | None:
         return self.secrets.open(channel.password_enc) if channel.password_enc else None
 
+    def _run_check(self, channel: ChannelRecord, password: Secret | None) -> CheckReport:
+        """The connection check; with OAuth2 an access token is fetched first (the login's
+        password), and a token that cannot be had fails the check's login step."""
+        if oauth_mechanism(channel.mechanism):
+            try:
+                password = self.grants.access_token(_target(channel))
+            except ConnectionFailure as exc:
+                return token_failure(channel.url, exc, _target(channel).sign_in)
+        return self._check(channel, password, None)
+
 
 @dataclass(frozen=True, slots=True)
 class _ChannelSwitch:
@@ -292,6 +424,40 @@ class _ChannelSwitch:
 
     def switch_on(self, uow: UnitOfWork, *, after_failed_check: bool) -> None:
         uow.channels.enable(self.channel_id, reset_failures=not after_failed_check)
+
+
+def _target(channel: ChannelRecord) -> Target:
+    return Target(GrantOwner.CHANNEL, channel.id, channel.name)
+
+
+def _sign_in(channel: ChannelRecord) -> str:
+    return f"sign in: {_target(channel).sign_in}"
+
+
+def _mechanism(mechanism: AuthMechanism, *, oauth: bool) -> AuthMechanism:
+    """The mechanism stored: XOAUTH2 (or OAUTHBEARER) with OAuth2, never without."""
+    if oauth:
+        if mechanism is AuthMechanism.AUTO:
+            return AuthMechanism.XOAUTH2
+        if mechanism not in OAUTH_MECHANISMS:
+            raise UserError("--oauth2 logs in with --mechanism xoauth2 (default) or oauthbearer")
+        return mechanism
+    if mechanism in OAUTH_MECHANISMS:
+        raise UserError(f"--mechanism {mechanism} needs --oauth2 PROVIDER (an access token)")
+    return mechanism
+
+
+def _oauth_fits(url: MailUrl, password: Secret | None, authzid: str | None) -> None:
+    """OAuth2 is for IMAP channels, without a password or an authorization identity."""
+    if url.protocol != "imap":
+        raise UserError("--oauth2 needs an imap:// or imaps:// URL (POP3 logs in by password)")
+    if password is not None:
+        raise UserError("--oauth2 logs in with an access token: drop the password")
+    if authzid:
+        raise UserError(
+            "--authzid needs a password login (SASL PLAIN): with --oauth2 the URL's user "
+            "names the mailbox"
+        )
 
 
 def _channel_url(text: str) -> MailUrl:

@@ -2,13 +2,15 @@
 
 The poll service reads a channel's settings and opens its password (only here, just
 before use); which adapter speaks to the mailbox is not its business: `postroom.bootstrap`
-passes a `SourceFactory` that picks one by the URL's scheme (POP3 or IMAP).
+passes a `SourceFactory` that picks one by the URL's scheme (POP3 or IMAP). A channel that
+logs in with OAuth2 gets a fresh access token as its password from `with_access_tokens`,
+each time its mailbox is opened (a poll, an IDLE connection), not once per process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from postroom.credentials import SecretBox
@@ -16,6 +18,8 @@ from postroom.net.connection import MailUrl
 from postroom.net.sasl import AuthMechanism
 from postroom.ports.mailbox import After, FolderMark, MailboxSource
 from postroom.records.config import ChannelRecord
+from postroom.records.oauth import GrantOwner
+from postroom.services.grants import Grants, Target, oauth_mechanism
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class MailboxAccess:
     """What becomes of a stored message on the server (``--after``)."""
     resume: FolderMark | None = None
     """IMAP keeping mail: how far the last polls read the folder (only newer UIDs listed)."""
+    channel_id: int | None = None
+    channel_name: str = ""
+    """Whose mailbox: with OAuth2, whose sign-in gives the access token."""
 
     @classmethod
     def of(
@@ -55,8 +62,25 @@ class MailboxAccess:
             max_message_bytes=max_message_bytes,
             folder=channel.folder or "INBOX",
             after=After.parse(channel.after),
+            channel_id=channel.id,
+            channel_name=channel.name,
         )
 
 
 SourceFactory = Callable[[MailboxAccess], MailboxSource]
 """The mailbox adapter for a mailbox (raises `UserError` for a scheme nothing speaks)."""
+
+
+def with_access_tokens(grants: Grants, sources: SourceFactory) -> SourceFactory:
+    """``sources``, with an OAuth2 channel's password a fresh access token of its sign-in
+    (fetched as the adapter is made, just before it connects; a rotated refresh token is
+    committed first). A revoked or missing sign-in raises `ConnectionFailure`
+    ``authentication`` naming the sign-in command: that channel's failure, nobody else's."""
+
+    def source(access: MailboxAccess) -> MailboxSource:
+        if oauth_mechanism(access.mechanism.value) and access.channel_id is not None:
+            target = Target(GrantOwner.CHANNEL, access.channel_id, access.channel_name)
+            access = replace(access, password=grants.access_token(target).reveal())
+        return sources(access)
+
+    return source

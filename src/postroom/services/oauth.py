@@ -54,6 +54,7 @@ class TokenKeeper:
         store: TokenStore,
         refresh: Refresh,
         clock: Callable[[], datetime] = utcnow,
+        sign_in: str | None = None,
     ) -> None:
         self.name = name
         self.endpoint = endpoint
@@ -62,6 +63,8 @@ class TokenKeeper:
         self.store = store
         self._refresh = refresh
         self.clock = clock
+        self.sign_in = sign_in or f"postroom channel authorize {name}"
+        """The command that signs in again (in the message of a revoked grant)."""
 
     def __repr__(self) -> str:
         return f"<TokenKeeper {self.name} {self.endpoint.name}>"
@@ -75,13 +78,27 @@ class TokenKeeper:
         if stored.access_token and stored.expires and stored.expires - now > REFRESH_BEFORE:
             return stored.access_token
         if stored.refresh_token is None:
-            raise self._sign_in("no refresh token is stored")
-        try:
-            tokens = self._refresh(
-                self.endpoint, self.client_id, self._client_secret, stored.refresh_token.reveal()
+            raise ConnectionFailure(
+                FailureClass.AUTHENTICATION,
+                f"{self.name}: OAuth2: no refresh token is stored (not signed in yet): "
+                f"sign in: {self.sign_in}",
             )
+        used = stored.refresh_token.reveal()
+        try:
+            tokens = self._refresh(self.endpoint, self.client_id, self._client_secret, used)
         except TokenError as exc:
             if exc.problem is GrantProblem.REVOKED:
+                # Another process may have rotated the refresh token meanwhile: its access
+                # token is as good as ours would have been.
+                again = self.store.load()
+                if (
+                    again.refresh_token is not None
+                    and again.refresh_token.reveal() != used
+                    and again.access_token is not None
+                    and again.expires is not None
+                    and again.expires > self.clock()
+                ):
+                    return again.access_token
                 raise self._sign_in(f"the grant was revoked or has expired ({exc})") from None
             raise ConnectionFailure(
                 FailureClass.AUTHENTICATION,
@@ -98,5 +115,5 @@ class TokenKeeper:
     def _sign_in(self, why: str) -> ConnectionFailure:
         return ConnectionFailure(
             FailureClass.AUTHENTICATION,
-            f"{self.name}: OAuth2: {why}: sign in again (postroom channel authorize {self.name})",
+            f"{self.name}: OAuth2: {why}: sign in again: {self.sign_in}",
         )

@@ -60,16 +60,17 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from postroom.credentials import SecretBox
+from postroom.credentials import Secret, SecretBox
 from postroom.errors import PostroomError, StorageUnavailableError
 from postroom.net.connection import ConnectionFailure, MailUrl
-from postroom.net.sasl import Credentials
+from postroom.net.sasl import AuthMechanism, Credentials
 from postroom.ports.sending import SmtpConnector, SmtpServer, SmtpSession
 from postroom.records.config import ServerRecord
 from postroom.records.outbox import OutboxRecord
@@ -125,10 +126,14 @@ class OutboxSender:
         lease: timedelta = timedelta(minutes=5),
         batch: int = 100,
         connections: int = 4,
+        tokens: Callable[[ServerRecord], Secret | None] | None = None,
     ) -> None:
         self.storage = storage
         self.secrets = secrets
         self.connector = connector
+        self.tokens = tokens
+        """An OAuth2 server's access token, fresh for each round's connections (None: every
+        server logs in by password)."""
         """Opens SMTP sessions (`postroom.ports.sending`), as bootstrap chose."""
         self.policy = policy or RetryPolicy()
         self.lease = lease
@@ -401,7 +406,11 @@ class OutboxSender:
         url = MailUrl.parse(record.url)
         user = url.user or record.user
         login = None
-        if user:
+        token = self.tokens(record) if self.tokens is not None else None
+        if user and token is not None:
+            mechanism = AuthMechanism(record.mechanism or AuthMechanism.XOAUTH2)
+            login = Credentials(user, token, None, mechanism)
+        elif user:
             if not record.password_enc:
                 raise PostroomError(f"{record.name} has a user but no stored password")
             login = Credentials(user, self.secrets.open(record.password_enc), record.authzid)

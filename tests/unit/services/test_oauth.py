@@ -141,7 +141,7 @@ def test_a_revoked_grant_says_sign_in_again(endpoint: tuple[Endpoint, str]) -> N
     with pytest.raises(ConnectionFailure) as failed:
         keeper(url, store, Clock()).access_token()
     assert failed.value.kind is FailureClass.AUTHENTICATION
-    assert "sign in again (postroom channel authorize box)" in str(failed.value)
+    assert "sign in again: postroom channel authorize box" in str(failed.value)
     assert "rt-secret-value" not in str(failed.value)
     assert store.saves == 0
 

@@ -61,6 +61,10 @@ class ChannelOut(BaseModel):
     next_poll: str | None
     last_check_ok: bool | None
     smtp_url: str | None
+    auth: str
+    """``password`` or ``oauth2:PROVIDER`` (microsoft, google, custom)."""
+    token_expires: str | None
+    """OAuth2: when the stored access token expires (null: none stored, or a password)."""
 
 
 class ChannelDetail(ChannelOut):

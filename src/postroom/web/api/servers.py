@@ -46,6 +46,10 @@ class ServerOut(BaseModel):
     enabled: bool
     has_password: bool
     last_check_ok: bool | None
+    auth: str
+    """``password`` or ``oauth2:PROVIDER`` (microsoft, google, custom)."""
+    token_expires: str | None
+    """OAuth2: when the stored access token expires (null: none stored, or a password)."""
 
 
 class ServerDetail(ServerOut):
