@@ -179,8 +179,13 @@ class OutboxSender:
                     row_id, CommunicationStatus.UNKNOWN, uow.sending.UNKNOWN_OUTCOME
                 )
                 report.unknown += 1
+            chosen: dict[str, ServerRecord | None] = {}
             for row in uow.sending.claim_due(now, token, self.batch):
-                record = uow.servers.server_for(row.sender)
+                # One lookup per sender, not per message (three queries each).
+                sender = row.sender.strip().lower()
+                if sender not in chosen:
+                    chosen[sender] = uow.servers.server_for(row.sender)
+                record = chosen[sender]
                 key = record.name if record else None
                 if record is not None:
                     servers[record.name] = record

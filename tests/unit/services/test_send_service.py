@@ -212,3 +212,24 @@ def test_a_non_ascii_address_is_sent_where_the_server_offers_smtputf8(
     assert sender.send_due(NOW).sent == 1
     assert [(s.sender, s.recipients) for s in smtp.sent] == [(CHLOE, [CHLOE])]
     assert status(storage, row_id) == (OutboxStatus.SENT, CommunicationStatus.SENT)
+
+
+def test_a_round_looks_up_the_server_of_a_sender_once_for_all_its_messages(
+    storage: Storage, smtp: FakeSmtp, sender: OutboxSender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from postroom.storage.servers import ServerRepository
+
+    for number in range(1, 6):
+        queue(storage, f"c{number}@customer.test", number=number)
+    queue(storage, "d@customer.test", number=6, sender="Other@Example.test")
+    asked: list[str] = []
+    real = ServerRepository.server_for
+
+    def counting(self: ServerRepository, address: str) -> object:
+        asked.append(address)
+        return real(self, address)
+
+    monkeypatch.setattr(ServerRepository, "server_for", counting)
+    report = sender.send_due(NOW)
+    assert (report.claimed, report.sent) == (6, 6)
+    assert sorted(a.lower() for a in asked) == [SENDER, "other@example.test"]
