@@ -302,6 +302,8 @@ class Handler(BaseHTTPRequestHandler):
     def _form(self) -> dict[str, str]:
         length = self.headers.get("Content-Length", "0")
         if not length.isdigit() or int(length) > MAX_BODY:
+            if length.isdigit() and int(length) <= 16 * MAX_BODY:
+                self.rfile.read(int(length))  # drained: the client reads the refusal
             self.close_connection = True
             raise Refusal(413, "invalid_request", f"a body of at most {MAX_BODY} bytes")
         raw = self.rfile.read(int(length)).decode("utf-8", "replace")
