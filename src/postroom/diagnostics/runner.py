@@ -283,11 +283,11 @@ class _Check:
     def _auth(
         self, session: Session, user: str, password: str, authzid: str | None
     ) -> tuple[None, str, dict[str, Any]]:
-        if isinstance(session, ImapSession):
+        if isinstance(session, ImapSession | SmtpSession):
             said = session.authenticate(user, password, authzid, self.mechanism)
         elif self.mechanism in (AuthMechanism.XOAUTH2, AuthMechanism.OAUTHBEARER):
             raise StepFailure(
-                f"the check logs in with {self.mechanism.value} over IMAP only",
+                f"the check logs in with {self.mechanism.value} over IMAP and SMTP only",
                 "check an imap:// or imaps:// URL, or log in with a password",
             )
         else:

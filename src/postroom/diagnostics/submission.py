@@ -47,7 +47,13 @@ class SmtpSession:
         assert isinstance(sock, ssl.SSLSocket)
         return sock
 
-    def authenticate(self, user: str, password: str, authzid: str | None) -> dict[str, Any]:
+    def authenticate(
+        self,
+        user: str,
+        password: str,
+        authzid: str | None,
+        mechanism: AuthMechanism = AuthMechanism.AUTO,
+    ) -> dict[str, Any]:
         client = self._client
         if not client.has_extn("auth"):
             raise StepFailure(
@@ -56,6 +62,18 @@ class SmtpSession:
                 "submission:// or smtps://",
             )
         mechanisms = client.esmtp_features["auth"].upper().split()
+        if mechanism in (AuthMechanism.XOAUTH2, AuthMechanism.OAUTHBEARER):
+            if mechanism.sasl_name not in mechanisms:
+                raise StepFailure(
+                    f"the server does not offer AUTH {mechanism.sasl_name} "
+                    f"(it offers: {' '.join(mechanisms)})",
+                    "log in with a password, or ask the server's administrator for OAuth2",
+                )
+            token = Credentials(user, Secret(password), None, mechanism)
+            port = client.sock.getpeername()[1] if client.sock else 0
+            host = str(getattr(client, "_host", ""))
+            client.auth(mechanism.sasl_name, responder(mechanism, token, host, port))
+            return {"mechanism": mechanism.sasl_name, "authzid": None}
         if authzid or "PLAIN" in mechanisms:
             if "PLAIN" not in mechanisms:
                 raise StepFailure(
