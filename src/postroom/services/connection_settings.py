@@ -49,5 +49,7 @@ def fix_options(report: CheckReport | None) -> str:
         if step.ok is False:
             if step.name is StepName.MAILBOX and "folders" in step.detail:
                 return "--folder NAME (a folder the server has)"
+            if step.name is StepName.AUTH and "oauth2" in step.detail:
+                return "--client-id ID, --scope S (OAuth2), or sign in again (authorize)"
             return _FIX[step.name]
     return ""

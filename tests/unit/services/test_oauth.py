@@ -178,3 +178,32 @@ def test_sasl_oauth_messages() -> None:
     assert sasl.oauthbearer("a,=b", "T", "imap.test", 993) == (
         "n,a=a=2C=3Db,\x01host=imap.test\x01port=993\x01auth=Bearer T\x01\x01"
     )
+
+
+def test_a_refresh_another_process_rotated_first_uses_its_token(
+    endpoint: tuple[Endpoint, str],
+) -> None:
+    """Two pollers refresh the same grant at once: the second one's refresh token was
+    rotated out by the first, whose stored access token is used, not a "sign in again"."""
+    state, url = endpoint
+    state.rotate = True
+    clock = Clock()
+    store = Store(StoredTokens(Secret("rt-1")))
+    keeper(url, store, clock).access_token()  # the first process: rt-1 rotated to rt-2
+    stale = StoredTokens(Secret("rt-1"))  # what the second process read before that
+
+    class Racing(Store):
+        def __init__(self) -> None:
+            super().__init__(stale)
+            self.loads = 0
+
+        def load(self) -> StoredTokens:
+            self.loads += 1
+            return stale if self.loads == 1 else store.tokens
+
+    racing = Racing()
+    assert keeper(url, racing, clock).access_token().reveal() == "at-1"
+    assert racing.saves == 0
+    store.tokens = StoredTokens(Secret("rt-9"), Secret("at-1"), clock.now - timedelta(hours=1))
+    with pytest.raises(ConnectionFailure, match="sign in again"):
+        keeper(url, Racing(), clock).access_token()  # rotated, but its token expired too

@@ -93,7 +93,11 @@ def test_added_without_a_sign_in_it_stays_off_and_says_how_to_sign_in(setup: Set
     assert (shown["auth"], shown["token_expires"]) == ("oauth2:custom", None)
     refused = setup.channels.enable("box")
     assert not refused.enabled and setup.check.calls == []
-    assert "sign in: postroom channel authorize box" in refused.failure
+    assert refused.failure == (
+        "auth: no OAuth2 access token: box: OAuth2: no refresh token is stored (not signed in "
+        "yet) (sign in: postroom channel authorize box)"
+    )
+    assert refused.fix.endswith("or sign in again (authorize)")
     assert setup.channels.show("box").last_error_class == "authentication"
 
 
