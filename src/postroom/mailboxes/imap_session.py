@@ -9,7 +9,9 @@ Nothing changes on the server before `commit`: messages are fetched with ``BODY.
 (no \\Seen), deletions and moves are only noted, and `commit` sends them after the caller
 has stored the messages: ``UID MOVE`` where the server offers MOVE (RFC 6851), else
 ``UID COPY`` and then, as for a deletion, ``UID STORE +FLAGS.SILENT (\\Deleted)`` and
-``UID EXPUNGE`` where the server offers UIDPLUS (RFC 4315; plain ``EXPUNGE`` otherwise).
+``UID EXPUNGE`` where the server offers UIDPLUS (RFC 4315; plain ``EXPUNGE`` otherwise);
+a message left flagged by an interrupted move is expunged, not copied again
+(`ImapSession._copy_then_flag`).
 `close` drops the connection with nothing sent. \\Seen is never read nor relied on: mail
 another client has read is taken like any other.
 """
@@ -90,6 +92,8 @@ class ImapSession:
         self._resume = resume
         self._timeout = timeout
         self._pending: list[int] = []
+        self._retrieved: set[int] = set()
+        """UIDs whose bodies this session fetched (never copied by an earlier poll)."""
         self._last_listed = 0
         self._open = True
         caps = client.capabilities
@@ -256,6 +260,7 @@ class ImapSession:
                 uid = _UID.search(data[k + 1])  # UID after the literal: ``BODY[] {n} UID 7)``
             if uid is not None and isinstance(body, bytes):
                 bodies[int(uid.group(1))] = body
+                self._retrieved.add(int(uid.group(1)))
         return bodies
 
     def delete(self, number: int) -> None:
@@ -272,11 +277,13 @@ class ImapSession:
                     for uidset in uid_sets(self._pending):
                         self._uid("MOVE", uidset, self._move_to or "")
                     failpoints.hit("after-move")
+                elif self.after.kind is AfterKind.MOVE:
+                    self._copy_then_flag()
+                    failpoints.hit("after-move")
+                    failpoints.hit("after-flag")
+                    self._expunge()
+                    failpoints.hit("after-expunge")
                 else:
-                    if self.after.kind is AfterKind.MOVE:
-                        for uidset in uid_sets(self._pending):
-                            self._uid("COPY", uidset, self._move_to or "")
-                        failpoints.hit("after-move")
                     for uidset in uid_sets(self._pending):
                         self._uid("STORE", uidset, "+FLAGS.SILENT", "(\\Deleted)")
                     failpoints.hit("after-flag")
@@ -288,6 +295,38 @@ class ImapSession:
                 self._client.logout()  # answered with BYE: nothing more to check
         finally:
             self.close()
+
+    def _copy_then_flag(self) -> None:
+        """A move without MOVE: ``UID COPY`` to the target, then ``\\Deleted`` on the source.
+
+        The \\Deleted flag is the note that the copy was made: it is set only once the
+        COPY was answered OK, and it lives on the server, beside the copy, until the
+        EXPUNGE removes both flag and message. A poll killed (or cut off) before the
+        EXPUNGE leaves the message in the source folder, stored; the next poll finds it
+        in the ledger and, seeing it flagged, only expunges it: no second copy. A note in
+        the database instead would sit on the other side of a crash from the server it
+        describes (a restored database, a second Postroom), and would need a column the
+        ledger does not have. A message retrieved in this session was never copied (it
+        was not stored before), so only messages stored by an earlier poll are asked
+        about, with one ``UID SEARCH`` (none in the usual poll). A message another client
+        flagged \\Deleted is expunged without a copy: that client asked for it to go.
+        What stays open: a death in the one round trip between the COPY's OK and the
+        STORE's leaves a copy not yet noted, and the next poll copies it again.
+        """
+        earlier = [uid for uid in self._pending if uid not in self._retrieved]
+        copied: set[int] = set()
+        for uidset in uid_sets(earlier):
+            _, data = self._run(
+                "UID SEARCH DELETED",
+                self._client.max_line,
+                self._client.uid,
+                "SEARCH",
+                f"UID {uidset} DELETED",
+            )
+            copied.update(_numbers(data))
+        for uidset in uid_sets([uid for uid in self._pending if uid not in copied]):
+            self._uid("COPY", uidset, self._move_to or "")
+            self._uid("STORE", uidset, "+FLAGS.SILENT", "(\\Deleted)")
 
     def _uid(self, command: str, *args: str) -> None:
         self._run(f"UID {command}", self._client.max_line, self._client.uid, command, *args)
