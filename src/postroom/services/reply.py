@@ -119,7 +119,7 @@ class ReplyService:
             )
         assert uow.staged is not None, "a writing unit"
         sha = uow.staged.put(composed.raw)
-        out_id = uow.outbox.enqueue(
+        out_id = uow.outbox.queue_for_item(
             kind="reply",
             work_item_id=item.id,
             sender=from_address,
@@ -127,16 +127,10 @@ class ReplyService:
             subject=composed.subject,
             message_id=composed.message_id,
             raw_sha256=sha,
+            rule=None,
             now=now,
         )
-        uow.communications.file_queued(
-            work_item_id=item.id,
-            outbox_id=out_id,
-            message_id=composed.message_id,
-            from_address=from_address,
-            subject=composed.subject,
-            now=now,
-        )
+        assert out_id is not None, "a reply's unit writes at once (not a batch's)"
         return QueuedReply(
             out_id,
             item.reference,

@@ -64,30 +64,6 @@ class CommunicationRepository:
         }
         return int(self._conn.execute(_INSERT, values).scalar_one())
 
-    def file_queued(
-        self,
-        *,
-        work_item_id: int,
-        outbox_id: int,
-        message_id: str,
-        from_address: str,
-        subject: str,
-        now: datetime,
-        rule: str | None = None,
-    ) -> int:
-        """A message queued in the outbox for an item (an automated reply names the rule
-        that sent it, an agent's reply none); its id."""
-        values = queued_values(
-            work_item_id=work_item_id,
-            outbox_id=outbox_id,
-            message_id=message_id,
-            from_address=from_address,
-            subject=subject,
-            rule=rule,
-            now=now,
-        )
-        return self.file(values)
-
     def file(self, values: dict[str, Any]) -> int:
         """One communication of these column values (`queued_values`); its id."""
         return int(self._conn.execute(_INSERT, values).scalar_one())

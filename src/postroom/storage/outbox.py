@@ -58,11 +58,12 @@ class OutboxRepository:
         raw_sha256: str,
         rule: str | None,
         now: datetime,
-    ) -> None:
+    ) -> int | None:
         """Queue one outbound message for a work item, due ``now``, and file it on the
         item's timeline (its ``out`` communication, naming the ``rule`` of an automated
-        reply). In a batch's unit both rows are written at the batch's end, with the
-        other replies of the batch (one statement per table): nothing needs their ids."""
+        reply, none for an agent's); its outbox id. In a batch's unit both rows are written
+        at the batch's end, with the other replies of the batch (one statement per table),
+        and the id is None: nothing there needs it."""
         row = _row(kind, work_item_id, sender, recipients, subject, message_id, raw_sha256, now)
         filed = queued_values(
             work_item_id=work_item_id,
@@ -75,9 +76,11 @@ class OutboxRepository:
         )
         if self._deferred is not None:
             self._deferred.queue_reply(row, filed)
-            return
-        filed["outbox_id"] = int(self._conn.execute(_INSERT, row).scalar_one())
+            return None
+        outbox_id = int(self._conn.execute(_INSERT, row).scalar_one())
+        filed["outbox_id"] = outbox_id
         CommunicationRepository(self._conn).file(filed)
+        return outbox_id
 
     def all(self, work_item_id: int | None = None) -> list[OutboxRecord]:
         """The outbox (or one work item's part of it), oldest first, with item references."""
