@@ -265,14 +265,21 @@ class Grants:
             )
         endpoint = self.endpoint(grant)
         secret = self._secret(grant)
-        if refresh_token is not None:
-            tokens = self._refreshed(target, endpoint, grant, secret, refresh_token)
-            given: Secret | None = refresh_token
-        else:
-            if progress is None:
+        given: Secret | None = refresh_token
+        try:
+            if refresh_token is not None:
+                tokens = self._refreshed(target, endpoint, grant, secret, refresh_token)
+            elif progress is None:
                 raise UserError("give --refresh-token-env VAR, or sign in on a terminal")
-            tokens = self._device(endpoint, grant.client_id, secret, progress)
-            given = None
+            else:
+                tokens = self._device(endpoint, grant.client_id, secret, progress)
+        except ConnectionFailure as exc:
+            raise UserError(
+                f"the sign-in could not reach the token endpoint ({exc}); check the "
+                "network and the endpoint's URL, then sign in again"
+            ) from None
+        except TokenError as exc:
+            raise UserError(f"the token endpoint refused the sign-in: {exc}") from None
         rotated = Secret(tokens.refresh_token) if tokens.refresh_token else given
         if rotated is None:
             raise UserError(

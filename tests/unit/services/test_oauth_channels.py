@@ -304,3 +304,18 @@ def test_smtp_auth_xoauth2_and_oauthbearer_answers() -> None:
     assert said(b"{}") == "\x01"
     assert "T" not in repr(login).replace("Credentials", "")
     assert MailUrl.parse("smtps://a@h:465").user == "a"
+
+
+def test_a_sign_in_the_endpoint_cannot_take_is_a_user_error_naming_the_cause(
+    setup: Setup,
+) -> None:
+    away = OAuthOptions(provider="custom", client_id="c", token_url="http://127.0.0.1:9/token")
+    setup.channels.add(NewChannel("away", URL, None, oauth=away))
+    with pytest.raises(UserError, match="could not reach the token endpoint .*connection refused"):
+        setup.channels.authorize("away", Secret("rt-x"))
+    with pytest.raises(UserError, match="no device sign-in URL"):
+        setup.channels.authorize("away", None, Progress(setup.server, approve_after=1))
+    setup.channels.add(NewChannel("box", URL, None, oauth=setup.oauth()))
+    with pytest.raises(UserError, match="revoked or expired.*without --refresh-token-env"):
+        setup.channels.authorize("box", Secret("rt-unknown"))
+    assert setup.channels.show("box").token_expires is None
