@@ -311,11 +311,11 @@ def test_a_sign_in_the_endpoint_cannot_take_is_a_user_error_naming_the_cause(
 ) -> None:
     away = OAuthOptions(provider="custom", client_id="c", token_url="http://127.0.0.1:9/token")
     setup.channels.add(NewChannel("away", URL, None, oauth=away))
-    with pytest.raises(UserError, match="could not reach the token endpoint .*connection refused"):
+    with pytest.raises(UserError, match=r"could not reach the token endpoint .*connection refused"):
         setup.channels.authorize("away", Secret("rt-x"))
     with pytest.raises(UserError, match="no device sign-in URL"):
         setup.channels.authorize("away", None, Progress(setup.server, approve_after=1))
     setup.channels.add(NewChannel("box", URL, None, oauth=setup.oauth()))
-    with pytest.raises(UserError, match="revoked or expired.*without --refresh-token-env"):
+    with pytest.raises(UserError, match=r"revoked or expired.*without --refresh-token-env"):
         setup.channels.authorize("box", Secret("rt-unknown"))
     assert setup.channels.show("box").token_expires is None
