@@ -134,7 +134,7 @@ class App:
         access token each time it connects."""
         from postroom.services.mailbox_access import with_access_tokens
 
-        return with_access_tokens(self.grants, mailbox_source)
+        return with_access_tokens(lambda: self.grants, mailbox_source)
 
     @cached_property
     def poller(self) -> PollService:
@@ -175,7 +175,7 @@ class App:
             self.secrets,
             SmtplibConnector(),
             connections=self.settings.smtp_connections,
-            tokens=self.grants.server_token,
+            tokens=lambda record: self.grants.server_token(record) if record.oauth_owner else None,
         )
 
     # -- configuration and the outbox (channels, SMTP servers, routes, users) --------------

@@ -12,14 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from postroom.credentials import SecretBox
 from postroom.net.connection import MailUrl
 from postroom.net.sasl import AuthMechanism
 from postroom.ports.mailbox import After, FolderMark, MailboxSource
 from postroom.records.config import ChannelRecord
-from postroom.records.oauth import GrantOwner
-from postroom.services.grants import Grants, Target, oauth_mechanism
+
+if TYPE_CHECKING:  # imported when an OAuth2 channel connects: a poll of passwords needs none
+    from postroom.services.grants import Grants
+
+_TOKENS = (AuthMechanism.XOAUTH2, AuthMechanism.OAUTHBEARER)
 
 
 @dataclass(frozen=True)
@@ -71,16 +75,20 @@ SourceFactory = Callable[[MailboxAccess], MailboxSource]
 """The mailbox adapter for a mailbox (raises `UserError` for a scheme nothing speaks)."""
 
 
-def with_access_tokens(grants: Grants, sources: SourceFactory) -> SourceFactory:
+def with_access_tokens(grants: Callable[[], Grants], sources: SourceFactory) -> SourceFactory:
     """``sources``, with an OAuth2 channel's password a fresh access token of its sign-in
+    (``grants``: the sign-ins, built on first use)
     (fetched as the adapter is made, just before it connects; a rotated refresh token is
     committed first). A revoked or missing sign-in raises `ConnectionFailure`
     ``authentication`` naming the sign-in command: that channel's failure, nobody else's."""
 
     def source(access: MailboxAccess) -> MailboxSource:
-        if oauth_mechanism(access.mechanism.value) and access.channel_id is not None:
+        if access.mechanism in _TOKENS and access.channel_id is not None:
+            from postroom.records.oauth import GrantOwner
+            from postroom.services.grants import Target
+
             target = Target(GrantOwner.CHANNEL, access.channel_id, access.channel_name)
-            access = replace(access, password=grants.access_token(target).reveal())
+            access = replace(access, password=grants().access_token(target).reveal())
         return sources(access)
 
     return source

@@ -164,7 +164,7 @@ def test_a_rotated_refresh_token_is_stored_before_the_mailbox_is_opened(setup: S
         seen.append((access.password, setup.secrets.open(grant.refresh_token_enc).reveal()))
         raise ConnectionFailure(FailureClass.CONNECTION, "stop here")
 
-    sources = with_access_tokens(setup.grants, adapter)
+    sources = with_access_tokens(lambda: setup.grants, adapter)
     access = MailboxAccess.of(setup.channels.show("box"), setup.secrets, 1000)
     with pytest.raises(ConnectionFailure, match="stop here"):
         sources(access)
@@ -182,7 +182,7 @@ def test_a_revoked_grant_is_an_authentication_failure_saying_sign_in_again(
     setup.server.revoke(refresh)
     setup.clock.now = setup.clock.now.replace(hour=23)
     access = MailboxAccess.of(setup.channels.show("box"), setup.secrets, 1000)
-    sources = with_access_tokens(setup.grants, lambda _access: pytest.fail("not opened"))
+    sources = with_access_tokens(lambda: setup.grants, lambda _access: pytest.fail("not opened"))
     with pytest.raises(ConnectionFailure) as failed:
         sources(access)
     assert failed.value.kind is FailureClass.AUTHENTICATION
