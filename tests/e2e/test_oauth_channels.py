@@ -293,6 +293,14 @@ def test_channel_authorize_signs_in_by_device_code_and_ctrl_c_stores_nothing(
     mailstack.deliver(address, make_mail(to=address, subject="After the sign-in"))
     assert sh.poll()["dev"]["fetched"] == 1
 
+    # OAUTHBEARER (RFC 7628) instead of XOAUTH2: checked again, then polled.
+    bearer = sh("channel", "set", "dev", "--mechanism", "oauthbearer")
+    assert bearer.code == 0 and "changed and enabled: check passed" in bearer.out, bearer.err
+    login = next(s for s in sh.json("channel", "check", "dev")["steps"] if s["name"] == "auth")
+    assert "OAUTHBEARER" in login["detail"]["mechanism"]
+    mailstack.deliver(address, make_mail(to=address, subject="By OAUTHBEARER"))
+    assert sh.poll()["dev"]["fetched"] == 1
+
 
 def test_an_smtp_server_signed_in_with_oauth2_sends_through_postfix_with_xoauth2(
     sh: Session,
@@ -313,9 +321,14 @@ def test_an_smtp_server_signed_in_with_oauth2_sends_through_postfix_with_xoauth2
     added = sh(
         "smtp", "add", "relay", "--url", url, "--ca-file", str(mailstack.ca_file), "--default",
         "--send-as", "--oauth2", "custom", "--token-url", oauth_server.token_url,
-        "--client-id", TEST_CLIENT_ID, "--refresh-token-env", "RT",
+        "--client-id", TEST_CLIENT_ID,
     )  # fmt: skip
-    assert added.code == 0 and "added and enabled: check passed" in added.out, added.err
+    assert added.code == 0, added.err
+    assert "disabled until it is signed in (sign in: postroom smtp authorize relay)" in added.out
+    assert sh.json("smtp", "list")[0]["enabled"] is False
+    signed = sh("smtp", "authorize", "relay", "--refresh-token-env", "RT")
+    assert signed.code == 0, signed.err
+    assert "SMTP server relay signed in and enabled: check passed" in signed.out
     [server] = sh.json("smtp", "list")
     assert (server["auth"], server["has_password"]) == ("oauth2:custom", False)
     customer = f"carol-{os.getpid()}-{time.monotonic_ns()}@customer.test"
