@@ -17,10 +17,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, bindparam, func, select
+from sqlalchemy.sql.dml import Insert
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 from postroom.storage.tables import BUCKETS, channels, handling_tallies, poll_tallies
 
@@ -83,14 +86,42 @@ class MetricsRepository:
     def _add(
         self, table: Table, key: dict[str, Any], bounds: tuple[float, ...], seconds: Sequence[float]
     ) -> None:
-        """One upsert: the row is created with these figures or has them added."""
+        """One upsert: the row is created with these figures or has them added. The
+        statement is built once per table and dialect (`_upsert`): building it anew (its
+        ``excluded`` alias copies every column) cost ~0.8 ms, the upsert itself ~0.05 ms."""
         spans = [max(0.0, s) for s in seconds]
-        added: dict[str, Any] = {"count": len(spans), "seconds": sum(spans)}
-        for span in spans:
-            name = f"b{bisect_left(bounds, span)}"  # le: a span equal to a bound is in its bucket
-            added[name] = added.get(name, 0) + 1
-        values = {**{f"b{i}": 0 for i in range(BUCKETS)}, **added, **key}
-        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(table).values(**values)
+        values: dict[str, Any] = {f"b{i}": 0 for i in range(BUCKETS)}
+        for span in spans:  # le: a span equal to a bound is in its bucket
+            values[f"b{bisect_left(bounds, span)}"] += 1
+        values.update(key, count=len(spans), seconds=sum(spans))
+        self._conn.execute(_upsert(table, tuple(key), self._conn.dialect.name), values)
+
+
+_UPSERTS: dict[tuple[str, tuple[str, ...], str], Insert] = {}
+
+
+def _upsert(table: Table, key: tuple[str, ...], dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT (key) DO UPDATE`` adding every count of the row inserted to
+    the row there, with a bound parameter per column: one statement object per table,
+    which SQLAlchemy compiles once."""
+    found = _UPSERTS.get((table.name, key, dialect))
+    if found is None:
+        added = ["count", "seconds", *(f"b{i}" for i in range(BUCKETS))]
+        values: dict[str, Any] = {name: bindparam(name) for name in (*key, *added)}
+        statement = _insert(table, dialect).values(values)
         grown = {name: table.c[name] + statement.excluded[name] for name in added}
-        self._conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=grown))
+        found = statement.on_conflict_do_update(index_elements=list(key), set_=grown)
+        _UPSERTS[(table.name, key, dialect)] = found
+    return found
+
+
+def _insert(table: Table, dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT (with ON CONFLICT), its module imported only when used: a
+    SQLite process need not load PostgreSQL's."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)

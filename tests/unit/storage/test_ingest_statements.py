@@ -1,0 +1,94 @@
+"""What storing a message costs the database: statements per stored message, bounded (a
+message alone, as `postroom ingest` and an MTA pipe store it, and in a batch), and the
+handling tally's upsert built once (building it anew cost more than handling the message)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from postroom.services.ingest import Arrival
+from postroom.storage.database import ensure_schema, make_engine
+from postroom.storage.metrics import HANDLING_BOUNDS, POLL_BOUNDS, MetricsRepository
+from postroom.storage.unit import Storage
+from support.mails import make_mail
+from unit.services.mail_fakes import ingest_service, routed_storage
+
+
+@contextmanager
+def _sent(storage: Storage) -> Iterator[list[str]]:
+    """Each statement sent to the database meanwhile (an executemany counts once)."""
+    sent: list[str] = []
+
+    def _one(*args: Any) -> None:
+        sent.append(" ".join(str(args[2]).split()))
+
+    event.listen(storage.engine, "before_cursor_execute", _one)
+    try:
+        yield sent
+    finally:
+        event.remove(storage.engine, "before_cursor_execute", _one)
+
+
+def _arrivals(count: int, start: int = 0) -> list[Arrival]:
+    return [
+        Arrival(make_mail(subject=f"Question {i}", sender=f"Customer <c{i}@customer.test>"))
+        for i in range(start, start + count)
+    ]
+
+
+def test_a_message_stored_alone_costs_at_most_ten_statements(tmp_path: Path) -> None:
+    """BEGIN, the ledger row, the loop guard's count, the duplicate check, the Ticket
+    counter, the Ticket, its communication, the ledger row's outcome, the handling tally,
+    the item event: ten, none of them per-message bookkeeping of its own."""
+    storage = routed_storage(tmp_path)
+    service = ingest_service(storage)
+    service.ingest_batch(_arrivals(1, start=100))  # the configuration cache filled
+    with _sent(storage) as sent:
+        results = [service.ingest_batch([arrival])[0] for arrival in _arrivals(20)]
+    assert [r.outcome.value for r in results] == ["new_ticket"] * 20
+    assert len(sent) <= 10 * 20, sent[:12]
+    assert sum("handling_tallies" in s for s in sent) == 20  # one per batch, with its commit
+
+
+def test_a_batch_costs_fewer_statements_per_message_than_one_alone(tmp_path: Path) -> None:
+    storage = routed_storage(tmp_path)
+    service = ingest_service(storage)
+    service.ingest_batch(_arrivals(1, start=100))
+    with _sent(storage) as sent:
+        results = service.ingest_batch(_arrivals(20))
+    assert [r.outcome.value for r in results] == ["new_ticket"] * 20
+    assert len(sent) <= 7 * 20, sent[:12]
+    assert sum("handling_tallies" in s for s in sent) == 1
+
+
+def test_the_tally_upsert_is_one_statement_built_once(tmp_path: Path) -> None:
+    """Every batch runs the same statement object (SQLAlchemy compiles it once), and the
+    tallies still add up by bucket, with a row created or grown."""
+    engine = make_engine("sqlite://")
+    ensure_schema(engine)
+    executed: list[object] = []
+    event.listen(engine, "before_execute", lambda conn, clause, *a: executed.append(clause))
+    with engine.begin() as conn:
+        metrics = MetricsRepository(conn)
+        metrics.add_handling(None, [0.0005, 0.001, 0.003])
+        metrics.add_handling(None, [7.0])
+        metrics.add_handling(4, [0.02])
+        metrics.add_poll("inbox", "ok", 0.04)
+        metrics.add_poll("inbox", "ok", 0.3)
+    assert executed[0] is executed[1] is executed[2]
+    assert executed[3] is executed[4] and executed[3] is not executed[0]
+    with engine.connect() as conn:
+        handling = MetricsRepository(conn).handling_durations()
+        polls = MetricsRepository(conn).poll_durations()
+    assert handling.bounds == HANDLING_BOUNDS
+    assert handling.count == 5
+    assert handling.seconds == pytest.approx(0.0005 + 0.001 + 0.003 + 7.0 + 0.02)
+    assert handling.buckets == (2, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1)
+    assert polls.bounds == POLL_BOUNDS and polls.count == 2
+    assert polls.buckets == (1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0)
