@@ -158,7 +158,8 @@ class ImapSession:
     def list(self) -> list[MessageInfo]:
         """The folder's messages by UID, with their RFC822.SIZE. Keeping mail, under the
         UIDVALIDITY of the last poll: only the UIDs after the last settled one (one UID
-        SEARCH; a FETCH of sizes only when there are new ones)."""
+        SEARCH; a FETCH of sizes only when there are new ones), and those the mark says to
+        list again (left for their size: `FolderMark.revisit`)."""
         if self.exists == 0:
             return []
         resume = self._resume
@@ -171,11 +172,12 @@ class ImapSession:
                 f"UID {resume.last_uid + 1}:*",
             )
             newer = [u for u in _numbers(data) if u > resume.last_uid]
-            if not newer:
-                self._last_listed = resume.last_uid
+            again = [u for u in resume.revisit if 0 < u <= resume.last_uid]
+            self._last_listed = resume.last_uid
+            if not newer and not again:
                 return []
-            sets = uid_sets(newer)
-            count = len(newer)
+            sets = uid_sets(again + newer)
+            count = len(again) + len(newer)
         else:
             sets = ["1:*"]
             count = self.exists
@@ -201,7 +203,7 @@ class ImapSession:
             for uid, size in sorted(found.items())
         ]
         if listing:
-            self._last_listed = listing[-1].number
+            self._last_listed = max(self._last_listed, listing[-1].number)
         return listing
 
     def retrieve(self, number: int) -> bytes:

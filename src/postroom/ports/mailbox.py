@@ -170,6 +170,9 @@ class FolderMark:
     folder: str
     validity: int
     last_uid: int
+    revisit: tuple[int, ...] = ()
+    """UIDs up to ``last_uid`` to list again all the same: messages left on the server for
+    their size, so each poll still says why and takes them once the limit allows."""
 
 
 @runtime_checkable

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from postroom.ports.mailbox import FolderMark, MessageInfo
@@ -20,6 +21,13 @@ from postroom.services.triage import Ledger, TooLarge, too_large_reason
 from postroom.storage.unit import Storage
 
 log = logging.getLogger("postroom.services.poll")
+
+
+def _uid_prefix(folder: str, validity: int) -> str:
+    """The start of the ledger keys of an IMAP folder's messages under one UIDVALIDITY:
+    ``FOLDER;UIDVALIDITY=V/;UID=`` (RFC 5092 §6, as `mailboxes.imap_session.source_uid`
+    writes them; services do not import adapters)."""
+    return f"{folder};UIDVALIDITY={validity}/;UID="
 
 
 class PollLedger:
@@ -48,7 +56,12 @@ class PollLedger:
             rows = uow.messages.stored_under(channel_id, [i.uid for i in this_round])
             remembered = uow.messages.too_large(channel_id)
             reuse_seen = bool(uow.channels.by_id(channel_id).uidl_reuse_seen)
+        # Gone from the server, or (IMAP: a UID is never another message's) taken since, a
+        # limit raised while the mail is kept. Keeping IMAP mail, the listing holds the
+        # remembered ones too (`mark`'s revisit).
         gone = set(remembered) - {info.uid for info in listing}
+        if stable:
+            gone |= set(remembered) & set(rows)
         if gone:
             with self.storage.writing() as uow:
                 uow.messages.forget_too_large(channel_id, gone)
@@ -66,14 +79,36 @@ class PollLedger:
         )
 
     def mark(self, channel_id: int, folder: str) -> FolderMark | None:
-        """How far the polls that keep their mail read this folder (IMAP)."""
+        """How far the polls that keep their mail read this folder (IMAP), with the UIDs
+        under it that were left on the server for their size: listed again by every poll,
+        so the reason stays on the channel and a raised limit takes them (one UID FETCH of
+        their sizes; they are few, and none once taken or gone)."""
         with self.storage.reading() as uow:
-            return uow.polls.folder_mark(channel_id, folder)
+            mark = uow.polls.folder_mark(channel_id, folder)
+            if mark is None:
+                return None
+            remembered = uow.messages.too_large(channel_id)
+        prefix = _uid_prefix(folder, mark.validity)
+        revisit = sorted(
+            int(number)
+            for uid in remembered
+            if uid.startswith(prefix)
+            and (number := uid[len(prefix) :]).isdigit()
+            and len(number) <= 10
+            and 0 < int(number) <= mark.last_uid
+        )
+        return replace(mark, revisit=tuple(revisit))
 
     def advance(self, channel_id: int, mark: FolderMark) -> None:
         """Every UID up to ``mark.last_uid`` of the folder is settled (stored, known or
-        left for its size), committed before this is written."""
+        left for its size), committed before this is written. Never backwards under the
+        same UIDVALIDITY: a round that settled only messages listed again (`mark`) says
+        nothing of the UIDs after them."""
         with self.storage.writing() as uow:
+            before = uow.polls.folder_mark(channel_id, mark.folder)
+            same = before is not None and before.validity == mark.validity
+            if same and before is not None and before.last_uid >= mark.last_uid:
+                return
             uow.polls.set_folder_mark(channel_id, mark, self.clock())
 
     def known(self, channel: ChannelRecord, ledger: Ledger, info: MessageInfo, raw: bytes) -> bool:

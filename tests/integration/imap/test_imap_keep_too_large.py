@@ -1,0 +1,46 @@
+"""``--after keep`` and a message over ``POSTROOM_MAX_MESSAGE_BYTES``: the message stays on
+the server with its reason on the channel at every poll (as for POP3 and delete mode), the
+rest of the folder is taken, nothing is downloaded again, and once the limit is raised the
+next poll takes it."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.imap_boxes import Imap
+from support.polling import Postroom
+
+
+def test_keep_leaves_a_large_message_visibly_and_takes_it_once_the_limit_allows(
+    postroom: Postroom, imap: Imap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTROOM_MAX_MESSAGE_BYTES", "65536")
+    box = imap.box("keepbig", "--after", "keep")
+    postroom.stack.fill(box.address, 2, size_kb=4)
+    postroom.stack.fill(box.address, 1, size_kb=128)
+    postroom.stack.fill(box.address, 2, size_kb=4)
+
+    (first,) = postroom.poll_json(box.channel)
+    assert first["handled"] == 4 and len(first["left_too_large"]) == 1, first
+    assert "limit" in (postroom.channel(box.channel)["last_error"] or "")
+
+    (second,) = postroom.poll_json(box.channel)
+    assert second["fetched"] == 0, second  # nothing downloaded again
+    assert len(second["left_too_large"]) == 1, second  # the reason is still given
+    assert "POSTROOM_MAX_MESSAGE_BYTES" in (postroom.channel(box.channel)["last_error"] or "")
+
+    postroom.stack.fill(box.address, 1, size_kb=4)
+    (third,) = postroom.poll_json(box.channel)
+    assert third["fetched"] == 1 and third["handled"] == 1, third
+    assert len(third["left_too_large"]) == 1, third
+
+    monkeypatch.setenv("POSTROOM_MAX_MESSAGE_BYTES", str(1024 * 1024))
+    (raised,) = postroom.poll_json(box.channel)
+    assert raised["fetched"] == 1 and raised["handled"] == 1, raised
+    assert raised["left_too_large"] == [], raised
+    assert not postroom.channel(box.channel)["last_error"]
+
+    (last,) = postroom.poll_json(box.channel)
+    assert last["fetched"] == 0 and last["left_too_large"] == [], last
+    assert imap.count(box.address) == 6  # kept, all of them
+    assert postroom.counts()["tickets"] == 6
