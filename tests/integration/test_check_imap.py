@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 
@@ -159,3 +160,22 @@ def test_oauth_mechanism_the_server_lacks_fails_the_login_step(
     report = _check(mailstack, url, "tok-123", mechanism=AuthMechanism.XOAUTH2)
     step = report.step(StepName.AUTH)
     assert step.ok is False and "AUTH=XOAUTH2" in (step.error or "")
+
+
+def test_channel_set_folder_checks_the_new_folder(postroom: Postroom, mailstack: Mailstack) -> None:
+    address, password = mailstack.new_user("chkset")
+    _folder(mailstack, address, "Tickets", 2)
+    url = f"imaps://{address}@127.0.0.1:{mailstack.imaps_port}"
+    added = postroom.channel_add("chkset", url, password)
+    assert added.code == 0, added.out + added.err
+    bad = postroom("channel", "set", "chkset", "--folder", "Nope")
+    assert bad.code == 1, bad.out + bad.err
+    assert "fix it with: postroom channel set chkset --folder" in bad.out + bad.err
+    assert postroom.channel("chkset")["enabled"] is False
+    good = postroom("channel", "set", "chkset", "--folder", "Tickets")
+    assert good.code == 0 and "enabled" in good.out, good.out + good.err
+    row = postroom.channel("chkset")
+    assert row["enabled"] is True and row["folder"] == "Tickets"
+    shown = postroom("channel", "check", "chkset", "--json").json()
+    mailbox = next(s for s in shown["steps"] if s["name"] == "mailbox")
+    assert mailbox["detail"] == {"folder": "Tickets", "messages": 2, "uidvalidity": ANY}

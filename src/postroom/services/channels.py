@@ -219,7 +219,8 @@ class ChannelService:
             values["authzid"] = change.authzid.strip() or None
         if change.ca_file is not None:
             values["ca_file"] = checked_ca_file(change.ca_file)
-        connection = bool(values)
+        # A new folder is checked too: the check opens it (a folder the server lacks fails).
+        connection = bool(values) or change.folder is not None
         _check_numbers(change.interval, change.max_failures)
         if change.interval is not None:
             values["interval_s"] = change.interval
