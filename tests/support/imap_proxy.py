@@ -4,9 +4,10 @@ turned into a LOGIN upstream when the bearer token is one the test issued).
 
 Everything else is Dovecot's own answer, byte for byte: the proxy reads lines, passes
 literals through untouched, and rewrites only capability lists (``* CAPABILITY …`` and
-``[CAPABILITY …]`` response codes). It listens on 127.0.0.1 in cleartext (URLs with
-``?tls=none``) and talks to Dovecot's cleartext IMAP port. The commands clients sent are
-kept (``commands``: the command words after the tag, ``UID COPY``, ``UID MOVE``, …).
+``[CAPABILITY …]`` response codes) and, when asked, the RFC822.SIZE of FETCH answers. It
+listens on 127.0.0.1 in cleartext (URLs with ``?tls=none``) and talks to Dovecot's
+cleartext IMAP port. The commands clients sent are kept (``commands``: the command words
+after the tag, ``UID COPY``, ``UID MOVE``, …).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class ImapProxy:
     """Capabilities removed from every list Dovecot sends."""
     tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Bearer token -> (user, password): offered as AUTH=XOAUTH2 and AUTH=OAUTHBEARER."""
+    sizes: int | None = None
+    """Set: every RFC822.SIZE Dovecot gives is replaced by this (a server whose sizes lie)."""
     commands: list[str] = field(default_factory=list)
     port: int = 0
 
@@ -81,6 +84,8 @@ class ImapProxy:
             threading.Thread(target=self._up, args=(client, upstream), daemon=True).start()
 
     def _caps(self, line: bytes) -> bytes:
+        if self.sizes is not None and line.startswith(b"* ") and b" FETCH " in line:
+            line = re.sub(rb"RFC822\.SIZE \d+", b"RFC822.SIZE %d" % self.sizes, line)
         if not _CAPS.match(line):
             return line
         for name in self.drop:

@@ -35,16 +35,18 @@ def _filed_once(postroom: Postroom, n: int) -> None:
     assert counts["distinct_ids"] == counts["inbound"] == counts["tickets"] == n, counts
 
 
+@pytest.mark.parametrize("drop", [("MOVE",), ("MOVE", "UIDPLUS")])
 def test_move_without_move_copies_then_expunges(
-    postroom: Postroom, imap: Imap, imap_proxy: type[ImapProxy]
+    postroom: Postroom, imap: Imap, imap_proxy: type[ImapProxy], drop: tuple[str, ...]
 ) -> None:
-    proxy = imap_proxy(postroom.stack.imap_port, drop=("MOVE",))
+    proxy = imap_proxy(postroom.stack.imap_port, drop=drop)
     box = _box(postroom, imap, proxy, "nomove")
     postroom.stack.fill(box.address, N)
     code, out = imap.poll()
     assert code == 0, out
     assert imap.count(box.address) == 0 and imap.count(box.address, "Done") == N
     assert "UID COPY" in proxy.commands and "UID MOVE" not in proxy.commands
+    assert ("UID EXPUNGE" in proxy.commands) is ("UIDPLUS" not in drop)
     _filed_once(postroom, N)
 
 
