@@ -9,7 +9,10 @@ does:
 * a LIST size that lies (``list_size=``);
 * a RETR answer that never ends (``endless=True``: header lines until the client hangs
   up, or `ScriptedPop3.stream_cap` octets, then the connection is closed);
-* a QUIT that is never answered (``drop_quits``: the session ends as if it crashed there).
+* a QUIT that is never answered (``drop_quits``: the session ends as if it crashed there);
+* an OAuth2 login (``token=``: CAPA offers SASL XOAUTH2 OAUTHBEARER, AUTH takes that access
+  token for `user` and answers any other with a ``+`` error report, ``error_status``, then
+  ``-ERR``; ``max_command_line``: a longer AUTH line is refused, as RFC 2449 §4 allows).
 
 Every RETR is logged by UIDL (`retrieved`), every message removed by QUIT too (`removed`).
 `add_channel` points a Postroom channel at a server.
@@ -17,6 +20,7 @@ Every RETR is logged by UIDL (`retrieved`), every message removed by QUIT too (`
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import itertools
@@ -70,6 +74,16 @@ class ScriptedPop3:
     streamed: int = 0
     sessions: int = 0
     port: int = 0
+    token: str | None = None
+    """The OAuth2 access token AUTH XOAUTH2 and OAUTHBEARER take; None: no SASL offered."""
+    error_status: bytes = b'{"status":"401","schemes":"bearer","scope":"mail"}'
+    """The error report (RFC 7628 §3.2.2) sent, Base64, after a token it refuses."""
+    ok_after_error: bool = False
+    """Answer ``+OK`` (not ``-ERR``) to the client's reply to the error report."""
+    max_command_line: int | None = None
+    """An AUTH line longer than this (with CRLF) is refused with ``-ERR``."""
+    auth_lines: list[bytes] = field(default_factory=list)
+    """Every line of every AUTH exchange as received (tests only: holds the tokens)."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -168,6 +182,7 @@ class Session:
         self.deleted: set[int] = set()
         self.user_ok = False
         self.logged_in = False
+        self._file = conn.makefile("rb")
 
     def send(self, *lines: bytes) -> None:
         self.conn.sendall(b"".join(line + _CRLF for line in lines))
@@ -186,23 +201,79 @@ class Session:
                 self.send(b"+OK bye")
                 return
             handler = getattr(self, f"do_{verb.lower()}", None)
-            if handler is None or (not self.logged_in and verb not in ("CAPA", "USER", "PASS")):
+            if handler is None or (
+                not self.logged_in and verb not in ("CAPA", "USER", "PASS", "AUTH")
+            ):
                 self.send(b"-ERR unknown command or wrong state")
                 continue
             if handler(args) is False:
                 return
 
     def _lines(self) -> Iterator[bytes]:
-        data = self.conn.makefile("rb")
-        for raw in data:
+        for raw in self._file:
             yield raw.rstrip(b"\r\n")
+
+    def _line(self) -> bytes:
+        """The next line (a SASL response), b"" once the client hung up."""
+        return self._file.readline().rstrip(b"\r\n")
 
     # ------------------------------------------------------------------ commands
     def do_capa(self, args: list[str]) -> None:
         caps = [b"+OK", b"USER", b"UIDL", b"TOP"]
         if self.server.pipelining:
             caps.append(b"PIPELINING")
+        if self.server.token is not None:
+            caps.append(b"SASL XOAUTH2 OAUTHBEARER")
         self.send(*caps, b".")
+
+    def do_auth(self, args: list[str]) -> None:
+        """AUTH XOAUTH2 / OAUTHBEARER (RFC 5034), initial response on the line or after ``+``."""
+        server = self.server
+        line = " ".join(["AUTH", *args]).encode()
+        server.auth_lines.append(line)
+        if server.max_command_line is not None and len(line) + 2 > server.max_command_line:
+            self.send(b"-ERR line too long")
+            return
+        if server.token is None or not args or args[0].upper() not in ("XOAUTH2", "OAUTHBEARER"):
+            self.send(b"-ERR unsupported mechanism")
+            return
+        if len(args) > 1:
+            response = args[1].encode()
+        else:
+            self.send(b"+ ")
+            response = self._line() or b"*"
+            server.auth_lines.append(response)
+        if response == b"*":
+            self.send(b"-ERR cancelled")
+            return
+        if self._token_fits(args[0].upper(), response):
+            with server._lock:
+                self.snapshot = list(server.mailbox)
+            self.logged_in = True
+            self.send(b"+OK logged in")
+            return
+        self.send(b"+ " + base64.b64encode(server.error_status))
+        server.auth_lines.append(self._line())
+        self.send(
+            b"+OK fooled you" if server.ok_after_error else b"-ERR [AUTH] Authentication failed."
+        )
+
+    def _token_fits(self, mechanism: str, response: bytes) -> bool:
+        try:
+            fields = base64.b64decode(response, validate=True).decode().split("\x01")
+        except ValueError:
+            return False
+        bearer = f"auth=Bearer {self.server.token}"
+        if mechanism == "XOAUTH2":
+            return fields == [f"user={self.server.user}", bearer, "", ""]
+        return fields == [
+            f"n,a={self.server.user},",
+            "host=127.0.0.1",
+            f"port={self.server.port}",
+            bearer,
+            "",
+            "",
+        ]
 
     def do_user(self, args: list[str]) -> None:
         self.user_ok = args == [self.server.user]

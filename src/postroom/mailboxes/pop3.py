@@ -17,7 +17,12 @@ import logging
 from pathlib import Path
 
 from postroom.errors import UserError
-from postroom.mailboxes.pop3_auth import Capabilities, choose_mechanism, pop3_credentials
+from postroom.mailboxes.pop3_auth import (
+    TOKEN_MECHANISMS,
+    Capabilities,
+    choose_mechanism,
+    pop3_credentials,
+)
 from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError
 from postroom.mailboxes.pop3_session import Pop3Session
 from postroom.net.connection import (
@@ -56,8 +61,6 @@ class Pop3MailboxSource:
             raise UserError(f"{url} is not a POP3 URL: use pop3:// or pop3s://")
         if not url.user:
             raise UserError(f"{url} names no user: write pop3s://USER@HOST")
-        if mechanism in (AuthMechanism.XOAUTH2, AuthMechanism.OAUTHBEARER):
-            raise UserError(f"{mechanism.value} is for IMAP channels: POP3 logs in by password")
         self.url = url
         self.mechanism = mechanism
         self.ca_file = ca_file
@@ -65,7 +68,7 @@ class Pop3MailboxSource:
         self.max_message_bytes = max_message_bytes
         """Octets of one message on the wire at most: a longer RETR raises MessageTooLarge."""
         self._credentials = pop3_credentials(url.user, password, authzid or None)
-        if authzid and mechanism in (AuthMechanism.LOGIN, AuthMechanism.USER):
+        if authzid and mechanism in (AuthMechanism.LOGIN, AuthMechanism.USER, *TOKEN_MECHANISMS):
             # Refuse a configuration that cannot work before any connection.
             raise UserError(f"an authorization identity needs SASL PLAIN, not {mechanism.value}")
 
@@ -125,6 +128,11 @@ class Pop3MailboxSource:
         where = f"{self.url}{as_} ({mechanism.value})"
         if exc.response_code in _NOT_CREDENTIALS:
             return ConnectionFailure(FailureClass.PROTOCOL, f"{where}: {exc.shown}: {text}")
+        fix = (
+            "; get a new access token (it may have expired or been revoked, or be another user's)"
+            if mechanism in TOKEN_MECHANISMS
+            else ""
+        )
         return ConnectionFailure(
-            FailureClass.AUTHENTICATION, f"{where}: login refused: {text or '-ERR'}"
+            FailureClass.AUTHENTICATION, f"{where}: login refused: {text or '-ERR'}{fix}"
         )

@@ -1,5 +1,5 @@
 """Choosing and encoding a POP3 login: capabilities, SASL PLAIN/LOGIN (`postroom.net.sasl`),
-USER/PASS.
+USER/PASS, and an OAuth2 access token by SASL XOAUTH2 or OAUTHBEARER (RFC 7628).
 
 Kept apart from the socket code so the decisions (which mechanism, which
 bytes) are plain functions with table-driven tests.  Nothing here ever puts
@@ -9,6 +9,9 @@ responses are returned as bytes for the wire only.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 
 from postroom.credentials import Secret
@@ -19,6 +22,12 @@ from postroom.net.sasl import AuthMechanism, Credentials
 
 MAX_COMMAND_LINE = 255
 """RFC 2449 §4: a command line is at most 255 octets including the CRLF."""
+
+TOKEN_MECHANISMS = (AuthMechanism.XOAUTH2, AuthMechanism.OAUTHBEARER)
+"""The mechanisms whose "password" is an OAuth2 access token."""
+
+MAX_STATUS_SHOWN = 200
+"""Characters of a server's OAuth2 error report shown at most."""
 
 
 def pop3_credentials(user: str, password: str, authzid: str | None = None) -> Credentials:
@@ -76,7 +85,11 @@ def choose_mechanism(
     initial response), then SASL LOGIN, then USER/PASS.  An authorization
     identity can only travel in PLAIN.
     """
-    if credentials.authzid and requested in (AuthMechanism.LOGIN, AuthMechanism.USER):
+    if credentials.authzid and requested in (
+        AuthMechanism.LOGIN,
+        AuthMechanism.USER,
+        *TOKEN_MECHANISMS,
+    ):
         raise UserError(
             f"an authorization identity needs SASL PLAIN; {requested.value} cannot carry one"
         )
@@ -132,8 +145,56 @@ def plain_command(credentials: Credentials) -> tuple[bytes, bytes | None]:
     caps that line at 255 octets, so a long one is sent after the server's
     ``+`` continuation instead.  Returns (command line, deferred response).
     """
-    response = plain_response(credentials)
-    line = b"AUTH PLAIN " + response
+    return _with_initial_response(b"PLAIN", plain_response(credentials))
+
+
+def token_command(
+    mechanism: AuthMechanism, credentials: Credentials, host: str, port: int
+) -> tuple[bytes, bytes | None]:
+    """``AUTH XOAUTH2`` or ``AUTH OAUTHBEARER`` with the access token (``credentials``'
+    password), as `plain_command` sends PLAIN: the initial response on the AUTH line when the
+    line fits in 255 octets, else (a real provider's token is 1-2 KB) after the ``+``.
+    ``host`` and ``port``: the server's, which OAUTHBEARER names (RFC 7628 §3.1)."""
+    user, token = credentials.user, credentials.password.reveal()
+    if "\x01" in user or "\x01" in token:
+        # ^A separates the SASL fields: one inside a value would start a field of its own.
+        raise UserError("the user or the access token contains a ^A (0x01) character")
+    if mechanism is AuthMechanism.XOAUTH2:
+        message = sasl.xoauth2(user, token)
+    else:
+        message = sasl.oauthbearer(user, token, host, port)
+    response = sasl.encode(message).encode("ascii")
+    return _with_initial_response(mechanism.sasl_name.encode("ascii"), response)
+
+
+def token_abort(mechanism: AuthMechanism) -> bytes:
+    """The answer to the server's error report after a token (a ``+`` challenge), as sent:
+    RFC 7628 §3.2.3 has the client send a single ^A (OAUTHBEARER), Google's and Microsoft's
+    XOAUTH2 an empty response; the server then answers ``-ERR``."""
+    return sasl.encode("\x01").encode("ascii") if mechanism is AuthMechanism.OAUTHBEARER else b""
+
+
+def token_status(challenge: bytes) -> str:
+    """The server's error report after a token (RFC 7628 §3.2.2: Base64 of JSON such as
+    ``{"status":"401","schemes":"bearer","scope":"mail"}``) as one line to show: compact
+    JSON, or the text as it came; at most `MAX_STATUS_SHOWN` characters, control characters
+    escaped."""
+    try:
+        text = base64.b64decode(challenge.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        text = challenge.decode("ascii", "replace")
+    try:
+        shown = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=True)
+    except (ValueError, RecursionError):  # not JSON, or nested past what a report needs
+        shown = text
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown[: MAX_STATUS_SHOWN + 1])
+    return shown if len(shown) <= MAX_STATUS_SHOWN else shown[:MAX_STATUS_SHOWN] + "…"
+
+
+def _with_initial_response(name: bytes, response: bytes) -> tuple[bytes, bytes | None]:
+    """(``AUTH NAME response``, None) when that line fits (RFC 5034 §4, RFC 2449 §4), else
+    (``AUTH NAME``, response) for the response to follow the server's ``+``."""
+    line = b"AUTH " + name + b" " + response
     if len(line) + 2 <= MAX_COMMAND_LINE:
         return line, None
-    return b"AUTH PLAIN", response
+    return b"AUTH " + name, response

@@ -19,7 +19,15 @@ import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from postroom.mailboxes.pop3_auth import Capabilities, login_responses, plain_command
+from postroom.mailboxes.pop3_auth import (
+    TOKEN_MECHANISMS,
+    Capabilities,
+    login_responses,
+    plain_command,
+    token_abort,
+    token_command,
+    token_status,
+)
 from postroom.mailboxes.pop3_wire import MAX_BODY, ResponseReader, ServerClosed, TooLong, WireError
 from postroom.net.connection import ConnectionFailure, FailureClass, classify
 from postroom.net.sasl import AuthMechanism, Credentials
@@ -27,6 +35,14 @@ from postroom.net.sasl import AuthMechanism, Credentials
 log = logging.getLogger(__name__)
 
 _CRLF = b"\r\n"
+
+
+def _peer_port(sock: socket.socket) -> int:
+    """The server's port, for OAUTHBEARER's ``port=`` (0 when the socket cannot say)."""
+    try:
+        return int(sock.getpeername()[1])
+    except (OSError, IndexError, TypeError, ValueError):
+        return 0
 
 
 class ServerError(Exception):
@@ -62,6 +78,7 @@ class Pop3Channel:
         self._sock: socket.socket | None = sock
         self._reader = ResponseReader(sock.recv_into)
         self._host = host
+        self._port = _peer_port(sock)
         self._tls_up = tls_up
         self._tls: ssl.SSLContext | None = None
         self.where = where
@@ -195,6 +212,21 @@ class Pop3Channel:
             self._send(b"*")
             raise WireError(f"expected a SASL challenge, got {reply[:60]!r}")
 
+    def _sasl_step(self, line: bytes, *, shown: str) -> bytes | None:
+        """Send a SASL response that may end the exchange: None on ``+OK``, the challenge
+        after ``+`` (raw Base64), `ServerError` on ``-ERR``."""
+        log.debug("%s: C: %s", self.where, shown)
+        with self._guard(shown):
+            self._send(line)
+            reply = self._reader.status_line()
+            if reply.startswith(b"+OK"):
+                return None
+            if reply.startswith(b"+ ") or reply == b"+":
+                return reply[2:]
+            if reply.startswith(b"-ERR"):
+                raise ServerError(shown, reply[4:].decode("utf-8", "replace").strip())
+            raise UnexpectedResponse(reply.decode("utf-8", "replace"))
+
     def capabilities(self) -> Capabilities:
         """CAPA (RFC 2449 §5); `Capabilities.none` if the server predates it."""
         try:
@@ -215,6 +247,8 @@ class Pop3Channel:
             else:
                 self.sasl_continue(b"AUTH PLAIN", shown="AUTH PLAIN")
                 self.command(deferred, shown="AUTH PLAIN response")
+        elif mechanism in TOKEN_MECHANISMS:
+            self._log_in_with_token(mechanism, credentials)
         elif mechanism is AuthMechanism.LOGIN:
             # SASL LOGIN (draft-murchison-sasl-login): the server prompts for
             # the user name, then the password, each as a `+` continuation.
@@ -227,6 +261,29 @@ class Pop3Channel:
             secret = credentials.password.reveal()
             self.command(b"USER " + credentials.user.encode("utf-8"), shown="USER")
             self.command(b"PASS " + secret.encode("utf-8"), shown="PASS")
+
+    def _log_in_with_token(self, mechanism: AuthMechanism, credentials: Credentials) -> None:
+        """AUTH XOAUTH2 or OAUTHBEARER with the access token in ``credentials``. A ``+``
+        after the token is the server's error report (RFC 7628 §3.2.2): answered as the
+        mechanism says, the ``-ERR`` that follows is raised with the report decoded in it."""
+        shown = f"AUTH {mechanism.sasl_name}"
+        line, deferred = token_command(mechanism, credentials, self._host, self._port)
+        if deferred is not None:
+            self.sasl_continue(line, shown=shown)
+            line, shown = deferred, f"{shown} response"
+        challenge = self._sasl_step(line, shown=shown)
+        if challenge is None:
+            return
+        status = token_status(challenge)
+        try:
+            said = self.command(token_abort(mechanism), shown=f"{shown} error report")
+        except ServerError as exc:
+            raise ServerError(shown, f"{exc.text} (the server said: {status})") from None
+        self.abandon()
+        raise ConnectionFailure(
+            FailureClass.PROTOCOL,
+            f"{self.where}: {shown}: +OK {said[:60]!r} after an error report ({status})",
+        )
 
     def starttls(self) -> None:
         """STLS (RFC 2595 §4) and a verified handshake on the same connection."""

@@ -10,7 +10,6 @@ import ssl
 
 import pytest
 
-from postroom.mailboxes import Pop3MailboxSource
 from postroom.mailboxes.imap import ImapMailboxSource
 from postroom.net import oauth as net_oauth
 from postroom.net import sasl
@@ -103,23 +102,12 @@ def test_passwords_still_open_the_mailbox_beside_tokens(
     assert caught.value.kind is FailureClass.AUTHENTICATION
 
 
-def test_pop3_mailbox_source_refuses_oauth_mechanisms_before_connecting(
-    mailstack: Mailstack, oauth_server: OAuthServer
-) -> None:
-    """Dovecot offers XOAUTH2 on POP3 too (test below), but Pop3MailboxSource logs in by
-    password only: an OAuth2 mechanism is refused at configuration time."""
-    address, _ = mailstack.new_user("oauth")
-    url = MailUrl.parse(f"pop3s://{address}@127.0.0.1:{mailstack.pop3s_port}")
-    for mechanism in OAUTH:
-        with pytest.raises(Exception, match="is for IMAP channels"):
-            Pop3MailboxSource(url, "token", mechanism=mechanism, ca_file=mailstack.ca_file)
-
-
 @pytest.mark.parametrize("mechanism", OAUTH)
 def test_dovecot_pop3_takes_the_bearer_token(
     mailstack: Mailstack, oauth_server: OAuthServer, mechanism: AuthMechanism
 ) -> None:
-    """The server side of POP3 with OAuth2 (RFC 5034 AUTH), spoken by hand."""
+    """The server side of POP3 with OAuth2 (RFC 5034 AUTH), spoken by hand (the client side:
+    test_pop3_oauth.py)."""
     address, _ = mailstack.new_user("oauth")
     mailstack.fill(address, 2, size_kb=1)
     token = oauth_server.access_token(address)
