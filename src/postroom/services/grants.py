@@ -174,6 +174,7 @@ class Grants:
         scopes = (
             given.scopes if given.scopes is not None else (before.scopes if same and before else ())
         )
+        _bounded(client_id, token_url, device_url, scopes)
         oauth.provider(provider, token_url, device_url, tuple(scopes), tenant)  # judged
         if given.client_secret is not None:
             secret = (
@@ -339,6 +340,35 @@ class Grants:
         if grant.client_secret_enc is None:
             return None
         return self.secrets.open(grant.client_secret_enc).reveal()
+
+
+def _bounded(
+    client_id: str, token_url: str | None, device_url: str | None, scopes: tuple[str, ...]
+) -> None:
+    """What the columns hold, and no spaces or control characters inside one value."""
+    if len(client_id) > _MAX_CLIENT_ID or not _word(client_id):
+        raise UserError(
+            f"--client-id takes the application's id: one word of at most {_MAX_CLIENT_ID} "
+            "printable characters"
+        )
+    for option, url in (("--token-url", token_url), ("--device-url", device_url)):
+        if url is not None and (len(url) > _MAX_URL or not _word(url)):
+            raise UserError(f"{option} takes one URL of at most {_MAX_URL} characters")
+    if len(scopes) > _MAX_SCOPES or not all(len(s) <= _MAX_SCOPE and _word(s) for s in scopes):
+        raise UserError(
+            f"--scope takes one scope each (no spaces; at most {_MAX_SCOPES} of "
+            f"{_MAX_SCOPE} characters)"
+        )
+
+
+def _word(text: str) -> bool:
+    return bool(text) and text.isprintable() and not any(c.isspace() for c in text)
+
+
+_MAX_CLIENT_ID = 500
+_MAX_URL = 1000
+_MAX_SCOPES = 50
+_MAX_SCOPE = 300
 
 
 @dataclass(frozen=True, slots=True)

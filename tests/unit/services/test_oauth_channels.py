@@ -222,7 +222,6 @@ def test_set_changes_the_client_and_goes_back_to_a_password(setup: Setup) -> Non
 @pytest.mark.parametrize(
     ("url", "password", "mechanism", "authzid", "error"),
     [
-        ("pop3s://a@h:995", None, AuthMechanism.AUTO, None, "needs an imap://"),
         (URL, Secret("pw"), AuthMechanism.AUTO, None, "drop the password"),
         (URL, None, AuthMechanism.PLAIN, None, r"xoauth2 \(default\) or oauthbearer"),
         (URL, None, AuthMechanism.AUTO, "shared@example.test", "--authzid needs a password"),
@@ -248,6 +247,15 @@ def test_provider_settings_are_judged(setup: Setup) -> None:
     with pytest.raises(UserError, match="must be https"):
         bad = OAuthOptions(provider="custom", client_id="c", token_url="http://example.test/t")
         setup.channels.add(NewChannel("a", URL, None, oauth=bad))
+    with pytest.raises(UserError, match="--client-id takes"):
+        spaced = OAuthOptions(provider="google", client_id="a b")
+        setup.channels.add(NewChannel("a", URL, None, oauth=spaced))
+    with pytest.raises(UserError, match="--scope takes one scope each"):
+        two = OAuthOptions(provider="google", client_id="c", scopes=("mail read",))
+        setup.channels.add(NewChannel("a", URL, None, oauth=two))
+    with pytest.raises(UserError, match="--token-url takes one URL"):
+        long = OAuthOptions(provider="custom", client_id="c", token_url="https://t/" + "x" * 1000)
+        setup.channels.add(NewChannel("a", URL, None, oauth=long))
     with pytest.raises(UserError, match="needs --oauth2"):
         setup.channels.add(NewChannel("a", URL, Secret("pw"), mechanism=AuthMechanism.XOAUTH2))
     tenant = OAuthOptions(provider="microsoft", client_id="c", tenant="contoso.example")
