@@ -29,9 +29,9 @@ class ItemService:
         """Items oldest first, each with its history (docs/cli.md: `item show` but the
         communications)."""
         with self.storage.reading() as uow:
-            return [
-                ItemDetail(item, uow.items.history(item.id)) for item in uow.items.all(state, queue)
-            ]
+            items = uow.items.all(state, queue)
+            histories = uow.items.histories([item.id for item in items])
+        return [ItemDetail(item, histories[item.id]) for item in items]
 
     def show(self, ref: str) -> ItemDetail:
         with self.storage.reading() as uow:

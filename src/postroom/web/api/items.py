@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -29,7 +30,7 @@ from postroom.services.addresses import checked_address
 from postroom.services.item_changes import ItemChanges
 from postroom.services.item_search import MAX_QUERY, ItemSearch
 from postroom.web.auth import Postroom, SignedIn
-from postroom.web.paging import Paging, page
+from postroom.web.paging import Paging, first_id_after, id_key, link_next
 from postroom.web.problems import API_PROBLEMS, responses
 from postroom.web.uploads import read_attachments, safe_name
 
@@ -201,7 +202,6 @@ def list_items(
     app: Postroom,
     paging: Paging,
     request: Request,
-    response: Response,
     state: State | None = None,
     queue: Annotated[str | None, Query(max_length=200)] = None,
     type: Annotated[ItemType | None, Query()] = None,
@@ -209,12 +209,20 @@ def list_items(
         str | None,
         Query(max_length=MAX_QUERY, description="words in the reference, subject or sender"),
     ] = None,
-) -> list[dict[str, Any]]:
-    """Work items oldest first, each with its history (``item list --json``), paged."""
-    search = ItemSearch(app.storage)
-    found = search.find(state, queue, type, q)
-    chosen = page(found, lambda i: f"{i.id:012d}", paging, request, response)
-    return [item_detail_json(d) for d in search.details(chosen)]
+) -> Response:
+    """Work items oldest first, each with its history (``item list --json``), paged.
+
+    The JSON is written as it is made (``item list --json``'s shape, which
+    `ItemListed` describes; tests/web check that it is), not checked against the
+    model once more: that took a tenth of the request's time."""
+    from_id = first_id_after(paging.after)
+    if from_id is None:
+        return JSONResponse([])
+    found = ItemSearch(app.storage).page(state, queue, type, q, from_id=from_id, limit=paging.limit)
+    answer = JSONResponse([item_detail_json(d) for d in found.details])
+    if found.more:
+        link_next(request, answer, paging, id_key(found.details[-1].item.id))
+    return answer
 
 
 @router.get("/{ref}", response_model=ItemShown, responses=responses(404))
