@@ -37,6 +37,7 @@ from postroom.web.metrics import registry
 from postroom.web.security import Guard
 from postroom.web.signup import router as signup_router
 from postroom.web.throttle import SignInThrottle
+from postroom.web.token_cache import TokenCache
 
 OPENAPI_URL = "/api/v1/openapi.json"
 
@@ -59,6 +60,7 @@ def create_app(app: App) -> FastAPI:
     )
     web.state.postroom = app
     web.state.throttle = SignInThrottle()
+    web.state.tokens = TokenCache()
     web.state.metrics = registry(lambda: app.overview)
     problems.install(web)
     for module in (health, session, routes, users, tokens):

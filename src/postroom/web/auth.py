@@ -16,11 +16,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from postroom.bootstrap import App
 from postroom.records.accounts import Principal
 from postroom.records.config import Role
 from postroom.web.problems import ProblemError, not_signed_in
+from postroom.web.token_cache import TokenCache
 
 COOKIE = "postroom_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -39,18 +41,28 @@ def postroom(request: Request) -> App:
     return app
 
 
-def signed_in(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    """The principal of a token or a session (401 otherwise)."""
+async def _postroom(request: Request) -> App:
+    """`postroom` as a dependency: async, so FastAPI calls it on the event loop rather
+    than in a thread of the pool (every dependency that does no I/O is async so)."""
+    return postroom(request)
+
+
+def principal_of(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """The principal of a token or a session (401 otherwise), read from the database
+    (blocking: from a thread of the pool, or from a handler that runs in one)."""
     accounts = postroom(request).accounts
     if credentials is not None:
+        cache = tokens(request)
+        principal = cache.get(credentials.credentials)
+        if principal is not None:
+            return principal
+        generation = cache.generation()
         principal = accounts.principal_for_token(credentials.credentials)
         if principal is None:
             raise not_signed_in(
                 "the token is not valid (unknown or revoked): make one with postroom token create"
             )
+        cache.put(credentials.credentials, principal, generation)
         return principal
     cookie = request.cookies.get(COOKIE)
     if cookie:
@@ -65,16 +77,41 @@ def signed_in(
     raise not_signed_in()
 
 
-def admin(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
+async def signed_in(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The principal of a token or a session (401 otherwise): a token used in the last
+    seconds is answered from memory (`web/token_cache.py`) on the event loop; anything
+    else is read from the database in a thread of the pool."""
+    if credentials is not None:
+        principal = tokens(request).get(credentials.credentials)
+        if principal is not None:
+            return principal
+    return await run_in_threadpool(principal_of, request, credentials)
+
+
+async def admin(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
     """The principal, when an admin (403 otherwise)."""
     if principal.role != Role.ADMIN:
         raise ProblemError(403, "only an admin may do this")
     return principal
 
 
+def tokens(request: Request) -> TokenCache:
+    """This app's memory of valid tokens (`create_app` makes it)."""
+    cache: TokenCache = request.app.state.tokens
+    return cache
+
+
+def forget_tokens(request: Request) -> None:
+    """After a token is revoked or a user removed: no token is taken from memory."""
+    tokens(request).forget()
+
+
 SignedIn = Annotated[Principal, Depends(signed_in)]
 Admin = Annotated[Principal, Depends(admin)]
-Postroom = Annotated[App, Depends(postroom)]
+Postroom = Annotated[App, Depends(_postroom)]
 
 
 def set_session_cookie(response: Response, request: Request, secret: str) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from postroom.web.auth import Postroom, bearer, signed_in
+from postroom.web.auth import Postroom, bearer, principal_of
 from postroom.web.problems import responses
 
 router = APIRouter(tags=["operations"])
@@ -43,6 +43,6 @@ def metrics(
 ) -> Response:
     """Prometheus text format: every figure read from the database now."""
     if not app.settings.metrics_public:
-        signed_in(request, credentials)
+        principal_of(request, credentials)
     body = generate_latest(request.app.state.metrics)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

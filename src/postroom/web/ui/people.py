@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from postroom.bootstrap import App
 from postroom.errors import UserError
 from postroom.records.config import Role
-from postroom.web.auth import Postroom
+from postroom.web.auth import Postroom, forget_tokens
 from postroom.web.ui.pages import BrowserAdmin, PostedAdmin, Visitor, page, redirect
 
 router = APIRouter(include_in_schema=False)
@@ -48,7 +48,10 @@ def add_user(
 
 @router.post("/users/remove")
 def remove_user(
-    app: Postroom, visitor: PostedAdmin, name: Annotated[str, Form(max_length=200)] = ""
+    request: Request,
+    app: Postroom,
+    visitor: PostedAdmin,
+    name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     if name == visitor.principal.name:
         return redirect("/users", "You cannot remove yourself: another admin can.", error=True)
@@ -56,6 +59,7 @@ def remove_user(
         user = app.users.remove(name)
     except UserError as exc:
         return redirect("/users", str(exc), error=True)
+    forget_tokens(request)
     return redirect("/users", f"User {user.name} removed, with their tokens and sessions.")
 
 
@@ -76,12 +80,16 @@ def create_token(
 
 @router.post("/tokens/{token_id}/revoke")
 def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**62)], app: Postroom, _: PostedAdmin
+    request: Request,
+    token_id: Annotated[int, Path(ge=1, le=2**62)],
+    app: Postroom,
+    _: PostedAdmin,
 ) -> Response:
     try:
         token = app.accounts.revoke_token(token_id)
     except UserError as exc:
         return redirect("/users", str(exc), error=True)
+    forget_tokens(request)
     return redirect("/users", f"Token {token.id} of {token.user} revoked: it stops working now.")
 
 
