@@ -36,6 +36,22 @@ import httpx
 ROUTE = ("support@example.com", "Acme", "Query", "billing")
 
 
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` and its live descendants (the
+    parser's children), read from /proc; 0 for a process that is gone."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _cpu(int(child))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return total
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -77,12 +93,14 @@ def run_in_process(n: int, url: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as home:
         app = _app(Path(home), url)
         service = app.ingest
+        cpu0 = _cpu(os.getpid())
         t0 = time.perf_counter()
         for raw in msgs:
             service.ingest(raw)
         dt = time.perf_counter() - t0
+        cpu = _cpu(os.getpid()) - cpu0
         app.engine.dispose()
-    return {"rate": n / dt, "seconds": dt}
+    return {"rate": n / dt, "seconds": dt, "cpu_ms": 1000 * cpu / n}
 
 
 def _timed(clients: int, jobs: list[object], call) -> float:  # type: ignore[no-untyped-def]
@@ -158,9 +176,14 @@ def run_web(n: int, gets: int, clients: int, url: str) -> dict[str, float]:
                     None if r.status_code in (200, 201) else f"POST {r.status_code} {r.text[:200]}"
                 )
 
-            get_seconds = _timed(clients, [None] * gets, get)
             msgs = _messages(n)
+            cpu0 = _cpu(server.pid)
+            get_seconds = _timed(clients, [None] * gets, get)
+            cpu1 = _cpu(server.pid)
+            client0 = time.process_time()
             post_seconds = _timed(clients, list(msgs), post)
+            client_cpu = time.process_time() - client0
+            cpu2 = _cpu(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -170,6 +193,9 @@ def run_web(n: int, gets: int, clients: int, url: str) -> dict[str, float]:
         "get_seconds": get_seconds,
         "post_rate": n / post_seconds,
         "post_seconds": post_seconds,
+        "get_cpu_ms": 1000 * (cpu1 - cpu0) / gets,
+        "post_cpu_ms": 1000 * (cpu2 - cpu1) / n,
+        "client_cpu_ms": 1000 * client_cpu / n,
         "size_kb": sum(len(m) for m in msgs) / n / 1024,
     }
 
@@ -249,10 +275,17 @@ def _run(label: str, args: argparse.Namespace, make_url) -> None:  # type: ignor
     ratio = web["post_rate"] / local["rate"]
     print(f"[{label}] {args.clients} client(s), {args.n} messages of ~{web['size_kb']:.1f} KB")
     print(
-        f"  GET /api/v1/items ({web['items']:.0f} items)  : {web['get_rate']:8.1f} req/s  ({args.gets} requests)"
+        f"  GET /api/v1/items ({web['items']:.0f} items)  : {web['get_rate']:8.1f} req/s"
+        f"  ({args.gets} requests; server CPU {web['get_cpu_ms']:.2f} ms each)"
     )
-    print(f"  POST /api/v1/messages            : {web['post_rate']:8.1f} req/s")
-    print(f"  in-process ingest (same run)     : {local['rate']:8.1f} msg/s")
+    print(
+        f"  POST /api/v1/messages            : {web['post_rate']:8.1f} req/s"
+        f"  (server CPU {web['post_cpu_ms']:.2f} ms each, client {web['client_cpu_ms']:.2f} ms)"
+    )
+    print(
+        f"  in-process ingest (same run)     : {local['rate']:8.1f} msg/s"
+        f"  (CPU {local['cpu_ms']:.2f} ms each)"
+    )
     print(f"  HTTP / in-process                : {ratio:8.2f}x  (target >= 0.70)")
 
 
