@@ -1,5 +1,11 @@
 """`postroom ingest` (an MTA pipe, a file, many files or a maildir) and `postroom explain`
-(a dry run)."""
+(a dry run).
+
+An MTA pipe starts a process per message, so start-up is most of its cost: this module
+imports only what registering the commands needs; `ingest` starts its parser child first
+(`mime.isolated.start_early`), then imports the storage and the services while the child
+starts on another core.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,10 @@ from typing import Annotated, Any
 
 import typer
 
-from postroom.cli.ingest_batch import EX_TEMPFAIL, BatchRun, Source, maildir_sources
+from postroom.cli.ingest_batch import EX_TEMPFAIL, Source, maildir_sources
 from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, fail, print_json, shown
-from postroom.cli.state import current_app
 from postroom.errors import PostroomError, StorageUnavailableError
-from postroom.render.mail import decision_json, explanation_json
 
 FileArg = Annotated[str, typer.Argument(help="a raw message file, or - for standard input")]
 FilesArg = Annotated[
@@ -42,6 +46,9 @@ def _read(source: str) -> bytes:
 
 def _ingest_one(source: str, channel: str | None, as_json: bool) -> None:
     """One message, as an MTA pipe hands it over: stored and decided, or exit 75."""
+    from postroom.cli.state import current_app
+    from postroom.render.mail import decision_json
+
     raw = _read(source)
     try:
         result = current_app().ingest.ingest(raw, channel=channel)
@@ -62,6 +69,9 @@ def _ingest_many(
     names: list[str], maildir: Path | None, channel: str | None, as_json: bool
 ) -> None:
     """Files by name, then a maildir's, in batches (cli/ingest_batch.py)."""
+    from postroom.cli.ingest_batch import BatchRun
+    from postroom.cli.state import current_app
+
     sources = [Source(name) for name in names]
     if maildir is not None:
         try:
@@ -120,6 +130,9 @@ def register(app: typer.Typer) -> None:
         a summary line (--json: one entry per file); a maildir's files are
         deleted once stored.
         """
+        from postroom.mime.isolated import start_early
+
+        start_early()
         names = sources or []
         if maildir is None and len(names) <= 1:
             _ingest_one(names[0] if names else "-", channel, as_json)
@@ -132,6 +145,9 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         """Dry run: the parsed mail and the decision it would get; changes nothing."""
+        from postroom.cli.state import current_app
+        from postroom.render.mail import explanation_json
+
         raw = _read(source)
         explained = current_app().ingest.explain(raw)
         data = explanation_json(explained)

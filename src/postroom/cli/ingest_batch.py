@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 
 from postroom.cli.output import echo, shown
 from postroom.errors import PostroomError, StorageUnavailableError
-from postroom.render.mail import decision_json
 
 if TYPE_CHECKING:
     from postroom.services.ingest import IngestService
@@ -149,6 +148,7 @@ class BatchRun:
     def _store(self, read: dict[Entry, bytes]) -> str | None:
         """One batch, one commit; then each maildir file is let go of. Returns why the
         batch could not be stored (None once it is)."""
+        from postroom.render.mail import decision_json
         from postroom.services.ingest import Arrival
 
         try:

@@ -14,10 +14,6 @@ from postroom.domain.automatic import reply_address
 from postroom.domain.decision import AutoReply, Decision, NewTicket, Outcome, Rule
 from postroom.domain.mail import ParsedMail
 from postroom.domain.workitems import ItemType, Reference, State
-from postroom.mime.autoreply import compose_automated
-from postroom.mime.header_text import subject_with_reference
-from postroom.mime.outgoing import sender_problem
-from postroom.mime.templates import load_template
 from postroom.records.items import Cause, ItemRecord
 from postroom.records.statuses import CommunicationStatus, MessageStatus
 from postroom.storage.unit import UnitOfWork
@@ -127,6 +123,13 @@ class Applier:
     def _auto_reply(
         self, reply: AutoReply, row: ItemRecord, mail: ParsedMail, decision: Decision
     ) -> None:
+        # Imported when a reply is written: `postroom ingest` (one process a message)
+        # loads them only for mail that is answered.
+        from postroom.mime.autoreply import compose_automated
+        from postroom.mime.header_text import subject_with_reference
+        from postroom.mime.outgoing import sender_problem
+        from postroom.mime.templates import load_template
+
         item_id = row.id
         sender = reply.sender or self.default_sender
         if sender_problem(sender) is not None:

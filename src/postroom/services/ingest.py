@@ -32,7 +32,6 @@ from postroom.domain.mail import ParsedMail
 from postroom.domain.ports import HandlerContext, HandlerSettings
 from postroom.domain.routes import Route
 from postroom.errors import StorageConflictError, StorageError, StorageUnavailableError
-from postroom.mime import parse
 from postroom.mime.isolated import InProcessParser, MailParser, ParseFailure, ParseOutcome
 from postroom.records.items import ItemRecord
 from postroom.records.mail import MessageRecord
@@ -295,6 +294,8 @@ class IngestService:
 
     def explain(self, raw: bytes) -> Explanation:
         """A dry run: the parsed mail and the decision it would get, nothing written."""
+        from postroom.mime.parser import parse  # ingest parses in a child: not loaded here
+
         mail = parse(raw)
         if not_mail(mail):
             decision = Decision(
