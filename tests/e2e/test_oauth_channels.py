@@ -342,3 +342,43 @@ def test_an_smtp_server_signed_in_with_oauth2_sends_through_postfix_with_xoauth2
     before = oauth_server.inspect(refresh)["refreshes"]
     assert before >= 1
     assert sh.leaked(caplog) == []
+
+
+def test_channel_set_switches_a_password_channel_to_oauth2_and_back(
+    sh: Session,
+    mailstack: Mailstack,
+    oauth_server: OAuthServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    address, password = mailstack.new_user("switch")
+    route(sh, address)
+    monkeypatch.setenv("PW", password)
+    sh.ok(
+        "channel", "add", "sw", "--url", imaps(mailstack, address), "--password-env", "PW",
+        "--ca-file", str(mailstack.ca_file),
+    )  # fmt: skip
+    refresh = oauth_server.grant(address)
+    sh.tokens.add(refresh)
+    monkeypatch.setenv("RT", refresh)
+    monkeypatch.setenv("CS", "client-secret-value")
+    sh.tokens.add("client-secret-value")
+    changed = sh(
+        "channel", "set", "sw", "--oauth2", "custom", "--token-url", oauth_server.token_url,
+        "--client-id", TEST_CLIENT_ID, "--client-secret-env", "CS", "--scope", "mail",
+        "--scope", "offline", "--refresh-token-env", "RT",
+    )  # fmt: skip
+    assert changed.code == 0 and "channel sw changed and enabled: check passed" in changed.out
+    row = sh.channel("sw")
+    assert (row["auth"], row["enabled"]) == ("oauth2:custom", True)
+    assert oauth_server.inspect(refresh)["scopes"][-1] == "mail offline"
+    mailstack.deliver(address, make_mail(to=address, subject="By token"))
+    assert sh.poll()["sw"]["fetched"] == 1
+    sh.tokens.update(stored_tokens("sw"))
+    back = sh("channel", "set", "sw", "--password-env", "PW")
+    assert back.code == 0 and "changed and enabled: check passed" in back.out, back.err
+    row = sh.channel("sw")
+    assert (row["auth"], row["token_expires"]) == ("password", None)
+    mailstack.deliver(address, make_mail(to=address, subject="By password"))
+    assert sh.poll()["sw"]["fetched"] == 1
+    assert sh.leaked(caplog) == []
