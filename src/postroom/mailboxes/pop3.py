@@ -6,6 +6,9 @@ exceptions from deep inside.  Here every byte goes through
 `pop3_wire.ResponseReader`, and every failure leaves this module as a
 `ConnectionFailure` whose `FailureClass` an operator can act on.
 
+Logins: USER/PASS, SASL PLAIN (with an authorization identity) or LOGIN, and an OAuth2
+access token by SASL XOAUTH2 or OAUTHBEARER (``mechanism``; ``password`` is then the token).
+
 Security: a ``pop3://`` URL requires STLS and refuses to log in if the
 server does not offer it; only ``?tls=none`` allows cleartext.  TLS always
 verifies the chain and host name (`connection.tls_context`).
