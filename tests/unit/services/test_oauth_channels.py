@@ -14,6 +14,7 @@ from sqlalchemy import text
 from postroom.credentials import Secret
 from postroom.errors import UserError
 from postroom.net.connection import ConnectionFailure, FailureClass, MailUrl
+from postroom.net.oauth import DeviceCode, GrantProblem, Provider, TokenError, Tokens
 from postroom.net.sasl import AuthMechanism, Credentials
 from postroom.outbound.auth import choose, responder
 from postroom.ports.mailbox import MailboxSource
@@ -327,3 +328,57 @@ def test_a_sign_in_the_endpoint_cannot_take_is_a_user_error_naming_the_cause(
     with pytest.raises(UserError, match=r"revoked or expired.*without --refresh-token-env"):
         setup.channels.authorize("box", Secret("rt-unknown"))
     assert setup.channels.show("box").token_expires is None
+
+
+class ScriptedExchange:
+    """The token endpoint's answers to device polls, in order (a `TokenError` raised)."""
+
+    def __init__(self, answers: list[TokenError | Tokens]) -> None:
+        self.answers = answers
+
+    def refresh(
+        self, endpoint: Provider, client_id: str, client_secret: str | None, refresh_token: str
+    ) -> Tokens:
+        return Tokens("at-checked", 3600)
+
+    def start_device(self, endpoint: Provider, client_id: str) -> DeviceCode:
+        return DeviceCode("dc-1", "CODE-1", "https://example.test/device", 2, 30)
+
+    def poll_device(
+        self, endpoint: Provider, client_id: str, client_secret: str | None, device: DeviceCode
+    ) -> Tokens:
+        answer = self.answers.pop(0)
+        if isinstance(answer, TokenError):
+            raise answer
+        return answer
+
+
+def test_the_device_poll_slows_down_when_asked_and_gives_up_when_the_code_expires(
+    setup: Setup,
+) -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        setup.sleeps.append(seconds)
+        now[0] += seconds
+
+    pending = TokenError(GrantProblem.PENDING, "HTTP 400 authorization_pending")
+    slow = TokenError(GrantProblem.PENDING, "HTTP 400 slow_down")
+    exchange = ScriptedExchange([pending, slow, pending, Tokens("at-1", 3600, "rt-1")])
+    grants = Grants(setup.storage, setup.secrets, exchange, setup.clock, sleep, lambda: now[0])
+    channels = ChannelService(setup.storage, setup.secrets, setup.check, setup.clock, grants=grants)
+    channels.add(NewChannel("box", URL, None, oauth=setup.oauth()))
+    progress = Progress(setup.server, approve_after=99)
+    assert channels.authorize("box", None, progress).enabled
+    assert setup.sleeps == [2.0, 2.0, 7.0, 7.0]  # RFC 8628: 5 s more after slow_down
+    assert progress.codes == [("https://example.test/device", "CODE-1")]
+    assert setup.check.calls[-1][1] == "at-1"
+
+    setup.sleeps.clear()
+    exchange.answers = [pending] * 20
+    with pytest.raises(UserError, match="the sign-in code expired before it was entered"):
+        channels.authorize("box", None, progress)
+    assert sum(setup.sleeps) >= 30
+    exchange.answers = [TokenError(GrantProblem.REFUSED, "HTTP 400 access_denied")]
+    with pytest.raises(UserError, match="access_denied"):
+        channels.authorize("box", None, progress)
