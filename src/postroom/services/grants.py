@@ -320,8 +320,10 @@ class Grants:
     ) -> Tokens:
         device = self.exchange.start_device(endpoint, client_id)
         progress.code(device.verification_uri, device.user_code, device.expires_in)
-        deadline = self._monotonic() + device.expires_in
-        interval = float(max(1, device.interval))
+        # The endpoint's figures, bounded: a sign-in waits an hour at most, a minute between
+        # polls at most.
+        deadline = self._monotonic() + min(device.expires_in, _MAX_SIGN_IN)
+        interval = float(min(max(1, device.interval), _MAX_INTERVAL))
         while True:
             self._sleep(interval)
             try:
@@ -330,7 +332,7 @@ class Grants:
                 if exc.problem is not GrantProblem.PENDING:
                     raise UserError(f"the sign-in did not complete: {exc}") from None
                 if "slow_down" in str(exc):
-                    interval += 5  # RFC 8628 §3.5
+                    interval = min(interval + 5, _MAX_INTERVAL)  # RFC 8628 §3.5
             left = int(deadline - self._monotonic())
             if left <= 0:
                 raise UserError("the sign-in code expired before it was entered: run it again")
@@ -365,6 +367,10 @@ def _word(text: str) -> bool:
     return bool(text) and text.isprintable() and not any(c.isspace() for c in text)
 
 
+_MAX_SIGN_IN = 3600
+"""Seconds a device-code sign-in waits for the person at most."""
+_MAX_INTERVAL = 60
+"""Seconds between two polls of the token endpoint at most (whatever it asks)."""
 _MAX_CLIENT_ID = 500
 _MAX_URL = 1000
 _MAX_SCOPES = 50

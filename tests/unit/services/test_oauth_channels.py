@@ -379,6 +379,12 @@ def test_the_device_poll_slows_down_when_asked_and_gives_up_when_the_code_expire
     with pytest.raises(UserError, match="the sign-in code expired before it was entered"):
         channels.authorize("box", None, progress)
     assert sum(setup.sleeps) >= 30
+    setup.sleeps.clear()
+    exchange.start_device = lambda *_: DeviceCode("dc", "C", "https://e.test/d", 10**9, 10**9)  # type: ignore[method-assign]
+    exchange.answers = [pending] * 70
+    with pytest.raises(UserError, match="expired"):
+        channels.authorize("box", None, progress)
+    assert max(setup.sleeps) == 60 and sum(setup.sleeps) <= 3600  # hostile figures bounded
     exchange.answers = [TokenError(GrantProblem.REFUSED, "HTTP 400 access_denied")]
     with pytest.raises(UserError, match="access_denied"):
         channels.authorize("box", None, progress)
