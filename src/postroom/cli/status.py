@@ -47,7 +47,13 @@ def _lines(overview: Overview) -> list[str]:
     lines.append("smtp servers:" if overview.servers else "smtp servers: none")
     verdict = {True: "check passed", False: "check failed", None: "never checked"}
     for s in overview.servers:
-        fields = [s.name, s.protocol, "on" if s.enabled else "off", verdict[s.last_check_ok]]
+        fields = [
+            s.name,
+            s.protocol,
+            "on" if s.enabled else "off",
+            verdict[s.last_check_ok],
+            f"sent today {s.sent_today}",
+        ]
         if s.default:
             fields.append("default")
         if s.last_error:

@@ -48,4 +48,5 @@ def server_health_json(server: ServerHealth) -> dict[str, Any]:
         "last_error": server.last_error,
         "hint": server.hint,
         "checked": server.checked,
+        "sent_today": server.sent_today,
     }

@@ -56,6 +56,8 @@ class ServerHealth:
     last_error: str | None
     hint: str | None
     checked: bool
+    sent_today: int = 0
+    """Outbound messages it sent today (UTC day), from the outbox's stored outcomes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,7 @@ class OverviewService:
             ledger = uow.tallies.messages()
             today = uow.tallies.messages_between(midnight, midnight + timedelta(days=1))
             queue = uow.tallies.outbox()
+            sent = uow.tallies.sent_between(midnight, midnight + timedelta(days=1))
         by_status = {status.value: 0 for status in MessageStatus}
         by_rule: dict[str, int] = {}
         by_channel: dict[int | None, int] = {}
@@ -143,7 +146,7 @@ class OverviewService:
         return Overview(
             at=now,
             channels=[_channel(c, today.get(c.id, 0), by_channel.get(c.id, 0)) for c in channels],
-            servers=[_server(s) for s in servers],
+            servers=[_server(s, sent.get(f"smtp:{s.name}", 0)) for s in servers],
             outbox=outbox,
             send_attempts=attempts,
             messages=by_status,
@@ -182,7 +185,7 @@ def _channel(channel: ChannelState, today: int, total: int) -> ChannelHealth:
     )
 
 
-def _server(server: SmtpServerRecord) -> ServerHealth:
+def _server(server: SmtpServerRecord, sent_today: int) -> ServerHealth:
     failed = _failed_step(server.last_check)
     return ServerHealth(
         name=server.name,
@@ -193,6 +196,7 @@ def _server(server: SmtpServerRecord) -> ServerHealth:
         last_error=_text(failed.get("error")) if failed else None,
         hint=_hint(server.last_check),
         checked=server.last_check_ok is not None,
+        sent_today=sent_today,
     )
 
 

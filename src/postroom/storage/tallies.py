@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, false, func, null, select
 
+from postroom.records.statuses import OutboxStatus
 from postroom.storage.tables import channels, messages, outbox
 
 
@@ -83,6 +84,22 @@ class TallyRepository:
             select(messages.c.channel_id, func.count())
             .where(received >= since, received < until)
             .group_by(messages.c.channel_id)
+        )
+        return {row[0]: int(row[1]) for row in self._conn.execute(query)}
+
+    def sent_between(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Outbound messages sent in [since, until) (naive UTC), by the server that sent
+        them as the sender records it (``smtp:NAME``, ``channel:NAME``)."""
+        sent = outbox.c.sent_at
+        query = (
+            select(outbox.c.smtp_server, func.count())
+            .where(
+                outbox.c.status == OutboxStatus.SENT.value,
+                sent >= since,
+                sent < until,
+                outbox.c.smtp_server.is_not(None),
+            )
+            .group_by(outbox.c.smtp_server)
         )
         return {row[0]: int(row[1]) for row in self._conn.execute(query)}
 
