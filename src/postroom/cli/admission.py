@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from postroom.cli.output import echo, fail, shown
 from postroom.errors import UserError
+from postroom.render.fixes import cli_fix
 from postroom.services.enabling import Admission
 
 
 def fix_hint(admission: Admission, set_command: str) -> str:
     """``fix it with: <set_command> <options>``: the command that changes what the failed
     step depends on, which checks again and enables once the check passes."""
-    options = admission.fix
+    options = cli_fix(admission.remedy)
     if not options:
         return f"fix it with: {set_command} … (see --help)"
     return f"fix it with: {set_command} {options}"

@@ -17,6 +17,7 @@ from postroom.credentials import Secret
 from postroom.diagnostics import CheckReport
 from postroom.services.checks import Checkable, first_failure
 from postroom.services.connection_settings import fix_options
+from postroom.services.setting_fixes import Fix, fix_for
 from postroom.storage.unit import Storage, UnitOfWork
 
 ConnectionCheck = Callable[[Checkable, Secret | None, str | None], CheckReport]
@@ -57,8 +58,15 @@ class Admission:
         return first_failure(self.report) if self.report is not None and not self.passed else ""
 
     @property
+    def remedy(self) -> Fix | None:
+        """What to change after the failed check: the settings its failed step depends on
+        (None: it passed, or none ran). Each door words it (render/fixes.py)."""
+        return fix_for(self.report) if not self.passed else None
+
+    @property
     def fix(self) -> str:
-        """The `set` options that change what the failed check depends on ("" if none)."""
+        """`remedy` as the `set` command's options, for the web pages until they word
+        `remedy` themselves (render.fixes.field_fix); "" if none."""
         return fix_options(self.report) if not self.passed else ""
 
 
