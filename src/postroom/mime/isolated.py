@@ -140,8 +140,8 @@ class _InProcessStream:
 
 
 def _parse(raw: bytes) -> ParsedMail:
-    """`postroom.mime.parser.parse`, imported when first called: the parent of parser
-    children (`postroom ingest`, `postroom run`) never loads the parser itself."""
+    """`postroom.mime.parser.parse`, imported when first called: a process that parses
+    in children (`postroom ingest`) need not load the parser itself."""
     from postroom.mime.parser import parse
 
     return parse(raw)

@@ -136,18 +136,43 @@ class BatchSeen:
 
 class AutoReplyCounts:
     """The automated replies sent to a batch's addresses before the batch, counted by one
-    query when its unit opens (`HandlerStore.count_auto_replies`) instead of one per
-    reply; the batch's own replies are added from its `DeferredWrites`."""
+    query instead of one per reply; the batch's own replies are added from its
+    `DeferredWrites`. The query runs when the loop guard first asks (most batches of
+    routed mail without acknowledgements never do), and only while the batch has queued
+    no reply (else it would count some of them twice): after that, None, and the guard
+    asks per address."""
 
-    def __init__(self, since: datetime, counts: dict[str, int]) -> None:
+    def __init__(
+        self, conn: Connection, deferred: DeferredWrites, since: datetime, addresses: list[str]
+    ) -> None:
         self.since = since
-        self._counts = counts
+        self._conn = conn
+        self._deferred = deferred
+        self._addresses = addresses
+        self._counts: dict[str, int] | None = None
+        self._too_late = False
 
     def before_batch(self, address: str, since: datetime) -> int | None:
         """The count for this address and window; None when not counted here."""
         if since != self.since:
             return None
+        if self._counts is None:
+            if self._too_late or self._deferred.queued_any:
+                self._too_late = True
+                return None
+            self._counts = self._count()
         return self._counts.get(address)
+
+    def _count(self) -> dict[str, int]:
+        counts = dict.fromkeys(self._addresses, 0)
+        for start in range(0, len(self._addresses), _IN_CHUNK):
+            chunk = self._addresses[start : start + _IN_CHUNK]
+            params = {"addresses": chunk, "since": self.since}
+            counts.update(
+                (str(address), int(n))
+                for address, n in self._conn.execute(_AUTO_REPLIES_TO, params)
+            )
+        return counts
 
 
 class SqlHandlerContext:
@@ -284,19 +309,13 @@ class HandlerStore:
         """Count, in one query, the automated replies sent since ``since`` to each of
         ``addresses`` (those a batch's messages may be answered at): the loop guard then
         asks no query per reply. Only in a batch's unit, before it queued any reply
-        (else the count would hold some of them twice); elsewhere it does nothing."""
+        (else the count would hold some of them twice); elsewhere it does nothing. The
+        query runs when the guard first asks (`AutoReplyCounts`)."""
         if self._deferred is None or self._deferred.queued_any:
             return
         wanted = sorted({a.strip().lower() for a in addresses})
         since = since.replace(tzinfo=None)
-        counts = dict.fromkeys(wanted, 0)
-        for start in range(0, len(wanted), _IN_CHUNK):
-            params = {"addresses": wanted[start : start + _IN_CHUNK], "since": since}
-            counts.update(
-                (str(address), int(n))
-                for address, n in self._conn.execute(_AUTO_REPLIES_TO, params)
-            )
-        self._counted = AutoReplyCounts(since, counts)
+        self._counted = AutoReplyCounts(self._conn, self._deferred, since, wanted)
 
     def own_addresses(self, default_sender: str) -> frozenset[str]:
         """Every address of this installation: channel addresses, route addresses, the sender."""

@@ -43,9 +43,9 @@ def _arrivals(count: int, start: int = 0) -> list[Arrival]:
 
 
 def test_a_message_stored_alone_costs_at_most_ten_statements(tmp_path: Path) -> None:
-    """BEGIN, the ledger row, the loop guard's count, the duplicate check, the Ticket
-    counter, the Ticket, its communication, the ledger row's outcome, the handling tally,
-    the item event: ten, none of them per-message bookkeeping of its own."""
+    """BEGIN, the ledger row, the duplicate check, the Ticket counter, the Ticket, its
+    communication, the ledger row's outcome, the handling tally, the item event (and the
+    loop guard's count for mail that is answered): at most ten."""
     storage = routed_storage(tmp_path)
     service = ingest_service(storage)
     service.ingest_batch(_arrivals(1, start=100))  # the configuration cache filled
@@ -92,3 +92,26 @@ def test_the_tally_upsert_is_one_statement_built_once(tmp_path: Path) -> None:
     assert handling.buckets == (2, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1)
     assert polls.bounds == POLL_BOUNDS and polls.count == 2
     assert polls.buckets == (1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+def test_a_batch_that_answers_nobody_does_not_count_replies(tmp_path: Path) -> None:
+    """The loop guard's count (one query a batch) is asked for only when a message of the
+    batch is to be answered: routed mail without acknowledgements asks none."""
+    storage = routed_storage(tmp_path)  # support@example.com, no acknowledgement
+    service = ingest_service(storage)
+    service.ingest_batch(_arrivals(1, start=100))
+    with _sent(storage) as sent:
+        service.ingest_batch([_arrivals(1)[0]])
+        service.ingest_batch(_arrivals(5, start=1))
+    assert [s for s in sent if "FROM outbox" in s] == []
+    # Unrouted mail is answered (address not configured): one count for its batch.
+    unrouted = [
+        Arrival(make_mail(subject=f"Lost {i}", to="nobody@example.com", sender=f"u{i}@c.test"))
+        for i in range(3)
+    ]
+    with _sent(storage) as sent:
+        results = service.ingest_batch(unrouted)
+    assert [r.recorded["auto_reply"] for r in results if r.recorded] == [
+        "address-not-configured"
+    ] * 3
+    assert len([s for s in sent if "FROM outbox" in s]) == 1
