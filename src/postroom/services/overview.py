@@ -126,15 +126,14 @@ class OverviewService:
             channels = uow.tallies.channel_states()
             servers = uow.servers.all()
             ledger = uow.tallies.messages()
+            by_channel = uow.tallies.messages_by_channel()
             today = uow.tallies.messages_between(midnight, midnight + timedelta(days=1))
             queue = uow.tallies.outbox()
             sent = uow.tallies.sent_between(midnight, midnight + timedelta(days=1))
         by_status = {status.value: 0 for status in MessageStatus}
         by_rule: dict[str, int] = {}
-        by_channel: dict[int | None, int] = {}
-        for (channel_id, status, rule), count in ledger.items():
+        for (status, rule), count in ledger.items():
             by_status[status] = by_status.get(status, 0) + count
-            by_channel[channel_id] = by_channel.get(channel_id, 0) + count
             if status == MessageStatus.HANDLED and rule:
                 by_rule[rule] = by_rule.get(rule, 0) + count
         outbox = {status.value: 0 for status in OutboxStatus}
