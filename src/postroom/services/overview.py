@@ -125,14 +125,14 @@ class OverviewService:
         with self.storage.reading() as uow:
             channels = uow.tallies.channel_states()
             servers = uow.servers.all()
-            ledger = uow.tallies.messages()
-            by_channel = uow.tallies.messages_by_channel()
+            ledger = uow.tallies.ledger()
             today = uow.tallies.messages_between(midnight, midnight + timedelta(days=1))
             queue = uow.tallies.outbox()
             sent = uow.tallies.sent_between(midnight, midnight + timedelta(days=1))
         by_status = {status.value: 0 for status in MessageStatus}
         by_rule: dict[str, int] = {}
-        for (status, rule), count in ledger.items():
+        by_channel = ledger.by_channel
+        for (status, rule), count in ledger.by_status.items():
             by_status[status] = by_status.get(status, 0) + count
             if status == MessageStatus.HANDLED and rule:
                 by_rule[rule] = by_rule.get(rule, 0) + count

@@ -33,6 +33,16 @@ class ChannelState:
     """The last check's report when it failed (for its hint); None otherwise."""
 
 
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """The stored messages counted."""
+
+    by_status: dict[tuple[str, str | None], int]
+    """By (status, rule or None)."""
+    by_channel: dict[int | None, int]
+    """By channel id (None: ingested without one)."""
+
+
 _STATE = select(
     channels.c.id,
     channels.c.name,
@@ -64,19 +74,31 @@ class TallyRepository:
         not answer."""
         self._conn.execute(select(1)).one()
 
-    def messages(self) -> dict[tuple[str, str | None], int]:
-        """Messages stored, by (status, rule or None). The channel is not in the key:
-        grouping by it too sorted every row of the table (see `messages_by_channel`)."""
-        query = select(messages.c.status, messages.c.rule, func.count()).group_by(
-            messages.c.status, messages.c.rule
-        )
-        return {(row[0], row[1]): int(row[2]) for row in self._conn.execute(query)}
-
-    def messages_by_channel(self) -> dict[int | None, int]:
-        """Messages stored, by channel id (None: ingested without one), from an index
-        that holds the channel id (``ix_messages_received_at``), not from the table's rows."""
-        query = select(messages.c.channel_id, func.count()).group_by(messages.c.channel_id)
-        return {row[0]: int(row[1]) for row in self._conn.execute(query)}
+    def ledger(self) -> Ledger:
+        """Messages stored, by status and rule and by channel. SQLite sorts the rows it
+        groups: by channel, status and rule at once it sorted every row of the table, so
+        there the channels' counts come from an index that holds the channel id
+        (``ix_messages_received_at``) and the table is grouped by status and rule alone
+        (100,000 messages: 340 -> 165 ms). PostgreSQL hashes one scan of the table, which
+        a second statement would only add to (70 ms, against 62 + 22)."""
+        if self._conn.dialect.name == "sqlite":
+            by_status = select(messages.c.status, messages.c.rule, func.count()).group_by(
+                messages.c.status, messages.c.rule
+            )
+            by_channel = select(messages.c.channel_id, func.count()).group_by(messages.c.channel_id)
+            return Ledger(
+                {(row[0], row[1]): int(row[2]) for row in self._conn.execute(by_status)},
+                {row[0]: int(row[1]) for row in self._conn.execute(by_channel)},
+            )
+        query = select(
+            messages.c.channel_id, messages.c.status, messages.c.rule, func.count()
+        ).group_by(messages.c.channel_id, messages.c.status, messages.c.rule)
+        ledger = Ledger({}, {})
+        for channel_id, status, rule, count in self._conn.execute(query):
+            key = (status, rule)
+            ledger.by_status[key] = ledger.by_status.get(key, 0) + count
+            ledger.by_channel[channel_id] = ledger.by_channel.get(channel_id, 0) + count
+        return ledger
 
     def channel_states(self) -> list[ChannelState]:
         """Every channel's state, by name."""
