@@ -405,10 +405,19 @@ def start_early() -> None:
     """Start a parser child now, before the command's own imports, for the process's
     first `IsolatedParser` to take: its start (an interpreter and the parser's modules,
     ~0.1 s) runs on another core meanwhile, not after them. For `postroom ingest`, one
-    process per message in an MTA pipe. Stopped at exit if nothing took it."""
-    if not _EARLY:
-        _EARLY.append(_Child.start())
-        atexit.register(_stop_all, _EARLY)
+    process per message in an MTA pipe. Stopped at exit if nothing took it. A child
+    that cannot be started now (no process left, no interpreter) is not an error here:
+    the parser meets the same failure when it needs one, where the command reports it
+    (`postroom ingest`: exit 75, the MTA tries again)."""
+    if _EARLY:
+        return
+    try:
+        child = _Child.start()
+    except OSError as exc:
+        log.debug("no parser child started early: %s", exc)
+        return
+    _EARLY.append(child)
+    atexit.register(_stop_all, _EARLY)
 
 
 def _started() -> _Child:

@@ -73,6 +73,23 @@ def test_a_child_started_early_that_died_is_replaced() -> None:
         parser.close()
 
 
+@pytest.mark.usefixtures("early")
+def test_a_child_that_cannot_be_started_early_is_left_to_the_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No process left (EAGAIN), or no interpreter: start_early says nothing, and the
+    parser meets the same failure where `postroom ingest` turns it into exit 75."""
+
+    def refused() -> isolated._Child:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(isolated._Child, "start", staticmethod(refused))
+    start_early()
+    assert isolated._EARLY == []
+    with pytest.raises(BlockingIOError):
+        IsolatedParser().parse_many([_mail(3)])
+
+
 _PROBE = """
 import sys
 import postroom.mime.isolated
