@@ -159,7 +159,9 @@ def main(argv: list[str] | None = None) -> None:
     except InputError as exc:
         fail(str(exc), code=2)
     except UserError as exc:
-        fail(str(exc), code=1)
+        from postroom.render.fixes import cli_words
+
+        fail(cli_words(exc), code=1)
     except StorageUnavailableError as exc:
         # The database (or the blob store) cannot be used now: a failed operation, which
         # changed nothing it did not commit; worth trying again later.

@@ -1,12 +1,14 @@
-"""A failed check's fix (services/setting_fixes.py) in each door's words: the CLI's `set`
-options (`cli_fix`, as docs/cli.md gives them after ``fix it with:``), the form fields of
-the pages (`field_fix`) and the API's field names (`fix_json`)."""
+"""A failed check's fix and a refused setting (services/setting_fixes.py) in each door's
+words: the CLI's options (`cli_fix`, as docs/cli.md gives them after ``fix it with:``;
+`cli_words`), the form fields of the pages (`field_fix`) and the API's field names
+(`fix_json`; a `SettingRefused`'s own text names them so)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from postroom.services.setting_fixes import Fix, Setting
+from postroom.errors import UserError
+from postroom.services.setting_fixes import Fix, Setting, SettingRefused
 
 _OPTIONS = {
     Fix.HOST_NAME: "--url URL (the host name)",
@@ -32,8 +34,34 @@ _FIELDS = {
     Setting.AFTER: "the After field",
     Setting.OAUTH_CLIENT: "the OAuth2 client id and scopes",
     Setting.SIGN_IN: "a new sign-in",
+    Setting.INTERVAL: "the Interval field",
+    Setting.MAX_FAILURES: "the Max failures field",
+    Setting.MECHANISM: "the Mechanism field",
 }
 """Each setting as the channel and SMTP server forms name it."""
+
+_FLAGS = {
+    Setting.URL: "--url",
+    Setting.PASSWORD: "--password-env VAR or --password-stdin",
+    Setting.AUTHZID: "--authzid",
+    Setting.CA_FILE: "--ca-file",
+    Setting.FOLDER: "--folder",
+    Setting.AFTER: "--after",
+    Setting.OAUTH_CLIENT: "--client-id",
+    Setting.SIGN_IN: "authorize",
+    Setting.INTERVAL: "--interval",
+    Setting.MAX_FAILURES: "--max-failures",
+    Setting.MECHANISM: "--mechanism",
+}
+"""Each setting as the command line's option that sets it."""
+
+
+def cli_words(error: UserError) -> str:
+    """A refused setting with the CLI's options for its settings (``--interval must be at
+    least 5 seconds``); any other error as it says itself."""
+    if not isinstance(error, SettingRefused):
+        return str(error)
+    return "".join(_FLAGS[p] if isinstance(p, Setting) else p for p in error.parts)
 
 
 def cli_fix(fix: Fix | None) -> str:

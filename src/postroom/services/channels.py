@@ -41,6 +41,7 @@ from postroom.services.grants import (
     oauth_mechanism,
 )
 from postroom.services.servers import smtp_url
+from postroom.services.setting_fixes import Setting, SettingRefused
 from postroom.storage.unit import Storage, UnitOfWork
 
 _NO_AUTHZID = (AuthMechanism.LOGIN, AuthMechanism.USER)
@@ -155,7 +156,9 @@ class ChannelService:
         elif new.password is None:
             raise UserError("give the password with --password-env VAR or --password-stdin")
         if new.authzid and new.mechanism in _NO_AUTHZID:
-            raise UserError("an authorization identity needs --mechanism plain or auto")
+            raise SettingRefused(
+                "an authorization identity needs ", Setting.MECHANISM, " plain or auto"
+            )
         _check_numbers(new.interval, new.max_failures)
         folder, after = _reading(parsed, new.folder, new.after)
         password = new.password
@@ -239,7 +242,9 @@ class ChannelService:
         with self.storage.writing() as uow:
             before = uow.channels.get(name)
             if values.get("authzid") and AuthMechanism(before.mechanism or "auto") in _NO_AUTHZID:
-                raise UserError("an authorization identity needs --mechanism plain or auto")
+                raise SettingRefused(
+                    "an authorization identity needs ", Setting.MECHANISM, " plain or auto"
+                )
             if connection:
                 signed_in = self._set_login(uow, before, values, change, oauth)
             if reading or "url" in values:
@@ -475,7 +480,9 @@ def _reading(url: MailUrl, folder: str | None, after: str | None) -> tuple[str |
     """The folder and the ``--after`` of a channel, judged for its protocol."""
     done = After.parse(after)
     if url.protocol != "imap" and (folder is not None or done.kind is AfterKind.MOVE):
-        raise UserError("--folder and --after move:FOLDER need an imap:// or imaps:// URL")
+        raise SettingRefused(
+            Setting.FOLDER, " and ", Setting.AFTER, " move:FOLDER need an imap:// or imaps:// URL"
+        )
     if folder is not None:
         check_folder(folder)
     return (None if folder in (None, "INBOX") else folder), done
@@ -483,9 +490,9 @@ def _reading(url: MailUrl, folder: str | None, after: str | None) -> tuple[str |
 
 def _check_numbers(interval: int | None, max_failures: int | None) -> None:
     if interval is not None and interval < _MIN_INTERVAL:
-        raise UserError(f"--interval must be at least {_MIN_INTERVAL} seconds")
+        raise SettingRefused(Setting.INTERVAL, f" must be at least {_MIN_INTERVAL} seconds")
     if max_failures is not None and max_failures < 1:
-        raise UserError("--max-failures must be at least 1")
+        raise SettingRefused(Setting.MAX_FAILURES, " must be at least 1")
 
 
 def _route_problem(address: str | None, routes: list[Route], policy: UnroutedPolicy) -> str | None:

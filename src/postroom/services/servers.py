@@ -32,6 +32,7 @@ from postroom.services.grants import (
     Target,
     oauth_mechanism,
 )
+from postroom.services.setting_fixes import Setting, SettingRefused
 from postroom.storage.unit import Storage, UnitOfWork
 
 
@@ -131,7 +132,7 @@ class ServerService:
         if password is not None and not parsed.user:
             raise UserError("a password needs a user in the URL: smtps://USER@HOST:PORT")
         if new.authzid and not parsed.user:
-            raise UserError("--authzid needs a user in the URL")
+            raise SettingRefused(Setting.AUTHZID, " needs a user in the URL")
         with self.storage.writing() as uow:
             server = uow.servers.add(
                 name=new.name,

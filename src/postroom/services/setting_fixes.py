@@ -1,13 +1,14 @@
-"""What to change after a connection check failed, door-neutral: the settings the failed
-step depends on and what about them, never a door's words. Each door words a `Fix` its
-own way (render/fixes.py): the CLI its `set` options (``--url URL (the host name)``), the
-pages their form fields, the API its field names (``{"settings": ["url"], …}``)."""
+"""What to change after a connection check failed, and a setting refused, door-neutral:
+the settings by their names, never a door's words. Each door words a `Fix` or a
+`SettingRefused` its own way (render/fixes.py): the CLI its options (``--url URL (the host
+name)``), the pages their form fields, the API its field names (``{"settings": ["url"]}``)."""
 
 from __future__ import annotations
 
 from enum import Enum, StrEnum
 
 from postroom.diagnostics import CheckReport, StepName
+from postroom.errors import UserError
 
 
 class Setting(StrEnum):
@@ -24,6 +25,9 @@ class Setting(StrEnum):
     """The OAuth2 client: its id and scopes."""
     SIGN_IN = "sign_in"
     """A new OAuth2 sign-in (authorize)."""
+    INTERVAL = "interval"
+    MAX_FAILURES = "max_failures"
+    MECHANISM = "mechanism"
 
 
 class Fix(Enum):
@@ -80,3 +84,18 @@ def fix_for(report: CheckReport | None) -> Fix | None:
                 return Fix.OAUTH
             return _BY_STEP[step.name]
     return None
+
+
+class SettingRefused(UserError):
+    """A setting refused, door-neutral: ``parts`` are text and the `Setting`s it names.
+    ``str()`` names each setting by its name (``interval must be at least 5 seconds``);
+    the CLI words it with its options (render.fixes.cli_words: ``--interval must …``)."""
+
+    def __init__(self, *parts: str | Setting) -> None:
+        self.parts = parts
+        super().__init__("".join(parts))
+
+    @property
+    def settings(self) -> tuple[Setting, ...]:
+        """The settings it is about, in the order named."""
+        return tuple(p for p in self.parts if isinstance(p, Setting))

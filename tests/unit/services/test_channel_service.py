@@ -100,7 +100,7 @@ def test_check_keeps_the_report_and_never_enables(tmp_path: Path) -> None:
         ({"password": None}, "give the password with --password-env VAR or --password-stdin"),
         (
             {"authzid": "x@example.test", "mechanism": AuthMechanism.LOGIN},
-            "an authorization identity needs --mechanism plain or auto",
+            "an authorization identity needs mechanism plain or auto",
         ),
         (
             {"ca_file": Path("/nonexistent/ca.pem")},

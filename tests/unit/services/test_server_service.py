@@ -79,7 +79,7 @@ def test_check_sends_to_the_given_address_and_keeps_the_report(tmp_path: Path) -
         ),
         (
             {"url": "smtps://smtp.example.test:465", "password": None, "authzid": "x@e.test"},
-            "--authzid needs a user in the URL",
+            "authzid needs a user in the URL",
         ),
     ],
 )
