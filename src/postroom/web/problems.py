@@ -2,7 +2,8 @@
 ``status``, ``detail``), in this one module.
 
 What a service raises is told by type: `NotFoundError` 404, `StorageConflictError` and a
-`UserError` saying something exists already 409, another `UserError` 422,
+`UserError` saying something exists already 409, another `UserError` 422 (its text in the
+API's field names, `api.wording.for_the_api`),
 `StorageUnavailableError` 503 with ``Retry-After`` (try again: nothing was changed that
 was not committed). Anything else is a 500 that says nothing of the exception: its class
 and text stay in the log, where an operator reads them.
@@ -27,6 +28,7 @@ from postroom.errors import (
     StorageUnavailableError,
     UserError,
 )
+from postroom.web.api.wording import for_the_api
 
 log = logging.getLogger("postroom.web")
 
@@ -96,7 +98,7 @@ def install(app: FastAPI) -> None:
         return problem(422, _validation_detail(exc))
 
     async def on_user(_: Request, exc: Exception) -> JSONResponse:
-        text = str(exc)
+        text = for_the_api(str(exc))
         if isinstance(exc, NotFoundError):
             return problem(404, text)
         return problem(409 if "exists" in text else 422, text)

@@ -27,6 +27,7 @@ from postroom.web.api.budget import Budget
 from postroom.web.api.checks import CheckOut, check_out
 from postroom.web.api.fields import NAME, PRINTABLE
 from postroom.web.api.refusals import judged
+from postroom.web.api.wording import worded
 from postroom.web.auth import Admin, Postroom
 from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, ProblemError, responses
@@ -152,7 +153,7 @@ def list_channels(
 ) -> list[dict[str, Any]]:
     """Every channel with its health, by name (``channel list --json``), paged."""
     channels = page(app.channels.list(), lambda c: c.name, paging, request, response)
-    return [channel_json(c) for c in channels]
+    return [worded(channel_json(c)) for c in channels]
 
 
 @router.post("", status_code=201, response_model=ChannelAdded, responses=responses(409, 504))
@@ -181,13 +182,16 @@ def add_channel(body: ChannelIn, _: Admin, app: Postroom, budget: Budget) -> dic
             f"the check of the new channel {body.name}",
             _later(body.name),
         )
-    return {**channel_detail_json(app.channels.show(body.name)), "warning": added.unrouted}
+    warning = added.unrouted
+    if warning is not None:
+        warning = f"{warning.partition('; add one:')[0]}; add one with POST /api/v1/routes"
+    return {**worded(channel_detail_json(app.channels.show(body.name))), "warning": warning}
 
 
 @router.get("/{name}", response_model=ChannelDetail, responses=responses(404))
 def show_channel(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     """One channel with its health and its last check (``channel show --json``)."""
-    return channel_detail_json(app.channels.show(name))
+    return worded(channel_detail_json(app.channels.show(name)))
 
 
 @router.patch("/{name}", response_model=ChannelDetail, responses=responses(404, 504))
@@ -218,7 +222,7 @@ def change_channel(
         budget.run(
             lambda: app.channels.set(name, change), f"the check of channel {name}", _later(name)
         )
-    return channel_detail_json(app.channels.show(name))
+    return worded(channel_detail_json(app.channels.show(name)))
 
 
 @router.delete("/{name}", status_code=204, responses=responses(404, 409))
@@ -263,14 +267,14 @@ def enable_channel(
         )
     if not admission.enabled:
         return refused(f"channel {name}", f"/api/v1/channels/{name}", admission)
-    return channel_detail_json(app.channels.show(name))
+    return worded(channel_detail_json(app.channels.show(name)))
 
 
 @router.post("/{name}/disable", response_model=ChannelDetail, responses=responses(404))
 def disable_channel(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     """Stop polling it, saying that a person did (``channel disable``)."""
     app.channels.disable(name)
-    return channel_detail_json(app.channels.show(name))
+    return worded(channel_detail_json(app.channels.show(name)))
 
 
 @router.post("/{name}/poll", response_model=PollOut, responses=responses(404))

@@ -24,6 +24,7 @@ from postroom.services.probe import check_url
 from postroom.web.api.budget import Budget
 from postroom.web.api.fields import PRINTABLE
 from postroom.web.api.refusals import judged
+from postroom.web.api.wording import worded_step
 from postroom.web.auth import Admin
 from postroom.web.problems import API_PROBLEMS, responses
 
@@ -71,8 +72,10 @@ class CheckIn(BaseModel):
 
 
 def check_out(report: CheckReport) -> dict[str, Any]:
-    """What a check answers (`CheckOut`)."""
-    return check_json(report)
+    """What a check answers (`CheckOut`), each step's error and hint in the API's field
+    names (`for_the_api`)."""
+    answer: dict[str, Any] = check_json(report)
+    return {**answer, "steps": [worded_step(step) for step in answer["steps"]]}
 
 
 @router.post("", response_model=CheckOut, responses=responses(504))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from postroom.errors import NotFoundError, UserError
+from postroom.web.api.wording import for_the_api
 from postroom.web.problems import ProblemError
 
 _TAKEN = "exists already"
@@ -21,7 +22,7 @@ _TAKEN = "exists already"
 @contextmanager
 def judged(*, state: bool = False) -> Iterator[None]:
     """Turn a service's `UserError` into a 422 problem (``state``: a 409, the thing's
-    state refuses it); a taken name is a 409 either way."""
+    state refuses it) in the API's field names; a taken name is a 409 either way."""
     try:
         yield
     except NotFoundError:
@@ -29,4 +30,4 @@ def judged(*, state: bool = False) -> Iterator[None]:
     except UserError as exc:
         text = str(exc)
         status = 409 if state or text.endswith(_TAKEN) else 422
-        raise ProblemError(status, text) from None
+        raise ProblemError(status, for_the_api(text)) from None

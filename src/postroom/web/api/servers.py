@@ -23,6 +23,7 @@ from postroom.web.api.budget import Budget
 from postroom.web.api.checks import CheckOut, check_out
 from postroom.web.api.fields import NAME, PRINTABLE
 from postroom.web.api.refusals import judged
+from postroom.web.api.wording import worded
 from postroom.web.auth import Admin, Postroom
 from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, ProblemError, responses
@@ -106,7 +107,7 @@ def list_servers(
 ) -> list[dict[str, Any]]:
     """Every SMTP server, by name (``smtp list --json``), paged."""
     servers = page(app.servers.list(), lambda s: s.name, paging, request, response)
-    return [server_json(s) for s in servers]
+    return [worded(server_json(s)) for s in servers]
 
 
 @router.post("", status_code=201, response_model=ServerDetail, responses=responses(409, 504))
@@ -129,13 +130,13 @@ def add_server(body: ServerIn, _: Admin, app: Postroom, budget: Budget) -> dict[
             f"the check of the new SMTP server {body.name}",
             _later(body.name),
         )
-    return server_detail_json(app.servers.show(body.name))
+    return worded(server_detail_json(app.servers.show(body.name)))
 
 
 @router.get("/{name}", response_model=ServerDetail, responses=responses(404))
 def show_server(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     """One SMTP server and its last check (``smtp show --json``)."""
-    return server_detail_json(app.servers.show(name))
+    return worded(server_detail_json(app.servers.show(name)))
 
 
 @router.patch("/{name}", response_model=ServerDetail, responses=responses(404, 504))
@@ -161,7 +162,7 @@ def change_server(
         budget.run(
             lambda: app.servers.set(name, change), f"the check of SMTP server {name}", _later(name)
         )
-    return server_detail_json(app.servers.show(name))
+    return worded(server_detail_json(app.servers.show(name)))
 
 
 @router.delete("/{name}", status_code=204, responses=responses(404))
@@ -211,14 +212,14 @@ def enable_server(
         )
     if not admission.enabled:
         return refused(f"SMTP server {name}", f"/api/v1/smtp-servers/{name}", admission)
-    return server_detail_json(app.servers.show(name))
+    return worded(server_detail_json(app.servers.show(name)))
 
 
 @router.post("/{name}/disable", response_model=ServerDetail, responses=responses(404))
 def disable_server(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     """Stop using it (``smtp disable``): its mail waits or goes through another server."""
     app.servers.disable(name)
-    return server_detail_json(app.servers.show(name))
+    return worded(server_detail_json(app.servers.show(name)))
 
 
 def _later(name: str) -> str:

@@ -12,6 +12,7 @@ from fastapi import Request
 from postroom.diagnostics import step_names
 from postroom.errors import UserError
 from postroom.net.connection import MailUrl
+from postroom.render.fixes import field_fix
 from postroom.services.enabling import Admission
 from postroom.web.ui.check_steps import pending_steps
 from postroom.web.ui.form_fields import optional
@@ -41,9 +42,9 @@ def refusal(admission: Admission) -> str:
     failed = [s for s in report.steps if s.ok is False] if report is not None else []
     if not failed:
         return "its check did not pass."
-    error = (failed[0].error or "failed")[:ERROR_LIMIT]
-    fix = f" Change: {admission.fix}." if admission.fix else ""
-    return for_the_web(f"{failed[0].name.value}: {error}.{fix}")
+    error = for_the_web((failed[0].error or "failed")[:ERROR_LIMIT])
+    fix = field_fix(admission.remedy)
+    return f"{failed[0].name.value}: {error}." + (f" Change: {fix}." if fix else "")
 
 
 def protocol(url: str) -> str:

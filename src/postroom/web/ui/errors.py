@@ -1,8 +1,9 @@
 """Error pages for browsers: an error met while serving a person's browser (``Accept:
 text/html``, a path outside ``/api/``) is an HTML page with the status, the detail and the
 headers (``Retry-After`` …) of the problem `web/problems.py` would answer, whose handlers
-these wrap: one mapping of errors to statuses for both. Anything else keeps the problem
-details. A page asked for without a session is a ``303`` to ``/login?next=…``."""
+these wrap: one mapping of errors to statuses for both; a service's `UserError` in the
+form fields' words (`wording.for_the_web`), not the API's field names. Anything else
+keeps the problem details. A page asked for without a session is a ``303`` to ``/login?next=…``."""
 
 from __future__ import annotations
 
@@ -17,14 +18,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from postroom.errors import NotFoundError
+from postroom.errors import NotFoundError, UserError
 from postroom.web.problems import MEDIA_TYPE
 from postroom.web.ui.pages import SignInFirst, page, visitor
+from postroom.web.ui.wording import for_the_web
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 ApiHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 _MACHINE_PATHS = ("/api/", "/metrics", "/healthz", "/readyz", "/static/")
 _KEPT_HEADERS = ("retry-after",)
+_DETAIL_LIMIT = 500
+"""As a problem's detail (web/problems.py): an error can quote what was sent."""
 
 
 def install(web: FastAPI) -> None:
@@ -53,6 +57,8 @@ def _for_browsers(api: ApiHandler) -> Handler:
             detail = str(json.loads(bytes(problem.body)).get("detail", ""))
         except ValueError:
             detail = ""
+        if isinstance(exc, UserError):
+            detail = for_the_web(str(exc))[:_DETAIL_LIMIT]
         status = problem.status_code
         if status == 404 and not isinstance(exc, NotFoundError):
             detail = "There is no page at this address."

@@ -28,6 +28,7 @@ from postroom.records.accounts import Principal
 from postroom.records.config import Role
 from postroom.web.auth import COOKIE, CSRF_HEADER, postroom
 from postroom.web.problems import ProblemError
+from postroom.web.ui.wording import for_the_web
 
 FLASH_COOKIE = "postroom_flash"
 _FLASH_LIMIT = 300
@@ -53,6 +54,8 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+templates.filters["fields"] = for_the_web
+"""``{{ channel.last_error|fields }}``: a stored error or hint in the form fields' words."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,12 @@
 a person in the browser fixes the same thing in a form field. `for_the_web` names the
 field instead of the option, so a message names the fix where it is made.
 
-Plain substring replacements, longest first (no regular expression: linear on any text).
+Plain substring replacements, longest first (`web.wording.replaced`).
 """
 
 from __future__ import annotations
+
+from postroom.web.wording import replaced
 
 _FIELDS = (
     (
@@ -30,8 +32,12 @@ _FIELDS = (
     ("--authzid", "Authorization identity"),
     ("--interval", "Interval"),
     ("--max-failures", "Max failures"),
+    (" (postroom channel set NAME --folder F)", ""),
+    (" (postroom channel set NAME --after move:FOLDER)", ""),
     ("--after move:FOLDER", "After: move:FOLDER"),
     ("--folder", "Folder"),
+    ("--mechanism", "the login mechanism"),
+    ("--timeout", "timeout"),
     ("--send-to address", "test-send address"),
     ("--send-as/--no-send-as", "Send as"),
     ("--default/--no-default", "Default"),
@@ -43,7 +49,4 @@ _FIELDS = (
 
 def for_the_web(text: str) -> str:
     """``text`` with each command-line option replaced by the form field that sets it."""
-    for option, field in _FIELDS:
-        if option in text:
-            text = text.replace(option, field)
-    return text
+    return replaced(text, _FIELDS)
