@@ -37,6 +37,7 @@ _FIELDS = {
     Setting.INTERVAL: "the Interval field",
     Setting.MAX_FAILURES: "the Max failures field",
     Setting.MECHANISM: "the Mechanism field",
+    Setting.OAUTH2: "the OAuth2 provider field",
 }
 """Each setting as the channel and SMTP server forms name it."""
 
@@ -52,6 +53,7 @@ _FLAGS = {
     Setting.INTERVAL: "--interval",
     Setting.MAX_FAILURES: "--max-failures",
     Setting.MECHANISM: "--mechanism",
+    Setting.OAUTH2: "--oauth2",
 }
 """Each setting as the command line's option that sets it."""
 

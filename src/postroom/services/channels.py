@@ -213,7 +213,7 @@ class ChannelService:
         password = change.password
         oauth = change.oauth if change.oauth is not None and change.oauth.given else None
         if oauth is not None and password is not None:
-            raise UserError("give --oauth2 settings or a password, not both")
+            raise SettingRefused("give ", Setting.OAUTH2, " settings or a password, not both")
         if change.url is not None:
             values["url"] = str(_channel_url(change.url))
         if password is not None:
@@ -446,10 +446,17 @@ def _mechanism(mechanism: AuthMechanism, *, oauth: bool) -> AuthMechanism:
         if mechanism is AuthMechanism.AUTO:
             return AuthMechanism.XOAUTH2
         if mechanism not in OAUTH_MECHANISMS:
-            raise UserError("--oauth2 logs in with --mechanism xoauth2 (default) or oauthbearer")
+            raise SettingRefused(
+                Setting.OAUTH2,
+                " logs in with ",
+                Setting.MECHANISM,
+                " xoauth2 (default) or oauthbearer",
+            )
         return mechanism
     if mechanism in OAUTH_MECHANISMS:
-        raise UserError(f"--mechanism {mechanism} needs --oauth2 PROVIDER (an access token)")
+        raise SettingRefused(
+            Setting.MECHANISM, f" {mechanism} needs ", Setting.OAUTH2, " PROVIDER (an access token)"
+        )
     return mechanism
 
 

@@ -126,7 +126,12 @@ class ServerService:
             mechanism = _oauth_login(parsed, password, new.authzid, new.mechanism)
             settings, _ = self.grants.settings(None, oauth)
         elif new.mechanism is not AuthMechanism.AUTO:
-            raise UserError("--mechanism on an SMTP server is for --oauth2 (xoauth2, oauthbearer)")
+            raise SettingRefused(
+                Setting.MECHANISM,
+                " on an SMTP server is for ",
+                Setting.OAUTH2,
+                " (xoauth2, oauthbearer)",
+            )
         if parsed.user and password is None and oauth is None:
             raise UserError("give the password with --password-env VAR or --password-stdin")
         if password is not None and not parsed.user:
@@ -182,7 +187,7 @@ class ServerService:
             grant = uow.grants.get(GrantOwner.SMTP, before.id)
         oauth = change.oauth if change.oauth is not None and change.oauth.given else None
         if oauth is not None and change.password is not None:
-            raise UserError("give --oauth2 settings or a password, not both")
+            raise SettingRefused("give ", Setting.OAUTH2, " settings or a password, not both")
         url = smtp_url(change.url) if change.url is not None else MailUrl.parse(before.url)
         if change.url is not None:
             values["url"] = str(url)
@@ -331,15 +336,27 @@ def _login_values(
         raise UserError("give a password (--password-env VAR) to log in by password again")
     if change.password is not None or mechanism is AuthMechanism.AUTO:
         if mechanism not in (None, AuthMechanism.AUTO):
-            raise UserError("--mechanism on an SMTP server is for --oauth2 (xoauth2, oauthbearer)")
+            raise SettingRefused(
+                Setting.MECHANISM,
+                " on an SMTP server is for ",
+                Setting.OAUTH2,
+                " (xoauth2, oauthbearer)",
+            )
         values["mechanism"] = None
         return signed
     if mechanism is not None and mechanism not in OAUTH_MECHANISMS:
-        raise UserError("--mechanism on an SMTP server is for --oauth2 (xoauth2, oauthbearer)")
+        raise SettingRefused(
+            Setting.MECHANISM,
+            " on an SMTP server is for ",
+            Setting.OAUTH2,
+            " (xoauth2, oauthbearer)",
+        )
     if not (oauth or signed or mechanism is not None):
         return False
     if not (oauth or signed):
-        raise UserError(f"--mechanism {mechanism} needs --oauth2 PROVIDER (an access token)")
+        raise SettingRefused(
+            Setting.MECHANISM, f" {mechanism} needs ", Setting.OAUTH2, " PROVIDER (an access token)"
+        )
     authzid = values.get("authzid", before.authzid)
     default = AuthMechanism(before.mechanism or AuthMechanism.XOAUTH2)
     chosen = _oauth_login(url, None, str(authzid) if authzid else None, mechanism or default)
@@ -355,15 +372,19 @@ def _oauth_login(
     """OAuth2 needs the user in the URL and no password nor authorization identity; the
     mechanism is XOAUTH2 (``auto``) or OAUTHBEARER."""
     if not url.user:
-        raise UserError("--oauth2 needs the user in the URL: smtps://USER@HOST:PORT")
+        raise SettingRefused(Setting.OAUTH2, " needs the user in the URL: smtps://USER@HOST:PORT")
     if password is not None:
-        raise UserError("--oauth2 logs in with an access token: drop the password")
+        raise SettingRefused(Setting.OAUTH2, " logs in with an access token: drop the password")
     if authzid:
-        raise UserError("--authzid needs a password login (SASL PLAIN), not --oauth2")
+        raise SettingRefused(
+            Setting.AUTHZID, " needs a password login (SASL PLAIN), not ", Setting.OAUTH2
+        )
     if mechanism is AuthMechanism.AUTO:
         return AuthMechanism.XOAUTH2
     if mechanism not in OAUTH_MECHANISMS:
-        raise UserError("--oauth2 logs in with --mechanism xoauth2 (default) or oauthbearer")
+        raise SettingRefused(
+            Setting.OAUTH2, " logs in with ", Setting.MECHANISM, " xoauth2 (default) or oauthbearer"
+        )
     return mechanism
 
 

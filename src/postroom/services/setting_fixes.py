@@ -28,6 +28,8 @@ class Setting(StrEnum):
     INTERVAL = "interval"
     MAX_FAILURES = "max_failures"
     MECHANISM = "mechanism"
+    OAUTH2 = "oauth2"
+    """The OAuth2 provider (microsoft, google, custom): the login is by access token."""
 
 
 class Fix(Enum):

@@ -78,3 +78,33 @@ def test_other_errors_are_worded_as_they_say_themselves() -> None:
     assert cli_words(UserError("no channel 'x' (see: postroom channel list)")) == (
         "no channel 'x' (see: postroom channel list)"
     )
+
+
+def test_an_oauth2_login_refused_names_the_settings(tmp_path: Path) -> None:
+    storage = memory_storage(str(tmp_path))
+    servers = ServerService(storage, secret_box(), CannedCheck(), Clock())
+    new = NewServer(
+        name="relay",
+        url="smtps://a@smtp.example.test:465",
+        password=Secret("pw-1234"),
+        mechanism=AuthMechanism.XOAUTH2,
+    )
+    with pytest.raises(SettingRefused) as refused:
+        servers.add(new)
+    assert (refused.value.settings, str(refused.value)) == (
+        (Setting.MECHANISM, Setting.OAUTH2),
+        "mechanism on an SMTP server is for oauth2 (xoauth2, oauthbearer)",
+    )
+    assert cli_words(refused.value) == (
+        "--mechanism on an SMTP server is for --oauth2 (xoauth2, oauthbearer)"
+    )
+    channels = ChannelService(storage, secret_box(), CannedCheck(), Clock())
+    box = NewChannel(
+        name="box", url=URL, password=Secret("pw-1234"), mechanism=AuthMechanism.XOAUTH2
+    )
+    with pytest.raises(SettingRefused) as refused:
+        channels.add(box)
+    assert str(refused.value) == "mechanism xoauth2 needs oauth2 PROVIDER (an access token)"
+    assert cli_words(refused.value) == (
+        "--mechanism xoauth2 needs --oauth2 PROVIDER (an access token)"
+    )

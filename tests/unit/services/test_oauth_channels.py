@@ -257,7 +257,7 @@ def test_provider_settings_are_judged(setup: Setup) -> None:
     with pytest.raises(UserError, match="--token-url takes one URL"):
         long = OAuthOptions(provider="custom", client_id="c", token_url="https://t/" + "x" * 1000)
         setup.channels.add(NewChannel("a", URL, None, oauth=long))
-    with pytest.raises(UserError, match="needs --oauth2"):
+    with pytest.raises(UserError, match="needs oauth2 PROVIDER"):
         setup.channels.add(NewChannel("a", URL, Secret("pw"), mechanism=AuthMechanism.XOAUTH2))
     tenant = OAuthOptions(provider="microsoft", client_id="c", tenant="contoso.example")
     setup.channels.add(NewChannel("ms", URL, None, oauth=tenant))
