@@ -45,6 +45,13 @@ def read_password(env_var: str | None, from_stdin: bool) -> str | None:
     return secret.reveal() if secret is not None else None
 
 
+def _pop3_token(url: MailUrl, how: AuthMechanism) -> bool:
+    """``--mechanism`` as a check of a non-IMAP URL takes it: none, or an access token's
+    over POP3."""
+    token = url.protocol == "pop3" and how in (AuthMechanism.XOAUTH2, AuthMechanism.OAUTHBEARER)
+    return how is AuthMechanism.AUTO or token
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to `app`."""
 
@@ -75,7 +82,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         mechanism: Annotated[
             CheckMechanism,
-            typer.Option(help="IMAP login: xoauth2|oauthbearer take an access token as password"),
+            typer.Option(
+                help="IMAP login; xoauth2|oauthbearer (IMAP, POP3) take an access token as password"
+            ),
         ] = "auto",
         json_output: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     ) -> None:
@@ -90,8 +99,11 @@ def register(app: typer.Typer) -> None:
         if timeout <= 0:
             raise _usage("--timeout must be more than 0 seconds")
         how = AuthMechanism(mechanism)
-        if mail_url.protocol != "imap" and (folder is not None or how is not AuthMechanism.AUTO):
-            raise _usage("--folder and --mechanism need an imap:// or imaps:// URL")
+        if mail_url.protocol != "imap" and (folder is not None or not _pop3_token(mail_url, how)):
+            raise _usage(
+                "--folder and --mechanism need an imap:// or imaps:// URL "
+                "(POP3 takes --mechanism xoauth2|oauthbearer)"
+            )
         if folder is not None:
             try:
                 check_folder(folder)

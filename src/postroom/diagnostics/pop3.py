@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from postroom.diagnostics.failure import ServerSaid, StepFailure
-from postroom.mailboxes.pop3_auth import Capabilities, pop3_credentials
+from postroom.mailboxes.pop3_auth import TOKEN_MECHANISMS, Capabilities, pop3_credentials
 from postroom.mailboxes.pop3_channel import Pop3Channel, ServerError, UnexpectedResponse
 from postroom.mailboxes.pop3_wire import ServerClosed
 from postroom.net.connection import ConnectionFailure
@@ -45,7 +45,15 @@ class Pop3Session:
             self._channel.command(b"STLS", shown="STLS")
         return self._channel.secure(context)
 
-    def authenticate(self, user: str, password: str, authzid: str | None) -> dict[str, Any]:
+    def authenticate(
+        self,
+        user: str,
+        password: str,
+        authzid: str | None,
+        mechanism: AuthMechanism = AuthMechanism.AUTO,
+    ) -> dict[str, Any]:
+        if mechanism in TOKEN_MECHANISMS:
+            return self._oauth(user, password, mechanism)
         if authzid or "PLAIN" in self._caps.sasl:
             if "PLAIN" not in self._caps.sasl:
                 raise StepFailure(
@@ -61,6 +69,26 @@ class Pop3Session:
             "mechanism": shown,
             "authzid": authzid if mechanism is AuthMechanism.PLAIN else None,
         }
+
+    def _oauth(self, user: str, token: str, mechanism: AuthMechanism) -> dict[str, Any]:
+        """An OAuth2 access token (``--password-env`` names the variable that holds it)."""
+        name = mechanism.sasl_name
+        if self._caps.known and name not in self._caps.sasl:
+            raise StepFailure(
+                f"the server does not offer SASL {name}",
+                "use the mechanism the server lists under capabilities, or a password login",
+            )
+        try:
+            with _reported():
+                self._channel.log_in(mechanism, pop3_credentials(user, token))
+        except ServerSaid as exc:
+            raise StepFailure(
+                f"the server refused the access token: {str(exc)[:300]}",
+                "the token may have expired, been revoked, or lack the mail scope "
+                "(Microsoft: POP.AccessAsUser.All; Google: https://mail.google.com/): "
+                "get a new one; the user in the URL must be the token's",
+            ) from None
+        return {"mechanism": f"AUTH {name}", "authzid": None}
 
     def mailbox(self) -> dict[str, Any]:
         """STAT (RFC 1939 §5): ``+OK count octets``."""
