@@ -179,9 +179,10 @@ def test_sending_goes_on_after_the_database_went_away_in_the_middle_of_a_round(
         sender.send_due(utcnow())
     pg_cluster.start()
     # The next round writes what the last one could not, and sends the rest at once
-    # (no waiting for leases to run out).
+    # (no waiting for leases to run out). The first round's other connections may have
+    # sent (and recorded) some before the database went away: the round sends the rest.
     report = sender.send_due(utcnow())
-    assert report.sent == len(customers) and not report.errors, report
+    assert 1 <= report.sent <= len(customers) and not report.errors, report
     assert [len(postroom.stack.wait_captured(c)) for c in customers] == [1] * len(customers)
     rows = postroom("outbox", "list", "--json").json()
     assert [r["status"] for r in rows] == ["sent"] * len(customers)
