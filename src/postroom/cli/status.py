@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @app.command("status")
     def status(as_json: JsonOpt = False) -> None:
         """One overview: channels, SMTP servers, outbox by status, quarantine, unhandled."""
-        overview = current_app().overview.overview()
+        overview = current_app().overview.overview(sends_today=True)
         if as_json:
             print_json(status_json(overview))
             return
@@ -52,7 +52,7 @@ def _lines(overview: Overview) -> list[str]:
             s.protocol,
             "on" if s.enabled else "off",
             verdict[s.last_check_ok],
-            f"sent today {s.sent_today}",
+            f"sent today {s.sent_today or 0}",
         ]
         if s.default:
             fields.append("default")

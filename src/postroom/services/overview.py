@@ -56,8 +56,9 @@ class ServerHealth:
     last_error: str | None
     hint: str | None
     checked: bool
-    sent_today: int = 0
-    """Outbound messages it sent today (UTC day), from the outbox's stored outcomes."""
+    sent_today: int | None = None
+    """Outbound messages it sent today (UTC day), from the outbox's stored outcomes; None:
+    not counted (`OverviewService.overview` without ``sends_today``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +119,10 @@ class OverviewService:
         with self.storage.reading() as uow:
             uow.tallies.ping()
 
-    def overview(self) -> Overview:
-        """One snapshot of everything; "today" is the UTC day."""
+    def overview(self, *, sends_today: bool = False) -> Overview:
+        """One snapshot of everything; "today" is the UTC day. ``sends_today``: count what
+        each SMTP server sent today too (`postroom status`; a scan of the outbox's sent
+        messages, which the dashboard and `/metrics` do not show)."""
         now = self._clock()
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         with self.storage.reading() as uow:
@@ -128,7 +131,11 @@ class OverviewService:
             ledger = uow.tallies.ledger()
             today = uow.tallies.messages_between(midnight, midnight + timedelta(days=1))
             queue = uow.tallies.outbox()
-            sent = uow.tallies.sent_between(midnight, midnight + timedelta(days=1))
+            sent = (
+                uow.tallies.sent_between(midnight, midnight + timedelta(days=1))
+                if sends_today
+                else None
+            )
         by_status = {status.value: 0 for status in MessageStatus}
         by_rule: dict[str, int] = {}
         by_channel = ledger.by_channel
@@ -145,7 +152,9 @@ class OverviewService:
         return Overview(
             at=now,
             channels=[_channel(c, today.get(c.id, 0), by_channel.get(c.id, 0)) for c in channels],
-            servers=[_server(s, sent.get(f"smtp:{s.name}", 0)) for s in servers],
+            servers=[
+                _server(s, None if sent is None else sent.get(f"smtp:{s.name}", 0)) for s in servers
+            ],
             outbox=outbox,
             send_attempts=attempts,
             messages=by_status,
@@ -184,7 +193,7 @@ def _channel(channel: ChannelState, today: int, total: int) -> ChannelHealth:
     )
 
 
-def _server(server: SmtpServerRecord, sent_today: int) -> ServerHealth:
+def _server(server: SmtpServerRecord, sent_today: int | None) -> ServerHealth:
     failed = _failed_step(server.last_check)
     return ServerHealth(
         name=server.name,
