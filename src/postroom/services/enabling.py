@@ -16,7 +16,6 @@ from typing import Protocol
 from postroom.credentials import Secret
 from postroom.diagnostics import CheckReport
 from postroom.services.checks import Checkable, first_failure
-from postroom.services.connection_settings import fix_options
 from postroom.services.setting_fixes import Fix, fix_for
 from postroom.storage.unit import Storage, UnitOfWork
 
@@ -62,12 +61,6 @@ class Admission:
         """What to change after the failed check: the settings its failed step depends on
         (None: it passed, or none ran). Each door words it (render/fixes.py)."""
         return fix_for(self.report) if not self.passed else None
-
-    @property
-    def fix(self) -> str:
-        """`remedy` as the `set` command's options, for the web pages until they word
-        `remedy` themselves (render.fixes.field_fix); "" if none."""
-        return fix_options(self.report) if not self.passed else ""
 
 
 def check_then_enable(

@@ -71,7 +71,6 @@ def test_the_service_names_settings_and_the_cli_its_options(
     # the service's own words name settings, never an option of a command
     assert all(not s.value.startswith("-") for s in fix.settings) and "--" not in fix.about
     assert cli_fix(fix) == options
-    assert admission.fix == options  # the web pages' words until they word the Fix
     assert fix_hint(admission, "postroom channel set box") == (
         f"fix it with: postroom channel set box {options}"
     )

@@ -16,6 +16,7 @@ from postroom.net.sasl import AuthMechanism
 from postroom.services.channels import ChannelChange, ChannelService, NewChannel
 from postroom.services.routes import RouteService
 from postroom.services.servers import NewServer, ServerChange, ServerService
+from postroom.services.setting_fixes import Fix
 from postroom.storage.unit import Storage
 from unit.services.config_fakes import CannedCheck, Clock, memory_storage, secret_box
 
@@ -71,7 +72,7 @@ def test_a_new_password_is_checked_and_enables_the_channel_again(storage: Storag
     service = channels(storage, check)
     added = service.add(new_channel())
     assert added.admission is not None and not added.admission.enabled
-    assert added.admission.fix.startswith("--password-stdin")
+    assert added.admission.remedy is Fix.LOGIN
     check.passes = True
     changed = service.set("box", ChannelChange(password=Secret("pw-5678")))
     assert changed.admission is not None and changed.admission.passed

@@ -24,6 +24,7 @@ from postroom.services.channels import ChannelChange, ChannelService, NewChannel
 from postroom.services.grants import Grants, OAuthOptions, Target
 from postroom.services.mailbox_access import MailboxAccess, with_access_tokens
 from postroom.services.servers import NewServer, ServerService
+from postroom.services.setting_fixes import Fix
 from postroom.storage.unit import Storage
 from unit.services.config_fakes import CannedCheck, Clock, memory_storage, secret_box
 from unit.services.token_endpoint import TokenServer, token_server  # noqa: F401
@@ -98,7 +99,7 @@ def test_added_without_a_sign_in_it_stays_off_and_says_how_to_sign_in(setup: Set
         "auth: no OAuth2 access token: box: OAuth2: no refresh token is stored (not signed in "
         "yet) (sign in: postroom channel authorize box)"
     )
-    assert refused.fix.endswith("or sign in again (authorize)")
+    assert refused.remedy is Fix.OAUTH
     assert setup.channels.show("box").last_error_class == "authentication"
 
 
