@@ -66,6 +66,14 @@ def cli_words(error: UserError) -> str:
     return "".join(_FLAGS[p] if isinstance(p, Setting) else p for p in error.parts)
 
 
+def field_words(error: UserError) -> str:
+    """A refused setting with the form fields for its settings (``the Interval field must
+    be at least 5 seconds``); any other error as it says itself."""
+    if not isinstance(error, SettingRefused):
+        return str(error)
+    return "".join(_FIELDS[p] if isinstance(p, Setting) else p for p in error.parts)
+
+
 def cli_fix(fix: Fix | None) -> str:
     """The `set` options that change what ``fix`` is about ('' for no fix)."""
     return _OPTIONS[fix] if fix is not None else ""

@@ -10,7 +10,7 @@ import pytest
 from postroom.credentials import Secret
 from postroom.errors import UserError
 from postroom.net.sasl import AuthMechanism
-from postroom.render.fixes import cli_words
+from postroom.render.fixes import cli_words, field_words
 from postroom.services.channels import ChannelChange, ChannelService, NewChannel
 from postroom.services.servers import NewServer, ServerService
 from postroom.services.setting_fixes import Setting, SettingRefused
@@ -72,12 +72,14 @@ def test_a_server_setting_refused_names_the_setting(tmp_path: Path) -> None:
         "authzid needs a user in the URL",
     )
     assert cli_words(refused.value) == "--authzid needs a user in the URL"
+    assert field_words(refused.value) == (
+        "the Authorization identity field needs a user in the URL"
+    )
 
 
 def test_other_errors_are_worded_as_they_say_themselves() -> None:
-    assert cli_words(UserError("no channel 'x' (see: postroom channel list)")) == (
-        "no channel 'x' (see: postroom channel list)"
-    )
+    other = UserError("no channel 'x' (see: postroom channel list)")
+    assert cli_words(other) == field_words(other) == str(other)
 
 
 def test_an_oauth2_login_refused_names_the_settings(tmp_path: Path) -> None:
