@@ -22,9 +22,10 @@ from postroom.errors import StorageUnavailableError
 from postroom.net.sasl import AuthMechanism
 from postroom.render.config import channel_detail_json, channel_json
 from postroom.services.channels import ChannelChange, NewChannel
-from postroom.web.api.admission import AdmissionProblem, refused
+from postroom.web.api.admission import AdmissionProblem
 from postroom.web.api.budget import Budget
-from postroom.web.api.checks import CheckOut, check_out
+from postroom.web.api.checks import CheckOut
+from postroom.web.api.connection_door import ApiDoor
 from postroom.web.api.fields import NAME, PRINTABLE
 from postroom.web.api.refusals import judged
 from postroom.web.api.wording import worded
@@ -33,6 +34,7 @@ from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, ProblemError, responses
 
 router = APIRouter(prefix="/api/v1/channels", tags=["channels"], responses=API_PROBLEMS)
+DOOR = ApiDoor("/api/v1/channels", "channel", channel_detail_json)
 
 Name = Annotated[str, Path(min_length=1, max_length=200, pattern=NAME)]
 MAX_INTERVAL = 7 * 24 * 3600
@@ -176,22 +178,22 @@ def add_channel(body: ChannelIn, _: Admin, app: Postroom, budget: Budget) -> dic
         folder=body.folder,
         after=body.after,
     )
-    with judged():
-        added = budget.run(
-            lambda: app.channels.add(new, force=body.force, check=body.check),
-            f"the check of the new channel {body.name}",
-            _later(body.name),
-        )
+    added = DOOR.run(
+        budget,
+        body.name,
+        lambda: app.channels.add(new, force=body.force, check=body.check),
+        f"the check of the new channel {body.name}",
+    )
     warning = added.unrouted
     if warning is not None:
         warning = f"{warning.partition('; add one:')[0]}; add one with POST /api/v1/routes"
-    return {**worded(channel_detail_json(app.channels.show(body.name))), "warning": warning}
+    return {**DOOR.shown(app.channels, body.name), "warning": warning}
 
 
 @router.get("/{name}", response_model=ChannelDetail, responses=responses(404))
 def show_channel(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     """One channel with its health and its last check (``channel show --json``)."""
-    return worded(channel_detail_json(app.channels.show(name)))
+    return DOOR.shown(app.channels, name)
 
 
 @router.patch("/{name}", response_model=ChannelDetail, responses=responses(404, 504))
@@ -218,11 +220,8 @@ def change_channel(
         folder=body.folder,
         after=body.after,
     )
-    with judged():
-        budget.run(
-            lambda: app.channels.set(name, change), f"the check of channel {name}", _later(name)
-        )
-    return worded(channel_detail_json(app.channels.show(name)))
+    DOOR.run(budget, name, lambda: app.channels.set(name, change))
+    return DOOR.shown(app.channels, name)
 
 
 @router.delete("/{name}", status_code=204, responses=responses(404, 409))
@@ -238,11 +237,7 @@ def remove_channel(name: Name, _: Admin, app: Postroom) -> Response:
 def check_channel(name: Name, _: Admin, app: Postroom, budget: Budget) -> dict[str, Any]:
     """Run the connection check with the stored settings (``channel check --json``) and
     keep its report; 200 whatever the server answered: ``ok`` says."""
-    with judged():
-        report = budget.run(
-            lambda: app.channels.check(name), f"the check of channel {name}", _later(name)
-        )
-    return check_out(report)
+    return DOOR.check(budget, name, lambda: app.channels.check(name))
 
 
 @router.post(
@@ -259,22 +254,13 @@ def enable_channel(
 ) -> Any:
     """Poll it again once its connection check passes (``channel enable``); 409 with the
     failed check (``check``) when it does not."""
-    with judged():
-        admission = budget.run(
-            lambda: app.channels.enable(name, force=force),
-            f"the check of channel {name}",
-            _later(name),
-        )
-    if not admission.enabled:
-        return refused(f"channel {name}", f"/api/v1/channels/{name}", admission)
-    return worded(channel_detail_json(app.channels.show(name)))
+    return DOOR.enable(budget, app.channels, name, force=force)
 
 
 @router.post("/{name}/disable", response_model=ChannelDetail, responses=responses(404))
 def disable_channel(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     """Stop polling it, saying that a person did (``channel disable``)."""
-    app.channels.disable(name)
-    return worded(channel_detail_json(app.channels.show(name)))
+    return DOOR.disable(app.channels, name)
 
 
 @router.post("/{name}/poll", response_model=PollOut, responses=responses(404))
@@ -287,7 +273,3 @@ def poll_channel(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     with contextlib.suppress(StorageUnavailableError):
         app.poller.settle_owed()  # what an outage kept from the database, if it is back
     return report.to_json()
-
-
-def _later(name: str) -> str:
-    return f"its result will be in last_check (GET /api/v1/channels/{name})"

@@ -18,17 +18,18 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from postroom.credentials import Secret
 from postroom.render.config import server_detail_json, server_json
 from postroom.services.servers import NewServer, ServerChange
-from postroom.web.api.admission import AdmissionProblem, refused
+from postroom.web.api.admission import AdmissionProblem
 from postroom.web.api.budget import Budget
-from postroom.web.api.checks import CheckOut, check_out
+from postroom.web.api.checks import CheckOut
+from postroom.web.api.connection_door import ApiDoor
 from postroom.web.api.fields import NAME, PRINTABLE
-from postroom.web.api.refusals import judged
 from postroom.web.api.wording import worded
 from postroom.web.auth import Admin, Postroom
 from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, ProblemError, responses
 
 router = APIRouter(prefix="/api/v1/smtp-servers", tags=["smtp-servers"], responses=API_PROBLEMS)
+DOOR = ApiDoor("/api/v1/smtp-servers", "SMTP server", server_detail_json)
 
 Name = Annotated[str, Path(min_length=1, max_length=200, pattern=NAME)]
 
@@ -124,19 +125,19 @@ def add_server(body: ServerIn, _: Admin, app: Postroom, budget: Budget) -> dict[
         send_as=body.send_as,
         default=body.default,
     )
-    with judged():
-        budget.run(
-            lambda: app.servers.add(new, force=body.force),
-            f"the check of the new SMTP server {body.name}",
-            _later(body.name),
-        )
-    return worded(server_detail_json(app.servers.show(body.name)))
+    DOOR.run(
+        budget,
+        body.name,
+        lambda: app.servers.add(new, force=body.force),
+        f"the check of the new SMTP server {body.name}",
+    )
+    return DOOR.shown(app.servers, body.name)
 
 
 @router.get("/{name}", response_model=ServerDetail, responses=responses(404))
 def show_server(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     """One SMTP server and its last check (``smtp show --json``)."""
-    return worded(server_detail_json(app.servers.show(name)))
+    return DOOR.shown(app.servers, name)
 
 
 @router.patch("/{name}", response_model=ServerDetail, responses=responses(404, 504))
@@ -158,11 +159,8 @@ def change_server(
         send_as=body.send_as,
         default=body.default,
     )
-    with judged():
-        budget.run(
-            lambda: app.servers.set(name, change), f"the check of SMTP server {name}", _later(name)
-        )
-    return worded(server_detail_json(app.servers.show(name)))
+    DOOR.run(budget, name, lambda: app.servers.set(name, change))
+    return DOOR.shown(app.servers, name)
 
 
 @router.delete("/{name}", status_code=204, responses=responses(404))
@@ -181,13 +179,7 @@ def check_server(
     ``send_to`` sending a test message there, and keep its report; 200 whatever the
     server answered: ``ok`` says."""
     send_to = body.send_to if body is not None else None
-    with judged():
-        report = budget.run(
-            lambda: app.servers.check(name, send_to),
-            f"the check of SMTP server {name}",
-            _later(name),
-        )
-    return check_out(report)
+    return DOOR.check(budget, name, lambda: app.servers.check(name, send_to))
 
 
 @router.post(
@@ -204,23 +196,10 @@ def enable_server(
 ) -> Any:
     """Use it once its connection check passes (``smtp enable``); 409 with the failed
     check (``check``) when it does not."""
-    with judged():
-        admission = budget.run(
-            lambda: app.servers.enable(name, force=force),
-            f"the check of SMTP server {name}",
-            _later(name),
-        )
-    if not admission.enabled:
-        return refused(f"SMTP server {name}", f"/api/v1/smtp-servers/{name}", admission)
-    return worded(server_detail_json(app.servers.show(name)))
+    return DOOR.enable(budget, app.servers, name, force=force)
 
 
 @router.post("/{name}/disable", response_model=ServerDetail, responses=responses(404))
 def disable_server(name: Name, _: Admin, app: Postroom) -> dict[str, Any]:
     """Stop using it (``smtp disable``): its mail waits or goes through another server."""
-    app.servers.disable(name)
-    return worded(server_detail_json(app.servers.show(name)))
-
-
-def _later(name: str) -> str:
-    return f"its result will be in last_check (GET /api/v1/smtp-servers/{name})"
+    return DOOR.disable(app.servers, name)
