@@ -179,3 +179,21 @@ def test_channel_set_folder_checks_the_new_folder(postroom: Postroom, mailstack:
     shown = postroom("channel", "check", "chkset", "--json").json()
     mailbox = next(s for s in shown["steps"] if s["name"] == "mailbox")
     assert mailbox["detail"] == {"folder": "Tickets", "messages": 2, "uidvalidity": ANY}
+
+
+def test_check_of_a_channel_that_moves_mail_needs_the_target_folder(
+    postroom: Postroom, mailstack: Mailstack
+) -> None:
+    address, password = mailstack.new_user("chkmove")
+    _folder(mailstack, address, "Done")
+    url = f"imaps://{address}@127.0.0.1:{mailstack.imaps_port}"
+    bad = postroom.channel_add("chkmove", url, password, "--after", "move:Dnoe")
+    assert bad.code == 1, bad.out + bad.err
+    said = bad.out + bad.err
+    assert "'Dnoe'" in said and "Done" in said
+    assert "fix it with: postroom channel set chkmove --after move:FOLDER" in said
+    good = postroom("channel", "set", "chkmove", "--after", "move:Done")
+    assert good.code == 0 and "enabled" in good.out, good.out + good.err
+    shown = postroom("channel", "check", "chkmove", "--json").json()
+    mailbox = next(s for s in shown["steps"] if s["name"] == "mailbox")
+    assert mailbox["ok"] is True and mailbox["detail"]["move_to"] == "Done"

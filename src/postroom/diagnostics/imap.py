@@ -140,9 +140,11 @@ class ImapSession:
             ) from None
         return {"mechanism": f"AUTHENTICATE {name}", "authzid": None}
 
-    def mailbox(self, folder: str = "INBOX") -> dict[str, Any]:
+    def mailbox(self, folder: str = "INBOX", move_to: str | None = None) -> dict[str, Any]:
         """EXAMINE the folder (read-only, RFC 9051 §6.3.3): its message count and
-        UIDVALIDITY; a folder the server lacks fails with the folders it has."""
+        UIDVALIDITY; a folder the server lacks fails with the folders it has. ``move_to``
+        (``--after move:FOLDER``): that folder must exist too (STATUS), or every poll would
+        store its mail and then fail to move it."""
         self._budget()
         status, data = self._client.select(imap_folder(folder), readonly=True)
         if status != "OK":
@@ -168,7 +170,31 @@ class ImapSession:
         validity = next(
             (int(v) for v in found or [] if isinstance(v, bytes) and v.strip().isdigit()), None
         )
-        return {"folder": folder, "messages": count, "uidvalidity": validity}
+        detail: dict[str, Any] = {"folder": folder, "messages": count, "uidvalidity": validity}
+        if move_to is not None:
+            self._target(move_to)
+            detail["move_to"] = move_to
+        return detail
+
+    def _target(self, move_to: str) -> None:
+        self._budget()
+        status, data = self._client.status(imap_folder(move_to), "(MESSAGES)")
+        if status == "OK":
+            return
+        said = " ".join(d.decode("utf-8", "replace") for d in data if isinstance(d, bytes))
+        names = self._folders()
+        there = (
+            "the server would not list its folders"
+            if names is None
+            else (f"the server has: {shown_folders(names)}")
+        )
+        raise StepFailure(
+            f"the folder mail is moved to, '{escaped(move_to)}', cannot be opened: the server "
+            f"said: {escaped(said[:200]) or '-'}",
+            "create it, or give one the server has with --after move:FOLDER "
+            f"(postroom channel set NAME --after move:FOLDER); {there}",
+            detail={"move_to": move_to, "folders": [escaped(n) for n in (names or [])[:SHOWN]]},
+        )
 
     def _folders(self) -> list[str] | None:
         """The folders the server lists (LIST, bounded); None when it would not say."""

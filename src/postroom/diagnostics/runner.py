@@ -81,17 +81,20 @@ def run_check(
     *,
     folder: str | None = None,
     mechanism: AuthMechanism = AuthMechanism.AUTO,
+    move_to: str | None = None,
 ) -> CheckReport:
     """Check `url` step by step.  `password` None checks everything up to the login; `send_to`
     (SMTP only) sends a test message there.  A CA file that cannot be read is a `UserError`.
     IMAP: ``folder`` (INBOX when None) is the folder the mailbox step opens read-only;
-    ``mechanism`` the login's (XOAUTH2 or OAUTHBEARER: ``password`` is an access token)."""
+    ``mechanism`` the login's (XOAUTH2 or OAUTHBEARER: ``password`` is an access token);
+    ``move_to`` the folder ``--after move:`` moves mail to, which must exist."""
     context = tls_context(ca_file)
     report = CheckReport(str(url), [Step(name) for name in step_names(url)])
     secrets = _secret_forms(url, password, authzid) if password else []
     check = _Check(url, report, context, ca_file, timeout)
     check.folder = folder or "INBOX"
     check.mechanism = mechanism
+    check.move_to = move_to
     check.progress = _watcher(_PROGRESS.get(), report.url, secrets)
     try:
         check.run(password, authzid, send_to)
@@ -150,6 +153,7 @@ class _Check:
         self.progress: Progress | None = None
         self.folder = "INBOX"
         self.mechanism = AuthMechanism.AUTO
+        self.move_to: str | None = None
 
     # ------------------------------------------------------------------ steps
     def run(self, password: str | None, authzid: str | None, send_to: str | None) -> None:
@@ -283,13 +287,8 @@ class _Check:
     def _auth(
         self, session: Session, user: str, password: str, authzid: str | None
     ) -> tuple[None, str, dict[str, Any]]:
-        if isinstance(session, ImapSession | SmtpSession):
+        if isinstance(session, ImapSession | SmtpSession | Pop3Session):
             said = session.authenticate(user, password, authzid, self.mechanism)
-        elif self.mechanism in (AuthMechanism.XOAUTH2, AuthMechanism.OAUTHBEARER):
-            raise StepFailure(
-                f"the check logs in with {self.mechanism.value} over IMAP and SMTP only",
-                "check an imap:// or imaps:// URL, or log in with a password",
-            )
         else:
             said = session.authenticate(user, password, authzid)
         detail = {"user": user, **said}
@@ -298,7 +297,7 @@ class _Check:
 
     def _mailbox(self, session: Pop3Session | ImapSession) -> tuple[None, str, dict[str, Any]]:
         if isinstance(session, ImapSession):
-            detail = session.mailbox(self.folder)
+            detail = session.mailbox(self.folder, self.move_to)
             return None, f"{detail['folder']}: {detail['messages']} messages", detail
         detail = session.mailbox()
         return None, f"{detail['messages']} messages", detail

@@ -222,8 +222,9 @@ class ChannelService:
             values["authzid"] = change.authzid.strip() or None
         if change.ca_file is not None:
             values["ca_file"] = checked_ca_file(change.ca_file)
-        # A new folder is checked too: the check opens it (a folder the server lacks fails).
-        connection = bool(values) or change.folder is not None
+        # A new folder, or a folder to move mail to, is checked too: the check opens it.
+        moving = change.after is not None and After.parse(change.after).kind is AfterKind.MOVE
+        connection = bool(values) or change.folder is not None or moving
         _check_numbers(change.interval, change.max_failures)
         if change.interval is not None:
             values["interval_s"] = change.interval
@@ -462,7 +463,7 @@ def _mechanism(mechanism: AuthMechanism, *, oauth: bool) -> AuthMechanism:
 
 def _oauth_fits(url: MailUrl, password: Secret | None, authzid: str | None) -> None:
     """OAuth2 is for IMAP channels, without a password or an authorization identity."""
-    if url.protocol != "imap":
+    if url.protocol not in ("imap", "pop3"):
         raise UserError("--oauth2 needs an imap:// or imaps:// URL (POP3 logs in by password)")
     if password is not None:
         raise UserError("--oauth2 logs in with an access token: drop the password")

@@ -10,6 +10,7 @@ from postroom.credentials import Secret
 from postroom.diagnostics import CheckReport, StepName, run_check
 from postroom.net.connection import FailureClass, MailUrl
 from postroom.net.sasl import AuthMechanism
+from postroom.ports.mailbox import After, AfterKind
 
 _STEP_CLASS = {
     StepName.DNS: FailureClass.DNS,
@@ -44,15 +45,26 @@ def check_stored(
     timeout: float | None = None,
 ) -> CheckReport:
     """`postroom check` with a stored channel's or SMTP server's settings: an IMAP channel's
-    folder is the one the mailbox step opens, its login mechanism the one the check uses."""
+    folder is the one the mailbox step opens (with the folder ``--after move:`` moves mail
+    to, which must exist), its login mechanism the one the check uses."""
     ca = Path(row.ca_file) if row.ca_file else None
     seconds = float(timeout if timeout is not None else row.timeout_s)
     secret = password.reveal() if password else None
     url = MailUrl.parse(row.url)
     folder: str | None = getattr(row, "folder", None)
     mechanism = AuthMechanism(getattr(row, "mechanism", None) or "auto")
+    after = After.parse(getattr(row, "after", None))
+    move_to = after.folder if after.kind is AfterKind.MOVE else None
     return run_check(
-        url, secret, row.authzid, ca, send_to, seconds, folder=folder, mechanism=mechanism
+        url,
+        secret,
+        row.authzid,
+        ca,
+        send_to,
+        seconds,
+        folder=folder,
+        mechanism=mechanism,
+        move_to=move_to,
     )
 
 
