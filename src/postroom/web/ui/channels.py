@@ -91,10 +91,7 @@ def add_channel(
             raise UserError("give the mailbox's password in the Password field")
         new = NewChannel(
             name=chosen,
-            url=given.url or "",
-            password=given.password,
-            authzid=given.authzid,
-            ca_file=given.ca_file,
+            **given.settings(),
             interval=whole_number(interval, "Interval", 5, MAX_INTERVAL),
             max_failures=whole_number(max_failures, "Max failures", 1, 10_000),
             folder=optional(folder, "Folder", 300),
@@ -172,10 +169,7 @@ def _change(
     new_interval = whole_number(interval, "Interval", 5, MAX_INTERVAL)
     new_limit = whole_number(max_failures, "Max failures", 1, 10_000)
     change = ChannelChange(
-        url=edit.url,
-        password=edit.password,
-        authzid=edit.authzid,
-        ca_file=edit.ca_file,
+        **edit.settings(),
         interval=new_interval if new_interval != before.interval_s else None,
         max_failures=new_limit if new_limit != before.max_failures else None,
     )

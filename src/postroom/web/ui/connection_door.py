@@ -126,6 +126,15 @@ class ConnectionEdit:
     authzid: str | None
     ca_file: FilePath | None
 
+    def settings(self) -> dict[str, Any]:
+        """As the keywords of `NewChannel`, `ChannelChange`, `NewServer`, `ServerChange`."""
+        return {
+            "url": self.url,
+            "password": self.password,
+            "authzid": self.authzid,
+            "ca_file": self.ca_file,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ConnectionDoor:

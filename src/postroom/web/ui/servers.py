@@ -74,13 +74,9 @@ def add_server(
     typed = form.typed() | {"name": name, "send_as": send_as, "default": default}
     try:
         chosen = DOOR.new_name(name)
-        given = form.new()
         new = NewServer(
             name=chosen,
-            url=given.url or "",
-            password=given.password,
-            authzid=given.authzid,
-            ca_file=given.ca_file,
+            **form.new().settings(),
             send_as=bool(send_as),
             default=bool(default),
         )
@@ -165,10 +161,7 @@ def _change(
     """Only what differs from the stored server; an empty password keeps the stored one."""
     edit = DOOR.edit(before, form)
     change = ServerChange(
-        url=edit.url,
-        password=edit.password,
-        authzid=edit.authzid,
-        ca_file=edit.ca_file,
+        **edit.settings(),
         send_as=send_as if send_as != before.send_as else None,
         default=default if default != before.is_default else None,
     )
