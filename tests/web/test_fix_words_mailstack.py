@@ -1,7 +1,7 @@
 """A failed check's fix in the web door's own words, against the loopback Dovecot (a wrong
 password fails at ``auth``), on SQLite and PostgreSQL: the API names its field names (the
 409 problem's ``fix`` and ``detail``, each step's ``hint``), the pages their form fields;
-neither names a command-line option."""
+neither names a command-line option. So does an outbox message's last error."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 from tests.web.conftest import Web
 from tests.web.test_ui_config_channels import signed_in
 
+from postroom.clock import utcnow
 from support.mailstack import Mailstack
 
 _OPTION = re.compile(r"--[a-z]")
@@ -69,3 +70,19 @@ def test_a_page_names_the_form_fields_to_change(web: Web, mailstack: Mailstack) 
     assert status == 409
     assert "Change: the Password field or the Authorization identity field (the login)." in body
     assert not _OPTION.search(body.partition("<main")[2]), body
+
+
+def test_an_outbox_error_names_the_api_path_and_the_page(web: Web) -> None:
+    """Mail no SMTP server sends: its last error says where to add one, in each's words."""
+    web.app.routes.add("help@example.org", "C", "K", "Q", True)
+    web.app.ingest.ingest(
+        b"From: Carol <carol@customer.example>\r\nTo: help@example.org\r\n"
+        b"Subject: question\r\nMessage-ID: <q@customer.example>\r\n\r\nHelp.\r\n"
+    )
+    web.app.sender.send_due(utcnow())
+    [row] = web.client.get("/api/v1/outbox", headers=web.admin()).json()
+    assert "add one with POST /api/v1/smtp-servers with default true" in row["last_error"]
+    assert not _OPTION.search(row["last_error"]), row
+    body = signed_in(web).get("/outbox")
+    assert "add one with a default server on the SMTP servers page" in body
+    assert not _OPTION.search(body.partition("<main")[2])

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from postroom.render.outbox import outbox_json
 from postroom.web.api.refusals import judged
+from postroom.web.api.wording import worded
 from postroom.web.auth import Postroom, SignedIn
 from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, responses
@@ -52,7 +53,7 @@ def list_outbox(
     """Queued, sent and given-up outbound mail, oldest first (``outbox list --json``),
     paged by id."""
     rows = page(app.outbox.list(), lambda m: f"{m.id:012d}", paging, request, response)
-    return [outbox_json(m) for m in rows]
+    return [worded(outbox_json(m)) for m in rows]
 
 
 @router.post(
@@ -66,7 +67,7 @@ def retry_outbox(row_id: RowId, user: SignedIn, app: Postroom) -> dict[str, Any]
     already are not sent to again); 409 while it is on its way or once delivered."""
     with judged(state=True):
         message = app.outbox.retry(row_id, actor=user.name)
-    return outbox_json(message)
+    return worded(outbox_json(message))
 
 
 @router.post(
@@ -79,4 +80,4 @@ def cancel_outbox(row_id: RowId, user: SignedIn, app: Postroom) -> dict[str, Any
     """Never send it; 409 when it is on its way, sent or given up already."""
     with judged(state=True):
         message = app.outbox.cancel(row_id, actor=user.name)
-    return outbox_json(message)
+    return worded(outbox_json(message))

@@ -14,10 +14,16 @@ from typing import Any
 from postroom.web.wording import replaced
 
 _NAMES = (
+    (
+        "`postroom smtp add NAME --url URL --default` or `channel set-smtp`",
+        "POST /api/v1/smtp-servers with default true",
+    ),
     ("--password-stdin (or --password-env VAR, --authzid ADDRESS)", "password (or authzid)"),
     ("--password-env/--password-stdin", "password"),
     ("with --password-env VAR or --password-stdin", "in the password field"),
     ("--password-env VAR or --password-stdin", "password"),
+    ("with --password-env VAR", "in the password field"),
+    ("(--password-env VAR)", "(password)"),
     ("with --password-env or --password-stdin", "in the password field"),
     ("give --ca-file a PEM file", "give ca_file a PEM file on the server"),
     ("--ca-file FILE", "ca_file"),
@@ -39,7 +45,10 @@ _NAMES = (
     ("--send-to address", "send_to address"),
     ("--send-as/--no-send-as", "send_as"),
     ("--default/--no-default", "default"),
+    ("(channel add --address)", "(address)"),
     ("--address", "address"),
+    ("give --to ADDRESS", "give to"),
+    ("(use --to/--cc)", "(use to and cc)"),
     ("--context", "context"),
     ("--category", "category"),
     ("--queue", "queue"),
@@ -52,9 +61,9 @@ def for_the_api(text: str) -> str:
 
 
 def worded(answer: dict[str, Any]) -> dict[str, Any]:
-    """A channel's or a server's JSON (render.config) with what the services worded for
-    the command line in the API's field names: its last error, why it is off, and each
-    step's error and hint of its last check."""
+    """A channel's, a server's (render.config) or an outbox message's JSON with what the
+    services worded for the command line in the API's field names: its last error, why
+    it is off, and each step's error and hint of its last check."""
     worded_answer = dict(answer)
     for key in ("last_error", "disabled_reason"):
         if isinstance(answer.get(key), str):

@@ -11,12 +11,18 @@ from postroom.web.wording import replaced
 
 _FIELDS = (
     (
+        "`postroom smtp add NAME --url URL --default` or `channel set-smtp`",
+        "a default server on the SMTP servers page",
+    ),
+    (
         "--password-stdin (or --password-env VAR, --authzid ADDRESS)",
         "the Password field (or the Authorization identity field)",
     ),
     ("--password-env/--password-stdin", "Password"),
     ("with --password-env VAR or --password-stdin", "in the Password field"),
     ("--password-env VAR or --password-stdin", "the Password field"),
+    ("with --password-env VAR", "in the Password field"),
+    ("(--password-env VAR)", "(the Password field)"),
     ("with --password-env or --password-stdin", "in the Password field"),
     (
         "--ca-file FILE (the CA that signed the server's certificate)",
@@ -35,7 +41,11 @@ _FIELDS = (
     (" (postroom channel set NAME --folder F)", ""),
     (" (postroom channel set NAME --after move:FOLDER)", ""),
     ("--after move:FOLDER", "After: move:FOLDER"),
+    ("--after", "After"),
     ("--folder", "Folder"),
+    ("(channel add --address)", "(an address)"),
+    ("give --to ADDRESS", "give the To field"),
+    ("(use --to/--cc)", "(use To and Cc)"),
     ("--mechanism", "the login mechanism"),
     ("--timeout", "timeout"),
     ("--send-to address", "test-send address"),
