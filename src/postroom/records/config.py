@@ -82,6 +82,8 @@ class SmtpServerRecord:
     oauth_provider: str | None = None
     """Set: the server is logged in to with an OAuth2 access token of this provider's."""
     token_expires: datetime | None = None
+    disabled_reason: str | None = None
+    """Why it is off (`services.enabling.BY_A_PERSON` when a person switched it off)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,12 @@ from postroom.records.config import ChannelRecord
 from postroom.records.oauth import GrantOwner
 from postroom.services.checks import failure_class, first_failure
 from postroom.services.connection_settings import checked_ca_file
-from postroom.services.enabling import Admission, ConnectionCheck, check_then_enable
+from postroom.services.enabling import (
+    BY_A_PERSON,
+    Admission,
+    ConnectionCheck,
+    check_then_enable,
+)
 from postroom.services.grant_checks import token_failure
 from postroom.services.grants import (
     OAUTH_MECHANISMS,
@@ -46,7 +51,6 @@ from postroom.storage.unit import Storage, UnitOfWork
 
 _NO_AUTHZID = (AuthMechanism.LOGIN, AuthMechanism.USER)
 """Login mechanisms that cannot carry an authorization identity."""
-_BY_A_USER = "disabled by a user"
 _MIN_INTERVAL = 5
 
 
@@ -263,14 +267,12 @@ class ChannelService:
         if not signed_in:
             return ChannelChanged(channel, None, checked=False, sign_in=_sign_in(channel))
         opened = password if password is not None else self._password(channel)
-        switch = _ChannelSwitch(channel.id, self._clock)
-        if before.disabled_reason == _BY_A_USER:
-            report = self._run_check(channel, opened)
-            with self.storage.writing() as uow:
-                switch.keep(uow, report)
-            return ChannelChanged(channel, Admission(report, enabled=False), checked=True)
         admission = check_then_enable(
-            self.storage, switch, lambda: self._run_check(channel, opened), force=False
+            self.storage,
+            _ChannelSwitch(channel.id, self._clock),
+            lambda: self._run_check(channel, opened),
+            force=False,
+            stay_off=before.disabled_reason == BY_A_PERSON,
         )
         return ChannelChanged(channel, admission, checked=True)
 
@@ -335,14 +337,12 @@ class ChannelService:
                 f"(postroom channel set {name} --oauth2 PROVIDER --client-id ID)"
             )
         self.grants.sign_in(_target(channel), refresh_token, progress)
-        switch = _ChannelSwitch(channel.id, self._clock)
-        if channel.disabled_reason == _BY_A_USER:
-            report = self._run_check(channel, None)
-            with self.storage.writing() as uow:
-                switch.keep(uow, report)
-            return Admission(report, enabled=False)
         return check_then_enable(
-            self.storage, switch, lambda: self._run_check(channel, None), force=False
+            self.storage,
+            _ChannelSwitch(channel.id, self._clock),
+            lambda: self._run_check(channel, None),
+            force=False,
+            stay_off=channel.disabled_reason == BY_A_PERSON,
         )
 
     def list(self) -> list[ChannelRecord]:
@@ -368,7 +368,7 @@ class ChannelService:
         """Stop polling it, saying that a person did."""
         with self.storage.writing() as uow:
             channel = uow.channels.get(name)
-            uow.channels.disable(channel.id, _BY_A_USER)
+            uow.channels.disable(channel.id, BY_A_PERSON)
 
     def remove(self, name: str) -> None:
         """Forget a channel that never stored mail (see `ChannelRepository.remove`)."""

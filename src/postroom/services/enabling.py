@@ -19,6 +19,10 @@ from postroom.services.checks import Checkable, first_failure
 from postroom.services.setting_fixes import Fix, fix_for
 from postroom.storage.unit import Storage, UnitOfWork
 
+BY_A_PERSON = "disabled by a user"
+"""The reason a channel or server is off when a person switched it off: a changed setting
+or a new sign-in checks it and leaves it off (only `enable` switches it on again)."""
+
 ConnectionCheck = Callable[[Checkable, Secret | None, str | None], CheckReport]
 """`postroom check` run with a target's stored settings, its password (open) and, for SMTP,
 the address a test message goes to."""
@@ -64,17 +68,24 @@ class Admission:
 
 
 def check_then_enable(
-    storage: Storage, switch: Switch, check: Callable[[], CheckReport] | None, *, force: bool
+    storage: Storage,
+    switch: Switch,
+    check: Callable[[], CheckReport] | None,
+    *,
+    force: bool,
+    stay_off: bool = False,
 ) -> Admission:
     """Run ``check`` (None: skip it, which only ``force`` may), keep its report, and enable
-    when it passed or when forced; one write unit for the report and the switch."""
+    when it passed or when forced; one write unit for the report and the switch.
+    ``stay_off`` (a person switched it off, `BY_A_PERSON`): check and keep the report only."""
     if check is None and not force:
         raise ValueError("only a forced enable skips the connection check")
     report = check() if check is not None else None
     passed = report is not None and report.ok
+    switching = (passed or force) and not stay_off
     with storage.writing() as uow:
         if report is not None:
             switch.keep(uow, report)
-        if passed or force:
+        if switching:
             switch.switch_on(uow, after_failed_check=report is not None and not passed)
-    return Admission(report, enabled=passed or force)
+    return Admission(report, enabled=switching)

@@ -22,7 +22,12 @@ from postroom.net.sasl import AuthMechanism
 from postroom.records.config import SmtpServerRecord
 from postroom.records.oauth import GrantOwner
 from postroom.services.connection_settings import checked_ca_file
-from postroom.services.enabling import Admission, ConnectionCheck, check_then_enable
+from postroom.services.enabling import (
+    BY_A_PERSON,
+    Admission,
+    ConnectionCheck,
+    check_then_enable,
+)
 from postroom.services.grant_checks import token_failure
 from postroom.services.grants import (
     OAUTH_MECHANISMS,
@@ -237,6 +242,7 @@ class ServerService:
             _ServerSwitch(name),
             lambda: self._run_check(server, password, None),
             force=False,
+            stay_off=before.disabled_reason == BY_A_PERSON,
         )
         return ServerChanged(server, admission)
 
@@ -260,6 +266,7 @@ class ServerService:
             _ServerSwitch(name),
             lambda: self._run_check(server, None, None),
             force=False,
+            stay_off=server.disabled_reason == BY_A_PERSON,
         )
 
     def remove(self, name: str) -> None:
@@ -287,7 +294,7 @@ class ServerService:
     def disable(self, name: str) -> None:
         """Stop using it (its mail waits in the outbox or goes through another server)."""
         with self.storage.writing() as uow:
-            uow.servers.set_enabled(name, False)
+            uow.servers.set_enabled(name, False, BY_A_PERSON)
 
     def check(self, name: str, send_to: str | None = None) -> CheckReport:
         """Run the connection check with the stored settings (and, given ``send_to``, send

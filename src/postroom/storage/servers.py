@@ -87,8 +87,9 @@ class ServerRepository:
         rows = self._conn.execute(_WITH_GRANT.order_by(smtp_servers.c.name))
         return [SmtpServerRecord(**row._mapping) for row in rows]
 
-    def set_enabled(self, name: str, enabled: bool) -> None:
-        self._update(name, enabled=enabled)
+    def set_enabled(self, name: str, enabled: bool, reason: str | None = None) -> None:
+        """On (its reason to be off forgotten) or off, saying why."""
+        self._update(name, enabled=enabled, disabled_reason=None if enabled else reason)
 
     def record_check(self, name: str, report: dict[str, Any], ok: bool) -> None:
         """Keep a connection check's report (`CheckReport.to_json()`) with the server."""

@@ -119,6 +119,8 @@ smtp_servers = Table(
     Column("created_at", DateTime, nullable=False),
     Column("mechanism", String(20)),
     # xoauth2 or oauthbearer with an OAuth2 sign-in (oauth_grants); NULL: PLAIN or LOGIN.
+    Column("disabled_reason", Text),
+    # Why it is off: "disabled by a user" keeps it off through changes (services/servers.py).
 )
 
 messages = Table(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from postroom.credentials import Secret
 from postroom.services.channels import ChannelChange, ChannelService, NewChannel
+from postroom.services.servers import NewServer, ServerChange, ServerService
 from unit.services.config_fakes import CannedCheck, Clock, memory_storage, secret_box
 
 URL = "pop3s://alice@example.test@pop.example.test:995"
@@ -54,3 +55,40 @@ def test_a_channel_off_after_a_failed_check_is_on_once_a_change_passes(tmp_path:
     changed = channels.set("box", ChannelChange(password=Secret("pw-1234")))
     assert changed.admission is not None and changed.admission.enabled
     assert channels.show("box").enabled
+
+
+SMTP = "submission://desk@example.test@smtp.example.test:587"
+NEW_SMTP = "submission://desk@example.test@smtp2.example.test:587"
+
+
+def test_an_smtp_server_a_person_switched_off_is_checked_and_stays_off(tmp_path: Path) -> None:
+    check = CannedCheck(passes=True)
+    servers = ServerService(memory_storage(str(tmp_path)), secret_box(), check, Clock())
+    servers.add(NewServer(name="relay", url=SMTP, password=Secret("pw-1234")))
+    assert servers.show("relay").enabled
+    servers.disable("relay")
+    assert servers.show("relay").disabled_reason == "disabled by a user"
+    changed = servers.set("relay", ServerChange(url=NEW_SMTP))
+    assert changed.admission is not None
+    assert changed.admission.passed and not changed.admission.enabled
+    stored = servers.show("relay")
+    assert (stored.enabled, stored.disabled_reason, stored.last_check_ok) == (
+        False,
+        "disabled by a user",
+        True,
+    )
+    assert servers.enable("relay").enabled  # a person switches it on again
+    stored = servers.show("relay")
+    assert (stored.enabled, stored.disabled_reason) == (True, None)
+
+
+def test_an_smtp_server_off_after_a_failed_check_is_on_once_a_change_passes(
+    tmp_path: Path,
+) -> None:
+    check = CannedCheck(passes=False)
+    servers = ServerService(memory_storage(str(tmp_path)), secret_box(), check, Clock())
+    servers.add(NewServer(name="relay", url=SMTP, password=Secret("wrong-pw")))
+    assert not servers.show("relay").enabled
+    check.passes = True
+    changed = servers.set("relay", ServerChange(password=Secret("pw-1234")))
+    assert changed.admission is not None and changed.admission.enabled
