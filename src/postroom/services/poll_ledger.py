@@ -135,7 +135,8 @@ class PollLedger:
     ) -> None:
         """A message over the limit stays on the server (no RETR, no DELE) and is
         remembered, so later polls leave it alone too; its reason goes on the channel."""
-        reason = too_large_reason(info, self.max_message_bytes, streamed=streamed)
+        imap = channel.url.startswith(("imap://", "imaps://"))
+        reason = too_large_reason(info, self.max_message_bytes, streamed=streamed, imap=imap)
         with self.storage.writing() as uow:
             uow.messages.remember_too_large(
                 channel.id,

@@ -131,11 +131,13 @@ def is_reused(stored: Stored, sha256: str) -> bool:
     return sha256 not in stored.shas
 
 
-def too_large_reason(info: MessageInfo, limit: int, *, streamed: bool) -> str:
-    """The sentence an operator reads on the channel (`channels.last_error`)."""
-    how = "its RETR ran past" if streamed else f"its LIST size of {_octets(info.size)} is over"
+def too_large_reason(info: MessageInfo, limit: int, *, streamed: bool, imap: bool = False) -> str:
+    """The sentence an operator reads on the channel (`channels.last_error`), in the words
+    of the channel's protocol (POP3: UIDL, RETR, LIST; IMAP: UID, FETCH, RFC822.SIZE)."""
+    uid, fetch, size = ("UID", "FETCH", "RFC822.SIZE") if imap else ("UIDL", "RETR", "LIST size")
+    how = f"its {fetch} ran past" if streamed else f"its {size} of {_octets(info.size)} is over"
     return (
-        f"message {info.number} (UIDL {_shown(info.uid)}): {how} the {_octets(limit)} limit "
+        f"message {info.number} ({uid} {_shown(info.uid)}): {how} the {_octets(limit)} limit "
         f"({LIMIT_SETTING}): left on the server"
     )
 

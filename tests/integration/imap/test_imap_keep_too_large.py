@@ -25,7 +25,8 @@ def test_keep_leaves_a_large_message_visibly_and_takes_it_once_the_limit_allows(
 
     (first,) = postroom.poll_json(box.channel)
     assert first["handled"] == 4 and len(first["left_too_large"]) == 1, first
-    assert "limit" in (postroom.channel(box.channel)["last_error"] or "")
+    reason = postroom.channel(box.channel)["last_error"] or ""
+    assert "limit" in reason and "(UID " in reason and "UIDL" not in reason, reason
 
     (second,) = postroom.poll_json(box.channel)
     assert second["fetched"] == 0, second  # nothing downloaded again

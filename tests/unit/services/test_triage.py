@@ -87,6 +87,16 @@ def test_the_reason_names_the_message_the_limit_and_the_setting() -> None:
     assert "RETR ran past the 5 MB limit" in cut
 
 
+def test_the_reason_of_an_imap_message_speaks_imap() -> None:
+    info = MessageInfo(3, "4711", 60 * 1024 * 1024)
+    assert too_large_reason(info, 50 * 1024 * 1024, streamed=False, imap=True) == (
+        "message 3 (UID 4711): its RFC822.SIZE of 60 MB is over the 50 MB limit "
+        "(POSTROOM_MAX_MESSAGE_BYTES): left on the server"
+    )
+    cut = too_large_reason(info, 5 * 1024 * 1024, streamed=True, imap=True)
+    assert cut.startswith("message 3 (UID 4711): its FETCH ran past the 5 MB limit")
+
+
 def test_a_hostile_uidl_is_printed_escaped_and_short() -> None:
     info = MessageInfo(1, "a\x1b[2J\r\n" + "z" * 500, 10)
     reason = too_large_reason(info, 5, streamed=True)
