@@ -155,7 +155,7 @@ class ChannelService:
         oauth = new.oauth if new.oauth is not None and new.oauth.given else None
         mechanism = _mechanism(new.mechanism, oauth=oauth is not None)
         if oauth is not None:
-            _oauth_fits(parsed, new.password, new.authzid)
+            _oauth_fits(new.password, new.authzid)
             settings, _ = self.grants.settings(None, oauth)
         elif new.password is None:
             raise UserError("give the password with --password-env VAR or --password-stdin")
@@ -306,9 +306,8 @@ class ChannelService:
                 f"{before.name} logs in with OAuth2: --mechanism takes xoauth2 or oauthbearer "
                 "(give a password with --password-env VAR to log in by password again)"
             )
-        url = MailUrl.parse(str(values.get("url", before.url)))
         authzid = values.get("authzid", before.authzid)
-        _oauth_fits(url, None, str(authzid) if authzid else None)
+        _oauth_fits(None, str(authzid) if authzid else None)
         if oauth is not None:
             settings, keep = self.grants.settings(grant, oauth)
             grant = self.grants.store(
@@ -461,10 +460,9 @@ def _mechanism(mechanism: AuthMechanism, *, oauth: bool) -> AuthMechanism:
     return mechanism
 
 
-def _oauth_fits(url: MailUrl, password: Secret | None, authzid: str | None) -> None:
-    """OAuth2 is for IMAP channels, without a password or an authorization identity."""
-    if url.protocol not in ("imap", "pop3"):
-        raise UserError("--oauth2 needs an imap:// or imaps:// URL (POP3 logs in by password)")
+def _oauth_fits(password: Secret | None, authzid: str | None) -> None:
+    """OAuth2 (IMAP and POP3 channels alike) takes no password and no authorization
+    identity."""
     if password is not None:
         raise UserError("--oauth2 logs in with an access token: drop the password")
     if authzid:
