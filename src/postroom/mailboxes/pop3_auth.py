@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 
 from postroom.credentials import Secret
+from postroom.domain.display import for_terminal
 from postroom.errors import UserError
 from postroom.net import sasl
 from postroom.net.connection import ConnectionFailure, FailureClass
@@ -187,7 +188,7 @@ def token_status(challenge: bytes) -> str:
         shown = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=True)
     except (ValueError, RecursionError):  # not JSON, or nested past what a report needs
         shown = text
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown[: MAX_STATUS_SHOWN + 1])
+    shown = for_terminal(shown[: MAX_STATUS_SHOWN + 1])
     return shown if len(shown) <= MAX_STATUS_SHOWN else shown[:MAX_STATUS_SHOWN] + "…"
 
 

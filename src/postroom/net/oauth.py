@@ -17,6 +17,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from postroom.domain.display import for_terminal
 from postroom.errors import PostroomError, UserError
 from postroom.net.connection import classify
 
@@ -236,8 +237,9 @@ def _refusal(url: str, status: int, raw: bytes) -> PostroomError:
         data = _json(url, raw)
     except TokenError:
         data = {}
-    error = str(data.get("error", ""))[:80]
-    said = str(data.get("error_description", ""))[:200]
+    # The endpoint's words end up on the channel and on a terminal: escaped, bounded.
+    error = for_terminal(str(data.get("error", ""))[:80])
+    said = for_terminal(str(data.get("error_description", ""))[:200])
     text = f"{url}: HTTP {status} {error}{': ' + said if said else ''}"
     if error == "invalid_grant":
         return TokenError(GrantProblem.REVOKED, text)

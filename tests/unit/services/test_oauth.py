@@ -207,3 +207,14 @@ def test_a_refresh_another_process_rotated_first_uses_its_token(
     store.tokens = StoredTokens(Secret("rt-9"), Secret("at-1"), clock.now - timedelta(hours=1))
     with pytest.raises(ConnectionFailure, match="sign in again"):
         keeper(url, Racing(), clock).access_token()  # rotated, but its token expired too
+
+
+def test_a_token_endpoints_refusal_is_shown_escaped_and_bounded() -> None:
+    answer = json.dumps(
+        {"error": "invalid_grant\x1b]0;owned\x07", "error_description": "\x1b[2J" + "x" * 500}
+    ).encode()
+    problem = oauth._refusal("https://login.example.test/token", 400, answer)
+    assert isinstance(problem, oauth.TokenError)
+    text = str(problem)
+    assert "\x1b" not in text and "\x07" not in text and "\\x1b" in text
+    assert len(text) < 400
