@@ -15,7 +15,8 @@ import ssl
 from typing import Any
 
 from postroom.diagnostics.failure import StepFailure
-from postroom.diagnostics.imap_folders import SHOWN, escaped, folder_names, shown_folders
+from postroom.diagnostics.imap_folders import folder_names, listed, shown_folders, shown_name
+from postroom.domain.display import for_terminal
 from postroom.mailboxes.imap import MAX_LINE, imap_folder
 from postroom.mailboxes.imap_wire import BoundedImap, WireTooLong
 from postroom.net import sasl
@@ -159,10 +160,10 @@ class ImapSession:
                 else (f"the server has: {shown_folders(names)}")
             )
             raise StepFailure(
-                f"folder '{escaped(folder)}' cannot be opened: the server said: "
-                f"{escaped(said[:200]) or '-'}",
+                f"folder '{shown_name(folder)}' cannot be opened: the server said: "
+                f"{for_terminal(said[:200]) or '-'}",
                 f"{fix}; {there}",
-                detail={"folder": folder, "folders": [escaped(n) for n in (names or [])[:SHOWN]]},
+                detail={"folder": folder, "folders": listed(names or [])},
             )
         first = data[0]
         count = int(first) if isinstance(first, bytes) and first.isdigit() else None
@@ -189,11 +190,11 @@ class ImapSession:
             else (f"the server has: {shown_folders(names)}")
         )
         raise StepFailure(
-            f"the folder mail is moved to, '{escaped(move_to)}', cannot be opened: the server "
-            f"said: {escaped(said[:200]) or '-'}",
+            f"the folder mail is moved to, '{shown_name(move_to)}', cannot be opened: the server "
+            f"said: {for_terminal(said[:200]) or '-'}",
             "create it, or give one the server has with --after move:FOLDER "
             f"(postroom channel set NAME --after move:FOLDER); {there}",
-            detail={"move_to": move_to, "folders": [escaped(n) for n in (names or [])[:SHOWN]]},
+            detail={"move_to": move_to, "folders": listed(names or [])},
         )
 
     def _folders(self) -> list[str] | None:

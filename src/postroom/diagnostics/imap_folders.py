@@ -1,7 +1,9 @@
 """The folders an IMAP server lists, as a check's hint shows them: LIST answers parsed
-(RFC 9051 §7.3.1), names decoded from modified UTF-7 (RFC 3501 §5.1.3), and shown bounded
-(at most `SHOWN` names of at most `NAME_CHARS` characters, control characters escaped):
-a server's folder names are its own text, not ours."""
+(RFC 9051 §7.3.1), names decoded from modified UTF-7 (RFC 3501 §5.1.3), and bounded (at
+most `SHOWN` names of at most `NAME_CHARS` characters): a server's folder names are its own
+text, not ours. A person reads them escaped by the project's one escape for remote text
+(`postroom.domain.display.for_terminal`, `shown_folders`); the JSON carries them exact
+(`listed`: decoded, cut, never escaped)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable
+
+from postroom.domain.display import for_terminal
 
 SHOWN = 50
 NAME_CHARS = 100
@@ -53,21 +57,28 @@ def decode_utf7(name: str) -> str:
     return _SHIFT.sub(run, name)
 
 
-def escaped(text: str) -> str:
-    """``text`` with control characters (and backslashes) as escapes, cut at `NAME_CHARS`."""
-    out = "".join(
-        "\\\\" if c == "\\" else (c if c.isprintable() else f"\\x{ord(c):02x}")
-        for c in text[:NAME_CHARS]
-    )
-    return out + ("…" if len(text) > NAME_CHARS else "")
+def shown_name(name: str) -> str:
+    """``name`` for a person: cut at `NAME_CHARS` (``…`` when cut), control characters
+    escaped by `for_terminal`."""
+    return for_terminal(name[:NAME_CHARS]) + ("…" if len(name) > NAME_CHARS else "")
+
+
+def _ordered(names: list[str]) -> list[str]:
+    """INBOX first, then by name; at most `SHOWN`."""
+    return sorted(names, key=lambda n: (n.upper() != "INBOX", n.casefold(), n))[:SHOWN]
+
+
+def listed(names: list[str]) -> list[str]:
+    """The names `shown_folders` shows, in its order, for the JSON (``detail.folders``):
+    exact as decoded, each cut at `NAME_CHARS` characters, never escaped."""
+    return [name[:NAME_CHARS] for name in _ordered(names)]
 
 
 def shown_folders(names: list[str]) -> str:
-    """At most `SHOWN` names, escaped, comma separated (INBOX first, then by name); how
-    many more there are."""
+    """At most `SHOWN` names (`shown_name`), comma separated (INBOX first, then by name);
+    how many more there are."""
     if not names:
         return "no folders"
-    ordered = sorted(names, key=lambda n: (n.upper() != "INBOX", n.casefold(), n))
-    shown = ", ".join(escaped(n) for n in ordered[:SHOWN])
+    shown = ", ".join(shown_name(n) for n in _ordered(names))
     more = len(names) - SHOWN
     return shown + (f" … and {more} more" if more > 0 else "")
