@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from postroom.domain.display import for_terminal
 from postroom.ports.mailbox import MessageInfo
 
 LIMIT_SETTING = "POSTROOM_MAX_MESSAGE_BYTES"
@@ -148,6 +149,6 @@ def _octets(n: int) -> str:
 
 
 def _shown(uid: str) -> str:
-    """A UIDL as printable ASCII (RFC 1939 §7 allows 0x21-0x7E only; a server may send more)."""
-    text = "".join(c if "!" <= c <= "~" else f"\\x{ord(c):02x}" for c in uid[:80])
-    return text + ("..." if len(uid) > 80 else "")
+    """A UIDL for a person, cut at 80 characters and escaped by `for_terminal` (RFC 1939 §7
+    allows 0x21-0x7E only; a server may send more)."""
+    return for_terminal(uid[:80]) + ("..." if len(uid) > 80 else "")
