@@ -2,7 +2,8 @@
 
 Providers ``microsoft`` and ``google`` have their endpoints built in; ``custom`` takes a
 token URL (and a device authorization URL for the sign-in). Every answer is bounded
-(`MAX_ANSWER` octets, ``timeout`` seconds) and read as JSON; an endpoint is ``https://``
+(`MAX_ANSWER` octets; ``timeout`` seconds for the whole exchange, however slowly the endpoint
+answers: `http_exchange`) and read as JSON; an endpoint is ``https://``
 except on the loopback interface (a local test endpoint). Tokens never reach a message: the
 errors carry the endpoint's ``error`` code and description only.
 """
@@ -19,7 +20,8 @@ from enum import StrEnum
 
 from postroom.domain.display import for_terminal
 from postroom.errors import PostroomError, UserError
-from postroom.net.connection import classify
+from postroom.net.connection import ConnectionFailure, FailureClass, classify
+from postroom.net.http_exchange import Overdue, exchange
 
 MAX_ANSWER = 64 * 1024
 """Octets of one token endpoint answer at most."""
@@ -209,14 +211,16 @@ def _post(url: str, form: dict[str, str], timeout: float) -> dict[str, object]:
         url, data=body, headers={"Accept": "application/json"}, method="POST"
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
-            raw = answer.read(MAX_ANSWER + 1)
-    except urllib.error.HTTPError as exc:
-        raw = exc.read(MAX_ANSWER + 1)
-        raise _refusal(url, exc.code, raw) from None
+        status, raw = exchange(request, timeout, MAX_ANSWER + 1)
+    except Overdue:
+        raise ConnectionFailure(
+            FailureClass.TIMEOUT, f"{url}: the token endpoint did not answer within {timeout:g} s"
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         raise classify(reason if isinstance(reason, BaseException) else exc, url) from None
+    if status >= 400:
+        raise _refusal(url, status, raw)
     return _json(url, raw)
 
 
