@@ -27,6 +27,11 @@ NOT_FOR_INGEST = (
     "postroom.services.poll",
     "postroom.cli.channels",
     "postroom.cli.service",
+    # cli/pipe.py runs an MTA's command line without Typer; SQLite needs no PostgreSQL.
+    "typer",
+    "click",
+    "rich",
+    "sqlalchemy.dialects.postgresql",
 )
 
 _PROBE = """

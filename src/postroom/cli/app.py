@@ -12,11 +12,10 @@ from __future__ import annotations
 import importlib
 import sys
 from types import SimpleNamespace
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-import typer
-
-from postroom.cli.output import escape_last_resort, fail
+if TYPE_CHECKING:
+    import typer
 
 MODULES = (
     "ingest",
@@ -58,7 +57,6 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 }
 """Each top-level command and the modules that register it (a test keeps it complete)."""
 
-
 HELP_OPTIONS = ["-h", "--help"]
 READ_ONLY_TOP = frozenset({"explain", "status", "check", "auth-string"})
 READ_ONLY_SUB = frozenset({"list", "show", "raw"})
@@ -72,38 +70,14 @@ class _CommandModule(Protocol):
 
 def build_app(argv: list[str] | None = None) -> typer.Typer:
     """The root application with the modules ``argv``'s command needs (all without one)."""
-    app = typer.Typer(
-        name="postroom",
-        help="Postroom: the email gateway that files every email on the right work item.",
-        no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
-        context_settings={"help_option_names": HELP_OPTIONS},
-    )
-    app.callback(invoke_without_command=True)(_root)
+    from postroom.cli.root import root_app
+
+    app = root_app(HELP_OPTIONS)
     command = argv[0] if argv else None
     for name in COMMANDS.get(command, MODULES) if command else MODULES:
         module: _CommandModule = importlib.import_module(f"postroom.cli.{name}")
         module.register(app)
     return app
-
-
-def _version(wanted: bool) -> None:
-    if wanted:
-        from importlib.metadata import version
-
-        typer.echo(f"postroom {version('postroom')}")
-        raise typer.Exit()
-
-
-def _root(
-    version: Annotated[
-        bool,
-        typer.Option("--version", help="print the version and exit", is_eager=True),
-    ] = False,
-) -> None:
-    """Postroom: the email gateway that files every email on the right work item."""
-    _version(version)
 
 
 def _tidy(command: Any) -> None:
@@ -144,15 +118,23 @@ def main(argv: list[str] | None = None) -> None:
     found or taken, a check or a server that failed, the database); commands with a code
     of their own (ingest's 75, check's 3) raise SystemExit themselves.
     """
-    import typer.main
-
-    from postroom.cli import state
+    from postroom.cli.pipe import escape_last_resort, pipe_shape, run
     from postroom.errors import InputError, StorageUnavailableError, UserError
 
     escape_last_resort()
     args = sys.argv[1:] if argv is None else argv
-    state.may_migrate = not _reads_only(args)
+    may_migrate = not _reads_only(args)
+    # An MTA's `ingest [--channel C] [--json] [FILE|-]` runs without Typer (cli/pipe.py).
+    call = pipe_shape(args)
     try:
+        if call is not None:
+            run(call, may_migrate=may_migrate)
+            sys.exit(0)
+        import typer.main
+
+        from postroom.cli import state
+
+        state.may_migrate = may_migrate
         command = typer.main.get_command(build_app(args))
         _tidy(command)
         result = command.main(args=args, prog_name="postroom", standalone_mode=False)
@@ -173,6 +155,8 @@ def main(argv: list[str] | None = None) -> None:
         code = getattr(exc, "exit_code", None)
         if exc.__class__.__name__ == "NoArgsIsHelpError":
             # A group (or postroom) given alone: its commands, as --help prints them.
+            import typer
+
             typer.echo(exc.format_message())  # type: ignore[attr-defined]
             sys.exit(0)
         if callable(show) and isinstance(code, int):
@@ -183,3 +167,10 @@ def main(argv: list[str] | None = None) -> None:
             fail("aborted", code=1)
         fail(f"internal error: {exc.__class__.__name__}: {exc}", code=1)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """`cli.output.fail`, imported when a command fails (it brings Typer's echo along)."""
+    from postroom.cli.output import fail as fail_with
+
+    fail_with(message, code=code)

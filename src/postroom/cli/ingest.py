@@ -4,20 +4,21 @@
 An MTA pipe starts a process per message, so start-up is most of its cost: this module
 imports only what registering the commands needs; `ingest` starts its parser child first
 (`mime.isolated.start_early`), then imports the storage and the services while the child
-starts on another core.
+starts on another core. The MTA's own command lines do not come here: cli/pipe.py runs
+them without Typer, with the same code for one message (`ingest_one`).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from postroom.cli.ingest_batch import EX_TEMPFAIL, Source, maildir_sources
+from postroom.cli.ingest_batch import Source, maildir_sources
 from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, fail, print_json, shown
+from postroom.cli.pipe import EX_TEMPFAIL, describe, ingest_one, read_source
 from postroom.errors import PostroomError, StorageUnavailableError
 
 FileArg = Annotated[str, typer.Argument(help="a raw message file, or - for standard input")]
@@ -33,36 +34,6 @@ MaildirOpt = Annotated[
     Path | None,
     typer.Option(help="every message in DIR/new and DIR/cur; each file deleted once stored"),
 ]
-
-
-def _read(source: str) -> bytes:
-    if source == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(source).read_bytes()
-    except OSError as exc:
-        fail(f"cannot read {source}: {exc.strerror}", code=2)
-
-
-def _ingest_one(source: str, channel: str | None, as_json: bool) -> None:
-    """One message, as an MTA pipe hands it over: stored and decided, or exit 75."""
-    from postroom.cli.state import current_app
-    from postroom.render.mail import decision_json
-
-    raw = _read(source)
-    try:
-        result = current_app().ingest.ingest(raw, channel=channel)
-    except StorageUnavailableError as exc:
-        fail(f"not stored, try again later: {exc}", code=EX_TEMPFAIL)
-    except PostroomError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - an MTA must retry whatever went wrong
-        fail(f"not stored, try again later: {exc.__class__.__name__}: {exc}", EX_TEMPFAIL)
-    decision = decision_json(result)
-    if as_json:
-        print_json(decision)
-    else:
-        echo(_describe(decision))
 
 
 def _ingest_many(
@@ -98,24 +69,6 @@ def _ingest_many(
         raise SystemExit(code)
 
 
-def _describe(decision: dict[str, Any]) -> str:
-    """The decision in a line, and its reason (which quotes Message-IDs and addresses)."""
-    refs = ", ".join(
-        f"{shown(i['reference'] or 'new ticket')} ({shown(i['state'])}"
-        + (f", queue {shown(i['queue'])}" if i.get("queue") else "")
-        + ")"
-        for i in decision["work_items"]
-    )
-    path = " → ".join(shown(rule) for rule in decision["path"])
-    by = f" by {shown(decision['matched_by'])}" if decision.get("matched_by") else ""
-    line = f"{shown(decision['outcome'])} [{path}]{by}"
-    if refs:
-        line += f": {refs}"
-    if decision.get("auto_reply"):
-        line += f"; auto reply: {shown(decision['auto_reply'])}"
-    return line + (f"\n  {shown(decision['reason'])}" if decision.get("reason") else "")
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
@@ -135,7 +88,7 @@ def register(app: typer.Typer) -> None:
         start_early()
         names = sources or []
         if maildir is None and len(names) <= 1:
-            _ingest_one(names[0] if names else "-", channel, as_json)
+            ingest_one(names[0] if names else "-", channel, as_json)
             return
         _ingest_many(names, maildir, channel, as_json)
 
@@ -148,7 +101,7 @@ def register(app: typer.Typer) -> None:
         from postroom.cli.state import current_app
         from postroom.render.mail import explanation_json
 
-        raw = _read(source)
+        raw = read_source(source)
         explained = current_app().ingest.explain(raw)
         data = explanation_json(explained)
         if as_json:
@@ -165,6 +118,6 @@ def register(app: typer.Typer) -> None:
             echo(f"Automatic mail: {shown(explained.automatic)}")
         for d in m["defects"]:
             echo(f"Defect:  {shown(d)}")
-        echo("Decision: " + _describe(data["decision"]))
+        echo("Decision: " + describe(data["decision"]))
         for step in explained.decision.trace:
             echo(f"  · {shown(step)}")

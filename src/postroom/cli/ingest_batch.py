@@ -35,13 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from postroom.cli.output import echo, shown
+from postroom.cli.pipe import EX_TEMPFAIL
 from postroom.errors import PostroomError, StorageUnavailableError
 
 if TYPE_CHECKING:
     from postroom.services.ingest import IngestService
 
-EX_TEMPFAIL = 75
-"""sysexits.h: the MTA keeps the message and tries again later."""
 PROGRESS_SECONDS = 2.0
 """A run that takes longer says how far it is on stderr at most this often."""
 

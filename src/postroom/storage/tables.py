@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
     false,
     func,
     text,
@@ -37,6 +38,25 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+_HASH_INDEXES: list[Index] = []
+
+
+def _hash_index(name: str, column: str) -> Index:
+    """An index that is a hash index on PostgreSQL (``postgresql_using="hash"``, as the
+    migrations make it), that option given only when PostgreSQL creates it: given here, it
+    would import the PostgreSQL dialect into every process, a SQLite one's too (a
+    `postroom ingest` in an MTA pipe)."""
+    index = Index(name, column)
+    _HASH_INDEXES.append(index)
+    return index
+
+
+@event.listens_for(metadata, "before_create")
+def _hash_on_postgresql(_metadata: MetaData, connection: object, **_kw: object) -> None:
+    if getattr(getattr(connection, "dialect", None), "name", None) == "postgresql":
+        for index in _HASH_INDEXES:
+            index.dialect_kwargs["postgresql_using"] = "hash"
+
 
 # Times are naive UTC everywhere in the database; the edges convert.
 
@@ -149,7 +169,7 @@ messages = Table(
     # two processes handling the same message at once cannot both commit (rule D1).
     Column("error", RemoteText),
     Column("attempts", Integer, nullable=False, default=0),
-    Index("ix_messages_message_id", "message_id", postgresql_using="hash"),
+    _hash_index("ix_messages_message_id", "message_id"),
     # Messages today by channel (the overview) read from the index alone.
     Index("ix_messages_received_at", "received_at", "channel_id"),
     UniqueConstraint("channel_id", "source_uid", "raw_sha256", name="uq_messages_arrival").ddl_if(
@@ -162,9 +182,7 @@ messages = Table(
         "raw_sha256",
         unique=True,
     ).ddl_if(dialect="postgresql"),
-    Index("ix_messages_source_uid", "source_uid", postgresql_using="hash").ddl_if(
-        dialect="postgresql"
-    ),
+    _hash_index("ix_messages_source_uid", "source_uid").ddl_if(dialect="postgresql"),
     Index("uq_messages_dedupe_key", "dedupe_key", unique=True).ddl_if(dialect="sqlite"),
     Index("uq_messages_dedupe_key", func.md5(text("dedupe_key")), unique=True).ddl_if(
         dialect="postgresql"
@@ -292,7 +310,7 @@ communications = Table(
     Column("status", String(20)),
     Column("status_detail", RemoteText),
     Column("created_at", DateTime, nullable=False),
-    Index("ix_communications_message_id", "message_id", postgresql_using="hash"),
+    _hash_index("ix_communications_message_id", "message_id"),
 )
 
 outbox = Table(
@@ -318,7 +336,7 @@ outbox = Table(
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
     Index("ix_outbox_due", "status", "next_attempt"),
-    Index("ix_outbox_first_recipient", "first_recipient", postgresql_using="hash"),
+    _hash_index("ix_outbox_first_recipient", "first_recipient"),
 )
 
 settings_kv = Table(

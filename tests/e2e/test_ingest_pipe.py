@@ -1,0 +1,113 @@
+"""`postroom ingest` as an MTA runs it goes around Typer (cli/pipe.py): the shapes it takes
+are read as Typer reads them, anything else is left to Typer, and either way the
+output, stderr and exit status are the same."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from e2e.cli import Result, run_cli
+from postroom.cli import pipe
+from postroom.cli.pipe import PipeCall, pipe_shape
+from support.mails import make_mail
+
+RECOGNISED = [
+    (["ingest"], PipeCall()),
+    (["ingest", "-"], PipeCall("-")),
+    (["ingest", "m.eml"], PipeCall("m.eml")),
+    (["ingest", "--json", "m.eml"], PipeCall("m.eml", as_json=True)),
+    (["ingest", "m.eml", "--json"], PipeCall("m.eml", as_json=True)),
+    (["ingest", "--channel", "inbox", "-"], PipeCall("-", "inbox")),
+    (["ingest", "--channel=inbox", "--json"], PipeCall("-", "inbox", True)),
+    (["ingest", "m.eml", "--channel", "in box", "--json"], PipeCall("m.eml", "in box", True)),
+]
+LEFT_TO_TYPER = [
+    ["explain", "m.eml"],
+    ["ingest", "--help"],
+    ["ingest", "-h"],
+    ["ingest", "--maildir", "md"],
+    ["ingest", "a.eml", "b.eml"],
+    ["ingest", "--json", "--json"],
+    ["ingest", "--channel"],
+    ["ingest", "--channel", "--json"],
+    ["ingest", "--channel", "a", "--channel", "b"],
+    ["ingest", "--channel="],
+    ["ingest", "--chan", "x"],
+    ["ingest", "--", "-"],
+    ["ingest", "-x"],
+    ["ingest", "--json=1"],
+    ["--version"],
+    [],
+]
+
+
+@pytest.mark.parametrize(("argv", "call"), RECOGNISED)
+def test_the_pipe_shapes(argv: list[str], call: PipeCall) -> None:
+    assert pipe_shape(argv) == call
+
+
+@pytest.mark.parametrize("argv", LEFT_TO_TYPER, ids=" ".join)
+def test_other_shapes_are_left_to_typer(argv: list[str]) -> None:
+    assert pipe_shape(argv) is None
+
+
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("POSTROOM_") and not name.startswith("POSTROOM_TEST"):
+            monkeypatch.delenv(name)
+
+
+def _both_ways(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    argv: list[str],
+    env: dict[str, str],
+) -> tuple[Result, Result]:
+    """The command line run by the pipe, then by Typer, each on a fresh data folder."""
+    results = []
+    for way in ("pipe", "typer"):
+        with monkeypatch.context() as m:
+            m.setenv("POSTROOM_HOME", str(tmp_path / way))
+            for key, value in env.items():
+                m.setenv(key, value)
+            if way == "typer":
+                m.setattr(pipe, "pipe_shape", lambda _args: None)
+            else:
+                assert pipe_shape(argv) is not None
+            results.append(run_cli(capsys, *argv, stdin=make_mail(message_id="<p@c.test>")))
+    return results[0], results[1]
+
+
+SAME = [
+    (["ingest", "{file}"], {}),
+    (["ingest", "--json", "{file}"], {}),
+    (["ingest", "-"], {}),
+    (["ingest", "--json"], {}),
+    (["ingest", "--channel", "nowhere", "{file}"], {}),
+    (["ingest", "{file}.missing"], {}),
+    (["ingest", "{file}"], {"POSTROOM_POLL_BATCH": "abc"}),
+    (["ingest", "{file}"], {"POSTROOM_DATABASE_URL": "mysql://me:pw@db.test/x"}),
+    (["ingest", "--json", "-"], {"POSTROOM_DATABASE_URL": "postgres://postgres@127.0.0.1:1/x"}),
+    (["ingest", "{file}"], {"POSTROOM_UNROUTED_POLICY": "unhandled"}),
+]
+
+
+@pytest.mark.parametrize(("argv", "env"), SAME)
+def test_the_pipe_and_typer_agree(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    argv: list[str],
+    env: dict[str, str],
+) -> None:
+    _clean_env(monkeypatch)
+    mail = tmp_path / "one.eml"
+    mail.write_bytes(make_mail(message_id="<p@c.test>"))
+    args = [a.replace("{file}", str(mail)) for a in argv]
+    by_pipe, by_typer = _both_ways(capsys, monkeypatch, tmp_path, args, env)
+    assert by_pipe == by_typer
+    assert by_pipe.out or by_pipe.err
