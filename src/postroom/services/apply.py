@@ -63,8 +63,14 @@ class Applier:
                 items.record(item.id, "reopened", item.state, State.TODO.value, cause, self.now)
             touched.append(items.change(item, self.now, cause, **values))
         created: list[ItemRecord] = []
+        requester: str | None = None
+        if decision.new_tickets:
+            # The address an agent's reply goes to by default: qualified like an automated
+            # reply's; judged once for all the message's Tickets.
+            chosen = reply_address(mail).address or mail.from_
+            requester = chosen.address if chosen is not None else None
         for ticket in decision.new_tickets:
-            created.append(self._new_ticket(ticket, mail, message_row, decision))
+            created.append(self._new_ticket(ticket, mail, message_row, decision, requester))
         touched.extend(created)
         for reply in decision.auto_replies:
             if reply.ticket_index < len(created):
@@ -84,15 +90,18 @@ class Applier:
         )
 
     def _new_ticket(
-        self, ticket: NewTicket, mail: ParsedMail, message_row: int, decision: Decision
+        self,
+        ticket: NewTicket,
+        mail: ParsedMail,
+        message_row: int,
+        decision: Decision,
+        requester: str | None,
     ) -> ItemRecord:
         items = self.uow.items
         ref = Reference(items.next_number(), ItemType.TICKET)
         linked = None
         if ticket.linked_to is not None:
             linked = items.find(ticket.linked_to)
-        # The address an agent's reply goes to by default: qualified like an automated reply's.
-        requester = reply_address(mail).address or mail.from_
         route = ticket.route
         cause = Cause("email-handler", note=f"rule {decision.rule.value}")
         row = items.create(
@@ -103,7 +112,7 @@ class Applier:
             queue=route.queue if route else None,
             context=route.context if route else None,
             category=route.category if route else None,
-            requester=requester.address if requester else None,
+            requester=requester,
             subject=mail.subject,
             linked_to=linked,
             new_info=True,
