@@ -37,6 +37,15 @@ What is guaranteed when the process stops at any moment (README text, "Sending")
   RFC 1047), the server may have taken it while Postroom saw a failure; that
   attempt counts as temporary and is retried, which can deliver a duplicate
   (with the same Message-ID, so mail clients usually show it once).
+* "Stops" above means the process (killed, crashed, ``kill -9``): on SQLite the
+  ``delivering`` mark is committed without waiting for the disk (it is in the
+  WAL, in the OS's cache, which outlives the process; `storage.sending`), and
+  flushed while the dot goes out and the server answers it. A power loss or an
+  OS crash before that flush can undo the mark: the row is ``sending`` again and
+  is sent once more after its lease, the window RFC 1047 leaves anyway. The
+  outcomes go on disk with the next flush, at the latest with the round's last
+  write, which waits for it (it holds no mark). PostgreSQL commits every write
+  durably.
 * A recipient that accepted the message is never sent to again on a later
   attempt; only the deferred ones are.
 * One message never costs the others their connection: a refusal, of a

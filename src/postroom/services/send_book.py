@@ -6,9 +6,9 @@ cost more than the SMTP exchange (a commit, on SQLite a flush, each). Here they 
 grouped, the way a database groups commits:
 
 * A mark is written at once (`GroupWrites.now`): the connection waits for the commit
-  before it sends the dot, as before. Marks asked for while a transaction is being
-  written wait for it and go together in the next one: connections that reach the dot
-  at the same time share one commit.
+  before it sends the dot, as before (on SQLite not for the disk: `storage.sending`).
+  Marks asked for while a transaction is being written wait for it and go together in
+  the next one: connections that reach the dot at the same time share one commit.
 * An outcome is queued (`GroupWrites.later`) and goes with the next transaction, the next
   mark of any connection or the end of the connection's work (`flush`). Until then the
   row is ``delivering``: a process stopped meanwhile leaves it for `unknown`, never sent

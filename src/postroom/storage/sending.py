@@ -13,10 +13,11 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, Update, and_, bindparam, or_, select, update
 
 from postroom.records.outbox import OutboxRecord
 from postroom.records.statuses import OutboxStatus
+from postroom.storage import writer_turn
 from postroom.storage.tables import outbox
 
 _DUE = or_(
@@ -26,6 +27,38 @@ _DUE = or_(
 _STALE = and_(
     outbox.c.status == OutboxStatus.DELIVERING.value, outbox.c.lease_until < bindparam("now")
 )
+# Statements built once: building Core constructs per call costs more than the query (the
+# sender runs them for every message).
+_OURS = and_(outbox.c.id == bindparam("_id"), outbox.c.lease_until == bindparam("_token"))
+_START_DELIVERY = (
+    update(outbox)
+    .where(_OURS, outbox.c.status == OutboxStatus.SENDING.value)
+    .values(
+        status=OutboxStatus.DELIVERING.value,
+        lease_until=bindparam("_new_token"),
+        recipient_results=bindparam("_pending"),
+    )
+)
+_FINISHES: dict[tuple[str, ...], Update] = {}
+
+
+def _finish(columns: tuple[str, ...]) -> Update:
+    """The outcome's UPDATE setting these columns (and releasing the lease), built once."""
+    found = _FINISHES.get(columns)
+    if found is None:
+        found = _FINISHES[columns] = (
+            update(outbox)
+            .where(
+                _OURS,
+                # Two comparisons, not IN: an IN list is expanded at every execution.
+                or_(
+                    outbox.c.status == OutboxStatus.SENDING.value,
+                    outbox.c.status == OutboxStatus.DELIVERING.value,
+                ),
+            )
+            .values(lease_until=None, **{c: bindparam(c) for c in columns})
+        )
+    return found
 
 
 class SendingRepository:
@@ -117,33 +150,25 @@ class SendingRepository:
         server cannot have taken the message, so a row still ``sending`` is safe to send
         again once its lease expires. ``pending`` marks the recipients RCPT accepted as in
         flight.
+
+        On SQLite the transaction commits without waiting for the disk
+        (`writer_turn.flush_later`): the WAL in the OS's cache survives a killed process,
+        and the flush runs while the dot goes out and the server answers it. A power loss
+        before that flush can undo the mark, and the row is sent again once: the window a
+        connection lost after the dot already leaves (RFC 1047). PostgreSQL commits it as
+        any other transaction.
         """
+        writer_turn.flush_later(self._conn.connection.dbapi_connection)
         result = self._conn.execute(
-            update(outbox)
-            .where(
-                outbox.c.id == outbox_id,
-                outbox.c.status == OutboxStatus.SENDING.value,
-                outbox.c.lease_until == token,
-            )
-            .values(
-                status=OutboxStatus.DELIVERING.value,
-                lease_until=new_token,
-                recipient_results=pending,
-            )
+            _START_DELIVERY,
+            {"_id": outbox_id, "_token": token, "_new_token": new_token, "_pending": pending},
         )
         return result.rowcount == 1
 
     def finish(self, outbox_id: int, token: datetime, **values: Any) -> bool:
         """Record an attempt's outcome and release the lease, only if it is still ours."""
-        result = self._conn.execute(
-            update(outbox)
-            .where(
-                outbox.c.id == outbox_id,
-                outbox.c.status.in_((OutboxStatus.SENDING.value, OutboxStatus.DELIVERING.value)),
-                outbox.c.lease_until == token,
-            )
-            .values(lease_until=None, **values)
-        )
+        statement = _finish(tuple(sorted(values)))
+        result = self._conn.execute(statement, {"_id": outbox_id, "_token": token, **values})
         return result.rowcount == 1
 
     def put_back(self, outbox_id: int, token: datetime) -> bool:

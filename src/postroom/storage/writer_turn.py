@@ -18,6 +18,13 @@ frames of every transaction committed so far are on disk when it returns; SQLite
 the WAL before, and the database file after, each checkpoint, so frames reused after
 a checkpoint are already in the database), and the next writer need not wait for the
 disk. WAL checkpoints run after the turn too.
+
+A transaction may ask not to wait for the disk at all (`flush_later`): its commit hands
+the flush to the turn's flusher thread and returns once the WAL holds it in the OS's
+cache. That survives the process being killed (``kill -9``: the kernel still writes the
+cache out), not a power loss or an OS crash until the flusher's ``fsync`` is done, a
+few milliseconds later; any later commit that waits for its flush covers it too. The
+outbox sender's ``delivering`` mark uses it (`storage.sending`).
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ _POLL = 0.001
 """Seconds between tries for another process's turn."""
 CHECKPOINT_EVERY = 1.0
 """Seconds between WAL checkpoints of one process (the WAL holds about that much writing)."""
+_FLUSHER_IDLE = 30.0
+"""Seconds the flusher thread waits for work before it ends."""
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +66,10 @@ class WriterTurn:
         self._pid = 0
         self._checkpointed = 0.0
         self._checkpoint_lock = threading.Lock()
+        self._flush_asked = threading.Condition()
+        self._flush_wanted = False
+        self._flusher: threading.Thread | None = None
+        self._flusher_pid = 0
 
     def acquire(self) -> None:
         deadline = time.monotonic() + self.timeout
@@ -100,6 +113,35 @@ class WriterTurn:
         finally:
             os.close(fd)
 
+    def flush_soon(self) -> None:
+        """`flush_log` from the turn's flusher thread: the caller does not wait for the
+        disk. Asks made while a flush runs are served by one more flush after it."""
+        if self._flusher_pid != os.getpid():  # a child process (fork) starts its own
+            self._flush_asked, self._flush_wanted = threading.Condition(), False
+            self._flusher, self._flusher_pid = None, os.getpid()
+        with self._flush_asked:
+            self._flush_wanted = True
+            if self._flusher is None or not self._flusher.is_alive():
+                self._flusher = threading.Thread(
+                    target=self._flush_when_asked, name="sqlite-wal-flusher", daemon=True
+                )
+                self._flusher.start()
+            self._flush_asked.notify()
+
+    def _flush_when_asked(self) -> None:
+        asked = self._flush_asked
+        while True:
+            with asked:
+                while not self._flush_wanted:
+                    if not asked.wait(timeout=_FLUSHER_IDLE) and not self._flush_wanted:
+                        self._flusher = None  # the next ask starts another
+                        return
+                self._flush_wanted = False
+            try:
+                self.flush_log()
+            except TurnUnavailable as exc:  # the next commit that waits for its flush fails
+                log.warning("%s", exc)
+
     def release(self) -> None:
         try:
             if self._fd is not None and self._pid == os.getpid():
@@ -135,6 +177,9 @@ class TurnConnection(sqlite3.Connection):
 
     turn: WriterTurn | None = None
     holding = False
+    flush_later = False
+    """The transaction being written commits without waiting for its flush (`WriterTurn.
+    flush_soon`); set by `flush_later`, cleared when the transaction ends."""
 
     def take_turn(self) -> None:
         if self.turn is not None and not self.holding:
@@ -147,12 +192,16 @@ class TurnConnection(sqlite3.Connection):
             self.turn.release()
 
     def commit(self) -> None:
-        wrote = self.holding
+        wrote, later = self.holding, self.flush_later
+        self.flush_later = False
         try:
             super().commit()
         finally:
             self.give_back()
         if wrote and self.turn is not None:
+            if later:  # nor does it checkpoint (two flushes): the next commit that waits does
+                self.turn.flush_soon()
+                return
             self.turn.flush_log()
             if self.turn.checkpoint_due():
                 self._checkpoint()
@@ -167,6 +216,7 @@ class TurnConnection(sqlite3.Connection):
             log.debug("checkpoint skipped: %s", exc)
 
     def rollback(self) -> None:
+        self.flush_later = False
         try:
             super().rollback()
         finally:
@@ -177,6 +227,14 @@ class TurnConnection(sqlite3.Connection):
             super().close()
         finally:
             self.give_back()
+
+
+def flush_later(dbapi_connection: object) -> None:
+    """The transaction open on this connection will commit without waiting for the disk:
+    durable against a killed process at once, against a power loss a flush later (see the
+    module docstring). Nothing changes on a connection that does not take turns."""
+    if isinstance(dbapi_connection, TurnConnection):
+        dbapi_connection.flush_later = True
 
 
 def connect_args(database: Path, timeout: float) -> dict[str, Any]:
