@@ -193,6 +193,7 @@ class IngestService:
             items = list(zip(arrivals, shas, strict=True))
             ledger = [(sha, len(a.raw), a.channel_id, a.source_uid) for a, sha in items]
             rows = uow.messages.insert_arrivals(ledger, now)
+            uow.handler.look_up_copies(mail.content_hash for mail in mails)  # D1, one query
             window = now - self.settings.autoreply_window
             uow.handler.count_auto_replies(_answerable(mails), window)
             outcomes: list[dict[str, Any]] = []

@@ -18,6 +18,7 @@ from postroom.domain.ports import OWN_MESSAGE_ID_PREFIX
 from postroom.domain.routes import Route
 from postroom.domain.workitems import Reference, WorkItemView
 from postroom.records.statuses import MessageStatus
+from postroom.storage.batch_copies import first_copies
 from postroom.storage.channels import ChannelRepository
 from postroom.storage.deferred import DeferredWrites
 from postroom.storage.tables import channels, communications, messages, outbox, routes
@@ -119,6 +120,22 @@ class BatchSeen:
     def __init__(self) -> None:
         self._first: dict[tuple[str | None, str], int] = {}
         self._keys: dict[tuple[str | None, str], list[str]] = {}
+        self._before: dict[tuple[str | None, str], int] = {}
+        self._looked_up: frozenset[str] = frozenset()
+        """Content hashes whose stored copies are known (`batch_copies`)."""
+
+    def stored_before(
+        self, hashes: frozenset[str], found: dict[tuple[str | None, str], int]
+    ) -> None:
+        """The stored copies of ``hashes`` before the batch (`batch_copies.first_copies`)."""
+        self._looked_up = hashes
+        self._before = found
+
+    def looked_up(self, content_hash: str) -> bool:
+        return content_hash in self._looked_up
+
+    def before(self, message_id: str | None, content_hash: str) -> int | None:
+        return self._before.get((message_id, content_hash))
 
     def record(
         self, message_id: str | None, content_hash: str, row_id: int, key: str | None
@@ -219,9 +236,12 @@ class SqlHandlerContext:
     def duplicate_of(self, message_id: str | None, content_hash: str) -> int | None:
         if not content_hash:
             return None
-        params = {"hash": content_hash, "exclude": self._exclude or 0, "mid": message_id}
-        stmt = _DUP_WITH_ID if message_id is not None else _DUP_WITHOUT_ID
-        found = self._conn.execute(stmt, params).scalar()
+        if self._batch_seen.looked_up(content_hash):  # the batch's rows carry no hash yet
+            found = self._batch_seen.before(message_id, content_hash)
+        else:
+            params = {"hash": content_hash, "exclude": self._exclude or 0, "mid": message_id}
+            stmt = _DUP_WITH_ID if message_id is not None else _DUP_WITHOUT_ID
+            found = self._conn.execute(stmt, params).scalar()
         if found is None:  # rows of earlier batches come first: their ids are lower
             return self._batch_seen.first(message_id, content_hash)
         return int(found)
@@ -316,6 +336,14 @@ class HandlerStore:
         wanted = sorted({a.strip().lower() for a in addresses})
         since = since.replace(tzinfo=None)
         self._counted = AutoReplyCounts(self._conn, self._deferred, since, wanted)
+
+    def look_up_copies(self, content_hashes: Iterable[str]) -> None:
+        """Find, in one query, the stored copies of a batch's messages (`batch_copies`),
+        before any of them is handled; elsewhere it does nothing."""
+        if self._seen is None:
+            return
+        hashes = frozenset(h for h in content_hashes if h)
+        self._seen.stored_before(hashes, first_copies(self._conn, hashes))
 
     def own_addresses(self, default_sender: str) -> frozenset[str]:
         """Every address of this installation: channel addresses, route addresses, the sender."""

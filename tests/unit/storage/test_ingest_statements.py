@@ -141,3 +141,21 @@ def test_storing_a_message_costs_a_bounded_number_of_python_calls(tmp_path: Path
     profile.disable()
     per_message = pstats.Stats(profile).total_calls / 25  # type: ignore[attr-defined]
     assert per_message <= CALLS_PER_MESSAGE, per_message
+
+
+def test_a_batch_looks_for_stored_copies_of_its_messages_with_one_statement(
+    tmp_path: Path,
+) -> None:
+    """D1 asks whether a copy is stored: one query for the whole batch, not one per message;
+    a copy stored by an earlier batch is still found."""
+    storage = routed_storage(tmp_path)
+    service = ingest_service(storage)
+    earlier = _arrivals(3)
+    service.ingest_batch(earlier)
+    with _sent(storage) as sent:
+        results = service.ingest_batch([*_arrivals(5, start=10), Arrival(earlier[1].raw)])
+    assert [r.outcome.value for r in results] == ["new_ticket"] * 5 + ["ignored"]
+    assert results[-1].decision is not None and results[-1].decision.duplicate_of is not None
+    copies = [s for s in sent if s.startswith("SELECT messages.") and "dedupe_key" not in s]
+    copies = [s for s in copies if "messages.content_hash" in s.split(" WHERE ", 1)[-1]]
+    assert len(copies) == 1, copies
