@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from postroom.errors import UserError
-from postroom.settings import Settings, load_settings
+from postroom.settings_values import SettingsValues, read_settings
 from postroom.storage import home as data_folder
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class App:
-    settings: Settings = field(default_factory=load_settings)
+    settings: SettingsValues = field(default_factory=read_settings)
+    """`Settings` (the pydantic model) or, read without it, its values (settings_values.py)."""
     migrate: bool = True
     """May create or upgrade the schema (an empty database or Postroom's own); a read-only
     command says "run: postroom db upgrade" instead (storage/database.py)."""

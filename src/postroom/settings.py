@@ -1,109 +1,69 @@
-"""Typed settings from the environment (``POSTROOM_…``); built once by an entrypoint."""
+"""Typed settings from the environment (``POSTROOM_…``); built once by an entrypoint.
+
+The model holds the rules and the error messages; the values and defaults are
+postroom/settings_values.py's, which reads an environment with nothing to validate (the
+data folder, the database URL) without importing pydantic (`read_settings`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import warnings
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from postroom.domain.ports import HandlerSettings, UnroutedPolicy
+from postroom.domain.ports import UnroutedPolicy
 from postroom.errors import SetupError
+from postroom.settings_values import (
+    DATABASE_SCHEMES,
+    SettingsValues,
+    default_home,
+    driver_url,
+)
 
-DATABASE_SCHEMES = {
-    "sqlite": "sqlite",
-    "postgres": "postgresql+psycopg",
-    "postgresql": "postgresql+psycopg",
-    "postgresql+psycopg": "postgresql+psycopg",
-}
-"""The schemes ``POSTROOM_DATABASE_URL`` may take, and the SQLAlchemy driver each means:
-PostgreSQL through psycopg 3, the driver installed with Postroom (``postgres://`` is the
-form Heroku and libpq tools print)."""
+__all__ = ["DATABASE_SCHEMES", "Settings", "SettingsError", "load_settings"]
+
 SECRET_SETTINGS = frozenset({"secret_key", "database_url"})
 """Settings whose value is never shown in an error (a key, a URL with a password)."""
+_V = SettingsValues
+"""The defaults (postroom/settings_values.py), read from there, never written twice."""
 
+with warnings.catch_warnings():
+    # Each field shadows its default in SettingsValues on purpose (pydantic warns of it).
+    warnings.filterwarnings("ignore", message="Field name .* shadows an attribute")
 
-def _default_home() -> Path:
-    return Path.home() / ".local" / "share" / "postroom"
+    class Settings(BaseSettings, SettingsValues):
+        """The settings with their rules: bounds, the allowed values, the database URL's
+        scheme. `settings_values.read_settings` comes here for any value to validate."""
 
+        model_config = SettingsConfigDict(env_prefix="POSTROOM_", extra="ignore")
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="POSTROOM_", extra="ignore")
+        home: Path = Field(default_factory=default_home)
+        database_url: str | None = _V.database_url
+        secret_key: str | None = _V.secret_key
+        match_thread: bool = _V.match_thread
+        match_plus: bool = _V.match_plus
+        match_subject: bool = _V.match_subject
+        match_body: bool = _V.match_body
+        unrouted_policy: UnroutedPolicy = _V.unrouted_policy
+        autoreply_limit: int = Field(default=_V.autoreply_limit, ge=0)
+        default_sender: str = _V.default_sender
+        feedback_days: int = Field(default=_V.feedback_days, ge=0)
+        templates_dir: Path | None = _V.templates_dir
+        poll_batch: int = Field(default=_V.poll_batch, ge=1, le=1000)
+        max_message_bytes: int = Field(default=_V.max_message_bytes, ge=64 * 1024)
+        smtp_connections: int = Field(default=_V.smtp_connections, ge=1, le=64)
+        idle_connections: int = Field(default=_V.idle_connections, ge=0, le=1000)
+        message_seconds: float = Field(default=_V.message_seconds, gt=0, le=3600)
+        listen: str = _V.listen
+        metrics_public: bool = _V.metrics_public
+        log_format: Literal["text", "json"] = _V.log_format
 
-    home: Path = Field(default_factory=_default_home)
-    database_url: str | None = None
-    secret_key: str | None = None
-    """Fernet key for stored passwords; by default read from (or made in) ``home/secret.key``."""
-
-    match_thread: bool = True
-    match_plus: bool = True
-    match_subject: bool = True
-    match_body: bool = True
-    unrouted_policy: UnroutedPolicy = UnroutedPolicy.AUTO_REPLY
-    autoreply_limit: int = Field(default=3, ge=0)
-    default_sender: str = "postroom@localhost"
-    feedback_days: int = Field(default=5, ge=0)
-    templates_dir: Path | None = None
-    poll_batch: int = Field(default=50, ge=1, le=1000)
-    """Messages stored with one commit during a poll (then deleted from the server)."""
-    max_message_bytes: int = Field(default=50 * 1024 * 1024, ge=64 * 1024)
-    """Octets of one POP3 message at most (RETR answer as sent, LIST size too): a larger
-    one is not retrieved, or its RETR is cut off there; it stays on the server, and the
-    reason is recorded on its channel."""
-    smtp_connections: int = Field(default=4, ge=1, le=64)
-    """SMTP connections at once per server while the outbox sends (each reused for many
-    messages): the server's reply to each message's final dot is waited for in parallel."""
-    idle_connections: int = Field(default=20, ge=0, le=1000)
-    """IMAP IDLE connections `postroom run` holds at most (new mail polled within seconds);
-    0: every channel on its interval only."""
-    message_seconds: float = Field(default=10.0, gt=0, le=3600)
-    """Time budget for parsing one message (plus 0.5 s per MiB); past it, quarantine."""
-    listen: str = "127.0.0.1:8025"
-    """``HOST:PORT`` the web service listens on (`postroom web`, ``POSTROOM_LISTEN``)."""
-    metrics_public: bool = False
-    """`/metrics` answers without a token (for a Prometheus inside a trusted network)."""
-    log_format: Literal["text", "json"] = "text"
-    """`postroom run`'s log lines (``POSTROOM_LOG_FORMAT``; ``--log-format``): text for a
-    terminal, or one JSON object per line for a log collector."""
-
-    @field_validator("database_url")
-    @classmethod
-    def _known_database(cls, url: str | None) -> str | None:
-        """``postgres://`` and ``postgresql://`` mean PostgreSQL through the installed driver;
-        any other scheme is refused here, naming the ones that work."""
-        if not url:
-            return url
-        scheme, sep, rest = url.partition("://")
-        driver = DATABASE_SCHEMES.get(scheme.lower()) if sep else None
-        if driver is None:
-            raise ValueError(
-                f"the scheme {scheme[:40]!r} is not one Postroom speaks: use "
-                "postgresql://USER@HOST:PORT/DATABASE (or postgres://) or sqlite:////PATH"
-            )
-        return f"{driver}://{rest}"
-
-    @property
-    def effective_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{self.home / 'postroom.db'}"
-
-    @property
-    def blob_dir(self) -> Path:
-        return self.home / "blobs"
-
-    def handler_settings(self) -> HandlerSettings:
-        return HandlerSettings(
-            match_thread=self.match_thread,
-            match_plus=self.match_plus,
-            match_subject=self.match_subject,
-            match_body=self.match_body,
-            unrouted_policy=self.unrouted_policy,
-            autoreply_limit=self.autoreply_limit,
-            autoreply_window=timedelta(hours=1),
-        )
+        @field_validator("database_url")
+        @classmethod
+        def _known_database(cls, url: str | None) -> str | None:
+            return driver_url(url)
 
 
 class SettingsError(SetupError):

@@ -32,6 +32,9 @@ NOT_FOR_INGEST = (
     "click",
     "rich",
     "sqlalchemy.dialects.postgresql",
+    # An environment with no setting to validate is read without pydantic.
+    "pydantic",
+    "pydantic_settings",
 )
 
 _PROBE = """
