@@ -172,6 +172,8 @@ messages = Table(
     _hash_index("ix_messages_message_id", "message_id"),
     # Messages today by channel (the overview) read from the index alone.
     Index("ix_messages_received_at", "received_at", "channel_id"),
+    # The ledger by status and rule (and channel) read from the index alone (the overview).
+    Index("ix_messages_status", "status", "rule", "channel_id"),
     UniqueConstraint("channel_id", "source_uid", "raw_sha256", name="uq_messages_arrival").ddl_if(
         dialect="sqlite"
     ),
@@ -336,6 +338,8 @@ outbox = Table(
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
     Index("ix_outbox_due", "status", "next_attempt"),
+    # The outbox by status with its attempts, and what each server sent today (the overview).
+    Index("ix_outbox_status", "status", "sent_at", "smtp_server", "attempts"),
     _hash_index("ix_outbox_first_recipient", "first_recipient"),
 )
 

@@ -80,7 +80,10 @@ class TallyRepository:
         there the channels' counts come from an index that holds the channel id
         (``ix_messages_received_at``) and the table is grouped by status and rule alone
         (100,000 messages: 340 -> 165 ms). PostgreSQL hashes one scan of the table, which
-        a second statement would only add to (70 ms, against 62 + 22)."""
+        a second statement would only add to (70 ms, against 62 + 22). Since migration 0010
+        both read ``ix_messages_status`` (status, rule, channel_id) instead of the table:
+        SQLite in the index's order, no temporary B-tree (100,000 messages: 176 -> 37 ms of
+        CPU for both statements), PostgreSQL an index-only scan (12,498 -> 114 buffers)."""
         if self._conn.dialect.name == "sqlite":
             by_status = select(messages.c.status, messages.c.rule, func.count()).group_by(
                 messages.c.status, messages.c.rule
@@ -118,7 +121,8 @@ class TallyRepository:
 
     def sent_between(self, since: datetime, until: datetime) -> dict[str, int]:
         """Outbound messages sent in [since, until) (naive UTC), by the server that sent
-        them as the sender records it (``smtp:NAME``, ``channel:NAME``)."""
+        them as the sender records it (``smtp:NAME``, ``channel:NAME``): a range of
+        ``ix_outbox_status`` (status, sent_at, smtp_server, attempts) alone."""
         sent = outbox.c.sent_at
         query = (
             select(outbox.c.smtp_server, func.count())
@@ -133,7 +137,8 @@ class TallyRepository:
         return {row[0]: int(row[1]) for row in self._conn.execute(query)}
 
     def outbox(self) -> dict[str, tuple[int, int]]:
-        """Outbound messages by status: (how many, send attempts they took)."""
+        """Outbound messages by status: (how many, send attempts they took), from
+        ``ix_outbox_status`` alone."""
         query = select(
             outbox.c.status, func.count(), func.coalesce(func.sum(outbox.c.attempts), 0)
         ).group_by(outbox.c.status)
