@@ -19,6 +19,7 @@ import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from postroom.domain.display import for_terminal
 from postroom.mailboxes.pop3_auth import (
     TOKEN_MECHANISMS,
     Capabilities,
@@ -67,7 +68,7 @@ class UnexpectedResponse(WireError):
     """The server answered with neither ``+OK`` nor ``-ERR`` (RFC 1939 §3): ``line`` says what."""
 
     def __init__(self, line: str) -> None:
-        super().__init__(f"unexpected response {line[:120]!r}")
+        super().__init__(f"unexpected response '{for_terminal(line[:120])}'")
         self.line = line
 
 
@@ -210,7 +211,8 @@ class Pop3Channel:
             # A server that says +OK where a challenge belongs has left the
             # exchange; RFC 5034 §4 lets the client cancel with "*".
             self._send(b"*")
-            raise WireError(f"expected a SASL challenge, got {reply[:60]!r}")
+            got = for_terminal(reply[:60].decode("utf-8", "replace"))
+            raise WireError(f"expected a SASL challenge, got '{got}'")
 
     def _sasl_step(self, line: bytes, *, shown: str) -> bytes | None:
         """Send a SASL response that may end the exchange: None on ``+OK``, the challenge
@@ -282,7 +284,8 @@ class Pop3Channel:
         self.abandon()
         raise ConnectionFailure(
             FailureClass.PROTOCOL,
-            f"{self.where}: {shown}: +OK {said[:60]!r} after an error report ({status})",
+            f"{self.where}: {shown}: +OK '{for_terminal(said[:60])}' after an error report "
+            f"({status})",
         )
 
     def starttls(self) -> None:

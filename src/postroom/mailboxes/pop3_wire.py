@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from postroom.domain.display import for_terminal
 from postroom.ports.mailbox import MAX_MESSAGE_BYTES
 
 CHUNK = 256 * 1024
@@ -152,6 +153,7 @@ def parse_listing(body: bytes) -> dict[int, bytes]:
             continue
         number, _, value = line.strip().partition(b" ")
         if not number.isdigit() or not value:
-            raise WireError(f"malformed listing line {line[:80]!r}")
+            shown = for_terminal(line[:80].decode("utf-8", "replace"))
+            raise WireError(f"malformed listing line '{shown}'")
         entries[int(number)] = value.strip()
     return entries

@@ -103,3 +103,9 @@ def test_parse_listing(body: bytes, expected: dict[int, bytes]) -> None:
 def test_parse_listing_rejects_malformed_lines(body: bytes) -> None:
     with pytest.raises(WireError):
         parse_listing(body)
+
+
+def test_a_malformed_line_is_quoted_escaped_by_for_terminal() -> None:
+    with pytest.raises(WireError) as caught:
+        parse_listing(b"1 a\r\nx\x1b]0;owned\x07\rb\\c\xc3\xa9\r\n")
+    assert str(caught.value) == "malformed listing line 'x\\x1b]0;owned\\x07\\rb\\c\u00e9'"

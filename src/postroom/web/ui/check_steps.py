@@ -6,8 +6,9 @@ the error and its hint.
 The input is the ``check --json`` shape (`render.checks.check_json`), the one a channel
 or a server keeps as its last check, so a check just run and one stored read the same.
 Every value may come from the server (its banner, its capabilities, its certificate's
-subject): each is cut to `TEXT_LIMIT` characters, control characters shown as ``�``;
-the template escapes the rest (autoescape, never ``|safe``).
+subject): each is cut to `TEXT_LIMIT` characters, control characters escaped as on a
+terminal (`postroom.domain.display.for_terminal`, the project's one escape for remote
+text: ``\\x1b``, ``\\u202e``); the template escapes the rest (autoescape, never ``|safe``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from postroom.domain.display import for_terminal
 from postroom.web.ui.wording import for_the_web
 
 TEXT_LIMIT = 500
@@ -214,8 +216,7 @@ def _join(value: object) -> str:
 
 
 def _text(value: object) -> str:
-    """A value from the server as one bounded line of printable text."""
+    """A value from the server as one bounded line, control characters escaped."""
     if value is None:
         return ""
-    text = str(value)[:TEXT_LIMIT]
-    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+    return for_terminal(str(value)[:TEXT_LIMIT])
