@@ -224,12 +224,14 @@ class PollService:
                 report.fetched += 1
                 batch.add(info.number, Arrival(raw, channel.id, info.uid))
                 full = batch.full(self.batch_messages, self.BATCH_BYTES, self.BATCH_SECONDS)
-                if full and not self._flush(batch, session, report, round_):
-                    # Stopped while the batch was parsed, or the database went away: the
+                if full and not self._turn(batch, session, report, round_):
+                    # Stopped while a batch was parsed, or the database went away: the
                     # messages not retrieved yet stay on the server too.
                     report.remaining += len(fresh) - index - 1
                     break
             at = -1
+            if batch.sealed:  # parsed by now, most likely: stored even when stopping
+                self._flush(batch, session, report, round_, count=batch.sealed)
             if batch.pending:
                 self._flush(batch, session, report, round_)
             failpoints.hit("before-quit")
@@ -254,6 +256,19 @@ class PollService:
         if last:
             self.ledger.advance(channel_id, replace(mark, last_uid=last))
 
+    def _turn(
+        self, batch: PollBatch, session: MailboxSession, report: ChannelReport, round_: _Round
+    ) -> bool:
+        """The batch after the sealed one is full: store the sealed one (parsed while this
+        one came in; this one is parsed while it is stored), then seal this one, or store
+        it too when it is full by its bytes. False when storing failed."""
+        if batch.sealed and not self._flush(batch, session, report, round_, count=batch.sealed):
+            return False
+        if batch.bytes >= self.BATCH_BYTES:
+            return self._flush(batch, session, report, round_)
+        batch.seal()
+        return True
+
     def _flush(
         self,
         batch: PollBatch,
@@ -261,15 +276,19 @@ class PollService:
         report: ChannelReport,
         round_: _Round,
         delete: bool = True,
+        count: int | None = None,
     ) -> bool:
-        """Store the batch, then (``delete``, unless the channel keeps its mail) mark its
-        messages deleted; False when storage failed."""
+        """Store the first ``count`` pending messages (all by default), then (``delete``,
+        unless the channel keeps its mail) mark them deleted; False when storage failed:
+        then none of the pending messages is stored."""
         storage_failed = report.error_class is FailureClass.STORAGE
         if not batch.pending or storage_failed:
             return not storage_failed
+        count = len(batch.pending) if count is None else count
+        stored = batch.pending[:count]
         try:
-            parsed = batch.parsed()
-            arrivals = [a for _, a in batch.pending]
+            parsed = batch.parsed(count)
+            arrivals = [a for _, a in stored]
             results = self.ingest.ingest_batch(arrivals, self.stopping, parsed)
         except ParseInterrupted:
             # Stopping (SIGTERM) while the batch was parsed: none of it is stored, so none
@@ -287,13 +306,13 @@ class PollService:
             batch.clear()
             return False
         failpoints.hit("after-store")
-        for (number, _), result in zip(batch.pending, results, strict=True):
+        batch.stored(count)
+        for (number, _), result in zip(stored, results, strict=True):
             _count(report, result.outcome, result.already_stored)
             round_.settled.add(number)
             if delete and not round_.keep:
                 session.delete(number)
                 failpoints.hit("after-dele")
-        batch.clear()
         return True
 
     def _cut_off(

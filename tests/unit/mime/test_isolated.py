@@ -4,16 +4,18 @@ stop that never waits on a stalled message."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
 
 from postroom.domain.mail import ParsedMail
 from postroom.failpoints import STALL_MARKER
-from postroom.mime import parse
+from postroom.mime import isolated, parse
 from postroom.mime.isolated import IsolatedParser, ParseFailure, ParseInterrupted, budget
 
 CORPUS = Path(__file__).parents[2] / "data" / "mail"
@@ -147,3 +149,51 @@ def test_a_stream_parses_while_messages_come_and_a_stall_fails_only_its_message(
     idle.close()
     assert isinstance(parser.parse_many([_mail(5)])[0], ParsedMail)
     parser.close()
+
+
+class _Clock:
+    """`postroom.mime.isolated`'s monotonic clock, moved on at will: the time a poll spends
+    storing a batch (reading nothing from its child) without waiting it out."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.offset = 0.0
+        fake = types.SimpleNamespace(monotonic=lambda: time.monotonic() + self.offset)
+        monkeypatch.setattr(isolated, "time", fake)
+
+
+def test_an_answer_that_came_while_the_caller_stored_a_batch_is_not_past_its_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parser = IsolatedParser(seconds=1.0, size=1)
+    clock = _Clock(monkeypatch)
+    stream = parser.stream()
+    try:
+        stream.submit(_mail(1))
+        child = stream._child  # type: ignore[attr-defined]
+        assert select.select([child.process.stdout], [], [], 30.0)[0], "no answer"
+        clock.offset += 100.0  # the caller stored a batch meanwhile
+        [out] = stream.take(1)
+    finally:
+        stream.close()
+        parser.close()
+    assert isinstance(out, ParsedMail), out
+
+
+@pytest.mark.usefixtures("stalls")
+def test_a_child_started_after_a_stall_starts_the_budget_of_the_next_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parser = IsolatedParser(seconds=1.0, size=1)
+    clock = _Clock(monkeypatch)
+    stream = parser.stream()
+    try:
+        stream.submit(_mail(1, stall=True))
+        stream.submit(_mail(2))
+        [stalled] = stream.take(1)
+        clock.offset += 100.0  # the caller stored the batch of the stalled message meanwhile
+        [out] = stream.take(1)
+    finally:
+        stream.close()
+        parser.close()
+    assert isinstance(stalled, ParseFailure)
+    assert isinstance(out, ParsedMail), out

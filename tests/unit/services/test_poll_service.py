@@ -4,11 +4,14 @@ the lease, and the mailbox opened with what the channel stores."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from postroom.credentials import Secret, SecretBox
+from postroom.mime.isolated import InProcessParser, ParseOutcome
 from postroom.net.connection import ConnectionFailure, FailureClass
 from postroom.net.sasl import AuthMechanism
 from postroom.ports.mailbox import MailboxSource
@@ -151,3 +154,52 @@ def test_the_mailbox_is_opened_with_what_the_channel_stores(
     assert (access.mechanism, access.timeout) == (AuthMechanism.PLAIN, 7.0)
     assert access.max_message_bytes == poller.max_message_bytes
     assert "s3cret" not in repr(access)  # an access in a log or a traceback's locals
+
+
+class _Stream:
+    """An in-process parse stream that notes each message handed over."""
+
+    def __init__(self, events: list[str], stopping: threading.Event | None) -> None:
+        self.events = events
+        self.inner = InProcessParser().stream(stopping)
+
+    def submit(self, raw: bytes) -> None:
+        self.events.append("handed over")
+        self.inner.submit(raw)
+
+    def take(self, count: int) -> list[ParseOutcome]:
+        return self.inner.take(count)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_batch_is_stored_while_the_next_one_is_parsed(
+    storage: Storage, secrets: SecretBox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full batch waits until the next one is handed to the parser: the parser works on
+    that one while the first is stored (`poll_batch`). Nothing changes in what is stored."""
+    box = FakeMailbox({f"uid-{i}": make_mail(subject=f"question {i}") for i in range(5)})
+    events: list[str] = []
+    ingest = ingest_service(storage)
+    monkeypatch.setattr(ingest.parser, "stream", lambda stopping=None: _Stream(events, stopping))
+    store = ingest.ingest_batch
+
+    def ingest_batch(arrivals: Any, *args: Any) -> Any:
+        events.append(f"stored {len(arrivals)}")
+        return store(arrivals, *args)
+
+    monkeypatch.setattr(ingest, "ingest_batch", ingest_batch)
+    poller = PollService(
+        storage, ingest, secrets, "here:1", Sources(box), Clock(), batch_messages=2
+    )
+    report = poller.poll(channel(storage, secrets))
+    assert (report.fetched, report.handled, report.errors) == (5, 5, [])
+    assert events == [
+        *["handed over"] * 4,
+        "stored 2",
+        "handed over",
+        "stored 2",
+        "stored 1",
+    ]
+    assert box.messages == {}
