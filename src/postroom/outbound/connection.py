@@ -1,7 +1,8 @@
 """An SMTP client connection (RFC 5321) reused for a batch: one transaction per message.
 
-Where the server offers PIPELINING (RFC 2920) a message's MAIL FROM and RCPT TOs go out
-together and their replies are read after, so the envelope costs one round trip.
+Where the server offers PIPELINING (RFC 2920) a message's RSET (from the second message
+on), MAIL FROM, RCPT TOs and DATA go out together and their replies are read after, so a
+message costs two round trips (that group, then the content and its dot) instead of four.
 
 One `SmtpConnection` sends many messages: each is one transaction (MAIL,
 RCPT per recipient, DATA) and the connection is reset with RSET before the
@@ -98,8 +99,8 @@ class SmtpConnection:
         if self.broken:
             raise ConnectionFailure(FailureClass.CONNECTION, "the SMTP connection was lost")
         try:
-            if self._used:
-                self._reset()
+            if self._used and not self._client.has_extn("pipelining"):
+                self._reset()  # with PIPELINING it goes with the next envelope (`_envelope`)
                 self._used = False
             return self._transaction(sender, recipients, raw, before_end)
         except _HookFailed as failed:
@@ -129,15 +130,16 @@ class SmtpConnection:
             return Delivery(tuple(envelope.refused[a] for a in _once(recipients)))
         # smtplib encodes commands with this; RSET puts it back to ASCII.
         client.command_encoding = "utf-8" if envelope.utf8 else "ascii"
-        self._used = True
+        reset, self._used = self._used, True
         parameters = "".join(f" {p}" for p in envelope.parameters)
         # Written here rather than by smtplib's mail()/rcpt(): their quoteaddr() reparses
         # an address, and an address goes out exactly as it was given or not at all.
         commands = [f"MAIL FROM:<{sender}>{parameters}"]
         commands += [f"RCPT TO:<{address}>" for address in envelope.recipients]
-        replies = self._envelope(commands)
+        replies, data = self._envelope(commands, reset)
         code, reply = replies[0]
         if code >= 300:
+            self._no_content(data)
             return self._whole(recipients, envelope.refused, code, reply, "MAIL FROM")
         results = dict(envelope.refused)
         for address, (rcode, rreply) in zip(envelope.recipients, replies[1:], strict=False):
@@ -148,9 +150,10 @@ class SmtpConnection:
             )
         taken = [a for a in _once(recipients) if results[a].outcome is RecipientOutcome.ACCEPTED]
         if not taken:
-            return Delivery(tuple(results[a] for a in _once(recipients)))
+            self._no_content(data)
+            return Delivery(tuple(results[a] for a in _once(recipients)), self.broken)
         failpoints.hit("smtp-envelope-accepted")
-        answer = self._data(raw, taken, before_end)
+        answer = self._data(raw, taken, before_end, data)
         if answer is None:
             return Delivery.everyone(
                 recipients,
@@ -167,14 +170,20 @@ class SmtpConnection:
             results[address] = RecipientResult(address, final.outcome, final.code, final.reply)
         return Delivery(tuple(results[a] for a in _once(recipients)), self.broken)
 
-    def _envelope(self, commands: list[str]) -> list[tuple[int, bytes]]:
-        """MAIL FROM and the RCPT TOs, each with the server's reply, in order.
+    def _envelope(
+        self, commands: list[str], reset: bool
+    ) -> tuple[list[tuple[int, bytes]], tuple[int, bytes] | None]:
+        """MAIL FROM and the RCPT TOs, each with the server's reply, in order; and the
+        reply to DATA when it went with them.
 
-        Where the server offers PIPELINING (RFC 2920) they go out in one write and the
-        replies are read after, one round trip instead of one per command; DATA waits
-        for them (it is sent once a recipient is known to be accepted).  Otherwise one
-        command, one reply.  A 421 ends the reading: the server closes the connection
-        and answers nothing more.
+        Where the server offers PIPELINING (RFC 2920 §3.1) they go out in one write,
+        after the RSET that ends the previous transaction (``reset``) and before DATA,
+        the one command that must end a group, and the replies are read after: one round
+        trip instead of one per command. A server refuses DATA when no recipient was
+        accepted (RFC 2920 §3.1), so no content follows a refused envelope (`_no_content`).
+        Otherwise one command, one reply, and DATA is sent once a recipient is known to
+        be accepted. A 421 ends the reading: the server closes the connection and answers
+        nothing more. A refused RSET is a connection that cannot be used (raised).
         """
         client = self._client
         if not client.has_extn("pipelining"):
@@ -184,26 +193,46 @@ class SmtpConnection:
                 replies.append(client.getreply())
                 if replies[-1][0] == _SERVICE_CLOSING:
                     break
-            return replies
-        client.send("".join(f"{command}\r\n" for command in commands))
+            return replies, None
+        group = ["RSET", *commands, "DATA"] if reset else [*commands, "DATA"]
+        client.send("".join(f"{command}\r\n" for command in group))
+        if reset:
+            code, reply = client.getreply()
+            if code != _OK:
+                raise smtplib.SMTPResponseException(code, reply)
         replies = []
         for _ in commands:
             replies.append(client.getreply())
             if replies[-1][0] == _SERVICE_CLOSING:
-                break
-        return replies
+                self.broken = True
+                return replies, None
+        return replies, client.getreply()
+
+    def _no_content(self, data: tuple[int, bytes] | None) -> None:
+        """No message follows this envelope: a server that answered the pipelined DATA with
+        354 all the same (RFC 2920 §3.1 says it must refuse) waits for content, and only
+        a dropped connection ends DATA without it."""
+        if data is not None and data[0] == _START_MAIL_INPUT:
+            self._drop()
 
     def _data(
-        self, raw: bytes, taken: list[str], before_end: BeforeEnd | None
+        self,
+        raw: bytes,
+        taken: list[str],
+        before_end: BeforeEnd | None,
+        data: tuple[int, bytes] | None,
     ) -> tuple[int, bytes] | None:
-        """DATA, the content, ``before_end``, the final dot (RFC 5321 §4.1.1.4, §4.5.2).
+        """DATA (unless it was pipelined: ``data`` is its reply), the content,
+        ``before_end``, the final dot (RFC 5321 §4.1.1.4, §4.5.2).
 
         None when ``before_end`` said no: the connection is dropped without the
         dot, which is the only way to abandon DATA.
         """
         client = self._client
-        client.putcmd("data")
-        code, reply = client.getreply()
+        if data is None:
+            client.putcmd("data")
+            data = client.getreply()
+        code, reply = data
         if code != _START_MAIL_INPUT:  # the DATA command itself was refused
             return code, reply
         client.send(dot_stuffed(raw))

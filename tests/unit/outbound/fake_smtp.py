@@ -36,6 +36,11 @@ class Script:
     pipelined: list[bool] = field(default_factory=list)
     """With ``pipelining`` or ``watch_pipelining``, per MAIL: the next command had arrived
     before MAIL's reply."""
+    followed: list[tuple[str, bool]] = field(default_factory=list)
+    """With ``pipelining``, per RSET and RCPT: the next command had arrived before its reply
+    (each waits up to 0.5 s for it)."""
+    data_without_recipients: bool = False
+    """Answer DATA with 354 even when no recipient was accepted (RFC 2920 §3.1 says 554)."""
     delivered: list[Delivered] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     envelope: list[str] = field(default_factory=list)
@@ -78,7 +83,7 @@ class _Handler(socketserver.StreamRequestHandler):
         with script.lock:
             script.connections += 1
         self.send("220 fake.test ESMTP")
-        sender, rcpts = "", []
+        sender, rcpts, in_mail = "", list[str](), False
         while line := self.rfile.readline():
             text = line.decode("utf-8", "replace").rstrip("\r\n")
             verb = text.split(" ", 1)[0].upper()
@@ -99,6 +104,7 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.send(script.reply("AUTH", "235 2.7.0 ok"))
             elif verb == "MAIL":
                 answer = script.reply("MAIL", "250 2.1.0 ok")
+                in_mail = answer.startswith("2")
                 sender = text.split(":", 1)[1].split()[0].strip("<>")
                 rcpts = []
                 if script.pipelining or script.watch_pipelining:
@@ -107,12 +113,16 @@ class _Handler(socketserver.StreamRequestHandler):
                         script.pipelined.append(bool(waiting))
                 self.send(answer)
             elif verb == "RCPT":
+                self._follows(script, verb)
                 address = text.split(":", 1)[1].strip().strip("<>")
-                answer = script.rcpt.get(address, "250 2.1.5 ok")
+                answer = script.rcpt.get(address, "250 2.1.5 ok") if in_mail else "503 need MAIL"
                 if answer.startswith("2"):
                     rcpts.append(address)
                 self.send(answer)
             elif verb == "DATA":
+                if not rcpts and not script.data_without_recipients:
+                    self.send("554 5.5.1 no valid recipients")
+                    continue
                 self.send("354 go ahead")
                 data = b""
                 while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
@@ -129,13 +139,20 @@ class _Handler(socketserver.StreamRequestHandler):
                         script.delivered.append(Delivered(sender, rcpts, data))
                 self.send(answer)
             elif verb == "RSET":
-                sender, rcpts = "", []
+                self._follows(script, verb)
+                sender, rcpts, in_mail = "", [], False
                 self.send("250 2.0.0 ok")
             elif verb == "QUIT":
                 self.send("221 2.0.0 bye")
                 return
             else:
                 self.send("502 5.5.2 not implemented")
+
+    def _follows(self, script: Script, verb: str) -> None:
+        if script.pipelining:
+            waiting = select.select([self.connection], [], [], 0.5)[0]
+            with script.lock:
+                script.followed.append((verb, bool(waiting)))
 
 
 class _Server(socketserver.ThreadingTCPServer):

@@ -1,6 +1,6 @@
-"""PIPELINING (RFC 2920) against the scripted server: the envelope in one write where it is
-offered, one command at a time where it is not, with the same per-recipient results, the
-hook before the final dot and SMTPUTF8 unchanged."""
+"""PIPELINING (RFC 2920) against the scripted server: the envelope (RSET, MAIL, RCPT, DATA)
+in one write where it is offered, one command at a time where it is not, with the same
+per-recipient results, the hook before the final dot and SMTPUTF8 unchanged."""
 
 from __future__ import annotations
 
@@ -80,3 +80,41 @@ def test_smtputf8_travels_in_the_pipelined_envelope() -> None:
     assert script.envelope[0] == f"MAIL FROM:<{CHLOE}> BODY=8BITMIME SMTPUTF8"
     assert script.envelope[1:] == [f"RCPT TO:<{CHLOE}>", "RCPT TO:<b@customer.test>"]
     assert script.pipelined == [True]
+
+
+def test_rset_mail_rcpt_and_data_go_in_one_write() -> None:
+    """Two round trips a message where the server pipelines: RSET (from the second message
+    on), MAIL, RCPT and DATA, then the content and its dot."""
+    script = Script(pipelining=True)
+    with fake_smtp(script) as (_, port), SmtpConnection.open(server(port)) as conn:
+        for n in range(2):
+            assert conn.send("a@example.test", [f"b{n}@customer.test"], RAW).accepted
+    assert script.commands[1:] == ["MAIL", "RCPT", "DATA", "RSET", "MAIL", "RCPT", "DATA", "QUIT"]
+    assert script.followed == [("RCPT", True), ("RSET", True), ("RCPT", True)]
+    assert [d.recipients for d in script.delivered] == [["b0@customer.test"], ["b1@customer.test"]]
+
+
+def test_no_content_follows_a_pipelined_envelope_nobody_accepted() -> None:
+    script = Script(pipelining=True, rcpt={"gone@customer.test": "550 5.1.1 no such user"})
+    with fake_smtp(script) as (_, port), SmtpConnection.open(server(port)) as conn:
+        refused = conn.send("a@example.test", ["gone@customer.test"], RAW)
+        assert not conn.broken  # the server refused DATA: the connection goes on
+        accepted = conn.send("a@example.test", ["ok@customer.test"], RAW)
+    assert [(r.outcome, r.code) for r in refused.recipients] == [(RecipientOutcome.REFUSED, 550)]
+    assert accepted.accepted and script.data_seen == [RAW]
+    assert [d.recipients for d in script.delivered] == [["ok@customer.test"]]
+
+
+def test_a_server_that_takes_data_without_recipients_gets_no_content() -> None:
+    """RFC 2920 §3.1 has a server refuse DATA when no recipient was accepted; one that says
+    354 all the same waits for content: the line is dropped, nothing is sent."""
+    script = Script(
+        pipelining=True,
+        data_without_recipients=True,
+        rcpt={"gone@customer.test": "550 5.1.1 no such user"},
+    )
+    with fake_smtp(script) as (_, port), SmtpConnection.open(server(port)) as conn:
+        result = conn.send("a@example.test", ["gone@customer.test"], RAW)
+        assert conn.broken and result.connection_lost
+    assert [(r.outcome, r.code) for r in result.recipients] == [(RecipientOutcome.REFUSED, 550)]
+    assert script.data_seen == [b""] and script.delivered == []
