@@ -3,7 +3,8 @@
 Runs `postroom ingest FILE` N times, each a small message, into one fresh POSTROOM_HOME
 (made, and its schema created, by a first run that is not counted), and prints the median
 wall time per process next to `python -c pass` (the interpreter's own start) and the
-import time of the command (`python -X importtime`, the top-level imports summed).
+import time of the command (`python -X importtime`, the top-level imports summed), with
+the packages that take the most of it (each one's modules' own times).
 Target (issue 12): <= 0.25 s wall for a one-message ingest. The CPU seconds are printed
 too: on a machine busy with other work they move less than the wall time.
 
@@ -51,8 +52,9 @@ def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def _import_seconds(argv: list[str], env: dict[str, str]) -> float:
-    """The top-level imports' cumulative times (microseconds in `-X importtime`'s lines)."""
+def _import_seconds(argv: list[str], env: dict[str, str]) -> dict[str, float]:
+    """The top-level imports' cumulative times (microseconds in `-X importtime`'s lines),
+    as ``total``, and each top-level package's own times (``import:NAME``)."""
     out = subprocess.run(
         [sys.executable, "-X", "importtime", *argv[1:]],
         env=env,
@@ -61,12 +63,17 @@ def _import_seconds(argv: list[str], env: dict[str, str]) -> float:
         text=True,
     )
     total = 0
+    own: dict[str, int] = {}
     for line in out.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
-            _, cumulative, name = line.split("|")
-            if not name.startswith("  ") and cumulative.strip().isdigit():
+            mine, cumulative, name = line.split("|")
+            if not cumulative.strip().isdigit():
+                continue
+            if not name.startswith("  "):
                 total += int(cumulative)
-    return total / 1e6
+            package = name.strip().split(".")[0]
+            own[package] = own.get(package, 0) + int(mine.removeprefix("import time:"))
+    return {"total": total / 1e6, **{f"import:{k}": v / 1e6 for k, v in own.items()}}
 
 
 def cached_env(tmp: str) -> dict[str, str]:
@@ -97,7 +104,8 @@ def measure(n: int) -> dict[str, float]:
         "wall": statistics.median(w for w, _ in runs),
         "cpu": statistics.median(c for _, c in runs),
         "bare": statistics.median(bare),
-        "imports": imports,
+        "imports": imports.pop("total"),
+        **imports,
     }
 
 
@@ -111,6 +119,9 @@ def main() -> None:
         f"postroom ingest, one message    : {m['wall']:6.3f} s wall (median of {args.n}; "
         f"target <= {TARGET_SECONDS:.2f} s), CPU {m['cpu']:.3f} s, imports {m['imports']:.3f} s"
     )
+    own = sorted(((v, k[7:]) for k, v in m.items() if k.startswith("import:")), reverse=True)
+    listed = ", ".join(f"{name} {seconds / m['imports']:.0%}" for seconds, name in own[:8])
+    print(f"imports by package (own time)   : {listed}")
 
 
 if __name__ == "__main__":
