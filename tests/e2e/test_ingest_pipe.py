@@ -4,6 +4,7 @@ output, stderr and exit status are the same."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from e2e.cli import Result, run_cli
 from postroom.cli import pipe
+from postroom.cli.output import TerminalFormatter
 from postroom.cli.pipe import PipeCall, pipe_shape
 from support.mails import make_mail
 
@@ -111,3 +113,12 @@ def test_the_pipe_and_typer_agree(
     by_pipe, by_typer = _both_ways(capsys, monkeypatch, tmp_path, args, env)
     assert by_pipe == by_typer
     assert by_pipe.out or by_pipe.err
+
+
+def test_the_pipe_escapes_a_logged_warning_as_the_cli_does() -> None:
+    record = logging.LogRecord(
+        "postroom", logging.WARNING, __file__, 1, "quarantined: %s", ("\x1b[2Jx\r\ny\x07",), None
+    )
+    line = pipe.EscapedLastResort().format(record)
+    assert line == TerminalFormatter().format(record)
+    assert "\x1b" not in line and "\x07" not in line
