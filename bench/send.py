@@ -9,15 +9,27 @@ and over four.  Targets (issue 12): the outbox ≥ 0.9× raw smtplib over one
 connection, and ≥ 2.5× its one-connection figure over four.  Needs the test
 mail stack (tests/servers/mailstack/start).
 
-    .venv/bin/python bench/send.py [N]
+    .venv/bin/python bench/send.py [N] [--only raw,adapter,one,four] [--rounds R]
+
+Beside each rate: this process's CPU per message (user + system of all its threads, from
+``getrusage``) and the machine's (every core's busy time from /proc/stat, over N), which
+move less with the load of other work than the rate does. ``--rounds`` repeats the lines
+in turn and prints each one's median rate last.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import resource
 import smtplib
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -35,6 +47,43 @@ from postroom.storage.unit import Storage
 from support.mailstack import DEFAULT_DIR, Mailstack
 
 USER = "alice@example.test"
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> float:
+    """Seconds every core of the machine spent not idle (nor waiting for the disk)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(f) for f in stat.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / _TICK
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Figure:
+    n: int = 0
+    seconds: float = 0.0
+    cpu: float = 0.0
+    machine: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.seconds
+
+    def per_message(self) -> str:
+        return f"CPU {1000 * self.cpu / self.n:5.2f} ms/msg, machine {1000 * self.machine / self.n:5.2f}"
+
+
+@contextmanager
+def measured(n: int) -> Iterator[Figure]:
+    figure = Figure(n)
+    start, cpu, busy = time.perf_counter(), _own_cpu(), _machine_busy()
+    yield figure
+    figure.seconds = time.perf_counter() - start
+    figure.cpu, figure.machine = _own_cpu() - cpu, _machine_busy() - busy
 
 
 def message(i: int) -> bytes:
@@ -44,27 +93,28 @@ def message(i: int) -> bytes:
     ).encode()
 
 
-def raw_smtplib(ms: Mailstack, n: int) -> float:
-    start = time.perf_counter()
-    with smtplib.SMTP(ms.host, ms.submission_port, timeout=30) as client:
+def raw_smtplib(ms: Mailstack, n: int) -> Figure:
+    with (
+        measured(n) as figure,
+        smtplib.SMTP(ms.host, ms.submission_port, timeout=30) as client,
+    ):
         client.starttls(context=tls_context(ms.ca_file))
         client.login(USER, ms.password(USER))
         for i in range(n):
             client.sendmail(USER, [f"bench{i}@customer.test"], message(i))
-    return n / (time.perf_counter() - start)
+    return figure
 
 
-def adapter(ms: Mailstack, n: int) -> float:
+def adapter(ms: Mailstack, n: int) -> Figure:
     url = MailUrl.parse(f"submission://{USER}@{ms.host}:{ms.submission_port}")
     server = SmtpServer(url, Credentials(USER, Secret(ms.password(USER))), ms.ca_file)
-    start = time.perf_counter()
-    with SmtpConnection.open(server) as conn:
+    with measured(n) as figure, SmtpConnection.open(server) as conn:
         for i in range(n):
             assert conn.send(USER, [f"bench{i}@customer.test"], message(i)).accepted
-    return n / (time.perf_counter() - start)
+    return figure
 
 
-def whole_outbox(ms: Mailstack, n: int, connections: int) -> float:
+def whole_outbox(ms: Mailstack, n: int, connections: int) -> Figure:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
         ensure_schema(engine)
@@ -96,29 +146,59 @@ def whole_outbox(ms: Mailstack, n: int, connections: int) -> float:
                     now=now,
                 )
         sender = OutboxSender(storage, box, SmtplibConnector(), batch=n, connections=connections)
-        start = time.perf_counter()
-        report = sender.send_due(utcnow())
-        elapsed = time.perf_counter() - start
+        with measured(n) as figure:
+            report = sender.send_due(utcnow())
         assert (report.sent, report.connections) == (n, connections), report
-        return n / elapsed
+        return figure
+
+
+LINES = {
+    "raw": "raw smtplib, one connection",
+    "adapter": "postroom adapter, one connection",
+    "one": "postroom outbox (SQLite), one connection",
+    "four": "postroom outbox (SQLite), four connections",
+}
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    parser = argparse.ArgumentParser()
+    parser.add_argument("n", nargs="?", type=int, default=300)
+    parser.add_argument("--only", default=",".join(LINES), help="raw,adapter,one,four")
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    n, only = args.n, args.only.split(",")
     ms = Mailstack.from_env_file(DEFAULT_DIR / "mailstack.env")
     adapter(ms, 10)  # warm up Postfix's smtpd processes and TLS session cache
-    raw = raw_smtplib(ms, n)
-    figures = {
-        "raw smtplib, one connection": raw,
-        "postroom adapter, one connection": adapter(ms, n),
-        "postroom outbox (SQLite), one connection": whole_outbox(ms, n, 1),
-        "postroom outbox (SQLite), four connections": whole_outbox(ms, n, 4),
+    runs = {
+        "raw": lambda: raw_smtplib(ms, n),
+        "adapter": lambda: adapter(ms, n),
+        "one": lambda: whole_outbox(ms, n, 1),
+        "four": lambda: whole_outbox(ms, n, 4),
     }
-    for name, rate in figures.items():
-        print(f"{name:44} {rate:8.1f} messages/s  ({n} messages, {rate / raw:.2f}x raw)")
-    one = figures["postroom outbox (SQLite), one connection"]
-    four = figures["postroom outbox (SQLite), four connections"]
-    print(f"{'four connections / one':44} {four / one:8.2f}x")
+    rates: dict[str, list[float]] = {key: [] for key in only}
+    for _ in range(args.rounds):
+        figures = {key: runs[key]() for key in only}
+        raw = figures.get("raw")
+        for key, figure in figures.items():
+            rates[key].append(figure.rate)
+            ratio = f", {figure.rate / raw.rate:.2f}x raw" if raw else ""
+            print(
+                f"{LINES[key]:44} {figure.rate:8.1f} messages/s  ({n} messages{ratio})  "
+                f"{figure.per_message()}"
+            )
+        if "one" in figures and "four" in figures:
+            print(
+                f"{'four connections / one':44} {figures['four'].rate / figures['one'].rate:8.2f}x"
+            )
+    if args.rounds > 1:
+        medians = {key: statistics.median(values) for key, values in rates.items()}
+        print("medians: " + ", ".join(f"{key} {rate:.1f}" for key, rate in medians.items()))
+        if "raw" in medians:
+            print(
+                "  " + ", ".join(f"{k} {r / medians['raw']:.2f}x raw" for k, r in medians.items())
+            )
+        if "one" in medians and "four" in medians:
+            print(f"  four / one {medians['four'] / medians['one']:.2f}x")
 
 
 if __name__ == "__main__":
