@@ -321,6 +321,8 @@ class _ChildStream:
         for raw, _ in self._waiting:
             self._pending.append(memoryview(_FRAME.pack(len(raw))))
             self._pending.append(memoryview(raw))
+        if self._waiting:  # a new child at once: it starts and parses while the caller stores
+            self._running()._write(self._pending)  # one that died is found by the next pump
 
     def _stop_child(self) -> None:
         if self._child is not None:

@@ -180,7 +180,7 @@ def test_an_answer_that_came_while_the_caller_stored_a_batch_is_not_past_its_bud
 
 
 @pytest.mark.usefixtures("stalls")
-def test_a_child_started_after_a_stall_starts_the_budget_of_the_next_message(
+def test_after_a_stall_a_new_child_parses_the_next_message_while_the_caller_stores(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     parser = IsolatedParser(seconds=1.0, size=1)
@@ -190,6 +190,8 @@ def test_a_child_started_after_a_stall_starts_the_budget_of_the_next_message(
         stream.submit(_mail(1, stall=True))
         stream.submit(_mail(2))
         [stalled] = stream.take(1)
+        child = stream._child  # type: ignore[attr-defined]
+        assert select.select([child.process.stdout], [], [], 30.0)[0], "no answer"
         clock.offset += 100.0  # the caller stored the batch of the stalled message meanwhile
         [out] = stream.take(1)
     finally:
