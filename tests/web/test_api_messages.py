@@ -7,11 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.web.conftest import Web
+from starlette.routing import Route
+from tests.web.conftest import PASSWORD, Web
 from tests.web.test_api_items import _is_problem, _mail
 
 from postroom.errors import StorageUnavailableError
 from postroom.render.mail import decision_json
+from postroom.web.api.messages import post_message
+from postroom.web.app import OPENAPI_URL
 
 RFC822 = {"Content-Type": "message/rfc822"}
 
@@ -79,6 +82,53 @@ def test_only_a_message_body_is_taken(web: Web) -> None:
     )
     _is_problem(streamed, 413)
     assert web.app.items().list(None, None) == []
+
+
+def test_a_message_is_served_ahead_of_every_router_by_a_plain_endpoint(web: Web) -> None:
+    # FastAPI's route matching and dependency solving cost more than the rest of a
+    # request (bench/README.md, bench/api.py): the path a mail system calls is matched first.
+    routes = web.client.app.router.routes
+    first = next(r for r in routes if getattr(r, "path", "") != OPENAPI_URL)
+    assert isinstance(first, Route) and first.endpoint is post_message
+    assert (first.path, first.methods) == ("/api/v1/messages", {"POST"})
+    allow = _is_problem(web.client.get("/api/v1/messages", headers=web.agent()), 405)
+    assert allow and web.client.put("/api/v1/messages", headers=web.agent()).status_code == 405
+
+
+def test_a_message_is_taken_from_whom_every_change_is_taken(web: Web) -> None:
+    """The plain endpoint asks who is asking as the `SignedIn` dependency does."""
+    answer = web.client.post("/api/v1/messages", content=_mail(1), headers=RFC822)
+    _is_problem(answer, 401)
+    assert answer.headers["www-authenticate"].startswith("Bearer")
+    for authorization in ("Bearer not-a-token", "Basic YWRhOnB3"):
+        refused = _post(web, "/api/v1/messages", _mail(1), Authorization=authorization)
+        _is_problem(refused, 401)
+    signed = web.client.post("/api/v1/session", json={"username": "bob", "password": PASSWORD})
+    csrf = signed.json()["csrf"]
+    for sent in ({}, {"X-CSRF-Token": "x" * 64}):
+        answer = web.client.post("/api/v1/messages", content=_mail(1), headers={**RFC822, **sent})
+        assert "X-CSRF-Token" in _is_problem(answer, 403)["detail"]
+    assert web.app.items().list(None, None) == []
+    answer = web.client.post(
+        "/api/v1/messages", content=_mail(1), headers={**RFC822, "X-CSRF-Token": csrf}
+    )
+    assert answer.status_code == 201, answer.text
+    assert len(web.app.items().list(None, None)) == 1
+
+
+def test_the_document_describes_the_message_path(web: Web) -> None:
+    document = web.client.get("/api/v1/openapi.json").json()
+    operation = document["paths"]["/api/v1/messages"]["post"]
+    assert set(operation["requestBody"]["content"]) == {
+        "message/rfc822",
+        "application/octet-stream",
+    }
+    assert operation["security"] == [{"HTTPBearer": []}]
+    for status in ("200", "201"):
+        schema = operation["responses"][status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/Decision"}
+    for status in ("401", "403", "409", "413", "415", "503"):
+        assert "application/problem+json" in operation["responses"][status]["content"]
 
 
 def test_explain_answers_as_explain_json_and_changes_nothing(web: Web) -> None:
