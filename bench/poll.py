@@ -637,7 +637,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="--workers of `postroom run` in many")
     ap.add_argument("--quick", action="store_true", help="smoke run: 200 msgs, 20 channels")
     ap.add_argument("--only", default=",".join(SCENARIOS), help=",".join(SCENARIOS))
-    ap.add_argument("--profile", help="write a cProfile of `one` to this file")
+    ap.add_argument(
+        "--profile",
+        help="write a cProfile of `one` to this file (of its acknowledging run to FILE.ack)",
+    )
     ap.add_argument(
         "--acknowledge",
         action="store_true",
@@ -691,7 +694,8 @@ def main() -> None:
                     flush=True,
                 )
             if one is not None and args.acknowledge:
-                ack = scenario_one(stack, args.n, tmp, None, round_, acknowledge=True)
+                ack_profile = f"{args.profile}.ack" if args.profile else None
+                ack = scenario_one(stack, args.n, tmp, ack_profile, round_, acknowledge=True)
                 acks.append(ack["rate"])
                 print(
                     f"[{round_ + 1}] postroom poll, acknowledging   : {ack['rate']:7.1f} msg/s"

@@ -54,7 +54,7 @@ def compose_automated(
     message_id = new_message_id(sender)
     parent, chain = thread_ids(in_reply_to, references)
     cte, encoded = text_body(body)
-    head = [fields.mailbox("From", sender, header_text(sender_name))]
+    head = [fields.mailbox("From", sender, header_text(sender_name) if sender_name else "")]
     if addresses.to:
         head.append(fields.address_list("To", addresses.to))
     head.append(fields.unstructured("Subject", subject))

@@ -30,8 +30,9 @@ RFC 6532; every other byte written here is ASCII).
 from __future__ import annotations
 
 import binascii
+import functools
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 SOFT_LINE = 78
 HARD_LINE = 998
@@ -223,7 +224,13 @@ def date(when: datetime) -> str:
     """RFC 5322 §3.3 date-time; a naive time is UTC, so ``+0000`` (not ``-0000``, unknown)."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    offset = when.utcoffset()
+    # Keyed by the offset too: equal instants at other offsets are other texts.
+    return _date_text(when, when.utcoffset())
+
+
+@functools.lru_cache(maxsize=4)
+def _date_text(when: datetime, offset: timedelta | None) -> str:
+    """`date`'s text, kept for the last few times: a batch's replies share its one time."""
     minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
     sign = "+" if minutes >= 0 else "-"
     hours, minutes = divmod(abs(minutes), 60)

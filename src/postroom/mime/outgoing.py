@@ -20,6 +20,7 @@ is addressed and threaded the same way whichever wrote it:
 
 from __future__ import annotations
 
+import functools
 import string
 import uuid
 from collections.abc import Sequence
@@ -68,10 +69,12 @@ class Addressing:
     left_out: tuple[tuple[str, str], ...]
 
 
+@functools.lru_cache(maxsize=64)
 def sender_problem(sender: str) -> str | None:
     """Why ``sender`` cannot be a message's From, or None: it is configuration or the
     address a customer wrote to, so it only has to be writable (`address_problem`'s
-    ``qualified=False``)."""
+    ``qualified=False``). Kept for the few senders of an installation: an acknowledging
+    intake asks about the same one several times a reply, thousands of times a poll."""
     return address_problem(sender, qualified=False)
 
 
@@ -137,9 +140,14 @@ def thread_ids(in_reply_to: str | None, references: Sequence[str]) -> tuple[str,
 def new_message_id(sender: str) -> str:
     """A Message-ID Postroom recognises as its own (rule D2), in the sender's domain:
     its A-labels when it is internationalised, so that the id can be written (rule 2)."""
-    domain = sender.rpartition("@")[2]
+    return f"{OWN_MESSAGE_ID_PREFIX}{uuid.uuid4().hex}@{_id_domain(sender.rpartition('@')[2])}>"
+
+
+@functools.lru_cache(maxsize=64)
+def _id_domain(domain: str) -> str:
+    """The right side of our Message-IDs in ``domain`` (kept, as `sender_problem`)."""
     if address_problem(f"x@{domain}", qualified=False) is not None:
-        domain = "localhost"
-    elif not domain.isascii():
-        domain = domain.encode("idna").decode("ascii")
-    return f"{OWN_MESSAGE_ID_PREFIX}{uuid.uuid4().hex}@{domain}>"
+        return "localhost"
+    if not domain.isascii():
+        return domain.encode("idna").decode("ascii")
+    return domain

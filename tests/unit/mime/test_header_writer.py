@@ -163,3 +163,13 @@ def test_dates_match_the_standard_library(zone: timezone | None) -> None:
         when = datetime(1990, 1, 1, tzinfo=zone) + timedelta(seconds=rng.randint(0, 2 * 10**9))
         expected = format_datetime(when if when.tzinfo else when.replace(tzinfo=UTC))
         assert fields.date(when) == expected
+
+
+def test_one_instant_at_two_offsets_is_two_dates() -> None:
+    """Equal aware times (one instant) at other offsets are other texts, even when kept."""
+    noon_utc = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    same_in_kathmandu = noon_utc.astimezone(timezone(timedelta(hours=5, minutes=45)))
+    assert noon_utc == same_in_kathmandu
+    assert fields.date(noon_utc) == "Tue, 01 Dec 2026 12:00:00 +0000"
+    assert fields.date(same_in_kathmandu) == "Tue, 01 Dec 2026 17:45:00 +0545"
+    assert fields.date(noon_utc.replace(tzinfo=None)) == "Tue, 01 Dec 2026 12:00:00 +0000"
