@@ -14,7 +14,11 @@ factor of two between minutes; the CPU each costs (the server's process and its
 parser's child, the client; the in-process ingest's process and child) is printed too.
 
 The client sends one request at a time on one keep-alive connection (``--clients``
-threads for more), so each figure is what one sender or one reader gets.
+threads for more), so each figure is what one sender or one reader gets. The POSTs are
+sent twice, each time with messages of their own: by the standard library's
+``http.client`` (the first line, and the ratio the target is for) and by httpx (the line
+below it, with its ratio): on two cores a single sender's own CPU is on the critical path,
+and httpx spends ~1.5 ms more of it per request than ``http.client`` (bench/README.md).
 
     .venv/bin/python bench/api.py [--n 500] [--gets 300] [--clients 1] [--postgres URL]
 """
@@ -22,6 +26,7 @@ threads for more), so each figure is what one sender or one reader gets.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import socket
@@ -31,6 +36,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -94,13 +101,46 @@ def _messages(n: int) -> list[bytes]:
     return [message(i, rng, attach=(i % 5 == 0), size_kb=12) for i in range(n)]
 
 
-def _timed(clients: int, jobs: list[object], call) -> float:  # type: ignore[no-untyped-def]
-    """Seconds to run ``call(client, job)`` over ``jobs`` from ``clients`` threads."""
+class _Stdlib:
+    """The standard library's keep-alive client, as a sender would use it: ``post`` and
+    ``get`` answer (status, body)."""
+
+    def __init__(self, base: str) -> None:
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=60)
+
+    def post(self, path: str, content: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        self.connection.request("POST", path, body=content, headers=headers)
+        answer = self.connection.getresponse()
+        return answer.status, answer.read()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class _Httpx:
+    """httpx's keep-alive client, with `_Stdlib`'s ``post``."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.client = httpx.Client(timeout=60)
+
+    def post(self, path: str, content: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        answer = self.client.post(f"{self.base}{path}", content=content, headers=headers)
+        return answer.status_code, answer.content
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _timed(clients: int, jobs: list[object], call, make=lambda: httpx.Client(timeout=60)) -> float:  # type: ignore[no-untyped-def]
+    """Seconds to run ``call(client, job)`` over ``jobs`` from ``clients`` threads, each
+    with a client of its own (``make()``)."""
     lock = threading.Lock()
     pending = list(reversed(jobs))
     failures: list[str] = []
 
-    def worker(client: httpx.Client) -> None:
+    def worker(client: object) -> None:
         while True:
             with lock:
                 if not pending or failures:
@@ -111,7 +151,7 @@ def _timed(clients: int, jobs: list[object], call) -> float:  # type: ignore[no-
                 with lock:
                     failures.append(failure)
 
-    made = [httpx.Client(timeout=60) for _ in range(clients)]
+    made = [make() for _ in range(clients)]
     threads = [threading.Thread(target=worker, args=(c,)) for c in made]
     t0 = time.perf_counter()
     for t in threads:
@@ -157,32 +197,33 @@ def run_web(n: int, gets: int, clients: int, url: str, local_url: str) -> dict[s
                 ok = r.status_code == 200 and len(r.json()) == 100
                 return None if ok else f"GET {r.status_code} {r.text[:200]}"
 
-            def post(client: httpx.Client, raw: object) -> str | None:
+            def post(client: _Stdlib | _Httpx, raw: object) -> str | None:
                 assert isinstance(raw, bytes)
-                r = client.post(
-                    f"{base}/api/v1/messages",
+                status, body = client.post(
+                    "/api/v1/messages",
                     content=raw,
                     headers={**auth, "Content-Type": "message/rfc822"},
                 )
-                return (
-                    None if r.status_code in (200, 201) else f"POST {r.status_code} {r.text[:200]}"
-                )
+                return None if status in (200, 201) else f"POST {status} {body[:200]!r}"
 
             msgs = _messages(n)
+            others = _messages(2 * n)[n:]  # httpx's: as many, of the same kinds
             cpu0 = _cpu(server.pid)
             get_seconds = _timed(clients, [None] * gets, get)
             cpu1 = _cpu(server.pid)
             turns = _Turns(Path(tmp) / "local", local_url, server.pid)
+            stdlib, with_httpx = _Posts(server.pid), _Posts(server.pid)
+            send_stdlib = partial(stdlib.send, clients, post=post, make=lambda: _Stdlib(base))
+            send_httpx = partial(with_httpx.send, clients, post=post, make=lambda: _Httpx(base))
             for k, start in enumerate(range(0, n, SLICE)):
-                chunk = msgs[start : start + SLICE]
-                if k % 2 == 0:
-                    turns.local(chunk)
-                client0 = time.process_time()
-                turns.post_seconds += _timed(clients, list(chunk), post)
-                turns.client_cpu += time.process_time() - client0
-                if k % 2 == 1:
-                    turns.local(chunk)
-            cpu2 = _cpu(server.pid)
+                end = start + SLICE
+                ways: list[tuple[Callable[[list[bytes]], None], list[bytes]]] = [
+                    (turns.local, msgs[start:end]),
+                    (send_stdlib, msgs[start:end]),
+                    (send_httpx, others[start:end]),
+                ]
+                for way, chunk in ways[k % 3 :] + ways[: k % 3]:  # each goes first in turn
+                    way(chunk)
             turns.close()
         finally:
             server.terminate()
@@ -191,15 +232,34 @@ def run_web(n: int, gets: int, clients: int, url: str, local_url: str) -> dict[s
         "items": items,
         "get_rate": gets / get_seconds,
         "get_seconds": get_seconds,
-        "post_rate": n / turns.post_seconds,
-        "post_seconds": turns.post_seconds,
         "get_cpu_ms": 1000 * (cpu1 - cpu0) / gets,
-        "post_cpu_ms": 1000 * (cpu2 - cpu1) / n,
-        "client_cpu_ms": 1000 * turns.client_cpu / n,
+        **stdlib.figures("post", n),
+        **with_httpx.figures("httpx", n),
         "local_rate": n / turns.local_seconds,
         "local_cpu_ms": 1000 * turns.local_cpu / n,
         "size_kb": sum(len(m) for m in msgs) / n / 1024,
     }
+
+
+class _Posts:
+    """One client's POST turns: seconds, the server's CPU and the client's own."""
+
+    def __init__(self, server: int) -> None:
+        self.server = server
+        self.seconds = self.server_cpu = self.client_cpu = 0.0
+
+    def send(self, clients: int, chunk: list[bytes], post, make) -> None:  # type: ignore[no-untyped-def]
+        server0, client0 = _cpu(self.server), time.process_time()
+        self.seconds += _timed(clients, list(chunk), post, make)
+        self.client_cpu += time.process_time() - client0
+        self.server_cpu += _cpu(self.server) - server0
+
+    def figures(self, name: str, n: int) -> dict[str, float]:
+        return {
+            f"{name}_rate": n / self.seconds,
+            f"{name}_cpu_ms": 1000 * self.server_cpu / n,
+            f"{name}_client_cpu_ms": 1000 * self.client_cpu / n,
+        }
 
 
 class _Turns:
@@ -212,7 +272,6 @@ class _Turns:
         self.app = _app(home, url)
         self.server = server
         self.local_seconds = self.local_cpu = 0.0
-        self.post_seconds = self.client_cpu = 0.0
 
     def local(self, chunk: list[bytes]) -> None:
         cpu0 = _cpu(os.getpid()) - _cpu(self.server)
@@ -299,18 +358,21 @@ def _run(label: str, args: argparse.Namespace, make_url) -> None:  # type: ignor
     ratio = web["post_rate"] / web["local_rate"]
     print(f"[{label}] {args.clients} client(s), {args.n} messages of ~{web['size_kb']:.1f} KB")
     print(
-        f"  GET /api/v1/items ({web['items']:.0f} items)  : {web['get_rate']:8.1f} req/s"
-        f"  ({args.gets} requests; server CPU {web['get_cpu_ms']:.2f} ms each)"
+        f"  GET /api/v1/items ({web['items']:.0f} items)      : {web['get_rate']:8.1f} req/s"
+        f"  ({args.gets} requests, httpx; server CPU {web['get_cpu_ms']:.2f} ms each)"
     )
+    for name, client in (("post", "http.client"), ("httpx", "httpx")):
+        print(
+            f"  POST /api/v1/messages ({client:11}): {web[name + '_rate']:8.1f} req/s"
+            f"  (server CPU {web[name + '_cpu_ms']:.2f} ms each,"
+            f" client {web[name + '_client_cpu_ms']:.2f} ms)"
+        )
     print(
-        f"  POST /api/v1/messages            : {web['post_rate']:8.1f} req/s"
-        f"  (server CPU {web['post_cpu_ms']:.2f} ms each, client {web['client_cpu_ms']:.2f} ms)"
-    )
-    print(
-        f"  in-process ingest (in turns)     : {web['local_rate']:8.1f} msg/s"
+        f"  in-process ingest (in turns)       : {web['local_rate']:8.1f} msg/s"
         f"  (CPU {web['local_cpu_ms']:.2f} ms each)"
     )
-    print(f"  HTTP / in-process                : {ratio:8.2f}x  (target >= 0.70)")
+    print(f"  HTTP / in-process                  : {ratio:8.2f}x  (target >= 0.70)")
+    print(f"  HTTP (httpx) / in-process          : {web['httpx_rate'] / web['local_rate']:8.2f}x")
 
 
 def main() -> None:
