@@ -13,7 +13,7 @@ from tests.web.test_api_items import _is_problem, _mail
 
 from postroom.errors import StorageUnavailableError
 from postroom.render.mail import decision_json
-from postroom.web.api.messages import post_message
+from postroom.web.api.messages import Decision, post_message
 from postroom.web.app import OPENAPI_URL
 
 RFC822 = {"Content-Type": "message/rfc822"}
@@ -91,6 +91,9 @@ def test_a_message_is_served_ahead_of_every_router_by_a_plain_endpoint(web: Web)
     first = next(r for r in routes if getattr(r, "path", "") != OPENAPI_URL)
     assert isinstance(first, Route) and first.endpoint is post_message
     assert (first.path, first.methods) == ("/api/v1/messages", {"POST"})
+    # The same bytes FastAPI's response_model wrote: its declared fields first.
+    keys = list(_post(web, "/api/v1/messages", _mail(1)).json())
+    assert keys[:8] == list(Decision.model_fields)
     allow = _is_problem(web.client.get("/api/v1/messages", headers=web.agent()), 405)
     assert allow and web.client.put("/api/v1/messages", headers=web.agent()).status_code == 405
 

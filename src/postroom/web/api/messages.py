@@ -107,7 +107,17 @@ async def _stored(request: Request, app: App) -> Response:
             f"the message was not stored ({exc.__class__.__name__}); send it again later",
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from exc
-    return JSONResponse(decision_json(result), status_code=200 if result.already_stored else 201)
+    status = 200 if result.already_stored else 201
+    return JSONResponse(_as_declared(decision_json(result)), status_code=status)
+
+
+_DECLARED = tuple(Decision.model_fields)
+
+
+def _as_declared(decision: dict[str, Any]) -> dict[str, Any]:
+    """The decision's keys in the order of `Decision` (its declared fields, then the
+    rest), as FastAPI's ``response_model`` wrote them: the same bytes as before."""
+    return {key: decision[key] for key in _DECLARED if key in decision} | decision
 
 
 @router.post("/explain", response_model=Explained, openapi_extra=_MESSAGE_BODY)
