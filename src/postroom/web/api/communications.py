@@ -22,6 +22,7 @@ from postroom.render.communications import communication_json
 from postroom.services.communications import CommunicationService
 from postroom.web.api.items import CommunicationOut
 from postroom.web.auth import Postroom, SignedIn
+from postroom.web.fields import RowId
 from postroom.web.problems import API_PROBLEMS, responses
 
 router = APIRouter(prefix="/api/v1/communications", tags=["communications"], responses=API_PROBLEMS)
@@ -60,7 +61,6 @@ SAFE_TYPES = frozenset(
 """Types a download keeps; every other one is sent as application/octet-stream."""
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ ()+,=@-]")
 _NAME_LIMIT = 150
-_IdPath = Path(ge=1, le=2**62)
 _DOWNLOAD = {
     "headers": {
         "Content-Disposition": {"schema": {"type": "string"}},
@@ -92,7 +92,7 @@ class CommunicationShown(CommunicationOut):
 
 
 @router.get("/{communication_id}", response_model=CommunicationShown, responses=responses(404))
-def show(_: SignedIn, app: Postroom, communication_id: int = _IdPath) -> dict[str, Any]:
+def show(_: SignedIn, app: Postroom, communication_id: RowId) -> dict[str, Any]:
     """Headers, text, sanitised HTML and attachments (with their download URLs)."""
     return communication_json(
         CommunicationService(app.storage, app.messages).show(communication_id)
@@ -110,7 +110,7 @@ def show(_: SignedIn, app: Postroom, communication_id: int = _IdPath) -> dict[st
         **responses(404),
     },
 )
-def raw(_: SignedIn, app: Postroom, communication_id: int = _IdPath) -> Response:
+def raw(_: SignedIn, app: Postroom, communication_id: RowId) -> Response:
     """The message as received or sent, as a download (``message/rfc822``)."""
     data = CommunicationService(app.storage, app.messages).raw(communication_id)
     return download(data, "message/rfc822", f"communication-{communication_id}.eml")
@@ -132,7 +132,7 @@ def raw(_: SignedIn, app: Postroom, communication_id: int = _IdPath) -> Response
 def attachment(
     _: SignedIn,
     app: Postroom,
-    communication_id: int = _IdPath,
+    communication_id: RowId,
     index: int = Path(ge=0, le=100_000),
 ) -> Response:
     """Attachment ``index`` (as the communication lists them) as a download."""

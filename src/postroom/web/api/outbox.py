@@ -5,23 +5,20 @@ person, is in the work item's history with their name."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from postroom.render.outbox import outbox_json
 from postroom.web.api.refusals import judged
 from postroom.web.api.wording import worded
 from postroom.web.auth import Postroom, SignedIn
+from postroom.web.fields import RowId
 from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, responses
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["outbox"], responses=API_PROBLEMS)
-
-MAX_ID = 2**31 - 1
-"""Row ids fit a 32-bit integer column on every engine."""
-RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class OutboxOut(BaseModel):

@@ -4,23 +4,20 @@ list --json``, ``quarantine retry --json`` and ``unhandled list --json``, in the
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from postroom.records.mail import MessageRecord
 from postroom.render.mail import decision_json, message_json
 from postroom.web.api.refusals import judged
 from postroom.web.auth import Postroom, SignedIn
+from postroom.web.fields import RowId
 from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, responses
 
 router = APIRouter(tags=["quarantine"], responses=API_PROBLEMS)
-
-MAX_ID = 2**31 - 1
-"""Row ids fit a 32-bit integer column on every engine."""
-RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class MessageOut(BaseModel):

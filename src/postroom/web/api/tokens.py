@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from postroom.render.config import token_created_json, token_json
 from postroom.web.auth import Admin, Postroom, forget_tokens
-from postroom.web.fields import Name
+from postroom.web.fields import Name, RowId
 from postroom.web.paging import Paging, page
 from postroom.web.problems import API_PROBLEMS, responses
 
@@ -53,7 +53,7 @@ def create_token(body: TokenIn, _: Admin, app: Postroom) -> dict[str, Any]:
 
 
 @router.delete("/{token_id}", status_code=204, responses=responses(404))
-def revoke_token(token_id: int, _: Admin, app: Postroom, request: Request) -> Response:
+def revoke_token(token_id: RowId, _: Admin, app: Postroom, request: Request) -> Response:
     """The token stops working now."""
     app.accounts.revoke_token(token_id)
     forget_tokens(request)

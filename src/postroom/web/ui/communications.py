@@ -31,11 +31,11 @@ from postroom.services.communications import CommunicationService
 from postroom.services.mail_frame import MailFrames, frame_policy
 from postroom.web.api.communications import download
 from postroom.web.auth import Postroom
+from postroom.web.fields import RowId
 from postroom.web.ui.pages import Browser
 
 router = APIRouter(include_in_schema=False)
 
-Id = Annotated[int, Path(ge=1, le=2**62)]
 Index = Annotated[int, Path(ge=0, le=100_000)]
 IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
 """Inline parts shown in the frame; every other type is only a download."""
@@ -62,7 +62,7 @@ def _token_fits(app: App, token: str, communication_id: int, index: int, now: fl
 
 @router.get("/communications/{communication_id}/frame", response_class=HTMLResponse)
 def frame(
-    communication_id: Id,
+    communication_id: RowId,
     app: Postroom,
     _: Browser,
     remote: Annotated[int, Query(ge=0, le=1)] = 0,
@@ -89,7 +89,7 @@ def frame(
 
 @router.get("/communications/{communication_id}/parts/{index}")
 def part(
-    communication_id: Id,
+    communication_id: RowId,
     index: Index,
     app: Postroom,
     t: Annotated[str, Query(max_length=500)] = "",
@@ -117,12 +117,12 @@ def part(
 
 
 @router.get("/communications/{communication_id}/raw")
-def raw(communication_id: Id, app: Postroom, _: Browser) -> Response:
+def raw(communication_id: RowId, app: Postroom, _: Browser) -> Response:
     data = CommunicationService(app.storage, app.messages).raw(communication_id)
     return download(data, "message/rfc822", f"communication-{communication_id}.eml")
 
 
 @router.get("/communications/{communication_id}/attachments/{index}")
-def attachment(communication_id: Id, index: Index, app: Postroom, _: Browser) -> Response:
+def attachment(communication_id: RowId, index: Index, app: Postroom, _: Browser) -> Response:
     found = CommunicationService(app.storage, app.messages).attachment(communication_id, index)
     return download(found.data, found.content_type, found.name)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from postroom.bootstrap import App
 from postroom.errors import UserError
 from postroom.records.config import Role
 from postroom.web.auth import Postroom, forget_tokens
+from postroom.web.fields import RowId
 from postroom.web.ui.pages import BrowserAdmin, PostedAdmin, Visitor, page, redirect
 
 router = APIRouter(include_in_schema=False)
@@ -81,7 +82,7 @@ def create_token(
 @router.post("/tokens/{token_id}/revoke")
 def revoke_token(
     request: Request,
-    token_id: Annotated[int, Path(ge=1, le=2**62)],
+    token_id: RowId,
     app: Postroom,
     _: PostedAdmin,
 ) -> Response:

@@ -8,19 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from postroom.errors import UserError
 from postroom.records.statuses import OutboxStatus
 from postroom.services.ingest import IngestResult
 from postroom.web.auth import Postroom
+from postroom.web.fields import RowId
 from postroom.web.ui.pages import Browser, Posted, page, redirect, serves
 
 router = APIRouter(include_in_schema=False)
 
 SHOWN = 500
-Id = Annotated[int, Path(ge=1, le=2**62)]
 ATTENTION = ("queued", "sending", "delivering", "failed", "unknown", "bounced")
 """The outbox statuses shown unless another filter is asked for (not sent, not cancelled)."""
 
@@ -40,7 +40,7 @@ def quarantine(request: Request, app: Postroom, visitor: Browser) -> HTMLRespons
 
 
 @router.post("/quarantine/{message_id}/retry")
-def retry_quarantined(message_id: Id, app: Postroom, _: Posted) -> Response:
+def retry_quarantined(message_id: RowId, app: Postroom, _: Posted) -> Response:
     return _retried("/quarantine", message_id, lambda: app.quarantine.retry(message_id))
 
 
@@ -59,7 +59,7 @@ def unhandled(request: Request, app: Postroom, visitor: Browser) -> HTMLResponse
 
 
 @router.post("/unhandled/{message_id}/retry")
-def retry_unhandled(message_id: Id, app: Postroom, visitor: Posted) -> Response:
+def retry_unhandled(message_id: RowId, app: Postroom, visitor: Posted) -> Response:
     name = visitor.principal.name
     return _retried(
         "/unhandled", message_id, lambda: app.quarantine.retry_unhandled(message_id, actor=name)
@@ -121,7 +121,7 @@ def outbox(
 
 
 @router.post("/outbox/{outbox_id}/retry")
-def retry_outbound(outbox_id: Id, app: Postroom, _: Posted) -> Response:
+def retry_outbound(outbox_id: RowId, app: Postroom, _: Posted) -> Response:
     try:
         message = app.outbox.retry(outbox_id)
     except UserError as exc:
@@ -130,7 +130,7 @@ def retry_outbound(outbox_id: Id, app: Postroom, _: Posted) -> Response:
 
 
 @router.post("/outbox/{outbox_id}/cancel")
-def cancel_outbound(outbox_id: Id, app: Postroom, _: Posted) -> Response:
+def cancel_outbound(outbox_id: RowId, app: Postroom, _: Posted) -> Response:
     try:
         message = app.outbox.cancel(outbox_id)
     except UserError as exc:
