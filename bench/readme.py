@@ -34,8 +34,7 @@ RUNS: dict[str, list[str]] = {
     "ingest": ["bench/ingest.py", "--n", "1000", "--startup-n", "9"],
     "startup": ["bench/startup.py", "--n", "15"],
     "replies": ["bench/replies.py"],
-    "poll": ["bench/poll.py", "--rounds", "3", "--acknowledge"],
-    "imap": ["bench/poll.py", "--only", "imap"],
+    "poll": ["bench/poll.py", "--rounds", "3", "--acknowledge"],  # imap, channels, big too
     "send": ["bench/send.py", "300"],
     "api": ["bench/api.py"],
     "dashboard": ["bench/dashboard.py"],
