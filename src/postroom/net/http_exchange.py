@@ -105,15 +105,9 @@ class _Http(http.client.HTTPConnection):
         self.sock = _Timed(self.sock, self._deadline)
 
 
-class _Https(http.client.HTTPSConnection):
-    def __init__(self, host: str, *, deadline: Deadline, **kw: Any) -> None:
-        super().__init__(host, **kw)
-        self._deadline = deadline
-        self._create_connection = deadline.connect
-
-    def connect(self) -> None:
-        super().connect()
-        self.sock = _Timed(self.sock, self._deadline)
+class _Https(_Http, http.client.HTTPSConnection):
+    """`_Http` over TLS: its ``connect`` is HTTPSConnection's (the handshake) inside the
+    deadline, then the TLS socket is read within it."""
 
 
 class _HttpHandler(urllib.request.HTTPHandler):
