@@ -36,6 +36,15 @@ def test_a_message_is_stored_and_answered_as_ingest_json(web: Web) -> None:
     assert direct["outcome"] == decision["outcome"] and direct["path"] == decision["path"]
 
 
+def test_the_same_message_posted_again_is_a_duplicate_filed_once(web: Web) -> None:
+    first = _post(web, "/api/v1/messages", _mail(1))
+    again = _post(web, "/api/v1/messages", _mail(1))
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json()["rule"] == "D1" and again.json()["outcome"] == "ignored"
+    assert again.json()["message"] != first.json()["message"]  # the extra arrival recorded
+    assert len(web.app.items().list(None, None)) == 1
+
+
 def test_junk_is_handled_as_ingest_handles_it(web: Web) -> None:
     for junk in (b"", b"\x00\xff" * 500, b"not a message at all\r\n"):
         answer = _post(web, "/api/v1/messages", junk)
@@ -127,9 +136,9 @@ def test_the_document_describes_the_message_path(web: Web) -> None:
         "application/octet-stream",
     }
     assert operation["security"] == [{"HTTPBearer": []}]
-    for status in ("200", "201"):
-        schema = operation["responses"][status]["content"]["application/json"]["schema"]
-        assert schema == {"$ref": "#/components/schemas/Decision"}
+    schema = operation["responses"]["201"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Decision"}
+    assert "200" not in operation["responses"]  # a resend is a D1 duplicate: 201 too
     for status in ("401", "403", "409", "413", "415", "503"):
         assert "application/problem+json" in operation["responses"][status]["content"]
 

@@ -4,7 +4,8 @@
 The body is the message (``message/rfc822``), read as it streams in up to the configured
 maximum (``POSTROOM_MAX_MESSAGE_BYTES``; `web/security.py` refuses more at the first byte
 past it). A message is never lost silently: stored and decided is 201 with the decision
-(a message stored before: 200 with the decision recorded then); junk is quarantined as
+(the same bytes posted again, as a mail system retries after losing an answer, are one
+more arrival, decided D1, a duplicate: 201, nothing filed twice); junk is quarantined as
 ``ingest`` does, and said so in the decision; a message that could not be stored at all
 is 503 with ``Retry-After`` (send it again later), as ``ingest`` exits 75.
 
@@ -84,7 +85,7 @@ async def post_message(request: Request) -> Response:
     status_code=201,
     response_model=Decision,
     openapi_extra=_MESSAGE_BODY,
-    responses={200: {"model": Decision, "description": "stored before"}, **responses(409)},
+    responses=responses(409),
 )
 async def ingest(request: Request, _: SignedIn, app: Postroom) -> Response:
     """Store and handle one raw message (``ingest --json``); 503 with Retry-After when it
@@ -93,8 +94,7 @@ async def ingest(request: Request, _: SignedIn, app: Postroom) -> Response:
 
 
 async def _stored(request: Request, app: App) -> Response:
-    """The message read, stored and decided: 201 with the decision (200 when it was stored
-    before)."""
+    """The message read, stored and decided: 201 with the decision (a resend is D1)."""
     raw = await _read(request, app.settings.max_message_bytes)
     try:
         result = await run_in_threadpool(app.ingest.ingest, raw)
@@ -107,8 +107,7 @@ async def _stored(request: Request, app: App) -> Response:
             f"the message was not stored ({exc.__class__.__name__}); send it again later",
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from exc
-    status = 200 if result.already_stored else 201
-    return JSONResponse(_as_declared(decision_json(result)), status_code=status)
+    return JSONResponse(_as_declared(decision_json(result)), status_code=201)
 
 
 _DECLARED = tuple(Decision.model_fields)
