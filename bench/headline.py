@@ -318,7 +318,9 @@ def drive(home: Path, stack: Stack, address: str, n: int, workers: int, timeout:
 # --------------------------------------------------------------------------- checks
 def captured(stack: Stack, recipients: set[str], expect: int, wait: float = 15.0) -> Counter[str]:
     """Captured acknowledgements per envelope recipient of this run (Postfix writes the
-    capture Maildir asynchronously: wait until `expect` have arrived or `wait` passes)."""
+    capture Maildir asynchronously: wait until `expect` have arrived or `wait` passes).
+    Once counted, this run's files are removed: the Maildir is left as it was found (the
+    tests read it too, and a Maildir of tens of thousands of files slows them)."""
     maildir = stack.state_dir / "mail" / "capture" / "Maildir"
     marker = re.compile(rb"^X-Mailstack-Envelope-To: <([^>]*)>", re.MULTILINE)
     deadline = time.monotonic() + wait
@@ -336,6 +338,9 @@ def captured(stack: Stack, recipients: set[str], expect: int, wait: float = 15.0
                 seen[path] = [r for r in found if r in recipients]
         counts: Counter[str] = Counter(r for rs in seen.values() for r in rs)
         if sum(counts.values()) >= expect or time.monotonic() > deadline:
+            for path, ours in seen.items():
+                if ours:
+                    path.unlink(missing_ok=True)
             return counts
         time.sleep(0.2)
 
