@@ -1,7 +1,8 @@
 """Messages per second through reused SMTP connections to the local Postfix.
 
 Figures from the same run, same messages, same server (submission, STARTTLS,
-AUTH PLAIN): raw ``smtplib`` (sendmail on one connection), the Postroom adapter
+AUTH PLAIN): raw ``smtplib`` (sendmail on one connection, and ``raw4`` on four at once,
+a thread each: what Postfix on this machine can take over four), the Postroom adapter
 (`SmtpConnection.send`, with RSET between messages, PIPELINING where offered),
 and the whole outbox (`OutboxSender.send_due` on SQLite: claims, leases, blobs,
 the ``delivering`` mark and the outcome of every message) over one connection
@@ -9,7 +10,7 @@ and over four.  Targets (issue 12): the outbox ≥ 0.9× raw smtplib over one
 connection, and ≥ 2.5× its one-connection figure over four.  Needs the test
 mail stack (tests/servers/mailstack/start).
 
-    .venv/bin/python bench/send.py [N] [--only raw,adapter,one,four] [--rounds R]
+    .venv/bin/python bench/send.py [N] [--only raw,raw4,adapter,one,four] [--rounds R]
 
 Beside each rate: this process's CPU per message (user + system of all its threads, from
 ``getrusage``) and the machine's (every core's busy time from /proc/stat, over N), which
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +107,23 @@ def raw_smtplib(ms: Mailstack, n: int) -> Figure:
     return figure
 
 
+def raw_smtplib_many(ms: Mailstack, n: int, connections: int) -> Figure:
+    """Raw smtplib over several connections at once, a thread each, each opened inside the
+    measure as raw's one is: what Postfix on this machine takes over that many."""
+
+    def lane(k: int) -> None:
+        with smtplib.SMTP(ms.host, ms.submission_port, timeout=30) as client:
+            client.starttls(context=tls_context(ms.ca_file))
+            client.login(USER, ms.password(USER))
+            for i in range(k, n, connections):
+                client.sendmail(USER, [f"bench{i}@customer.test"], message(i))
+
+    with measured(n) as figure, ThreadPoolExecutor(connections) as pool:
+        for done in [pool.submit(lane, k) for k in range(connections)]:
+            done.result()
+    return figure
+
+
 def adapter(ms: Mailstack, n: int) -> Figure:
     url = MailUrl.parse(f"submission://{USER}@{ms.host}:{ms.submission_port}")
     server = SmtpServer(url, Credentials(USER, Secret(ms.password(USER))), ms.ca_file)
@@ -154,6 +173,7 @@ def whole_outbox(ms: Mailstack, n: int, connections: int) -> Figure:
 
 LINES = {
     "raw": "raw smtplib, one connection",
+    "raw4": "raw smtplib, four connections (threads)",
     "adapter": "postroom adapter, one connection",
     "one": "postroom outbox (SQLite), one connection",
     "four": "postroom outbox (SQLite), four connections",
@@ -163,7 +183,7 @@ LINES = {
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("n", nargs="?", type=int, default=300)
-    parser.add_argument("--only", default=",".join(LINES), help="raw,adapter,one,four")
+    parser.add_argument("--only", default=",".join(LINES), help="raw,raw4,adapter,one,four")
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     n, only = args.n, args.only.split(",")
@@ -171,6 +191,7 @@ def main() -> None:
     adapter(ms, 10)  # warm up Postfix's smtpd processes and TLS session cache
     runs = {
         "raw": lambda: raw_smtplib(ms, n),
+        "raw4": lambda: raw_smtplib_many(ms, n, 4),
         "adapter": lambda: adapter(ms, n),
         "one": lambda: whole_outbox(ms, n, 1),
         "four": lambda: whole_outbox(ms, n, 4),
@@ -186,6 +207,8 @@ def main() -> None:
                 f"{LINES[key]:44} {figure.rate:8.1f} messages/s  ({n} messages{ratio})  "
                 f"{figure.per_message()}"
             )
+        if "raw" in figures and "raw4" in figures:
+            print(f"{'raw four connections / one':44} {figures['raw4'].rate / raw.rate:8.2f}x")
         if "one" in figures and "four" in figures:
             print(
                 f"{'four connections / one':44} {figures['four'].rate / figures['one'].rate:8.2f}x"
@@ -197,6 +220,8 @@ def main() -> None:
             print(
                 "  " + ", ".join(f"{k} {r / medians['raw']:.2f}x raw" for k, r in medians.items())
             )
+        if "raw" in medians and "raw4" in medians:
+            print(f"  raw4 / raw {medians['raw4'] / medians['raw']:.2f}x")
         if "one" in medians and "four" in medians:
             print(f"  four / one {medians['four'] / medians['one']:.2f}x")
 
