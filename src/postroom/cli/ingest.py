@@ -5,11 +5,13 @@ An MTA pipe starts a process per message, so start-up is most of its cost: this 
 imports only what registering the commands needs; `ingest` starts its parser child first
 (`mime.isolated.start_early`), then imports the storage and the services while the child
 starts on another core. The MTA's own command lines do not come here: cli/pipe.py runs
-them without Typer, with the same code for one message (`ingest_one`).
+them without Typer, with the same code for one message (`ingest_one`, or with ``--url``
+`ingest_remote`: handed to a running service, cli/mailgate.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +20,14 @@ import typer
 from postroom.cli.ingest_batch import Source, maildir_sources
 from postroom.cli.options import JsonOpt
 from postroom.cli.output import echo, fail, print_json, shown
-from postroom.cli.pipe import EX_TEMPFAIL, describe, ingest_one, read_source
+from postroom.cli.pipe import (
+    EX_TEMPFAIL,
+    PipeCall,
+    describe,
+    ingest_one,
+    ingest_remote,
+    read_source,
+)
 from postroom.errors import PostroomError, StorageUnavailableError
 
 FileArg = Annotated[str, typer.Argument(help="a raw message file, or - for standard input")]
@@ -33,6 +42,33 @@ FilesArg = Annotated[
 MaildirOpt = Annotated[
     Path | None,
     typer.Option(help="every message in DIR/new and DIR/cur; each file deleted once stored"),
+]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL",
+        help="hand the message to the running service at URL (postroom web's address, "
+        "e.g. http://127.0.0.1:8025) instead of storing it here",
+    ),
+]
+TokenFileOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FILE",
+        help="with --url: the API token is the first line of FILE "
+        "(default: the variable POSTROOM_API_TOKEN)",
+    ),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        metavar="SECONDS",
+        help="with --url: the whole exchange's deadline; past it exit 75 (default 60)",
+    ),
+]
+CaFileOpt = Annotated[
+    str | None,
+    typer.Option(metavar="FILE", help="with an https:// --url: the CA certificate(s) to trust"),
 ]
 
 
@@ -76,17 +112,31 @@ def register(app: typer.Typer) -> None:
         maildir: MaildirOpt = None,
         channel: Annotated[str | None, typer.Option(help="the input channel it came from")] = None,
         as_json: JsonOpt = False,
+        url: UrlOpt = None,
+        token_file: TokenFileOpt = None,
+        timeout: TimeoutOpt = None,
+        ca_file: CaFileOpt = None,
     ) -> None:
         """Store and handle one raw message; exit 75 (EX_TEMPFAIL) when it could not be stored.
 
         Several files, or --maildir DIR: stored in batches, one commit each;
         a summary line (--json: one entry per file); a maildir's files are
         deleted once stored.
+
+        --url URL: hand it to the running service (POST /api/v1/messages) with
+        the token of --token-file or POSTROOM_API_TOKEN; exit 75 when the
+        service cannot be reached, does not answer in time or answers 5xx.
         """
+        names = sources or []
+        call = PipeCall("-", channel, as_json, url, token_file, timeout, ca_file)
+        if call.remote:
+            if maildir is not None or len(names) > 1:
+                fail("--url takes one message (a file, or - for standard input)", code=2)
+            ingest_remote(replace(call, source=names[0] if names else "-"))
+            return
         from postroom.mime.isolated import start_early
 
         start_early()
-        names = sources or []
         if maildir is None and len(names) <= 1:
             ingest_one(names[0] if names else "-", channel, as_json)
             return

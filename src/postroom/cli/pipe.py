@@ -2,16 +2,18 @@
 
 An MTA starts a process per message, and building the Typer command tree (Typer, its
 vendored Click, their help formatting) costs more than storing a small message. The
-command lines an MTA uses, ``ingest [--channel C] [--json] [FILE|-]``, are recognised here
-(`pipe_shape`) and run by the same code the Typer command runs (`ingest_one`); any other
-shape (``--help``, ``--maildir``, several files, an option Typer would refuse, ``--``, a
-value that starts with ``-``) is not recognised and goes to Typer, whose parsing and
-messages stay the one definition of the command. A test holds the two to the same
-output, exit status and stderr (tests/e2e/test_ingest_pipe.py).
+command lines an MTA uses, ``ingest [--channel C] [--json] [FILE|-]``, and those that hand
+the message to a running service, ``ingest --url URL [--token-file F] [--timeout S]
+[--ca-file F] [--json] [FILE|-]`` (cli/mailgate.py), are recognised here (`pipe_shape`)
+and run by the same code the Typer command runs (`ingest_one`, `mailgate.deliver`); any
+other shape (``--help``, ``--maildir``, several files, an option Typer would refuse,
+``--``, a value that starts with ``-`` or is empty) is not recognised and goes to Typer,
+whose parsing and messages stay the one definition of the command. A test holds the two
+to the same output, exit status and stderr (tests/e2e/test_ingest_pipe.py).
 
 Nothing here imports Typer: a line for a person is written as `cli.output.echo` writes
-it (escaped by `for_terminal`), and a failure goes through `cli.output.fail` (imported
-then: a message not stored is not the path to make fast).
+it (escaped by `for_terminal`), and a failure as `cli.output.fail` writes it
+(`fail_line`).
 """
 
 from __future__ import annotations
@@ -37,33 +39,60 @@ class PipeCall:
     source: str = "-"
     channel: str | None = None
     as_json: bool = False
+    url: str | None = None
+    """The running service to hand the message to (cli/mailgate.py); None: store it here."""
+    token_file: str | None = None
+    timeout: float | None = None
+    ca_file: str | None = None
+
+    @property
+    def remote(self) -> bool:
+        """Whether the call names a service (or an option that only goes with one)."""
+        return any(v is not None for v in (self.url, self.token_file, self.timeout, self.ca_file))
+
+
+VALUED = ("--channel", "--url", "--token-file", "--timeout", "--ca-file")
+"""The options of `pipe_shape` that take a value."""
 
 
 def pipe_shape(args: list[str]) -> PipeCall | None:
-    """The call ``args`` makes when it is ``ingest [--channel C] [--json] [FILE|-]`` (in any
-    order, ``--channel=C`` too, each at most once); None for anything else (Typer's)."""
+    """The call ``args`` makes when it is ``ingest [--channel C] [--url URL] [--token-file F]
+    [--timeout S] [--ca-file F] [--json] [FILE|-]`` (in any order, ``--channel=C`` too, each
+    at most once, no value empty); None for anything else (Typer's)."""
     if not args or args[0] != "ingest":
         return None
     source: str | None = None
-    channel: str | None = None
+    values: dict[str, str] = {}
     as_json = False
     rest = iter(args[1:])
     for arg in rest:
+        name, equals, value = arg.partition("=")
         if arg == "--json" and not as_json:
             as_json = True
-        elif arg.startswith("--channel=") and channel is None:
-            channel = arg.removeprefix("--channel=")
-        elif arg == "--channel" and channel is None:
-            channel = next(rest, None)
-            if channel is None or channel.startswith("-"):
+        elif name in VALUED and name not in values:
+            given = value if equals else next(rest, None)
+            if not given or (not equals and given.startswith("-")):
                 return None
+            values[name] = given
         elif (arg == "-" or not arg.startswith("-")) and source is None:
             source = arg
         else:
             return None
-    if channel == "":
-        return None
-    return PipeCall(source or "-", channel, as_json)
+    timeout: float | None = None
+    if "--timeout" in values:
+        try:
+            timeout = float(values["--timeout"])  # as Typer reads a float
+        except ValueError:
+            return None
+    return PipeCall(
+        source or "-",
+        values.get("--channel"),
+        as_json,
+        values.get("--url"),
+        values.get("--token-file"),
+        timeout,
+        values.get("--ca-file"),
+    )
 
 
 def read_source(source: str) -> bytes:
@@ -72,7 +101,7 @@ def read_source(source: str) -> bytes:
     try:
         return Path(source).read_bytes()
     except OSError as exc:
-        _fail(f"cannot read {source}: {exc.strerror}", code=2)
+        fail_line(f"cannot read {source}: {exc.strerror}", code=2)
 
 
 def ingest_one(source: str, channel: str | None, as_json: bool) -> None:
@@ -84,12 +113,23 @@ def ingest_one(source: str, channel: str | None, as_json: bool) -> None:
     try:
         result = current_app().ingest.ingest(raw, channel=channel)
     except StorageUnavailableError as exc:
-        _fail(f"not stored, try again later: {exc}", code=EX_TEMPFAIL)
+        fail_line(f"not stored, try again later: {exc}", code=EX_TEMPFAIL)
     except PostroomError:
         raise
     except Exception as exc:  # noqa: BLE001 - an MTA must retry whatever went wrong
-        _fail(f"not stored, try again later: {exc.__class__.__name__}: {exc}", EX_TEMPFAIL)
-    decision = decision_json(result)
+        fail_line(f"not stored, try again later: {exc.__class__.__name__}: {exc}", EX_TEMPFAIL)
+    show_decision(decision_json(result), as_json)
+
+
+def ingest_remote(call: PipeCall) -> None:
+    """One message handed to the service at ``call.url`` (cli/mailgate.py), its decision
+    printed as `ingest_one` prints one."""
+    from postroom.cli.mailgate import deliver
+
+    show_decision(deliver(call), call.as_json)
+
+
+def show_decision(decision: dict[str, Any], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(decision, ensure_ascii=False, default=str) + "\n")
     else:
@@ -97,7 +137,11 @@ def ingest_one(source: str, channel: str | None, as_json: bool) -> None:
 
 
 def run(call: PipeCall, *, may_migrate: bool) -> None:
-    """The command as Typer's ``ingest`` runs it (cli/ingest.py), its parser child first."""
+    """The command as Typer's ``ingest`` runs it (cli/ingest.py), its parser child first
+    (none for a message handed to a service)."""
+    if call.remote:
+        ingest_remote(call)
+        return
     from postroom.mime.isolated import start_early
 
     start_early()
@@ -132,10 +176,12 @@ def _line(text: str) -> None:
     sys.stdout.flush()
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    from postroom.cli.output import fail
-
-    fail(message, code=code)
+def fail_line(message: str, code: int) -> NoReturn:
+    """`cli.output.fail` without Typer: the message's first line on stderr, escaped, then
+    exit ``code``."""
+    first = message.strip().split("\n")[0].rstrip("\r") if message.strip() else "error"
+    sys.stderr.write(f"postroom: {for_terminal(first)}\n")
+    raise SystemExit(code)
 
 
 class EscapedLastResort(logging.Formatter):
