@@ -443,5 +443,7 @@ def _write(uow: UnitOfWork, job: _Job) -> bool:
     if not uow.sending.finish(job.row.id, job.token, smtp_server=job.server, **values):
         return False
     status = CommunicationStatus(settled.status.value)
-    uow.communications.set_status_of_outbox(job.row.id, status, settled.detail())
+    uow.communications.set_status_of_sent(
+        job.row.id, job.row.work_item_id, status, settled.detail()
+    )
     return True

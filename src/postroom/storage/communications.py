@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from postroom.errors import NotFoundError
 from postroom.records.items import CommunicationRecord
 from postroom.records.statuses import CommunicationStatus
+from postroom.storage.prepared import Prepared
 from postroom.storage.tables import communications
 
 _INSERT = insert(communications).returning(communications.c.id)
@@ -26,6 +27,22 @@ _OF_ITEM = (
     select(communications)
     .where(communications.c.work_item_id == bindparam("item"))
     .order_by(communications.c.id)
+)
+_OF_OUTBOX = and_(
+    communications.c.outbox_id == bindparam("_outbox"),
+    # A bounce came later than any delivery report: it stays.
+    communications.c.status != CommunicationStatus.BOUNCED.value,
+)
+_NEW_STATUS: dict[str, Any] = {
+    "status": bindparam("_status"),
+    "status_detail": bindparam("_detail"),
+}
+_SET_STATUS_OF_OUTBOX = Prepared(update(communications).where(_OF_OUTBOX).values(_NEW_STATUS))
+# The sender's, once a message: the item's communications (its index), not the table's.
+_SET_STATUS_OF_SENT = Prepared(
+    update(communications)
+    .where(communications.c.work_item_id == bindparam("_item"), _OF_OUTBOX)
+    .values(_NEW_STATUS)
 )
 
 
@@ -98,13 +115,32 @@ class CommunicationRepository:
     ) -> None:
         """The outbound communication of an outbox message shows what happened to it; a
         bounce, which came later than any delivery report, stays."""
-        self._conn.execute(
-            update(communications)
-            .where(
-                communications.c.outbox_id == outbox_id,
-                communications.c.status != CommunicationStatus.BOUNCED.value,
-            )
-            .values(status=status.value, status_detail=detail)
+        _SET_STATUS_OF_OUTBOX.execute(
+            self._conn, {"_outbox": outbox_id, "_status": status.value, "_detail": detail}
+        )
+
+    def set_status_of_sent(
+        self,
+        outbox_id: int,
+        work_item_id: int | None,
+        status: CommunicationStatus,
+        detail: str | None,
+    ) -> None:
+        """`set_status_of_outbox` for the sender, which knows the row's work item: the
+        outbox row's communication is filed on that item when the row is queued
+        (`OutboxRepository.queue_for_item`, `storage.deferred`) and neither moves, so the
+        item's communications are searched (an index) rather than the table (none on
+        ``outbox_id``), and a row queued for no item has none to change."""
+        if work_item_id is None:
+            return
+        _SET_STATUS_OF_SENT.execute(
+            self._conn,
+            {
+                "_item": work_item_id,
+                "_outbox": outbox_id,
+                "_status": status.value,
+                "_detail": detail,
+            },
         )
 
 

@@ -13,11 +13,12 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Update, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 
 from postroom.records.outbox import OutboxRecord
 from postroom.records.statuses import OutboxStatus
 from postroom.storage import writer_turn
+from postroom.storage.prepared import Prepared
 from postroom.storage.tables import outbox
 
 _DUE = or_(
@@ -27,10 +28,11 @@ _DUE = or_(
 _STALE = and_(
     outbox.c.status == OutboxStatus.DELIVERING.value, outbox.c.lease_until < bindparam("now")
 )
-# Statements built once: building Core constructs per call costs more than the query (the
-# sender runs them for every message).
+# Statements built and compiled once (`storage.prepared`): building Core constructs per
+# call, or even executing a built one, costs more than the query (the sender runs them for
+# every message).
 _OURS = and_(outbox.c.id == bindparam("_id"), outbox.c.lease_until == bindparam("_token"))
-_START_DELIVERY = (
+_START_DELIVERY = Prepared(
     update(outbox)
     .where(_OURS, outbox.c.status == OutboxStatus.SENDING.value)
     .values(
@@ -39,14 +41,14 @@ _START_DELIVERY = (
         recipient_results=bindparam("_pending"),
     )
 )
-_FINISHES: dict[tuple[str, ...], Update] = {}
+_FINISHES: dict[tuple[str, ...], Prepared] = {}
 
 
-def _finish(columns: tuple[str, ...]) -> Update:
+def _finish(columns: tuple[str, ...]) -> Prepared:
     """The outcome's UPDATE setting these columns (and releasing the lease), built once."""
     found = _FINISHES.get(columns)
     if found is None:
-        found = _FINISHES[columns] = (
+        found = _FINISHES[columns] = Prepared(
             update(outbox)
             .where(
                 _OURS,
@@ -159,8 +161,8 @@ class SendingRepository:
         any other transaction.
         """
         writer_turn.flush_later(self._conn.connection.dbapi_connection)
-        result = self._conn.execute(
-            _START_DELIVERY,
+        result = _START_DELIVERY.execute(
+            self._conn,
             {"_id": outbox_id, "_token": token, "_new_token": new_token, "_pending": pending},
         )
         return result.rowcount == 1
@@ -168,7 +170,7 @@ class SendingRepository:
     def finish(self, outbox_id: int, token: datetime, **values: Any) -> bool:
         """Record an attempt's outcome and release the lease, only if it is still ours."""
         statement = _finish(tuple(sorted(values)))
-        result = self._conn.execute(statement, {"_id": outbox_id, "_token": token, **values})
+        result = statement.execute(self._conn, {"_id": outbox_id, "_token": token, **values})
         return result.rowcount == 1
 
     def put_back(self, outbox_id: int, token: datetime) -> bool:
