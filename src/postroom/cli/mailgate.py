@@ -92,11 +92,15 @@ class Service:
         try:
             parts = urlsplit(url.strip())
             port = parts.port
-        except ValueError:
+            host = parts.hostname or ""
+            host.encode("idna")  # a name that cannot be looked up: an empty or long label
+        except (ValueError, UnicodeError):  # UnicodeError is a ValueError: said for clarity
             raise _Failed(f"{usage}; this one cannot be read", 2) from None
         scheme = parts.scheme.lower()
-        if scheme not in ("http", "https") or not parts.hostname:
+        if scheme not in ("http", "https") or not host:
             raise _Failed(f"{usage}, not {scheme + '://' if scheme else 'a bare name'}", 2)
+        if port == 0 or any(c.isspace() or not c.isprintable() for c in host):
+            raise _Failed(f"{usage}; this one cannot be read", 2)
         if "@" in parts.netloc:
             raise _Failed(
                 "a user or a token does not belong in --url: give the token with "
@@ -111,7 +115,7 @@ class Service:
         path = parts.path.rstrip("/")
         if not path.endswith(MESSAGES_PATH):
             path += MESSAGES_PATH
-        return cls(tls, parts.hostname, port or (443 if tls else 80), path, ca_file)
+        return cls(tls, host, port or (443 if tls else 80), path, ca_file)
 
 
 @dataclass(frozen=True, slots=True)
