@@ -20,7 +20,13 @@ else at the first "Sent from my …" line.
 
 Only the lines that can start a quote are looked at in Python: patterns
 anchored at line starts (no two quantifiers matching the same characters)
-find them, over at most ``MAX_SCANNED`` characters.
+find them, over at most ``MAX_SCANNED`` characters. Each starts with the
+newline before its line rather than ``^``: the regex engine jumps from one
+newline to the next, where a ``^`` is tried at every character (a 3.4 KB
+body: 12 us for the three line scans instead of 70). A line start is then the
+match's start plus one, and no scan ever wants the first line (a quote is
+looked for after the first line with text, a signature after the first
+character).
 """
 
 from __future__ import annotations
@@ -36,9 +42,7 @@ _VERBS = (
     *("escreveu", "napisał", "написал", "kirjoitti", "skrev", "írta"),
 )
 _COLON_END = re.compile(r":[ \t\r]*$", re.MULTILINE)
-_CANDIDATE = re.compile(
-    r"^(?:>|[ \t>]*-{2}|_{10}|\*?(?:from|von|de|da|van)\*?[ \t]?:)", re.M | re.I
-)
+_CANDIDATE = re.compile(r"\n(?:>|[ \t>]*-{2}|_{10}|\*?(?:from|von|de|da|van)\*?[ \t]?:)", re.I)
 _FIRST_TEXT = re.compile(r"^[ \t]*[^\s>]", re.MULTILINE)
 _ORIGINAL = re.compile(
     r"[ \t>]*-{2,}[ \t]?(?:original message|ursprüngliche nachricht|message d'origine"
@@ -51,10 +55,8 @@ _HEADER_FROM = re.compile(r"\*?(?:from|von|de|da|van)\*?[ \t]?:", re.IGNORECASE)
 _HEADER_NEXT = re.compile(
     r"\*?(?:sent|date|gesendet|datum|envoyé|enviado|inviato|verzonden)\*?[ \t]?:", re.IGNORECASE
 )
-_SIGNATURE = re.compile(r"^--[ ]?\r?$", re.MULTILINE)
-_MOBILE = re.compile(
-    r"^(?:sent from my|von meinem|envoyé de mon|enviado desde mi)[ \t]", re.M | re.I
-)
+_SIGNATURE = re.compile(r"\n--[ ]?\r?$", re.MULTILINE)
+_MOBILE = re.compile(r"\n(?:sent from my|von meinem|envoyé de mon|enviado desde mi)[ \t]", re.I)
 
 
 def markers(text: str) -> tuple[int | None, int | None]:
@@ -63,11 +65,11 @@ def markers(text: str) -> tuple[int | None, int | None]:
     quote = _quote(scanned)
     end = len(scanned) if quote is None else quote
     signature = None
-    for match in _SIGNATURE.finditer(scanned, 1, end):
-        signature = match.start()
+    for match in _SIGNATURE.finditer(scanned, 0, end):
+        signature = match.start() + 1
     if signature is None:
-        mobile = _MOBILE.search(scanned, 1, end)
-        signature = mobile.start() if mobile is not None else None
+        mobile = _MOBILE.search(scanned, 0, end)
+        signature = mobile.start() + 1 if mobile is not None else None
     return quote, signature
 
 
@@ -89,8 +91,8 @@ def _quote(text: str) -> int | None:
             best = _attribution_start(text, start, line, floor)
             break
     stop = len(text) if best is None else best
-    for match in _CANDIDATE.finditer(text, floor, stop):
-        start = match.start()
+    for match in _CANDIDATE.finditer(text, floor - 1, stop):  # text[floor - 1] is "\n"
+        start = match.start() + 1
         if _opens_quote(text, start):
             return start
     return best

@@ -12,7 +12,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postroom.mime import fields, report
+from postroom.mime import fields, replies, report
 
 OLD_SIMPLE_ENTRY = re.compile(r"\s*(?:([^<>@]*?)\s*<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+))\s*")
 OLD_ADDR_SPEC = re.compile(r'[^\s<>"(),;:]+@[^\s<>"(),;:]+')
@@ -108,3 +108,69 @@ def test_addresses_in_a_listing_are_unchanged(found: list[str]) -> None:
     # is glued to the end of another address (words here have one "@" at most).
     text = " ".join(word for word in found if word.count("@") <= 1)
     assert report._ADDRESS.findall(text) == OLD_ADDRESS.findall(text)
+
+
+OLD_CANDIDATE = re.compile(
+    r"^(?:>|[ \t>]*-{2}|_{10}|\*?(?:from|von|de|da|van)\*?[ \t]?:)", re.M | re.I
+)
+OLD_SIGNATURE = re.compile(r"^--[ ]?\r?$", re.MULTILINE)
+OLD_MOBILE = re.compile(
+    r"^(?:sent from my|von meinem|envoyé de mon|enviado desde mi)[ \t]", re.M | re.I
+)
+
+
+def _old_quote(text: str) -> int | None:
+    """`replies._quote` as it was, with its line starts found by ``^``."""
+    first = replies._FIRST_TEXT.search(text)
+    if first is None:
+        return None
+    floor = text.find("\n", first.start())
+    if floor < 0:
+        return None
+    floor += 1
+    best: int | None = None
+    for match in replies._COLON_END.finditer(text, floor):
+        start = text.rfind("\n", 0, match.start()) + 1
+        if start < floor:
+            continue
+        line = text[start : match.end()]
+        if replies._attribution(line):
+            best = replies._attribution_start(text, start, line, floor)
+            break
+    stop = len(text) if best is None else best
+    for match in OLD_CANDIDATE.finditer(text, floor, stop):
+        if replies._opens_quote(text, match.start()):
+            return match.start()
+    return best
+
+
+def _old_markers(text: str) -> tuple[int | None, int | None]:
+    quote = _old_quote(text)
+    end = len(text) if quote is None else quote
+    signature = None
+    for match in OLD_SIGNATURE.finditer(text, 1, end):
+        signature = match.start()
+    if signature is None:
+        mobile = OLD_MOBILE.search(text, 1, end)
+        signature = mobile.start() if mobile is not None else None
+    return quote, signature
+
+
+reply_text = st.lists(
+    st.sampled_from(
+        [
+            *("", " ", "Yes.", "text", "> q", ">", " > -- x", "--", "-- ", "--\r", "---", "- -"),
+            *("On Mon, Bob <b@x> wrote:", "wrote:", "Am 1.2. schrieb Bob:", "x:", "\r"),
+            *("-----Original Message-----", "__________", "_" * 12, "From: a", "*From:* a"),
+            *("Sent: Monday", "Date: x", "Sent from my iPhone", "sent from my\tphone", "é"),
+        ]
+    ),
+    max_size=10,
+).map("\n".join)
+
+
+@MANY
+@given(reply_text)
+def test_reply_markers_are_the_ones_the_line_start_patterns_found(text: str) -> None:
+    # The patterns now start at the newline before a line, not at ``^``: the same lines.
+    assert replies.markers(text) == _old_markers(text)
