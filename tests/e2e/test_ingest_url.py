@@ -472,6 +472,8 @@ USAGE = [
     (["--url", "http://ho st"], "cannot be read"),
     (["--url", "http://a..b"], "cannot be read"),
     (["--url", f"http://{'a' * 64}.test"], "cannot be read"),
+    (["--url", "http://h/post room"], "its path is not one of ASCII characters"),
+    (["--url", "http://h/pöst"], "its path is not one of ASCII characters"),
     (["--url", "http://h", "--ca-file", "/x"], "--ca-file goes with an https://"),
     (["--url", "http://h", "--channel", "c"], "--channel does not go with --url"),
     (["--url", "http://h", "--timeout", "0"], "--timeout takes a number of seconds"),

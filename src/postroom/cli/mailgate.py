@@ -101,6 +101,8 @@ class Service:
             raise _Failed(f"{usage}, not {scheme + '://' if scheme else 'a bare name'}", 2)
         if port == 0 or any(c.isspace() or not c.isprintable() for c in host):
             raise _Failed(f"{usage}; this one cannot be read", 2)
+        if any(ord(c) not in PRINTABLE for c in parts.path):  # the request line's (RFC 3986)
+            raise _Failed(f"{usage}; its path is not one of ASCII characters (%-encode it)", 2)
         if "@" in parts.netloc:
             raise _Failed(
                 "a user or a token does not belong in --url: give the token with "
