@@ -201,16 +201,8 @@ class OutboxSender:
                 groups.setdefault(key, []).append(_Job(row, token))
         report.claimed = sum(len(jobs) for jobs in groups.values())
         try:
-            for key, jobs in groups.items():
-                if key is None:
-                    for job in jobs:
-                        reason = (
-                            f"no SMTP server sends for {job.row.sender}: add one with "
-                            "`postroom smtp add NAME --url URL --default` or `channel set-smtp`"
-                        )
-                        self._give_up_attempt(job, reason, None, now, report)
-                    continue
-                self._send_group(servers[key], jobs, now, report)
+            with self._book.holding():
+                self._send_groups(groups, servers, now, report)
         except StorageUnavailableError:
             # The database went away mid-round: what was sent is known here only, and the
             # rows not tried yet are leased to this process. Both are written at the next
@@ -220,6 +212,24 @@ class OutboxSender:
             self._owed.extend(job for jobs in groups.values() for job in jobs if not job.done)
             raise
         return report
+
+    def _send_groups(
+        self,
+        groups: dict[str | None, list[_Job]],
+        servers: dict[str, ServerRecord],
+        now: datetime,
+        report: SendReport,
+    ) -> None:
+        for key, jobs in groups.items():
+            if key is None:
+                for job in jobs:
+                    reason = (
+                        f"no SMTP server sends for {job.row.sender}: add one with "
+                        "`postroom smtp add NAME --url URL --default` or `channel set-smtp`"
+                    )
+                    self._give_up_attempt(job, reason, None, now, report)
+                continue
+            self._send_group(servers[key], jobs, now, report)
 
     def _settle_owed(self, report: SendReport) -> None:
         """Write the outcomes and releases an outage kept from the database; raises

@@ -23,11 +23,12 @@ writes' jobs as they were, for the round to owe (`services/send.py`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from postroom.storage.unit import Storage, UnitOfWork
+from postroom.storage.unit import Storage, UnitOfWork, Writer
 
 AfterCommit = Callable[[], None]
 Write = Callable[[UnitOfWork], Any]
@@ -49,6 +50,19 @@ class GroupWrites:
         self._lock = threading.Condition()
         self._waiting: list[_Ask] = []
         self._writing = False
+        self._writer: Writer | None = None
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """The transactions of this block on one connection (`Storage.writer`): a round
+        writes one or two a message, and taking a connection from the pool and giving it
+        back costs a fifth of each."""
+        with self.storage.writer() as writer:
+            self._writer = writer
+            try:
+                yield
+            finally:
+                self._writer = None
 
     def later(self, write: Callable[[UnitOfWork], AfterCommit | None]) -> None:
         """Queue ``write`` for the next transaction; what it returns runs after the commit."""
@@ -69,7 +83,7 @@ class GroupWrites:
                 group, self._waiting = self._waiting, []
                 self._lock.release()
                 try:
-                    _commit(self.storage, group)
+                    _commit(self._writer or self.storage, group)
                 finally:
                     self._lock.acquire()
                     self._writing = False
@@ -103,7 +117,7 @@ class _After:
     call: AfterCommit | None
 
 
-def _commit(storage: Storage, group: list[_Ask]) -> None:
+def _commit(storage: Storage | Writer, group: list[_Ask]) -> None:
     try:
         with storage.writing() as uow:
             for ask in group:

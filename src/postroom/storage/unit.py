@@ -189,6 +189,13 @@ class Storage:
             staged.discard()
 
     @contextmanager
+    def writer(self) -> Iterator[Writer]:
+        """One connection for a run of small write transactions (`Writer`), given back to
+        the pool when the block ends."""
+        with _translated(), self.engine.connect() as conn:
+            yield Writer(self.blobs, conn)
+
+    @contextmanager
     def turn(self) -> Iterator[None]:
         """This process's turn to write a batch of messages: its batches go one at a time.
 
@@ -202,6 +209,31 @@ class Storage:
         """
         with self._one_batch:
             yield
+
+
+class Writer:
+    """Write transactions one after another on one connection (`Storage.writer`): each is
+    what `Storage.writing` makes (BEGIN, on SQLite the writer turn, the staged blobs, the
+    commit), without a connection taken from the pool and given back each time, ~40-80 us
+    of CPU, about a fifth of a transaction of a few UPDATEs. For a run of many small ones:
+    the outbox sender's marks and outcomes (`services/send_book.py`). One transaction at a
+    time, from any thread; between them the connection holds no lock. A connection the
+    database dropped is replaced at the next transaction (SQLAlchemy reconnects an
+    invalidated connection), so an outage fails its transaction only."""
+
+    def __init__(self, blobs: FileBlobStore, conn: Connection) -> None:
+        self._blobs = blobs
+        self._conn = conn
+
+    @contextmanager
+    def writing(self) -> Iterator[UnitOfWork]:
+        staged = self._blobs.staged()
+        try:
+            with _translated(), self._conn.begin():
+                yield UnitOfWork(self._conn, self._blobs, staged)
+                staged.publish()
+        finally:
+            staged.discard()
 
 
 @contextmanager

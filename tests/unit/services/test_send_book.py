@@ -5,15 +5,19 @@ committed, and a failed transaction is raised to the writer who waits for it."""
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from postroom.errors import StorageUnavailableError
 from postroom.services.send_book import AfterCommit, GroupWrites
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import ensure_schema, make_engine
 from postroom.storage.unit import Storage, UnitOfWork
+
+NOW = datetime(2026, 12, 2, 9, 0)
 
 
 @pytest.fixture
@@ -71,3 +75,40 @@ def test_writers_at_once_all_get_their_own_result(storage: Storage) -> None:
     for thread in threads:
         thread.join(10)
     assert results == {n: n * 10 for n in range(8)}
+
+
+def test_writes_while_holding_share_one_pooled_connection_and_survive_a_failed_one(
+    storage: Storage,
+) -> None:
+    """A round's transactions (one or two a message) take no connection from the pool each;
+    one that fails rolls back alone and the next goes on on the same connection."""
+    book = GroupWrites(storage)
+    checkouts: list[object] = []
+    event.listen(storage.engine, "checkout", lambda *args: checkouts.append(args[0]))
+    with book.holding():
+        for n in range(5):
+            book.later(lambda uow, n=n: _user(uow, f"queued{n}"))
+            book.now(lambda uow, n=n: _user(uow, f"marked{n}"))
+        with pytest.raises(StorageUnavailableError):
+            book.now(_fails_after_a_write)
+        book.now(lambda uow: _user(uow, "after"))
+        book.later(lambda uow: _user(uow, "last"))
+        book.flush()
+    assert len(checkouts) == 1
+    with storage.writing() as uow:  # the connection went back to the pool, with no lock
+        _user(uow, "later")
+        names = {user.name for user in uow.config.users()}
+    assert names == {f"queued{n}" for n in range(5)} | {f"marked{n}" for n in range(5)} | {
+        "after",
+        "last",
+        "later",
+    }
+
+
+def _user(uow: UnitOfWork, name: str) -> None:
+    uow.config.add_user(name, None, "agent", NOW)
+
+
+def _fails_after_a_write(uow: UnitOfWork) -> None:
+    _user(uow, "half")
+    raise StorageUnavailableError("gone")
