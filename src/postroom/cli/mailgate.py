@@ -16,7 +16,7 @@ pydantic or Typer (a test runs it under ``python -X importtime``).
    the TLS handshake, sending the message and every read of the answer
    (`net.http_exchange.Deadline`), however slowly the other end trickles.
 4. Exit status, as for the direct path (docs/cli.md): 0 when the service stored the message
-   (201, or 200 for one it stored before), whatever the decision; 75 (EX_TEMPFAIL) when it
+   (201; a 200 is taken as well), whatever the decision; 75 (EX_TEMPFAIL) when it
    may not have been stored and trying again may work: the service cannot be reached (DNS,
    refused, TLS), it did not answer in time, it answered 5xx (a 503 when its database is
    away), 408 or 429, or something that is not a decision; 1 when it refused the request
@@ -24,8 +24,8 @@ pydantic or Typer (a test runs it under ``python -X importtime``).
    redirect); 2 when what the command was given cannot be used (the URL, no token, an
    unreadable token file, ``--channel``, which the API does not take yet).
 5. Trying again after a deadline passed while the service was storing the message files
-   nothing twice: the service recognises a message stored before (rule D1) and answers 200
-   with the decision recorded then.
+   nothing twice: the service recognises the message it stored (rule D1), records the
+   extra arrival and answers 201 with that decision (ignored, a duplicate).
 """
 
 from __future__ import annotations
