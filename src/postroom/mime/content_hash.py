@@ -30,8 +30,12 @@ _CHUNK = 1 << 20
 
 def content_hash(raw: bytes) -> str:
     """SHA-256 hex of ``raw`` without transit header fields, line endings normalised."""
-    if has_bare_cr(raw):
-        raw = to_lf(raw)
+    return content_hash_of_lines(to_lf(raw) if has_bare_cr(raw) else raw)
+
+
+def content_hash_of_lines(raw: bytes) -> str:
+    """`content_hash` of ``raw`` that has no bare CR (the parser's copy, which it
+    rewrote already: a second look for one is a scan of the whole message)."""
     digest = hashlib.sha256()
     body_start = _hash_header_block(raw, digest)
     pos = body_start

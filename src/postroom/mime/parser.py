@@ -64,7 +64,7 @@ from postroom import failpoints
 from postroom.domain.mail import Address, Attachment, ParsedMail
 from postroom.mime import fields
 from postroom.mime.charset import decode_text
-from postroom.mime.content_hash import content_hash
+from postroom.mime.content_hash import content_hash, content_hash_of_lines
 from postroom.mime.embedded import tnef_files, uuencoded
 from postroom.mime.flowed import unflow
 from postroom.mime.guess import Guess
@@ -192,7 +192,7 @@ def _parse(raw: bytes) -> ParsedMail:
         report=report,
         headers={name: unstructured(value) for name, value in header.first.items()},
         defects=_bounded(defects),
-        content_hash=content_hash(raw),
+        content_hash=content_hash_of_lines(raw),  # no bare CR left (rule 5)
         from_source=from_source,
         quote_start=quote_start,
         signature_start=signature_start,

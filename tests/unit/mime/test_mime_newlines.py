@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from postroom.mime import content_hash, parse
+from postroom.mime.newlines import has_bare_cr
 
 FIELDS = st.lists(
     st.tuples(
@@ -76,6 +77,9 @@ def test_cr_only_message_parses_like_its_lf_twin(
     assert dict(cr.headers) == dict(lf.headers)
     assert cr.body_text == lf.body_text
     assert cr.content_hash == lf.content_hash
+    # The parser hashes its rewritten copy: the hash content_hash gives the message.
+    assert cr.content_hash == content_hash(_written(lines, "\r"))
+    assert parse(_written(lines, "\r\n")).content_hash == content_hash(_written(lines, "\r\n"))
     assert "bare CR line endings read as line breaks" in cr.defects
 
 
@@ -88,3 +92,9 @@ def test_bare_cr_inside_decoded_text_is_a_line_break() -> None:
     mail = parse(raw + base64.b64encode(body) + b"\r\n")
     assert mail.body_text.splitlines() == body.decode().splitlines()
     assert "\r" not in mail.body_text
+
+
+@given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a", b"\r\r", b"\n\r"]), max_size=12))
+def test_a_bare_cr_is_a_cr_not_followed_by_lf(pieces: list[bytes]) -> None:
+    data = b"".join(pieces)
+    assert has_bare_cr(data) == (data.count(b"\r") != data.count(b"\r\n"))
