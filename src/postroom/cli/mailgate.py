@@ -15,14 +15,19 @@ pydantic or Typer (a test runs it under ``python -X importtime``).
 3. One deadline (``--timeout``, 60 s by default) bounds the whole exchange: the connection,
    the TLS handshake, sending the message and every read of the answer
    (`net.http_exchange.Deadline`), however slowly the other end trickles.
-4. Exit status, as for the direct path (docs/cli.md): 0 when the service stored the message
-   (201; a 200 is taken as well), whatever the decision; 75 (EX_TEMPFAIL) when it
-   may not have been stored and trying again may work: the service cannot be reached (DNS,
-   refused, TLS), it did not answer in time, it answered 5xx (a 503 when its database is
-   away), 408 or 429, or something that is not a decision; 1 when it refused the request
-   (401 a token it does not know, 403, 404, 413 a message over its limit, any other 4xx, a
-   redirect); 2 when what the command was given cannot be used (the URL, no token, an
-   unreadable token file, ``--channel``, which the API does not take yet).
+4. Exit status, as for the direct path (docs/cli.md), with the MTA's view of what is
+   final: 0 when the service stored the message (201; a 200 is taken as well), whatever the
+   decision; 1 only when the service refused this message for what it is (413 over its
+   limit, another 4xx about the request): the MTA returns it to its sender; 75
+   (EX_TEMPFAIL), the MTA keeps it queued and tries again, when it was not stored for any
+   other reason: the service cannot be reached (DNS, refused, TLS), it did not answer in
+   time, it answered 5xx (a 503 when its database is away), 408, 425 or 429, or something
+   that is not a decision, and every fault of the set-up a person fixes without the
+   message: the token (none, unreadable, refused: 401, 403), an address that is not the
+   service's (404, 405, a redirect), the CA file. A wrong token never bounces customers'
+   mail: it waits in the MTA's queue (its log shows the line) until the token is fixed.
+   2 when the command line cannot be used as written (the URL's form, ``--channel``, which
+   the API does not take yet, ``--timeout``), as for every command.
 5. Trying again after a deadline passed while the service was storing the message files
    nothing twice: the service recognises the message it stored (rule D1), records the
    extra arrival and answers 201 with that decision (ignored, a duplicate).
@@ -55,6 +60,8 @@ MESSAGES_PATH = "/api/v1/messages"
 RETRIED_4XX = frozenset({408, 425, 429})
 """Client-error statuses that say "not now" rather than "never": tried again as a 5xx is."""
 PRINTABLE = frozenset(range(0x21, 0x7F))
+SET_UP = EX_TEMPFAIL
+"""The exit status of a fault of the set-up (rule 4): the MTA keeps the message queued."""
 
 
 class _Failed(Exception):
@@ -137,9 +144,9 @@ def read_token(token_file: str | None) -> str:
         try:
             text = Path(token_file).read_bytes().decode("utf-8")
         except OSError as exc:
-            raise _Failed(f"cannot read {where}: {exc.strerror or exc}", 2) from None
+            raise _Failed(f"cannot read {where}: {exc.strerror or exc}", SET_UP) from None
         except UnicodeDecodeError:
-            raise _Failed(f"{where} holds no token (it is not text): {fix}", 2) from None
+            raise _Failed(f"{where} holds no token (it is not text): {fix}", SET_UP) from None
     else:
         where = f"the variable {TOKEN_ENV}"
         given = os.environ.get(TOKEN_ENV)
@@ -147,16 +154,16 @@ def read_token(token_file: str | None) -> str:
             raise _Failed(
                 f"no API token: give --token-file FILE (the token on its first line) or set "
                 f"{TOKEN_ENV}; {fix}",
-                2,
+                SET_UP,
             )
         text = given
     lines = text.strip().splitlines()
     token = lines[0].strip() if lines else ""
     if not token:
-        raise _Failed(f"{where} is empty: {fix}", 2)
+        raise _Failed(f"{where} is empty: {fix}", SET_UP)
     if not all(ord(c) in PRINTABLE for c in token):
         # Never shown: it may be a secret typed wrong.
-        raise _Failed(f"{where} holds no token (a token is one word of ASCII): {fix}", 2)
+        raise _Failed(f"{where} holds no token (a token is one word of ASCII): {fix}", SET_UP)
     return token
 
 
@@ -233,8 +240,8 @@ def _tls(ca_file: str | None) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=ca_file)
     except OSError as exc:  # SSLError is one: a file that holds no certificate
         if isinstance(exc, ssl.SSLError):
-            raise _Failed(f"the CA file {ca_file} holds no PEM certificate", 2) from None
-        raise _Failed(f"cannot read the CA file {ca_file}: {exc.strerror or exc}", 2) from None
+            raise _Failed(f"the CA file {ca_file} holds no PEM certificate", SET_UP) from None
+        raise _Failed(f"cannot read the CA file {ca_file}: {exc.strerror or exc}", SET_UP) from None
 
 
 def _unreached(exc: Exception, service: Service, seconds: float) -> _Failed:
@@ -278,13 +285,17 @@ def _decision(service: Service, answer: Answer, seconds: float) -> dict[str, Any
     if status >= 500 or status in RETRIED_4XX:
         why = f"{service.name} answered {said}{detail}"
         raise _Failed(f"not stored, try again later: {why}", EX_TEMPFAIL)
-    if status == 401:
-        raise _Failed(f"not stored: {service.name} refused the API token{detail}", 1)
+    if status in (401, 403):
+        raise _Failed(
+            f"not stored, kept for later: {service.name} refused the API token{detail}: "
+            "give an agent's token (postroom token create USER)",
+            SET_UP,
+        )
     if status in (404, 405):
         raise _Failed(
-            f"not stored: {service.name} answered {said} to POST {service.path}: give --url "
-            "the address of postroom web, e.g. http://127.0.0.1:8025",
-            1,
+            f"not stored, kept for later: {service.name} answered {said} to POST "
+            f"{service.path}: give --url the address of postroom web, e.g. http://127.0.0.1:8025",
+            SET_UP,
         )
     if status == 413:
         raise _Failed(
@@ -295,8 +306,9 @@ def _decision(service: Service, answer: Answer, seconds: float) -> dict[str, Any
     if 300 <= status < 400:
         to = f" to {answer.location[:200]}" if answer.location else ""
         raise _Failed(
-            f"not stored: {service.name} answered {said}{to}: give --url the service's own address",
-            1,
+            f"not stored, kept for later: {service.name} answered {said}{to}: "
+            "give --url the service's own address",
+            SET_UP,
         )
     if 400 <= status < 500:
         raise _Failed(f"not stored: {service.name} refused it: {said}{detail}", 1)
@@ -325,4 +337,6 @@ def _fail(message: str, code: int, token: str | None) -> NoReturn:
     """The line on stderr (rule 1: the token blanked out of it, whoever wrote it)."""
     if token:
         message = message.replace(token, "[token]")
+    if code == SET_UP and not message.startswith("not stored"):
+        message = f"not stored, kept for later: {message}"
     fail_line(message, code)
