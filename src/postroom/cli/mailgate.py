@@ -14,7 +14,7 @@ pydantic or Typer (a test runs it under ``python -X importtime``).
    that off. A URL holds no user or password.
 3. One deadline (``--timeout``, 60 s by default) bounds the whole exchange: the connection,
    the TLS handshake, sending the message and every read of the answer
-   (`net.http_exchange.Deadline`), however slowly the other end trickles.
+   (`net.deadline_http`), however slowly the other end trickles.
 4. Exit status, as for the direct path (docs/cli.md), with the MTA's view of what is
    final: 0 when the service stored the message (201; a 200 is taken as well), whatever the
    decision; 1 only when the service refused this message for what it is (413 over its
@@ -199,16 +199,20 @@ def _seconds(timeout: float | None) -> float:
 
 def _post(service: Service, token: str, raw: bytes, seconds: float) -> Answer:
     """The service's answer to the message, all within ``seconds`` (rule 3)."""
-    from postroom.net.http_exchange import Deadline, _Http, _Https
+    from postroom.net.deadline_http import (
+        Deadline,
+        DeadlineHTTPConnection,
+        DeadlineHTTPSConnection,
+    )
 
     deadline = Deadline(seconds)
     connection: http.client.HTTPConnection
     if service.tls:
-        connection = _Https(
+        connection = DeadlineHTTPSConnection(
             service.host, deadline=deadline, port=service.port, context=_tls(service.ca_file)
         )
     else:
-        connection = _Http(service.host, deadline=deadline, port=service.port)
+        connection = DeadlineHTTPConnection(service.host, deadline=deadline, port=service.port)
     headers = {
         "Authorization": f"Bearer {token}",
         "Content-Type": "message/rfc822",
