@@ -391,6 +391,30 @@ def test_the_request_is_the_api_call(token_file: str) -> None:
     assert body == raw
 
 
+def test_the_channel_goes_as_the_query(token_file: str) -> None:
+    with stand_in(answering("201 Created", _BODY)) as (url, requests):
+        run = mta(
+            "--url", url, "--token-file", token_file, "--channel", "café box", stdin=_mail("c")
+        )
+    assert run.code == 0, run.err
+    assert requests[0].startswith(b"POST /api/v1/messages?channel=caf%C3%A9%20box HTTP/1.1\r\n")
+
+
+def test_a_channel_the_service_lacks_keeps_the_mail_queued(service: Service) -> None:
+    run = mta(
+        "--url",
+        service.url,
+        "--token-file",
+        str(service.token_file),
+        "--channel",
+        "nobox",
+        stdin=_mail("nobox"),
+    )
+    assert run.code == 75, run.err
+    assert "nobox" in run.err and "add the channel there, or fix --channel" in run.err
+    assert run.err.count("\n") == 1
+
+
 STATUSES = [
     ("503 Service Unavailable", {"detail": "the database is away"}, 75, "try again later"),
     ("500 Internal Server Error", {"title": "Internal Server Error"}, 75, "try again later"),
@@ -480,7 +504,7 @@ USAGE = [
     (["--url", "http://h/post room"], "its path is not one of ASCII characters"),
     (["--url", "http://h/pöst"], "its path is not one of ASCII characters"),
     (["--url", "http://h", "--ca-file", "/x"], "--ca-file goes with an https://"),
-    (["--url", "http://h", "--channel", "c"], "--channel does not go with --url"),
+    (["--url", "http://h", "--channel", "a/b"], "--channel takes a channel's name"),
     (["--url", "http://h", "--timeout", "0"], "--timeout takes a number of seconds"),
     (["--url", "http://h", "--timeout", "nan"], "--timeout takes a number of seconds"),
     (["--token-file", "t"], "go with --url URL"),

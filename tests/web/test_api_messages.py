@@ -11,6 +11,7 @@ from starlette.routing import Route
 from tests.web.conftest import PASSWORD, Web
 from tests.web.test_api_items import _is_problem, _mail
 
+from postroom.clock import utcnow
 from postroom.errors import StorageUnavailableError
 from postroom.render.mail import decision_json
 from postroom.web.api.messages import Decision, post_message
@@ -42,6 +43,22 @@ def test_the_same_message_posted_again_is_a_duplicate_filed_once(web: Web) -> No
     assert (first.status_code, again.status_code) == (201, 201), again.text
     assert again.json()["rule"] == "D1" and again.json()["outcome"] == "ignored"
     assert again.json()["message"] != first.json()["message"]  # the extra arrival recorded
+    assert len(web.app.items().list(None, None)) == 1
+
+
+def test_a_message_is_filed_under_the_channel_the_query_names(web: Web) -> None:
+    with web.app.storage.writing() as uow:
+        box = uow.channels.add(name="box", url="pop3s://box@mail.example:995", now=utcnow())
+    answer = _post(web, "/api/v1/messages?channel=box", _mail(1))
+    assert answer.status_code == 201, answer.text
+    with web.app.storage.reading() as uow:
+        assert uow.messages.get(answer.json()["message"]).channel_id == box.id
+    # A channel there is not: 404 naming it, nothing stored; a name no channel can have: 422.
+    missing = _post(web, "/api/v1/messages?channel=nobox", _mail(2))
+    assert missing.status_code == 404 and "nobox" in missing.json()["detail"]
+    for bad in ("", "a/b", "a%0A", "x" * 201):
+        refused = _post(web, f"/api/v1/messages?channel={bad}", _mail(3))
+        assert "channel" in _is_problem(refused, 422)["detail"], bad
     assert len(web.app.items().list(None, None)) == 1
 
 

@@ -26,8 +26,9 @@ pydantic or Typer (a test runs it under ``python -X importtime``).
    message: the token (none, unreadable, refused: 401, 403), an address that is not the
    service's (404, 405, a redirect), the CA file. A wrong token never bounces customers'
    mail: it waits in the MTA's queue (its log shows the line) until the token is fixed.
-   2 when the command line cannot be used as written (the URL's form, ``--channel``, which
-   the API does not take yet, ``--timeout``), as for every command.
+   2 when the command line cannot be used as written (the URL's form, ``--timeout``), as
+   for every command. ``--channel NAME`` goes to the service as the query's ``channel``; a
+   channel the service does not have is a fault of the set-up.
 5. Trying again after a deadline passed while the service was storing the message files
    nothing twice: the service recognises the message it stored (rule D1), records the
    extra arrival and answers 201 with that decision (ignored, a duplicate).
@@ -42,10 +43,10 @@ import math
 import os
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from postroom.cli.pipe import EX_TEMPFAIL, PipeCall, fail_line, read_source
 
@@ -126,6 +127,12 @@ class Service:
             path += MESSAGES_PATH
         return cls(tls, host, port or (443 if tls else 80), path, ca_file)
 
+    def through(self, channel: str) -> Service:
+        """The same service, the message filed under ``channel`` (its query parameter)."""
+        if not channel or "/" in channel or not channel.isprintable():
+            raise _Failed("--channel takes a channel's name (postroom channel list)", 2)
+        return replace(self, path=f"{self.path}?channel={quote(channel, safe='')}")
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -175,13 +182,9 @@ def deliver(call: PipeCall) -> dict[str, Any]:
         seconds = _seconds(call.timeout)
         if call.url is None:
             raise _Failed("--token-file, --timeout and --ca-file go with --url URL", 2)
-        if call.channel is not None:
-            raise _Failed(
-                "--channel does not go with --url: the service's API takes no channel; "
-                "leave it out (or ingest directly, without --url)",
-                2,
-            )
         service = Service.parse(call.url, call.ca_file)
+        if call.channel is not None:
+            service = service.through(call.channel)
         token = read_token(call.token_file)
         raw = read_source(call.source)
         return _decision(service, _post(service, token, raw, seconds), seconds)
@@ -293,6 +296,12 @@ def _decision(service: Service, answer: Answer, seconds: float) -> dict[str, Any
         raise _Failed(
             f"not stored, kept for later: {service.name} refused the API token{detail}: "
             "give an agent's token (postroom token create USER)",
+            SET_UP,
+        )
+    if status == 404 and "channel" in detail:
+        raise _Failed(
+            f"not stored, kept for later: {service.name} answered {said}{detail}: add the "
+            "channel there, or fix --channel",
             SET_UP,
         )
     if status in (404, 405):

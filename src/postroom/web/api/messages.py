@@ -22,9 +22,10 @@ the same way where the plain endpoint is not mounted.
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from postroom.bootstrap import App
 from postroom.errors import PostroomError
 from postroom.render.mail import decision_json, explanation_json
+from postroom.web.api.fields import NAME
 from postroom.web.auth import Postroom, SignedIn, bearer, postroom, signed_in
 from postroom.web.problems import API_PROBLEMS, RETRY_AFTER_SECONDS, ProblemError, responses
 from postroom.web.security import BodyTooLarge
@@ -39,6 +41,8 @@ from postroom.web.security import BodyTooLarge
 log = logging.getLogger("postroom.web")
 
 router = APIRouter(prefix="/api/v1", tags=["messages"], responses=API_PROBLEMS)
+_CHANNEL_LIMIT = 200
+_NAME = re.compile(NAME)
 
 _MESSAGE_BODY = {
     "requestBody": {
@@ -85,19 +89,45 @@ async def post_message(request: Request) -> Response:
     status_code=201,
     response_model=Decision,
     openapi_extra=_MESSAGE_BODY,
-    responses=responses(409),
+    responses=responses(404, 409),
 )
-async def ingest(request: Request, _: SignedIn, app: Postroom) -> Response:
+async def ingest(
+    request: Request,
+    _: SignedIn,
+    app: Postroom,
+    channel: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=_CHANNEL_LIMIT,
+            pattern=NAME,
+            description="the input channel it came through (``ingest --channel``)",
+        ),
+    ] = None,
+) -> Response:
     """Store and handle one raw message (``ingest --json``); 503 with Retry-After when it
-    could not be stored (send it again)."""
+    could not be stored (send it again); 404 for a channel there is not."""
     return await _stored(request, app)
+
+
+def _channel(request: Request) -> str | None:
+    """The ``channel`` query parameter, judged as `ingest` declares it (422 otherwise)."""
+    name = request.query_params.get("channel")
+    if name is not None and not (0 < len(name) <= _CHANNEL_LIMIT and _NAME.fullmatch(name)):
+        raise ProblemError(
+            422,
+            f"channel: a channel's name (1 to {_CHANNEL_LIMIT} characters, no '/' and no "
+            "control character)",
+        )
+    return name
 
 
 async def _stored(request: Request, app: App) -> Response:
     """The message read, stored and decided: 201 with the decision (a resend is D1)."""
+    channel = _channel(request)
     raw = await _read(request, app.settings.max_message_bytes)
     try:
-        result = await run_in_threadpool(app.ingest.ingest, raw)
+        result = await run_in_threadpool(app.ingest.ingest, raw, channel=channel)
     except PostroomError:
         raise  # a storage outage is 503 with Retry-After (problems.py), a UserError 4xx
     except Exception as exc:
