@@ -13,6 +13,7 @@ from sqlalchemy import event
 
 from postroom.errors import StorageUnavailableError
 from postroom.services.send_book import AfterCommit, GroupWrites
+from postroom.storage import writer_turn
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import ensure_schema, make_engine
 from postroom.storage.unit import Storage, UnitOfWork
@@ -112,3 +113,26 @@ def _user(uow: UnitOfWork, name: str) -> None:
 def _fails_after_a_write(uow: UnitOfWork) -> None:
     _user(uow, "half")
     raise StorageUnavailableError("gone")
+
+
+def test_a_held_connection_that_could_not_begin_begins_the_next_transaction(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No writer turn (another process held it past the timeout) fails that transaction
+    alone, as an outage; the round's next one takes the turn on the same connection."""
+    real = writer_turn.WriterTurn.acquire
+    refusals = [writer_turn.TurnUnavailable("database is locked (no writer turn)")]
+
+    def acquire(turn: writer_turn.WriterTurn) -> None:
+        if refusals:
+            raise refusals.pop()
+        real(turn)
+
+    monkeypatch.setattr(writer_turn.WriterTurn, "acquire", acquire)
+    book = GroupWrites(storage)
+    with book.holding():
+        with pytest.raises(StorageUnavailableError):
+            book.now(lambda uow: _user(uow, "refused"))
+        book.now(lambda uow: _user(uow, "next"))
+    with storage.reading() as uow:
+        assert [user.name for user in uow.config.users()] == ["next"]
