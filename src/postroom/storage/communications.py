@@ -38,7 +38,7 @@ _NEW_STATUS: dict[str, Any] = {
     "status_detail": bindparam("_detail"),
 }
 _SET_STATUS_OF_OUTBOX = Prepared(update(communications).where(_OF_OUTBOX).values(_NEW_STATUS))
-# The sender's, once a message: the item's communications (its index), not the table's.
+# The sender's, once a message: only for a row of an item (both columns indexed).
 _SET_STATUS_OF_SENT = Prepared(
     update(communications)
     .where(communications.c.work_item_id == bindparam("_item"), _OF_OUTBOX)
@@ -128,9 +128,8 @@ class CommunicationRepository:
     ) -> None:
         """`set_status_of_outbox` for the sender, which knows the row's work item: the
         outbox row's communication is filed on that item when the row is queued
-        (`OutboxRepository.queue_for_item`, `storage.deferred`) and neither moves, so the
-        item's communications are searched (an index) rather than the table (none on
-        ``outbox_id``), and a row queued for no item has none to change."""
+        (`OutboxRepository.queue_for_item`, `storage.deferred`) and neither moves, so a
+        row queued for no item has none to change and costs no statement."""
         if work_item_id is None:
             return
         _SET_STATUS_OF_SENT.execute(

@@ -303,7 +303,7 @@ communications = Table(
     Column("work_item_id", Integer, ForeignKey("work_items.id"), nullable=False, index=True),
     Column("direction", String(10), nullable=False),
     Column("message_row_id", Integer, ForeignKey("messages.id")),
-    Column("outbox_id", Integer, ForeignKey("outbox.id")),
+    Column("outbox_id", Integer, ForeignKey("outbox.id"), index=True),
     Column("message_id", RemoteText),
     Column("from_address", RemoteText),
     Column("subject", RemoteText),
