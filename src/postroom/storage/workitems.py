@@ -29,7 +29,9 @@ from sqlalchemy import (
 from postroom.domain.workitems import ItemType, Reference, State, WorkItemView
 from postroom.errors import NotFoundError, UserError
 from postroom.records.items import Cause, HistoryEvent, ItemRecord
+from postroom.storage.columns import RemoteText, storable
 from postroom.storage.deferred import INSERT_EVENT, DeferredWrites
+from postroom.storage.prepared import Prepared
 from postroom.storage.tables import communications, counters, item_events, work_items
 
 FIRST_NUMBER = 100001
@@ -66,7 +68,16 @@ _BY_MESSAGE_ID = (
     .where(communications.c.message_id == bindparam("mid"))
     .order_by(communications.c.id)
 )
-_INSERT_ITEM = insert(work_items).returning(*work_items.c)
+_ITEM_COLUMNS = tuple(c.name for c in work_items.c if c.name != "id")
+_INSERT_ITEM = Prepared(
+    insert(work_items)
+    .values({name: bindparam(name) for name in _ITEM_COLUMNS})
+    .returning(work_items.c.id)
+)
+"""A new item's row, every column given: the record is the values and the id (one
+statement a new Ticket, ~40 us of CPU instead of ~150 for Core's execution and a row
+of every column read back)."""
+_REMOTE_ITEM_COLUMNS = tuple(c.name for c in work_items.c if isinstance(c.type, RemoteText))
 _UPDATE_ITEM = (
     update(work_items).where(work_items.c.id == bindparam("_id")).returning(*work_items.c)
 )
@@ -281,7 +292,7 @@ class ItemRepository:
         owner: str | None = None,
         new_info: bool = False,
     ) -> ItemRecord:
-        values = {
+        values: dict[str, Any] = {
             "reference": str(ref),
             "number": ref.number,
             "type": ref.type.value,
@@ -302,10 +313,14 @@ class ItemRepository:
             "updated_at": now,
             "resolved_at": None,
         }
-        row = self._conn.execute(_INSERT_ITEM, values).one()
-        self.record(row.id, "created", None, state.value, cause, now)
+        item_id = int(_INSERT_ITEM.execute(self._conn, values).scalar_one())
+        self.record(item_id, "created", None, state.value, cause, now)
+        for name in _REMOTE_ITEM_COLUMNS:  # as stored (`RemoteText`)
+            if values[name] is not None:
+                values[name] = storable(values[name])
         return ItemRecord(
-            **row._mapping,
+            id=item_id,
+            **values,
             case_reference=case.reference if case is not None else None,
             linked_reference=linked_to.reference if linked_to is not None else None,
         )
