@@ -121,6 +121,22 @@ def test_maildir_with_an_unreadable_file_stores_the_others(sh: Shell, tmp_path: 
     assert len(_tickets(sh)) == 4
 
 
+def test_a_file_past_the_limit_is_skipped_and_left_in_the_maildir(
+    sh: Shell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POSTROOM_MAX_MESSAGE_BYTES", "65536")
+    root = _maildir(tmp_path / "Maildir", new=2, cur=0)
+    big = root / "new" / "001big.eml"
+    big.write_bytes(make_mail(body="x" * 70_000))
+    result = sh("ingest", "--maildir", str(root), "--json")
+    assert result.code == 1
+    entries = {Path(e["file"]).name: e for e in result.json()}
+    assert entries["001big.eml"]["reason"] == "too-large"
+    assert "larger than POSTROOM_MAX_MESSAGE_BYTES (65536 octets)" in entries["001big.eml"]["error"]
+    assert sorted(p.name for p in (root / "new").iterdir()) == ["001big.eml"]
+    assert len(_tickets(sh)) == 2
+
+
 def test_summary_counts_the_skipped(sh: Shell, tmp_path: Path) -> None:
     files = _files(tmp_path / "in", 2)
     result = sh("ingest", files[0], str(tmp_path / "nope.eml"), files[1])

@@ -68,6 +68,7 @@ def _both_ways(
     tmp_path: Path,
     argv: list[str],
     env: dict[str, str],
+    stdin: bytes | None = None,
 ) -> tuple[Result, Result]:
     """The command line run by the pipe, then by Typer, each on a fresh data folder."""
     results = []
@@ -80,7 +81,8 @@ def _both_ways(
                 m.setattr(pipe, "pipe_shape", lambda _args: None)
             else:
                 assert pipe_shape(argv) is not None
-            results.append(run_cli(capsys, *argv, stdin=make_mail(message_id="<p@c.test>")))
+            given = stdin if stdin is not None else make_mail(message_id="<p@c.test>")
+            results.append(run_cli(capsys, *argv, stdin=given))
     return results[0], results[1]
 
 
@@ -113,6 +115,31 @@ def test_the_pipe_and_typer_agree(
     by_pipe, by_typer = _both_ways(capsys, monkeypatch, tmp_path, args, env)
     assert by_pipe == by_typer
     assert by_pipe.out or by_pipe.err
+
+
+@pytest.mark.parametrize("argv", [["ingest", "{big}"], ["ingest", "--json", "-"]])
+def test_a_message_past_the_limit_is_refused_unstored_both_ways(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    argv: list[str],
+) -> None:
+    """Exit 1 (the MTA returns it to its sender, as the API's 413 does), not read past the
+    limit, nothing stored."""
+    _clean_env(monkeypatch)
+    big = tmp_path / "big.eml"
+    big.write_bytes(make_mail(body="x" * 70_000))
+    args = [a.replace("{big}", str(big)) for a in argv]
+    env = {"POSTROOM_MAX_MESSAGE_BYTES": "65536"}
+    by_pipe, by_typer = _both_ways(capsys, monkeypatch, tmp_path, args, env, big.read_bytes())
+    assert by_pipe == by_typer
+    assert by_pipe.code == 1 and by_pipe.out == ""
+    assert by_pipe.err == (
+        "postroom: not stored: the message is larger than POSTROOM_MAX_MESSAGE_BYTES (65536 "
+        "octets): raise the setting to take such mail\n"
+    )
+    for way in ("pipe", "typer"):
+        assert not list((tmp_path / way / "blobs").rglob("*"))
 
 
 def test_the_pipe_escapes_a_logged_warning_as_the_cli_does() -> None:

@@ -23,8 +23,9 @@ import pytest
 import trustme
 
 from e2e.cli import Result, run_cli
-from postroom.cli import pipe
+from postroom.cli import mailgate, pipe
 from postroom.cli.pipe import PipeCall, pipe_shape
+from postroom.settings_values import SettingsValues
 from support.mails import make_mail
 
 FORBIDDEN = ("sqlalchemy", "pydantic", "pydantic_settings", "typer", "click", "fastapi")
@@ -413,6 +414,20 @@ def test_a_channel_the_service_lacks_keeps_the_mail_queued(service: Service) -> 
     assert run.code == 75, run.err
     assert "nobox" in run.err and "add the channel there, or fix --channel" in run.err
     assert run.err.count("\n") == 1
+
+
+def test_a_message_past_the_limit_is_exit_1_and_never_sent(
+    token_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held to the service's limit as the service reads it: a refusal its 413 would be, so
+    the message is not even sent (nothing answers at the URL: sending it would be 75)."""
+    down = f"http://127.0.0.1:{_free_port()}"
+    big = make_mail(body="x" * 70_000)
+    env = {**_base_env(), "POSTROOM_MAX_MESSAGE_BYTES": "65536"}
+    run = mta("--url", down, "--token-file", token_file, stdin=big, env=env)
+    assert run.code == 1, run.err
+    assert "larger than POSTROOM_MAX_MESSAGE_BYTES (65536 octets)" in run.err
+    assert SettingsValues.max_message_bytes == mailgate.DEFAULT_LIMIT
 
 
 STATUSES = [

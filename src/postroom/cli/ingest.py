@@ -95,7 +95,7 @@ def _ingest_many(
     except Exception as exc:  # noqa: BLE001 - whatever went wrong, nothing was stored
         fail(f"not stored, try again later: {exc.__class__.__name__}: {exc}", EX_TEMPFAIL)
     channel_id = app.channels.show(channel).id if channel is not None else None
-    run = BatchRun(service, channel_id, app.settings.poll_batch)
+    run = BatchRun(service, channel_id, app.settings.poll_batch, app.settings.max_message_bytes)
     code = run.run(sources)
     if as_json:
         print_json([entry.to_json() for entry in run.entries])
@@ -151,8 +151,9 @@ def register(app: typer.Typer) -> None:
         from postroom.cli.state import current_app
         from postroom.render.mail import explanation_json
 
-        raw = read_source(source)
-        explained = current_app().ingest.explain(raw)
+        application = current_app()
+        raw = read_source(source, application.settings.max_message_bytes)
+        explained = application.ingest.explain(raw)
         data = explanation_json(explained)
         if as_json:
             print_json(data)

@@ -17,16 +17,17 @@ It prints a summary line (``7 files: 6 stored (5 new_ticket, 1 updated), 1 missi
 with ``--json``, a list with one object per file in the order given (a maildir's ``new``,
 then ``cur``): the single ingest's decision object plus ``file``, or ``{"file", "error",
 "reason"}`` for a file not stored, ``reason`` one of ``missing``, ``permission-denied``,
-``not-a-file``, ``read-error`` (skipped) or ``not-stored`` (the storage failed; left for the
+``not-a-file``, ``read-error``, ``too-large`` (over ``POSTROOM_MAX_MESSAGE_BYTES``; skipped,
+a maildir's file left in place) or ``not-stored`` (the storage failed; left for the
 next run). Exit status: 0 when every file was stored (whatever its decision), 1 when some
-could not be read (the others are stored), 75 (EX_TEMPFAIL) when a batch could not be
-stored (the batches before it are), 2 when the maildir has neither ``new`` nor ``cur``.
+could not be read or were too large (the others are stored), 75 (EX_TEMPFAIL) when a batch
+could not be stored (the batches before it are), 2 when the maildir has neither ``new`` nor
+``cur``.
 """
 
 from __future__ import annotations
 
 import errno
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from postroom.cli.output import echo, shown
-from postroom.cli.pipe import EX_TEMPFAIL
+from postroom.cli.pipe import EX_TEMPFAIL, MessageTooLarge, read_bounded
 from postroom.errors import PostroomError, StorageUnavailableError
 
 if TYPE_CHECKING:
@@ -94,10 +95,8 @@ def read_failure(exc: OSError) -> str:
     return "read-error"
 
 
-def _read(source: Source) -> bytes:
-    if source.name == "-":
-        return sys.stdin.buffer.read()
-    return Path(source.name).read_bytes()
+def _read(source: Source, limit: int) -> bytes:
+    return read_bounded(source.name, limit)
 
 
 @dataclass
@@ -107,6 +106,9 @@ class BatchRun:
     service: IngestService
     channel_id: int | None
     batch_size: int
+    limit: int
+    """Octets a message may have (``POSTROOM_MAX_MESSAGE_BYTES``): a larger file is skipped,
+    reason ``too-large``, and left where it is."""
     progress: Callable[[str], None] = lambda line: echo(line, err=True)
 
     def __post_init__(self) -> None:
@@ -137,7 +139,10 @@ class BatchRun:
         read: dict[Entry, bytes] = {}
         for entry in chunk:
             try:
-                read[entry] = _read(entry.source)
+                read[entry] = _read(entry.source, self.limit)
+            except MessageTooLarge as exc:
+                entry.error, entry.reason = f"{entry.source.name}: not stored: {exc}", "too-large"
+                echo(f"postroom: {shown(entry.error)}", err=True)
             except OSError as exc:
                 entry.error = f"cannot read {entry.source.name}: {exc.strerror or exc}"
                 entry.reason = read_failure(exc)

@@ -58,6 +58,11 @@ MiB: a 50 MB message takes it ~35 s)."""
 ANSWER_LIMIT = 16 * 1024 * 1024
 """Octets of the service's answer read at most (a decision is a few kB)."""
 MESSAGES_PATH = "/api/v1/messages"
+LIMIT_ENV = "POSTROOM_MAX_MESSAGE_BYTES"
+DEFAULT_LIMIT = 50 * 1024 * 1024
+"""Octets of a message this process holds at most: the variable's, as the service reads it,
+else the service's default (`SettingsValues.max_message_bytes`; a test keeps them equal).
+A larger message is exit 1 before anything is sent, as the service's 413 would be."""
 RETRIED_4XX = frozenset({408, 425, 429})
 """Client-error statuses that say "not now" rather than "never": tried again as a 5xx is."""
 PRINTABLE = frozenset(range(0x21, 0x7F))
@@ -186,10 +191,19 @@ def deliver(call: PipeCall) -> dict[str, Any]:
         if call.channel is not None:
             service = service.through(call.channel)
         token = read_token(call.token_file)
-        raw = read_source(call.source)
+        raw = read_source(call.source, _limit())
         return _decision(service, _post(service, token, raw, seconds), seconds)
     except _Failed as failed:
         _fail(str(failed), failed.code, token)
+
+
+def _limit() -> int:
+    given = os.environ.get(LIMIT_ENV, "").strip()
+    if not given:
+        return DEFAULT_LIMIT
+    if not given.isdecimal() or int(given) <= 0:
+        raise _Failed(f"{LIMIT_ENV} takes a number of octets (the service's limit)", 2)
+    return int(given)
 
 
 def _seconds(timeout: float | None) -> float:

@@ -95,11 +95,41 @@ def pipe_shape(args: list[str]) -> PipeCall | None:
     )
 
 
-def read_source(source: str) -> bytes:
+class MessageTooLarge(ValueError):
+    """More octets than the limit: the message was not read past it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the message is larger than POSTROOM_MAX_MESSAGE_BYTES ({limit} octets): raise "
+            "the setting to take such mail"
+        )
+
+
+def read_bounded(source: str, limit: int) -> bytes:
+    """A file's or standard input's (``-``) octets, at most ``limit`` of them held:
+    `MessageTooLarge` past them (an MTA's bytes are someone else's choice)."""
     if source == "-":
-        return sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(limit + 1)
+    else:
+        with open(source, "rb") as file:
+            data = file.read(limit + 1)
+    if len(data) > limit:
+        raise MessageTooLarge(limit)
+    return data
+
+
+def read_source(source: str, limit: int | None = None) -> bytes:
+    """One message for `ingest`, `explain` or ``--url``; past ``limit`` octets (the
+    service's ``POSTROOM_MAX_MESSAGE_BYTES``) exit 1, as the service answers 413: the MTA
+    returns it to its sender, who learns it is too large."""
     try:
+        if limit is not None:
+            return read_bounded(source, limit)
+        if source == "-":
+            return sys.stdin.buffer.read()
         return Path(source).read_bytes()
+    except MessageTooLarge as exc:
+        fail_line(f"not stored: {exc}", code=1)
     except OSError as exc:
         fail_line(f"cannot read {source}: {exc.strerror}", code=2)
 
@@ -109,9 +139,10 @@ def ingest_one(source: str, channel: str | None, as_json: bool) -> None:
     from postroom.cli.state import current_app
     from postroom.render.mail import decision_json
 
-    raw = read_source(source)
+    app = current_app()
+    raw = read_source(source, app.settings.max_message_bytes)
     try:
-        result = current_app().ingest.ingest(raw, channel=channel)
+        result = app.ingest.ingest(raw, channel=channel)
     except StorageUnavailableError as exc:
         fail_line(f"not stored, try again later: {exc}", code=EX_TEMPFAIL)
     except PostroomError:
