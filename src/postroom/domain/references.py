@@ -43,10 +43,11 @@ Digits are ASCII on purpose: a reference is typed by people and printed by us in
 # not back off to a shorter one to satisfy the trailing boundary (rule 3).
 _FIND = re.compile(rf"(?<![^\W_])(?>{REFERENCE_FORM})(?![^\W_])", re.IGNORECASE)
 
-# A cheap first look: every reference has a digit, a hyphen and T or C in a row.
-# Most mail has none, and the full pattern (with its look-behind at every
-# position) costs far more.
-_HINT = re.compile(r"[0-9]-[TtCc]")
+# A cheap first look: every reference has a hyphen and T or C in a row. Most mail
+# has none, and the full pattern (with its look-behind at every position) costs far
+# more. The hint starts with its literal hyphen, which the engine jumps to (a 3.4 KB
+# body: 1.3 us); starting with the digit, it was tried at every character (21 us).
+_HINT = re.compile(r"-[TtCc]")
 
 
 def find_references(text: str, limit: int | None = None) -> tuple[Reference, ...]:

@@ -7,6 +7,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from postroom.domain.references import (
+    _FIND,
+    _HINT,
     base_address,
     find_references,
     plus_reference,
@@ -196,3 +198,10 @@ def test_parsing_follows_the_form_references_are_found_by(
         return
     assert Reference.parse(text) == expected
     assert find_references(text) == (expected,)
+
+
+@given(st.text(alphabet="0123456789-TtCcAa x\u0660", max_size=40))
+def test_the_first_look_misses_no_reference(text: str) -> None:
+    # find_references returns nothing when the hint finds nothing: it must see every form.
+    if _FIND.search(text):
+        assert _HINT.search(text)
