@@ -23,6 +23,7 @@ edge whichever repository function writes. Raw SQL strings do not go through it.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -42,15 +43,37 @@ def storable(text: str) -> str:
 
 
 def storable_json(value: Any) -> Any:
-    """A JSON-able value with `storable` applied to every string in it, keys included."""
+    """A JSON-able value with `storable` applied to every string in it, keys included.
+
+    Most values hold nothing to replace, and a walk over them in Python costs twice what
+    the JSON encoder (C) takes to write them: they are written first, and walked only
+    when the text shows a NUL (written ``\\u0000`` whatever the options) or a lone
+    surrogate (the one thing UTF-8 cannot encode, kept as it is with ``ensure_ascii``
+    off). A ``\\u0000`` written as text in a string is walked too, and left as it is.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):  # not JSON as it is: the walk keeps what it does not know
+        return _storable_walk(value)
+    if "\\u0000" not in text:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return value
+    return _storable_walk(value)
+
+
+def _storable_walk(value: Any) -> Any:
     if isinstance(value, str):
         return storable(value)
     if isinstance(value, dict):
         return {
-            storable(k) if isinstance(k, str) else k: storable_json(v) for k, v in value.items()
+            storable(k) if isinstance(k, str) else k: _storable_walk(v) for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [storable_json(v) for v in value]
+        return [_storable_walk(v) for v in value]
     return value
 
 

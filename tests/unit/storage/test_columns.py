@@ -49,3 +49,16 @@ def test_the_worst_case_takes_linear_time() -> None:
         started = time.perf_counter()
         storable(worst * 100_000)
         assert time.perf_counter() - started < 2.0
+
+
+def test_only_values_with_a_nul_or_a_lone_surrogate_are_rewritten() -> None:
+    # Written as JSON first: astral characters (a surrogate pair once escaped) are kept,
+    # text that only looks like an escaped NUL is walked and kept as it is.
+    plain = {"reason": "no NUL", "trace": ["é", "\U0001f642", ("x",)], "n": 1}
+    assert storable_json(plain) is plain
+    assert storable_json({"reason": "a\\u0000b"}) == {"reason": "a\\u0000b"}
+    assert storable_json({"k": ("a\0", "\udc80"), "k\0": None}) == {
+        "k": ["a\ufffd", "\ufffd"],
+        "k\ufffd": None,
+    }
+    assert storable_json({1: "x\0"}) == {1: "x\ufffd"}
