@@ -33,6 +33,7 @@ from postroom.domain.matching import Match, find_match
 from postroom.domain.newtickets import plan_new_tickets
 from postroom.domain.ports import MARKER_HEADER, HandlerContext, HandlerSettings
 from postroom.domain.references import base_address
+from postroom.domain.routes import Route
 from postroom.domain.workitems import ItemType, Reference, State, WorkItemView
 
 
@@ -49,6 +50,8 @@ class _Walk:
     """D1 found a stored copy, but this one arrived for routes it was not handled for."""
     routes: tuple[str, ...] = ()
     """The route addresses this copy is handled for (`Decision.routes`)."""
+    matched: tuple[Route, ...] = ()
+    """Those routes (D1 found them: `Copies.routes`), handed to N1 rather than matched again."""
     path: list[Rule] = field(default_factory=list)
     clauses: list[str] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)
@@ -91,7 +94,13 @@ class _Walk:
 
     def new_tickets(self, linked_to: Reference | None) -> Decision:
         plan = plan_new_tickets(
-            self.mail, self.ctx, self.settings, self.now, linked_to=linked_to, trace=self.trace
+            self.mail,
+            self.ctx,
+            self.settings,
+            self.now,
+            linked_to=linked_to,
+            trace=self.trace,
+            routes=self.matched,
         )
         self.path.append(plan.rule)
         self.clauses.append(plan.clause)
@@ -135,6 +144,7 @@ def _before_handler(walk: _Walk) -> Decision | None:
     """D1, D2, D3: messages that never reach the table."""
     mail, ctx = walk.mail, walk.ctx
     copies = find_copies(mail, ctx)
+    walk.matched = copies.routes
     walk.routes = tuple(route.address for route in copies.routes)
     if copies.duplicate:
         handled = f" for {', '.join(copies.handled)}" if copies.handled else ""

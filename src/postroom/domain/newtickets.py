@@ -47,10 +47,14 @@ def plan_new_tickets(
     *,
     linked_to: Reference | None,
     trace: list[str],
+    routes: tuple[Route, ...] | None = None,
 ) -> NewTicketPlan:
-    """Apply N1, else N2 or N3 by policy; ``linked_to`` is the closed item of C3/T2."""
+    """Apply N1, else N2 or N3 by policy; ``linked_to`` is the closed item of C3/T2.
+    ``routes`` are `matched_routes` of ``mail`` and ``ctx``, when the caller has them
+    (the handler's D1 matched them already: with many routes, matching costs)."""
     link = f", linked to {linked_to}" if linked_to is not None else ""
-    routes = matched_routes(mail, ctx.routes())
+    if routes is None:
+        routes = matched_routes(mail, ctx.routes())
     if routes:
         tickets = tuple(NewTicket(r, r.address, linked_to=linked_to) for r in routes)
         trace.append("N1: routes " + ", ".join(r.address for r in routes))

@@ -10,15 +10,18 @@ the storage's unique key records).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pytest
 
+from postroom.domain import copies, newtickets
 from postroom.domain.decision import AutoReplyKind, Decision, ItemUpdate, Outcome, Rule
 from postroom.domain.handler import decide
 from postroom.domain.mail import DeliveryReport, ParsedMail
+from postroom.domain.newtickets import matched_routes
 from postroom.domain.ports import HandlerSettings
+from postroom.domain.routes import Route
 from postroom.domain.workitems import State
 from unit.domain.fakes import InMemoryHandlerContext
 from unit.domain.test_handler_table import (
@@ -199,3 +202,20 @@ def test_a_duplicate_never_asks_about_routes_of_a_message_seen_first() -> None:
     ctx = world()()
     decide(BCC_SUPPORT, ctx, HandlerSettings(), NOW)
     assert "routes_handled" not in ctx.calls
+
+
+def test_the_routes_are_matched_once_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    # D1 matches the recipients to the routes; N1 takes what it found (with many routes,
+    # matching them is the costly part of deciding).
+    matched: list[ParsedMail] = []
+
+    def counted(message: ParsedMail, routes: Sequence[Route]) -> tuple[Route, ...]:
+        matched.append(message)
+        return matched_routes(message, routes)
+
+    for module in (copies, newtickets):
+        monkeypatch.setattr(module, "matched_routes", counted)
+    for message in (mail(to=to(SUP), cc=to(BIL)), BCC_SUPPORT, mail(to=UNROUTED)):
+        matched.clear()
+        decide(message, world()(), HandlerSettings(), NOW)
+        assert len(matched) == 1
