@@ -34,6 +34,8 @@ _SESSION_START = time.time() - 2.0
 thousands of files in the capture Maildir): `Mailstack.captured` skips it unread."""
 _CAPTURED: dict[str, bytes] = {}
 """Captured files read so far, by name: each is read once per process, not per call."""
+_BEFORE: set[str] = set()
+"""Captured files older than the process, by name: each is looked at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +209,11 @@ class Mailstack:
         for sub in ("new", "cur"):
             with os.scandir(maildir / sub) as entries:
                 for entry in entries:
+                    if entry.name in _BEFORE:
+                        continue
                     if entry.name not in _CAPTURED:
                         if entry.stat().st_mtime < _SESSION_START:
+                            _BEFORE.add(entry.name)
                             continue
                         _CAPTURED[entry.name] = Path(entry.path).read_bytes()
                     names.append(entry.name)
