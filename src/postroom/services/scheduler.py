@@ -128,14 +128,18 @@ class Scheduler:
     def _schedule(
         self, pool: ThreadPoolExecutor, in_flight: dict[int, Future[ChannelReport]]
     ) -> None:
-        """Submit the due channels, up to this process's share."""
+        """Submit the due channels, up to this process's share.
+
+        A share is one channel at least: with none in flight and one due or none (an
+        idle tick, a service of one mailbox) the channels are not counted.
+        """
         with self.storage.reading() as uow:
-            enabled = uow.polls.count_enabled()
-            # Hold at most this process's share of the channels, so the other
-            # processes of `postroom run` (and their cores) get theirs.
-            share = min(self.max_connections, max(1, -(-enabled // self.processes)))
-            free = share - len(in_flight)
-            due = uow.polls.due(utcnow()) if free > 0 else []
+            if in_flight:
+                free = self._share(uow.polls.count_enabled()) - len(in_flight)
+                due = uow.polls.due(utcnow()) if free > 0 else []
+            else:
+                due = uow.polls.due(utcnow())
+                free = len(due) if len(due) <= 1 else self._share(uow.polls.count_enabled())
         for channel in due:
             if free <= 0:
                 break
@@ -143,6 +147,11 @@ class Scheduler:
                 continue
             in_flight[channel.id] = pool.submit(self.poller.poll, channel)
             free -= 1
+
+    def _share(self, enabled: int) -> int:
+        """The channels this process polls at once: at most its share of the enabled ones,
+        so the other processes of `postroom run` (and their cores) get theirs."""
+        return min(self.max_connections, max(1, -(-enabled // self.processes)))
 
 
 def _collect(in_flight: dict[int, Future[ChannelReport]]) -> None:
