@@ -188,13 +188,18 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- watching
 def _tree(pid: int) -> list[int]:
-    """`pid` and every descendant alive (or not yet reaped) now."""
+    """`pid` and every descendant alive (or not yet reaped) now.
+
+    A child belongs to the thread that started it (`/proc/P/task/T/children`): the parsing
+    child a poll thread starts is not among the main thread's, so every thread is read."""
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
         out.append(p)
         with contextlib.suppress(OSError):
-            todo += [int(x) for x in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+            for task in Path(f"/proc/{p}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    todo += [int(x) for x in (task / "children").read_text().split()]
     return out
 
 
@@ -205,6 +210,29 @@ def _cpu_with_reaped(pid: int) -> float:
     except OSError:
         return 0.0
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _role(pid: int, root: int) -> str:
+    """Which of Postroom's processes `pid` is: the parent, the web process, a parsing child
+    (`python -m postroom.mime.isolated`) or a worker."""
+    if pid == root:
+        return "parent"
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "gone"
+    if b"postroom.mime.isolated" in argv:
+        return "parsers"
+    return "web" if comm.endswith("-web") else "workers"
+
+
+def _cpu_by_role(root: int) -> dict[str, float]:
+    """CPU seconds of every process of the tree (reaped children in their parent's), by role."""
+    out: Counter[str] = Counter()
+    for pid in _tree(root):
+        out[_role(pid, root)] += _cpu_with_reaped(pid)
+    return dict(out)
 
 
 def _hwm_mb(pid: int) -> float:
@@ -263,6 +291,8 @@ class Run:
     """Machine busy seconds at launch, T1 and T2."""
     cpu_intake: float = 0.0
     cpu: float = 0.0
+    by_role: dict[str, float] = field(default_factory=dict)
+    """CPU seconds at T2 of the parent, the workers, the web process and the parsing children."""
     hwm: dict[int, float] = field(default_factory=dict)
     left: int = 0
     exit: int | None = None
@@ -297,7 +327,8 @@ def drive(home: Path, stack: Stack, address: str, n: int, workers: int, timeout:
             if run.t_intake is not None and queued >= 0 and open_ == 0 and settled:
                 run.t_outbox = now
                 run.machine.append(_machine_busy())
-                run.cpu = sum(_cpu_with_reaped(p) for p in _tree(proc.pid))
+                run.by_role = _cpu_by_role(proc.pid)
+                run.cpu = sum(run.by_role.values())
                 break
             time.sleep(0.02)
         run.wall = time.perf_counter() - t0
@@ -445,6 +476,7 @@ def report(res: dict[str, Any], round_: int, workers: int) -> None:
         f"    CPU: {run.cpu:.2f} s = {run.cpu / n * 1000:.2f} ms/msg "
         f"({run.cpu_intake:.2f} s by T1), {len(peaks)} processes; peak RSS {max(peaks, default=0):.0f} MB "
         f"(largest), {sum(peaks):.0f} MB (sum of the peaks)" + _cores(run, intake) + "\n"
+        f"    CPU by process: {_roles(run)}\n"
         f"    filed: {c['stored']} stored, {c['distinct_ids']} Message-IDs, {c['tickets']} Tickets "
         f"-> {'every message filed once' if c['filed_once'] else 'NOT filed once each'}; "
         f"{run.left} left on the server\n"
@@ -454,6 +486,16 @@ def report(res: dict[str, Any], round_: int, workers: int) -> None:
         f"sent but not captured {c['sent_not_captured']}"
         + (f"; reasons {c['reasons']}" if c["reasons"] else ""),
         flush=True,
+    )
+
+
+def _roles(run: Run) -> str:
+    """ms per message of each kind of process (the web process mostly starts: its imports)."""
+    order = ("parent", "workers", "parsers", "web", "gone")
+    return ", ".join(
+        f"{role} {run.by_role[role] / run.n * 1000:.2f} ms/msg"
+        for role in order
+        if role in run.by_role
     )
 
 
