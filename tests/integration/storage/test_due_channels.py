@@ -67,6 +67,8 @@ def test_due_channels_oldest_first_and_the_enabled_counted(storage: Storage) -> 
     assert set(_due(storage, NOW + timedelta(minutes=1))) == {"new", "old", "now", "later"}
     with storage.reading() as uow:
         assert uow.polls.count_enabled() == 4
+        # The whole record, as the channel repository reads it (due reads leases first).
+        assert uow.polls.due(NOW)[-1] == uow.channels.get("now")
 
 
 def test_leases_held_are_waited_for_and_a_gone_holder_here_is_taken_over(
