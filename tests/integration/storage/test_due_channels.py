@@ -68,7 +68,8 @@ def test_due_channels_oldest_first_and_the_enabled_counted(storage: Storage) -> 
     with storage.reading() as uow:
         assert uow.polls.count_enabled() == 4
         # The whole record, as the channel repository reads it (due reads leases first).
-        assert uow.polls.due(NOW)[-1] == uow.channels.get("now")
+        due = {c.name: c for c in uow.polls.due(NOW)}
+        assert due["now"] == uow.channels.get("now")
 
 
 def test_leases_held_are_waited_for_and_a_gone_holder_here_is_taken_over(
