@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import itertools
 import logging
 import os
 import pickle
@@ -68,6 +69,8 @@ PIPE_BYTES = 1024 * 1024
 /proc/sys/fs/pipe-max-size, 1 MiB); a pipe keeps its 64 KiB where that is refused."""
 
 _FRAME = struct.Struct("!Q")
+_WRITEV = 64
+"""Pieces handed to one ``writev`` at most (Linux takes 1,024)."""
 _MIB = 1024 * 1024
 
 
@@ -236,8 +239,7 @@ class _ChildStream:
     def submit(self, raw: bytes) -> None:
         child = self._running()
         self._waiting.append((raw, time.monotonic()))
-        self._pending.append(memoryview(_FRAME.pack(len(raw))))
-        self._pending.append(memoryview(raw))
+        _frame(self._pending, raw)
         problem = child.pump(self._pending, self._inbox, 0.0)
         self._collect()
         if problem is not None:
@@ -319,8 +321,7 @@ class _ChildStream:
         self._pending.clear()
         self._inbox.clear()
         for raw, _ in self._waiting:
-            self._pending.append(memoryview(_FRAME.pack(len(raw))))
-            self._pending.append(memoryview(raw))
+            _frame(self._pending, raw)
         if self._waiting:  # a new child at once: it starts and parses while the caller stores
             self._running()._write(self._pending)  # one that died is found by the next pump
 
@@ -390,17 +391,19 @@ class _Child:
         return None
 
     def _write(self, pending: deque[memoryview]) -> bool:
-        """Write what the pipe takes now; False if the child is gone."""
+        """Write what the pipe takes now; False if the child is gone. A message's length
+        and bytes go in one system call (``writev``): the child, waiting for them, is
+        woken once a message, not twice."""
         while pending:
             try:
-                written = os.write(self._to, pending[0])
+                written = os.writev(self._to, list(itertools.islice(pending, _WRITEV)))
             except BlockingIOError:
                 return True
             except OSError:
                 return False
-            if written == len(pending[0]):
-                pending.popleft()
-            else:
+            while pending and written >= len(pending[0]):  # an empty piece goes too
+                written -= len(pending.popleft())
+            if written:
                 pending[0] = pending[0][written:]
         return True
 
@@ -472,6 +475,12 @@ def _stop_all(children: list[_Child]) -> None:
         child.stop()
 
 
+def _frame(pending: deque[memoryview], raw: bytes) -> None:
+    """Queue ``raw`` for a child: its length (8 bytes), then the bytes, not copied."""
+    pending.append(memoryview(_FRAME.pack(len(raw))))
+    pending.append(memoryview(raw))
+
+
 def _take_answers(inbox: bytearray) -> list[ParsedMail]:
     """Every complete answer in ``inbox``, removed from it."""
     answers: list[ParsedMail] = []
@@ -507,17 +516,20 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from postroom.mime.parser import parse  # before the first message comes
 
-    source, sink = sys.stdin.buffer, sys.stdout.buffer
-    while True:
-        header = _read_exact(source, _FRAME.size)
-        if header is None:
-            return
-        raw = _read_exact(source, _FRAME.unpack(header)[0])
-        if raw is None:
-            return
-        data = pickle.dumps(parse(raw), protocol=pickle.HIGHEST_PROTOCOL)
-        sink.write(_FRAME.pack(len(data)) + data)
-        sink.flush()
+    # Read in chunks as large as the pipe: a message's length and bytes (and whatever
+    # follows them) in one system call, not two or three through an 8 KiB buffer.
+    sink = sys.stdout.buffer
+    with open(sys.stdin.fileno(), "rb", buffering=PIPE_BYTES, closefd=False) as source:
+        while True:
+            header = _read_exact(source, _FRAME.size)
+            if header is None:
+                return
+            raw = _read_exact(source, _FRAME.unpack(header)[0])
+            if raw is None:
+                return
+            data = pickle.dumps(parse(raw), protocol=pickle.HIGHEST_PROTOCOL)
+            sink.write(_FRAME.pack(len(data)) + data)
+            sink.flush()
 
 
 if __name__ == "__main__":

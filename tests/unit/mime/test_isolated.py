@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 import types
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,29 @@ def test_after_a_stall_a_new_child_parses_the_next_message_while_the_caller_stor
         parser.close()
     assert isinstance(stalled, ParseFailure)
     assert isinstance(out, ParsedMail), out
+
+
+def test_pieces_are_written_whole_in_order_whatever_the_pipe_takes() -> None:
+    # A message's length and bytes go out in one writev; a full pipe takes part of a
+    # piece (or of several), an empty message is an empty piece: nothing lost, no loop.
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    child = object.__new__(isolated._Child)
+    child._to = write_end
+    raws = [b"", b"x" * 200_000, b"y" * 3, b"z" * 70_000]
+    pending: deque[memoryview] = deque()
+    for raw in raws:
+        isolated._frame(pending, raw)
+    expected = b"".join(isolated._FRAME.pack(len(raw)) + raw for raw in raws)
+    got = bytearray()
+    try:
+        while pending:
+            assert child._write(pending)
+            while select.select([read_end], [], [], 0)[0]:
+                got += os.read(read_end, 1 << 20)
+        while select.select([read_end], [], [], 0)[0]:
+            got += os.read(read_end, 1 << 20)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert bytes(got) == expected
