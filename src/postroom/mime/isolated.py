@@ -95,6 +95,12 @@ class ParseStream(Protocol):
     the next one is read from the network; the batch takes the outcomes when it is stored.
     """
 
+    def prepare(self) -> None:
+        """Get ready for the first message now: the parser's first child starts (an
+        interpreter and the parser's modules, ~0.1 s of CPU) while the caller connects and
+        logs in, not while its first batch waits for the outcomes. Holds no child."""
+        ...
+
     def submit(self, raw: bytes) -> None: ...
 
     def take(self, count: int) -> list[ParseOutcome]:
@@ -133,6 +139,9 @@ class _InProcessStream:
     def __init__(self, stopping: threading.Event | None) -> None:
         self._stopping = stopping
         self._raws: deque[bytes] = deque()
+
+    def prepare(self) -> None:
+        pass
 
     def submit(self, raw: bytes) -> None:
         self._raws.append(raw)
@@ -197,6 +206,21 @@ class IsolatedParser:
             self._count -= len(idle)
         _stop_all(idle)
 
+    def warm(self) -> None:
+        """Start the first child now, idle, unless one was started already (then the
+        children are kept, and a stream that needs one takes an idle one or starts it)."""
+        with self._free:
+            if self._count or self._idle:
+                return
+            self._count += 1
+        try:
+            child = _started()
+        except OSError as exc:  # the first message meets it again, and says so
+            log.debug("no parser child started ahead: %s", exc)
+            self.checkin(None)
+            return
+        self.checkin(child)
+
     def checkout(self) -> _Child | None:
         with self._free:
             while not self._idle and self._count >= self._size:
@@ -235,6 +259,10 @@ class _ChildStream:
         self._done: deque[ParseOutcome] = deque()
         self._answered = time.monotonic()
         self._closed = False
+
+    def prepare(self) -> None:
+        if not self._holding:
+            self._owner.warm()
 
     def submit(self, raw: bytes) -> None:
         child = self._running()

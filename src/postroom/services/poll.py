@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -41,7 +42,7 @@ from postroom.clock import utcnow
 from postroom.credentials import SecretBox
 from postroom.domain.decision import Outcome
 from postroom.errors import PostroomError, StorageUnavailableError
-from postroom.mime.isolated import ParseInterrupted
+from postroom.mime.isolated import ParseInterrupted, ParseStream
 from postroom.net.connection import ConnectionFailure, FailureClass
 from postroom.ports.mailbox import (
     MAX_MESSAGE_BYTES,
@@ -151,7 +152,10 @@ class PollService:
             keep = access.after.keeps
             if keep:
                 access = replace(access, resume=self.ledger.mark(channel.id, access.folder))
-            with self.sources(access).open() as session:
+            with (
+                _ready(self.ingest.parser.stream(self.stopping)) as stream,
+                self.sources(access).open() as session,
+            ):
                 listing = session.list()
                 if channel.name in self.live:
                     self.live[channel.name].listed = len(listing)
@@ -173,7 +177,9 @@ class PollService:
                     else:
                         self.ledger.leave(channel, info, report, streamed=False)
                         round_.settled.add(info.number)
-                self._fetch(channel, session, listing, ledger, fresh, report, started, round_)
+                self._fetch(
+                    channel, session, listing, ledger, fresh, report, started, round_, stream
+                )
                 if keep and isinstance(session, FolderSession):
                     self._advance(channel.id, session.mark, this_round, round_.settled)
         except StorageUnavailableError as exc:
@@ -198,10 +204,11 @@ class PollService:
         report: ChannelReport,
         started: float,
         round_: _Round,
+        stream: ParseStream,
     ) -> None:
         """Retrieve ``fresh``, store it in batches, delete what is stored, QUIT."""
         fetches = session.retrieve_many(fresh)
-        batch = PollBatch(self.ingest.parser.stream(self.stopping))
+        batch = PollBatch(stream)
         at = -1
         try:
             for index in range(len(fresh)):
@@ -240,8 +247,6 @@ class PollService:
         except MessageTooLarge as exc:
             untaken = len(fresh) - at - 1 if at >= 0 else 0
             self._cut_off(channel, exc, listing, batch, session, report, untaken, round_)
-        finally:
-            batch.stream.close()
 
     def _advance(
         self, channel_id: int, mark: FolderMark, this_round: list[MessageInfo], settled: set[int]
@@ -336,6 +341,18 @@ class PollService:
             self.ledger.leave(channel, info, report, streamed=True)
         report.remaining += untaken + report.deleted_known + report.stored
         report.deleted_known = 0
+
+
+@contextmanager
+def _ready(stream: ParseStream) -> Iterator[ParseStream]:
+    """The poll's parse stream, ready before the mailbox is opened: a parser child that
+    has to start (the process's first poll) starts while the poll connects and logs in,
+    not while its first batch waits to be stored. Closed when the poll is done."""
+    try:
+        stream.prepare()
+        yield stream
+    finally:
+        stream.close()
 
 
 class _Round:

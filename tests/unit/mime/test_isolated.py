@@ -226,3 +226,21 @@ def test_pieces_are_written_whole_in_order_whatever_the_pipe_takes() -> None:
         os.close(read_end)
         os.close(write_end)
     assert bytes(got) == expected
+
+
+def test_warming_starts_the_first_child_idle_and_only_once() -> None:
+    parser = IsolatedParser(size=2)
+    try:
+        parser.stream().prepare()
+        assert len(parser._idle) == 1
+        first = parser._idle[0]
+        parser.stream().prepare()  # started already: nothing more
+        assert parser._idle == [first]
+        stream = parser.stream()
+        stream.submit(_mail(1))
+        assert [m.subject for m in stream.take(1) if isinstance(m, ParsedMail)] == ["message 1"]
+        assert stream._child is first  # the warm child parsed it
+        stream.close()
+        assert parser._idle == [first]
+    finally:
+        parser.close()

@@ -163,6 +163,9 @@ class _Stream:
         self.events = events
         self.inner = InProcessParser().stream(stopping)
 
+    def prepare(self) -> None:
+        self.events.append("prepared")
+
     def submit(self, raw: bytes) -> None:
         self.events.append("handed over")
         self.inner.submit(raw)
@@ -196,6 +199,7 @@ def test_a_batch_is_stored_while_the_next_one_is_parsed(
     report = poller.poll(channel(storage, secrets))
     assert (report.fetched, report.handled, report.errors) == (5, 5, [])
     assert events == [
+        "prepared",
         *["handed over"] * 4,
         "stored 2",
         "handed over",
@@ -203,3 +207,24 @@ def test_a_batch_is_stored_while_the_next_one_is_parsed(
         "stored 1",
     ]
     assert box.messages == {}
+
+
+def test_the_parser_gets_ready_before_the_mailbox_is_opened(
+    storage: Storage, secrets: SecretBox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parser child that has to start starts while the poll connects and logs in."""
+    box = FakeMailbox({"uid-1": make_mail(subject="question")})
+    events: list[str] = []
+    ingest = ingest_service(storage)
+    monkeypatch.setattr(ingest.parser, "stream", lambda stopping=None: _Stream(events, stopping))
+    opened = box.open
+
+    def open_() -> Any:
+        events.append("opened")
+        return opened()
+
+    monkeypatch.setattr(box, "open", open_)
+    poller = PollService(storage, ingest, secrets, "here:1", Sources(box), Clock())
+    report = poller.poll(channel(storage, secrets))
+    assert (report.fetched, report.errors) == (1, [])
+    assert events[:3] == ["prepared", "opened", "handed over"]
