@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -139,17 +141,27 @@ def ingest_one(source: str, channel: str | None, as_json: bool) -> None:
     from postroom.cli.state import current_app
     from postroom.render.mail import decision_json
 
-    app = current_app()
-    raw = read_source(source, app.settings.max_message_bytes)
-    try:
+    with _or_try_again():  # a setting to fix (`SetupError`) is the storage's too: 75
+        app = current_app()
+        limit = app.settings.max_message_bytes
+    raw = read_source(source, limit)
+    with _or_try_again():
         result = app.ingest.ingest(raw, channel=channel)
+    show_decision(decision_json(result), as_json)
+
+
+@contextmanager
+def _or_try_again() -> Iterator[None]:
+    """What fails in the block fails the command with exit 75 (the MTA tries again later),
+    but a request refused for what it is (`PostroomError`: a channel not found)."""
+    try:
+        yield
     except StorageUnavailableError as exc:
         fail_line(f"not stored, try again later: {exc}", code=EX_TEMPFAIL)
     except PostroomError:
         raise
     except Exception as exc:  # noqa: BLE001 - an MTA must retry whatever went wrong
         fail_line(f"not stored, try again later: {exc.__class__.__name__}: {exc}", EX_TEMPFAIL)
-    show_decision(decision_json(result), as_json)
 
 
 def ingest_remote(call: PipeCall) -> None:
