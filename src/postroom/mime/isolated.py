@@ -6,11 +6,15 @@ thought of, and a Python thread cannot be stopped from outside. So a long-runnin
 Postroom parses in child processes (``python -m postroom.mime.isolated``):
 
 1. a message goes to a child over a pipe (8-byte length, then the raw bytes);
-   its `ParsedMail` comes back pickled, framed the same way;
+   its `ParsedMail` comes back pickled, framed the same way; an empty frame first
+   says the child is ready (its interpreter and the parser's modules loaded);
 2. the caller waits at most `budget` seconds for it (`MESSAGE_SECONDS`, plus
    `SECONDS_PER_MB` for big messages); past it the child is killed and the
    message is reported as a `ParseFailure` with that reason, which the caller
-   quarantines (rule Q1); the next message gets a new child;
+   quarantines (rule Q1); the next message gets a new child. A child's start
+   is not a message's time: the budget runs from the child's ready frame (a
+   machine under load takes seconds to start an interpreter), and a child
+   that is not ready within `START_SECONDS` fails the message it was to parse;
 3. a ``stopping`` event (SIGTERM) set while it waits kills the child within
    `SLICE` seconds and raises `ParseInterrupted`: nothing of the batch counts
    as stored, so the mail stays on the server for the next start;
@@ -57,6 +61,8 @@ from typing import BinaryIO, Protocol
 from postroom.domain.mail import ParsedMail
 
 log = logging.getLogger(__name__)
+START_SECONDS = 60.0
+"""How long a child may take to be ready before the message it waits for fails."""
 
 MESSAGE_SECONDS = 10.0
 """Default budget for parsing one message (POSTROOM_MESSAGE_SECONDS)."""
@@ -280,12 +286,20 @@ class _ChildStream:
             if self._stopping is not None and self._stopping.is_set():
                 self._stop_child()
                 raise ParseInterrupted("stopping")
-            child = self._running()  # a child started now starts the clock
+            child = self._running()
             raw, submitted = self._waiting[0]
-            deadline = max(submitted, self._answered) + budget(len(raw), self._owner.seconds)
+            if not child.ready:  # its start is not the message's time
+                deadline = child.started + START_SECONDS
+            else:
+                deadline = max(submitted, self._answered) + budget(len(raw), self._owner.seconds)
             left = deadline - time.monotonic()
             if left <= 0:
                 if self._drained(child):  # answered while the caller was storing a batch
+                    continue
+                if not child.ready:
+                    self._fail_head(
+                        f"the parser process was not ready within {START_SECONDS:.0f} s"
+                    )
                     continue
                 limit = budget(len(raw), self._owner.seconds)
                 self._fail_head(
@@ -301,13 +315,14 @@ class _ChildStream:
 
     def _drained(self, child: _Child) -> bool:
         """Take what the child answered while nobody read its pipe; True if the oldest
-        waiting message is no longer waiting (answered, or its child died)."""
-        before = len(self._done)
+        waiting message is no longer waiting (answered, or its child died), or its budget
+        starts only now (the child's ready frame came meanwhile)."""
+        before, was_ready = len(self._done), child.ready
         problem = child.pump(self._pending, self._inbox, 0.0)
         self._collect()
         if problem is not None:
             self._fail_head(problem)
-        return len(self._done) > before
+        return len(self._done) > before or child.ready != was_ready
 
     def close(self) -> None:
         if self._closed:
@@ -331,8 +346,10 @@ class _ChildStream:
         return self._child
 
     def _collect(self) -> None:
-        answers = _take_answers(self._inbox)
-        if answers:
+        answers, ready = _take_answers(self._inbox)
+        if ready and self._child is not None:
+            self._child.ready = True
+        if answers or ready:
             self._answered = time.monotonic()
         for answer in answers:
             self._waiting.popleft()
@@ -364,6 +381,9 @@ class _Child:
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process
+        self.started = time.monotonic()
+        self.ready = False
+        """Its ready frame was read (`_take_answers`)."""
         assert process.stdin is not None and process.stdout is not None
         self._to = process.stdin.fileno()
         self._from = process.stdout.fileno()
@@ -509,20 +529,26 @@ def _frame(pending: deque[memoryview], raw: bytes) -> None:
     pending.append(memoryview(raw))
 
 
-def _take_answers(inbox: bytearray) -> list[ParsedMail]:
-    """Every complete answer in ``inbox``, removed from it."""
+def _take_answers(inbox: bytearray) -> tuple[list[ParsedMail], bool]:
+    """Every complete answer in ``inbox``, removed from it, and whether the child's ready
+    frame (an empty one) was among them."""
     answers: list[ParsedMail] = []
+    ready = False
     while len(inbox) >= _FRAME.size:
         (size,) = _FRAME.unpack_from(inbox)
         if len(inbox) < _FRAME.size + size:
             break
+        if size == 0:
+            del inbox[: _FRAME.size]
+            ready = True
+            continue
         payload = bytes(inbox[_FRAME.size : _FRAME.size + size])
         del inbox[: _FRAME.size + size]
         answer = pickle.loads(payload)  # noqa: S301 - our own child's output, not the sender's
         if not isinstance(answer, ParsedMail):
             raise TypeError(f"the parser process answered {type(answer).__name__}")
         answers.append(answer)
-    return answers
+    return answers, ready
 
 
 def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
@@ -547,6 +573,8 @@ def main() -> None:
     # Read in chunks as large as the pipe: a message's length and bytes (and whatever
     # follows them) in one system call, not two or three through an 8 KiB buffer.
     sink = sys.stdout.buffer
+    sink.write(_FRAME.pack(0))  # ready: the first message's budget starts now
+    sink.flush()
     with open(sys.stdin.fileno(), "rb", buffering=PIPE_BYTES, closefd=False) as source:
         while True:
             header = _read_exact(source, _FRAME.size)

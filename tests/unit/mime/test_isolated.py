@@ -244,3 +244,60 @@ def test_warming_starts_the_first_child_idle_and_only_once() -> None:
         assert parser._idle == [first]
     finally:
         parser.close()
+
+
+def _slow_start(seconds: float) -> isolated._Child:
+    """A child whose interpreter takes ``seconds`` to be ready, as on a machine under load."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import time; time.sleep({seconds}); from postroom.mime.isolated import main; main()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        bufsize=0,
+        close_fds=True,
+    )
+    return isolated._Child(process)
+
+
+def test_a_childs_start_is_not_counted_in_a_messages_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The budget runs from the child's ready frame: a child that takes longer to start
+    than the budget still parses the message (CI, load 6-10: a 1 s budget failed a plain
+    message when the start counted)."""
+    monkeypatch.setattr(isolated._Child, "start", classmethod(lambda cls: _slow_start(2.0)))
+    parser = IsolatedParser(seconds=1.0, size=1)
+    stream = parser.stream()
+    try:
+        stream.submit(_mail(1))
+        [out] = stream.take(1)
+    finally:
+        stream.close()
+        parser.close()
+    assert isinstance(out, ParsedMail), out
+
+
+def test_a_child_never_ready_fails_the_message_it_was_to_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(isolated, "START_SECONDS", 1.0)
+    monkeypatch.setattr(isolated._Child, "start", classmethod(lambda cls: _slow_start(30.0)))
+    parser = IsolatedParser(seconds=5.0, size=1)
+    stream = parser.stream()
+    try:
+        started = time.monotonic()
+        stream.submit(_mail(1))
+        [out] = stream.take(1)
+        took = time.monotonic() - started
+    finally:
+        stream.close()
+        parser.close()
+    assert isinstance(out, ParseFailure)
+    assert "not ready within 1 s" in str(out)
+    assert took < 5.0
