@@ -208,10 +208,18 @@ def _many_8bit_fields(count: int) -> bytes:
 def test_many_8bit_header_fields_cost_grows_linearly() -> None:
     """87,000 tiny undeclared 8-bit header fields (1 MB) cost about a second of CPU (some
     6 µs a field, as plain ASCII fields nearly do): bounded by the rate, not by the 1 s of
-    the cases above. Four times the fields cost some four times the time (at most 8)."""
-    quarter = _parse_seconds(_many_8bit_fields(MB2 // 96))
-    whole = _parse_seconds(_many_8bit_fields(MB2 // 24))
-    assert not isinstance(quarter, str), quarter
-    assert not isinstance(whole, str), whole
-    assert whole[0] < 2.5, f"{whole[0]:.2f} s of CPU for 1 MB of header fields"
-    assert whole[0] < 8 * max(quarter[0], 0.05), (quarter[0], whole[0])  # quadratic: 16
+    the cases above. Four times the fields cost some four times the time (at most 8).
+    Each size's least CPU of three runs: on CI one run of the larger size took 1.58 s
+    against 0.42-0.68 s alone (0.125 s for the quarter), while the other test worker ran."""
+    quarter = _least_seconds(_many_8bit_fields(MB2 // 96))
+    whole = _least_seconds(_many_8bit_fields(MB2 // 24))
+    assert whole < 2.5, f"{whole:.2f} s of CPU for 1 MB of header fields"
+    assert whole < 8 * max(quarter, 0.05), (quarter, whole)  # quadratic: 16
+
+
+def _least_seconds(raw: bytes, runs: int = 3) -> float:
+    """The least CPU seconds of ``runs`` parses of ``raw``, each in a child of its own."""
+    found = [_parse_seconds(raw) for _ in range(runs)]
+    for result in found:
+        assert not isinstance(result, str), result
+    return min(result[0] for result in found if not isinstance(result, str))
