@@ -24,7 +24,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn
 
 from postroom.domain.display import for_terminal
@@ -120,16 +119,12 @@ def read_bounded(source: str, limit: int) -> bytes:
     return data
 
 
-def read_source(source: str, limit: int | None = None) -> bytes:
+def read_source(source: str, limit: int) -> bytes:
     """One message for `ingest`, `explain` or ``--url``; past ``limit`` octets (the
     service's ``POSTROOM_MAX_MESSAGE_BYTES``) exit 1, as the service answers 413: the MTA
     returns it to its sender, who learns it is too large."""
     try:
-        if limit is not None:
-            return read_bounded(source, limit)
-        if source == "-":
-            return sys.stdin.buffer.read()
-        return Path(source).read_bytes()
+        return read_bounded(source, limit)
     except MessageTooLarge as exc:
         fail_line(f"not stored: {exc}", code=1)
     except OSError as exc:
