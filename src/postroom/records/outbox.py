@@ -33,3 +33,6 @@ class OutboxRecord:
     sent_at: datetime | None
     reference: str | None = None
     """The work item's reference, where the listing joined it (None otherwise)."""
+    raw: bytes | None = None
+    """The message's bytes where its row holds them (a small one); None: they are the blob
+    named by ``raw_sha256``, or the listing left them out (`Storage.outbound_bytes`)."""

@@ -174,8 +174,7 @@ class Applier:
             cause = Cause("email-handler", note=note)
             self.uow.items.record(item_id, "auto_reply", None, None, cause, self.now)
             return
-        assert self.uow.staged is not None, "a writing unit"
-        sha = self.uow.staged.put(composed.raw)
+        sha, inline = self.uow.keep_outbound(composed.raw)
         self.uow.outbox.queue_for_item(
             kind=reply.kind.value,
             work_item_id=item_id,
@@ -184,6 +183,7 @@ class Applier:
             subject=composed.subject,
             message_id=composed.message_id,
             raw_sha256=sha,
+            raw=inline,
             rule=decision.rule.value,
             now=self.now,
         )

@@ -65,7 +65,7 @@ class MessageService:
     def raw(self, communication_id: int) -> bytes:
         """The exact bytes of the communication's message."""
         _, arrival, outbox = self._records(communication_id)
-        return self.storage.blobs.get(_sha(arrival, outbox))
+        return self._bytes(arrival, outbox)
 
     def raw_arrival(self, message_row: int) -> bytes:
         with self.storage.reading() as uow:
@@ -98,13 +98,18 @@ class MessageService:
         arrival: MessageRecord | None,
         outbox: OutboxRecord | None,
     ) -> StoredMail:
-        raw = self.storage.blobs.get(_sha(arrival, outbox))
+        raw = self._bytes(arrival, outbox)
         [parsed] = self.parser.parse_many([raw])
         mail = parsed if isinstance(parsed, ParsedMail) else None
         unparsed = parsed.reason if isinstance(parsed, ParseFailure) else None
         return StoredMail(
             communication, arrival, outbox, len(raw), _sha(arrival, outbox), mail, unparsed
         )
+
+    def _bytes(self, arrival: MessageRecord | None, outbox: OutboxRecord | None) -> bytes:
+        if arrival is None and outbox is not None:
+            return self.storage.outbound_bytes(outbox)
+        return self.storage.blobs.get(_sha(arrival, outbox))
 
 
 def _sha(arrival: MessageRecord | None, outbox: OutboxRecord | None) -> str:

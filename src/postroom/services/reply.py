@@ -117,8 +117,7 @@ class ReplyService:
             raise UserError(
                 f"cannot write to {composed.why_left_out()}; nothing queued (use --to/--cc)"
             )
-        assert uow.staged is not None, "a writing unit"
-        sha = uow.staged.put(composed.raw)
+        sha, inline = uow.keep_outbound(composed.raw)
         out_id = uow.outbox.queue_for_item(
             kind="reply",
             work_item_id=item.id,
@@ -127,6 +126,7 @@ class ReplyService:
             subject=composed.subject,
             message_id=composed.message_id,
             raw_sha256=sha,
+            raw=inline,
             rule=None,
             now=now,
         )

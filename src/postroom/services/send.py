@@ -335,7 +335,7 @@ class OutboxSender:
         row = job.row
         targets = delivery.still_to_send(list(row.recipients), row.recipient_results)
         try:
-            raw = self.storage.blobs.get(row.raw_sha256)
+            raw = self.storage.outbound_bytes(row)
         except PostroomError as exc:
             self._give_up_attempt(job, str(exc), server, now, report)
             return

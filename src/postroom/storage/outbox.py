@@ -4,10 +4,15 @@ What the sender does with a queued row (claims, deliveries, outcomes under a lea
 `storage.sending`; this module is the queue as the use cases see it. A message queued for
 a work item is filed on its timeline in the same step (`OutboxRepository.queue_for_item`);
 in a batch's unit both rows wait for the batch's end (`storage.deferred`).
+
+A message's bytes are kept in its row when it is small (`INLINE_MAX`, `keep`): an
+automated reply then costs no blob file (created, flushed with the batch, read back by
+the sender). A larger one (an agent's reply with attachments) is a blob, as arrivals are.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +21,25 @@ from sqlalchemy import Connection, insert, select, update
 from postroom.errors import NotFoundError
 from postroom.records.outbox import OutboxRecord
 from postroom.records.statuses import OutboxStatus
+from postroom.storage.blobs import StagedBlobs
 from postroom.storage.communications import CommunicationRepository, queued_values
 from postroom.storage.deferred import DeferredWrites
 from postroom.storage.tables import outbox, work_items
 
 _INSERT = insert(outbox).returning(outbox.c.id)
+_LISTED = [c for c in outbox.c if c.name != "raw"]
+"""A listing's columns: the messages' bytes stay in the database."""
+
+INLINE_MAX = 64 * 1024
+"""Outbound messages up to this size are kept in their outbox row; larger ones are blobs."""
+
+
+def keep(data: bytes, staged: StagedBlobs) -> tuple[str, bytes | None]:
+    """Where a queued message's bytes go: its SHA-256 and the bytes for its row (small),
+    or None once they are staged as a blob (large)."""
+    if len(data) <= INLINE_MAX:
+        return hashlib.sha256(data).hexdigest(), data
+    return staged.put(data), None
 
 
 class OutboxRepository:
@@ -41,9 +60,13 @@ class OutboxRepository:
         message_id: str,
         raw_sha256: str,
         now: datetime,
+        raw: bytes | None = None,
     ) -> int:
-        """Queue one outbound message, due ``now``; returns its outbox id."""
-        values = _row(kind, work_item_id, sender, recipients, subject, message_id, raw_sha256, now)
+        """Queue one outbound message, due ``now``; returns its outbox id. ``raw``: its
+        bytes, kept in the row (None: they are the blob named ``raw_sha256``)."""
+        values = _row(
+            kind, work_item_id, sender, recipients, subject, message_id, raw_sha256, raw, now
+        )
         return int(self._conn.execute(_INSERT, values).scalar_one())
 
     def queue_for_item(
@@ -58,13 +81,16 @@ class OutboxRepository:
         raw_sha256: str,
         rule: str | None,
         now: datetime,
+        raw: bytes | None = None,
     ) -> int | None:
         """Queue one outbound message for a work item, due ``now``, and file it on the
         item's timeline (its ``out`` communication, naming the ``rule`` of an automated
         reply, none for an agent's); its outbox id. In a batch's unit both rows are written
         at the batch's end, with the other replies of the batch (one statement per table),
-        and the id is None: nothing there needs it."""
-        row = _row(kind, work_item_id, sender, recipients, subject, message_id, raw_sha256, now)
+        and the id is None: nothing there needs it. ``raw`` as for `enqueue`."""
+        row = _row(
+            kind, work_item_id, sender, recipients, subject, message_id, raw_sha256, raw, now
+        )
         filed = queued_values(
             work_item_id=work_item_id,
             outbox_id=None,
@@ -84,7 +110,7 @@ class OutboxRepository:
 
     def all(self, work_item_id: int | None = None) -> list[OutboxRecord]:
         """The outbox (or one work item's part of it), oldest first, with item references."""
-        q = select(outbox, work_items.c.reference).outerjoin(
+        q = select(*_LISTED, work_items.c.reference).outerjoin(
             work_items, work_items.c.id == outbox.c.work_item_id
         )
         if work_item_id is not None:
@@ -148,6 +174,7 @@ def _row(
     subject: str,
     message_id: str,
     raw_sha256: str,
+    raw: bytes | None,
     now: datetime,
 ) -> dict[str, Any]:
     """The values of a new outbox row: queued, due ``now``."""
@@ -160,6 +187,7 @@ def _row(
         "subject": subject,
         "message_id": message_id,
         "raw_sha256": raw_sha256,
+        "raw": raw,
         "status": OutboxStatus.QUEUED.value,
         "attempts": 0,
         "next_attempt": now,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -327,6 +328,10 @@ outbox = Table(
     Column("subject", RemoteText, nullable=False),
     Column("message_id", String(1000), nullable=False, unique=True),
     Column("raw_sha256", String(64), nullable=False),
+    # The message itself when it is small (`storage.outbox.INLINE_MAX`): an automated reply
+    # is kept in its row, with no blob file to create, flush and read back. NULL: the
+    # bytes are the blob named by raw_sha256 (a larger message, or one queued before 0012).
+    Column("raw", LargeBinary),
     Column("status", String(20), nullable=False),
     # queued | sending | delivering | sent | failed | unknown | cancelled | bounced
     Column("attempts", Integer, nullable=False, default=0),

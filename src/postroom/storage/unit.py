@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 
 from postroom.errors import StorageConflictError, StorageError, StorageUnavailableError
+from postroom.records.outbox import OutboxRecord
 from postroom.storage.blobs import FileBlobStore, StagedBlobs
 from postroom.storage.channels import ChannelRepository
 from postroom.storage.communications import CommunicationRepository
@@ -36,7 +37,7 @@ from postroom.storage.deferred import DeferredWrites
 from postroom.storage.handler_store import BatchSeen, HandlerStore
 from postroom.storage.messages import MessageRepository
 from postroom.storage.metrics import MetricsRepository
-from postroom.storage.outbox import OutboxRepository
+from postroom.storage.outbox import OutboxRepository, keep
 from postroom.storage.polls import PollRepository
 from postroom.storage.sending import SendingRepository
 from postroom.storage.servers import ServerRepository
@@ -68,6 +69,13 @@ class UnitOfWork:
         """A batch's writes nothing reads back, made once before the commit (None: at once)."""
         self.seen = seen
         """A batch's messages handled so far, whose rows do not say so yet (None: no batch)."""
+
+    def keep_outbound(self, data: bytes) -> tuple[str, bytes | None]:
+        """An outbound message's bytes kept for its outbox row: its SHA-256, and the bytes
+        the row holds (a small message) or None once they are a staged blob
+        (`storage.outbox.keep`)."""
+        assert self.staged is not None, "a writing unit"
+        return keep(data, self.staged)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -156,6 +164,10 @@ class Storage:
         self.engine = engine
         self.blobs = blobs
         self._one_batch = threading.Lock()
+
+    def outbound_bytes(self, row: OutboxRecord) -> bytes:
+        """The bytes of an outbound message: its row's, or the blob it names."""
+        return row.raw if row.raw is not None else self.blobs.get(row.raw_sha256)
 
     @contextmanager
     def reading(self) -> Iterator[UnitOfWork]:

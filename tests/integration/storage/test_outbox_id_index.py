@@ -13,14 +13,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, insert, inspect, text
 
 from postroom.domain.workitems import ItemType, Reference, State
 from postroom.records.items import Cause
 from postroom.records.statuses import CommunicationStatus
 from postroom.storage.blobs import FileBlobStore
 from postroom.storage.database import alembic_config, current_revision, make_engine
-from postroom.storage.tables import metadata
+from postroom.storage.tables import metadata, outbox
 from postroom.storage.unit import Storage
 
 NOW = datetime(2026, 12, 2, 9, 0)
@@ -28,25 +28,40 @@ INDEX = "ix_communications_outbox_id"
 
 
 def _fill(storage: Storage, n: int) -> list[int]:
-    """``n`` Tickets, each with an acknowledgement queued on it; the outbox ids."""
+    """``n`` Tickets, each with an acknowledgement queued on it; the outbox ids. Written in
+    SQL: the schema is 0010's, older than the repositories'."""
     queued = []
     with storage.writing() as uow:
         for i in range(n):
             ref = Reference(uow.items.next_number(), ItemType.TICKET)
             item = uow.items.create(ref=ref, state=State.TODO, now=NOW, cause=Cause("test")).id
-            row = uow.outbox.queue_for_item(
-                work_item_id=item,
-                rule="N1",
-                kind="acknowledgement",
-                sender="desk@example.com",
-                recipients=[f"c{i}@customer.test"],
-                subject=f"[T] Question {i}",
-                message_id=f"<postroom.{i}@desk.test>",
-                raw_sha256=f"{i:064x}",
-                now=NOW,
+            values = {"item": item, "i": i, "t": NOW}
+            row = uow.conn.execute(
+                insert(outbox).returning(outbox.c.id),  # only these columns: 0010 has them
+                {
+                    "kind": "acknowledgement",
+                    "work_item_id": item,
+                    "sender": "desk@example.com",
+                    "recipients": [f"c{i}@customer.test"],
+                    "first_recipient": f"c{i}@customer.test",
+                    "subject": "[T] Question",
+                    "message_id": f"<postroom.{i}@desk.test>",
+                    "raw_sha256": f"{i:064x}",
+                    "status": "queued",
+                    "attempts": 0,
+                    "next_attempt": NOW,
+                    "created_at": NOW,
+                },
+            ).scalar_one()
+            uow.conn.execute(
+                text(
+                    "INSERT INTO communications (work_item_id, direction, outbox_id, message_id,"
+                    " status, created_at) VALUES (:item, 'out', :row, '<postroom.' || :i ||"
+                    " '@desk.test>', 'queued', :t)"
+                ),
+                {**values, "row": row},
             )
-            assert row is not None
-            queued.append(row)
+            queued.append(int(row))
     return queued
 
 

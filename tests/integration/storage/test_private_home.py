@@ -41,7 +41,7 @@ def _everything_postroom_does(home: Path, umask: int) -> list[str]:
     _run(home, umask, "db", "upgrade")
     _run(home, umask, "route", "add", "support@example.com", "--context", "A",
          "--category", "B", "--queue", "q", "--acknowledge")  # fmt: skip
-    _run(home, umask, "ingest", "-", stdin=make_mail())  # a blob, and an acknowledgement's
+    _run(home, umask, "ingest", "-", stdin=make_mail())  # a blob (the acknowledgement's row)
     _run(home, umask, "channel", "add", "box", "--url", "pop3://u@127.0.0.1:1",
          "--password-env", "CHANNEL_PASSWORD", "--no-check")  # fmt: skip
     return [p.name for p in home.iterdir()]
@@ -63,7 +63,7 @@ def test_a_new_data_folder_and_every_file_in_it_are_private(tmp_path: Path, umas
     home = tmp_path / "data" / "postroom"
     names = _everything_postroom_does(home, umask)
     assert {"postroom.db", "secret.key", "blobs"} <= set(names), names
-    assert len(list((home / "blobs").rglob("*"))) >= 4  # two blobs in two folders at least
+    assert len(list((home / "blobs").rglob("*"))) >= 2  # a blob in its folder at least
     assert _not_private(home) == []
 
 

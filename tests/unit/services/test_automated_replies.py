@@ -4,6 +4,7 @@ batch (not once per reply), on SQLite in memory."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -50,14 +51,16 @@ def test_a_batch_of_acknowledged_mail_flushes_its_replies_together(tmp_path: Pat
     ]
     results = service.ingest_batch([Arrival(raw) for raw in mails])
     assert [len(r.items) for r in results] == [1] * 6
-    # Six messages and six replies, never one flush per reply: the arrivals are staged
-    # in the batch's unit with the replies, and all made durable before its commit.
-    assert durability.flushes == [12]
+    # Six messages flushed once, before the batch's commit; the six replies are in their
+    # outbox rows, committed with it: no file, no flush of their own.
+    assert durability.flushes == [6]
     with storage.reading() as uow:
-        queued = uow.outbox.all()
+        queued = [uow.outbox.get(q.id) for q in uow.outbox.all()]
     assert [q.kind for q in queued] == ["acknowledgement"] * 6
     for i, (row, result) in enumerate(zip(queued, results, strict=True)):
-        parsed = message_from_bytes(blobs.get(row.raw_sha256), policy=default)
+        assert row.raw is not None and not blobs.exists(row.raw_sha256)
+        assert hashlib.sha256(row.raw).hexdigest() == row.raw_sha256
+        parsed = message_from_bytes(storage.outbound_bytes(row), policy=default)
         assert isinstance(parsed, EmailMessage)
         reference = result.items[0].reference
         assert str(parsed["Subject"]) == f"[{reference}] Réclamation n° {i}"

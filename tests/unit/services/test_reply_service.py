@@ -32,7 +32,7 @@ def test_a_reply_answers_the_thread_from_the_address_written_to(storage: Storage
     with storage.reading() as uow:
         outbound = uow.outbox.get(queued.outbox_id)
         thread = uow.communications.of_item(ingested.items[0].id)
-        raw = uow.blobs.get(outbound.raw_sha256)
+    raw = storage.outbound_bytes(outbound)
     assert outbound.status == OutboxStatus.QUEUED
     assert [(c.direction, c.status, c.outbox_id) for c in thread] == [
         ("in", "received", None),
