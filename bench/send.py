@@ -4,7 +4,7 @@ Figures from the same run, same messages, same server (submission, STARTTLS,
 AUTH PLAIN): raw ``smtplib`` (sendmail on one connection, and ``raw4`` on four at once,
 a thread each: what Postfix on this machine can take over four), the Postroom adapter
 (`SmtpConnection.send`, with RSET between messages, PIPELINING where offered),
-and the whole outbox (`OutboxSender.send_due` on SQLite: claims, leases, blobs,
+and the whole outbox (`OutboxSender.send_due` on SQLite: claims, leases, the bytes in the row,
 the ``delivering`` mark and the outcome of every message, each an acknowledgement filed
 on a Ticket of its own) over one connection and over four.  Targets (issue 12): the outbox ≥ 0.9× raw smtplib over one
 connection, and ≥ 2.5× its one-connection figure over four.  Needs the test
@@ -161,6 +161,7 @@ def whole_outbox(ms: Mailstack, n: int, connections: int) -> Figure:
                 # Postroom's replies are: the outcome changes the communication too.
                 ref = Reference(uow.items.next_number(), ItemType.TICKET)
                 item = uow.items.create(ref=ref, state=State.TODO, now=now, cause=CAUSE)
+                sha, inline = uow.keep_outbound(message(i))  # in the row, as a reply's are
                 uow.outbox.queue_for_item(
                     kind="acknowledgement",
                     work_item_id=item.id,
@@ -168,7 +169,8 @@ def whole_outbox(ms: Mailstack, n: int, connections: int) -> Figure:
                     recipients=[f"bench{i}@customer.test"],
                     subject=f"bench {i}",
                     message_id=f"<bench.{i}.{time.time_ns()}@example.test>",
-                    raw_sha256=blobs.put(message(i)),
+                    raw_sha256=sha,
+                    raw=inline,
                     rule="N1",
                     now=now,
                 )
