@@ -155,7 +155,18 @@ def address_problem(address: str, *, qualified: bool = True) -> str | None:
 
     ``qualified=False`` drops rule 5's dot and rule 6: for our own sender address,
     which is configuration, not remote text, and only has to be writable.
+
+    An address is judged several times on its way (the reply's gate, the Ticket's
+    requester, the writer, the envelope): the verdicts of the last `_REMEMBERED`
+    addresses of up to `_MAX_ADDRESS` characters are kept (a longer one is refused by its
+    length at once).
     """
+    if len(address) > _MAX_ADDRESS:
+        return _judged(address, qualified)
+    return _remembered(address, qualified)
+
+
+def _judged(address: str, qualified: bool) -> str | None:
     problem = _character_problem(address)
     if problem is not None:
         return problem
@@ -173,6 +184,10 @@ def address_problem(address: str, *, qualified: bool = True) -> str | None:
     if '"' in local:
         return "a quoted local part is not written"
     return _local_problem(local) or _domain_problem(domain, qualified)
+
+
+_REMEMBERED = 4096
+_remembered = functools.lru_cache(maxsize=_REMEMBERED)(_judged)
 
 
 def _character_problem(address: str) -> str | None:

@@ -37,7 +37,11 @@ class ReplyTemplate:
         """
         subject = ""
         if self.subject is not None:
-            clean = {name: header_text(value) for name, value in values.items()}
+            clean = {
+                name: header_text(values[name])
+                for name in self.subject.get_identifiers()
+                if name in values
+            }
             subject = header_text(self.subject.safe_substitute(clean))
         return subject, self.body.safe_substitute(values).strip() + "\n"
 
