@@ -11,11 +11,17 @@ BIN := $(VENV)/bin
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# An editable install leaves Postroom's own modules uncompiled: each process (the service, its
+# workers and parsing children, every `postroom ingest`) would compile them again at start
+# (~0.2 s of CPU) wherever bytecode is not written (PYTHONDONTWRITEBYTECODE, a read-only
+# tree). compileall does what a wheel's install does.
 install: $(BIN)/python
 	$(BIN)/pip install -q -e .
+	$(BIN)/python -m compileall -q src
 
 install-test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m compileall -q src
 
 run: install
 	$(BIN)/postroom db upgrade
