@@ -1,9 +1,11 @@
 """Ingest: store the raw bytes, then handle them in one transaction; quarantine what fails (Q1).
 
 Order matters for "nothing lost, nothing twice":
-1. the bytes go to the blob store, staged in the batch's unit of work: they and the
-   replies the batch queues are made durable by one flush, before the commit (so
-   before anything committed refers to them);
+1. the bytes go to the blob store and are made durable by one flush for the batch,
+   before its transaction begins (so before anything committed refers to them), outside
+   the writer's turn: the flush waits for the disk, and for whatever else the file
+   system holds unwritten (a mail server's queue on the same disk), and no other writer
+   waits for it (the batch's replies are kept in their outbox rows, `storage.outbox`);
 2. that transaction records the arrival, asks the Email Handler and applies its
    decision; a channel arrival already in the ledger is not handled again;
 3. if step 2 fails for any reason but storage, the arrival is recorded as
@@ -137,7 +139,8 @@ class IngestService:
         stopping: threading.Event | None = None,
         parsed: list[ParseOutcome] | None = None,
     ) -> list[IngestResult]:
-        """Store and handle several messages with one blob flush and one commit.
+        """Store and handle several messages with one blob flush (before the writer's turn)
+        and one commit.
 
         Each message is handled inside its own SAVEPOINT, so a message that fails is
         quarantined (in the same transaction) without undoing the others. When this
@@ -156,24 +159,24 @@ class IngestService:
         """
         if parsed is None:
             parsed = self.parser.parse_many([a.raw for a in arrivals], stopping)
+        shas = self.storage.blobs.put_many([a.raw for a in arrivals])
         with self.storage.turn():
-            return self._ingest_batch(arrivals, parsed)
+            return self._ingest_batch(arrivals, shas, parsed)
 
     def _ingest_batch(
-        self, arrivals: Sequence[Arrival], parsed: list[ParseOutcome]
+        self, arrivals: Sequence[Arrival], shas: list[str], parsed: list[ParseOutcome]
     ) -> list[IngestResult]:
         now = self.clock()
         mails = [mail for mail in parsed if isinstance(mail, ParsedMail) and not not_mail(mail)]
         try:
             if len(mails) == len(arrivals):
-                return self._ingest_plain(arrivals, mails, now)
+                return self._ingest_plain(arrivals, shas, mails, now)
         except StorageUnavailableError:
             raise
         except Exception:  # noqa: BLE001 - one message failed: redo with one SAVEPOINT each
             log.info("a batch of %d had a failing message; handling one by one", len(arrivals))
         try:
             with self.storage.writing() as uow:
-                shas = _stage(uow, arrivals)
                 items = zip(arrivals, shas, parsed, strict=True)
                 times = HandlingTimes()  # /metrics: each message's handling, written once
                 results = [times.timed(self._ingest_in, uow, *item, now) for item in items]
@@ -183,13 +186,16 @@ class IngestService:
             raise StorageUnavailableError(f"could not commit the messages: {exc}") from exc
 
     def _ingest_plain(
-        self, arrivals: Sequence[Arrival], mails: list[ParsedMail], now: datetime
+        self,
+        arrivals: Sequence[Arrival],
+        shas: list[str],
+        mails: list[ParsedMail],
+        now: datetime,
     ) -> list[IngestResult]:
         """The common case, every message going through: no SAVEPOINT per message, and the
         writes nothing reads back before the commit go out as one statement each (the
         ledger rows, the item events, the replies, the outcomes: a batch's unit of work)."""
         with self.storage.writing(batch=True) as uow:
-            shas = _stage(uow, arrivals)
             items = list(zip(arrivals, shas, strict=True))
             ledger = [(sha, len(a.raw), a.channel_id, a.source_uid) for a, sha in items]
             rows = uow.messages.insert_arrivals(ledger, now)
@@ -384,13 +390,6 @@ def _answerable(mails: list[ParsedMail]) -> list[str]:
     found = [mail.reply_to[0].normalized for mail in mails if mail.reply_to]
     found += [mail.from_.normalized for mail in mails if mail.from_ is not None]
     return found
-
-
-def _stage(uow: UnitOfWork, arrivals: Sequence[Arrival]) -> list[str]:
-    """Write the arrivals' bytes under temporary names; the unit makes them durable with
-    the replies it queues, by one flush before its commit. Their SHA-256s, in order."""
-    assert uow.staged is not None, "a writing unit"
-    return [uow.staged.put(arrival.raw) for arrival in arrivals]
 
 
 def _known(row: MessageRecord) -> IngestResult:

@@ -185,8 +185,9 @@ class Storage:
         (item events, the SQLite Ticket counter) go out once at the end, and the unit
         keeps the messages handled so far (`BatchSeen`), whose rows learn their
         Message-ID and content hash only then. Its replies' outbox rows and
-        communications go out at the end too (`storage.deferred`), before its staged
-        blobs (the arrivals' and the replies') are made durable by one flush.
+        communications go out at the end too (`storage.deferred`). A batch's arrivals
+        are blobs made durable before its unit begins (`services.ingest`); what a unit
+        stages (a reply too large for its row) is made durable just before its commit.
         """
         staged = self.blobs.staged()
         deferred = DeferredWrites() if batch else None

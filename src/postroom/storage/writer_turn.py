@@ -5,10 +5,13 @@ SQLite's busy handler, which sleeps in steps growing to 100 ms: with several pol
 threads in several processes each waiting writer oversleeps the lock by tens of
 milliseconds, and its mailbox stands still meanwhile. So Postroom's writers take a
 turn before BEGIN: a thread lock among the threads of a process (handed over at
-once), then an advisory lock on ``<database>-writer`` among processes (polled every
-millisecond). The turn ends when the transaction commits or rolls back, or when its
-connection closes; the kernel drops the file lock of a process that dies. Other
-programs writing the database still meet SQLite's own busy timeout.
+once), then an advisory lock on ``<database>-writer`` among processes, waited for in
+the kernel (`_LockWaiter`: handed over as soon as it is let go, no CPU while waiting;
+a wait polled every millisecond left the lock idle for half a millisecond on average
+at each handover, and cost a wake-up a millisecond). The turn ends when the
+transaction commits or rolls back, or when its connection closes; the kernel drops the
+file lock of a process that dies. Other programs writing the database still meet
+SQLite's own busy timeout.
 
 Work that waits for the disk is done after the turn (see `TurnConnection.commit`): the
 connections run with ``synchronous=NORMAL``, so SQLite's commit only writes the WAL,
@@ -38,8 +41,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-_POLL = 0.001
-"""Seconds between tries for another process's turn."""
 CHECKPOINT_EVERY = 1.0
 """Seconds between WAL checkpoints of one process (the WAL holds about that much writing)."""
 _FLUSHER_IDLE = 30.0
@@ -70,6 +71,8 @@ class WriterTurn:
         self._flush_wanted = False
         self._flusher: threading.Thread | None = None
         self._flusher_pid = 0
+        self._lock_waiter: _LockWaiter | None = None
+        self._waiter_pid = 0
 
     def acquire(self) -> None:
         deadline = time.monotonic() + self.timeout
@@ -77,19 +80,22 @@ class WriterTurn:
             raise TurnUnavailable("database is locked (no writer turn)")
         try:
             fd = self._file()
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise TurnUnavailable(
-                            "database is locked (another process holds the writer turn)"
-                        ) from None
-                    time.sleep(_POLL)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            if not self._waiter().lock(fd, deadline - time.monotonic()):
+                raise TurnUnavailable("database is locked (another process holds the writer turn)")
         except BaseException:
             self._threads.release()
             raise
+
+    def _waiter(self) -> _LockWaiter:
+        if self._waiter_pid != os.getpid():  # a child process (fork) starts its own
+            self._lock_waiter, self._waiter_pid = _LockWaiter(), os.getpid()
+        assert self._lock_waiter is not None
+        return self._lock_waiter
 
     def checkpoint_due(self) -> bool:
         """At most one checkpoint a `CHECKPOINT_EVERY` seconds from this process."""
@@ -156,6 +162,67 @@ class WriterTurn:
             self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             self._pid = os.getpid()
         return self._fd
+
+
+class _LockWaiter:
+    """A thread that waits in the kernel (a blocking ``flock``) for the turn's file lock,
+    for the one thread of the process that holds the process's turn lock and found the
+    file locked by another process; `lock` gives up after its timeout.
+
+    ``flock`` cannot time out by itself, so the wait is this thread's: a caller that gave
+    up is told apart by its ask's number, and a lock granted to an ask nobody waits for
+    any more is let go at once. A file lock belongs to the open file, not to a thread, so
+    the caller holds what this thread took.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._asked: tuple[int, int] | None = None
+        """(ask number, file descriptor) not yet taken up by the thread."""
+        self._waiting = 0
+        """The ask a caller still waits for (0: none)."""
+        self._granted = 0
+        self._failed: OSError | None = None
+        self._count = 0
+        self._thread = threading.Thread(target=self._run, name="sqlite-writer-wait", daemon=True)
+        self._thread.start()
+
+    def lock(self, fd: int, timeout: float) -> bool:
+        """Take the file lock of ``fd``; False when it was not free within ``timeout``."""
+        with self._changed:
+            self._count += 1
+            ask = self._waiting = self._count
+            self._failed = None
+            self._asked = (ask, fd)
+            self._changed.notify_all()
+            done = self._changed.wait_for(
+                lambda: self._granted == ask or self._failed is not None, max(timeout, 0.0)
+            )
+            self._waiting = 0
+            if self._failed is not None:
+                raise TurnUnavailable(f"cannot lock the writer turn: {self._failed.strerror}")
+            return done and self._granted == ask
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._asked is not None)
+                assert self._asked is not None
+                (ask, fd), self._asked = self._asked, None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                with self._changed:
+                    if self._waiting == ask:
+                        self._failed = exc
+                        self._changed.notify_all()
+                continue
+            with self._changed:
+                if self._waiting == ask:
+                    self._granted = ask
+                    self._changed.notify_all()
+                    continue
+            fcntl.flock(fd, fcntl.LOCK_UN)  # its caller gave up meanwhile
 
 
 _TURNS: dict[str, WriterTurn] = {}

@@ -122,6 +122,39 @@ def test_a_turn_held_elsewhere_times_out_with_a_clear_error(tmp_path: Path) -> N
         os.close(holder)
 
 
+def test_a_turn_let_go_elsewhere_is_handed_over_and_a_wait_given_up_keeps_nothing(
+    tmp_path: Path,
+) -> None:
+    """The wait for another process's turn is the kernel's: the turn is taken when it is
+    let go, and a wait that timed out leaves the lock to others once it is free."""
+    database = tmp_path / "db.sqlite"
+    holder = os.open(tmp_path / "db.sqlite-writer", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        turn = WriterTurn(database, timeout=0.2)
+        with pytest.raises(sqlite3.OperationalError, match="another process holds"):
+            turn.acquire()
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        # The given-up wait's thread takes the lock when it comes free and lets it go.
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, "a given-up wait kept the writer turn"
+                time.sleep(0.01)
+        turn.timeout = 30.0
+        threading.Timer(0.3, fcntl.flock, (holder, fcntl.LOCK_UN)).start()
+        turn.acquire()  # waits for the holder's release
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        turn.release()
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(holder)
+
+
 def _free(turn: WriterTurn) -> bool:
     """Whether another thread could take the turn right now."""
     result: list[bool] = []
