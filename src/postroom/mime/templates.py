@@ -4,8 +4,9 @@ A template is a file ``<kind>.txt``: an optional head with a ``Subject:``
 line, a blank line, and the body; ``$reference``, ``$subject`` and the other
 placeholders are filled in per reply.  A folder given by the settings
 overrides the built-in ones file by file.  Each file is read and parsed once
-and kept while it is unchanged (same size and modification time), so an
-operator's edit takes effect at the next reply without a restart.
+and kept while it is unchanged (same size and modification time, looked at
+once a second at most), so an operator's edit takes effect within a second,
+without a restart.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import stat
 import string
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,10 +62,26 @@ def parse_template(text: str) -> ReplyTemplate:
 
 _parsed: dict[str, tuple[int, int, ReplyTemplate]] = {}
 """Path -> (size, mtime in ns, template): one entry per template file ever used."""
+_RECHECK = 1.0
+"""Seconds a template found is used without looking at its files again."""
+_found: dict[tuple[str, Path | None], tuple[float, ReplyTemplate]] = {}
+"""(kind, folder) -> (when its files were looked at, the template found then)."""
 
 
 def load_template(kind: str, folder: Path | None) -> ReplyTemplate:
-    """A template by kind; a file of the same name in ``folder`` overrides the built-in one."""
+    """A template by kind; a file of the same name in ``folder`` overrides the built-in one.
+    An acknowledging intake asks for the same one for every new Ticket: its files are
+    looked at once a second at most (a ``stat`` each time cost a tenth of the reply)."""
+    now = time.monotonic()
+    found = _found.get((kind, folder))
+    if found is not None and now - found[0] < _RECHECK:
+        return found[1]
+    template = _load(kind, folder)
+    _found[(kind, folder)] = (now, template)
+    return template
+
+
+def _load(kind: str, folder: Path | None) -> ReplyTemplate:
     for base in (folder, _BUILTIN):
         if base is None:
             continue

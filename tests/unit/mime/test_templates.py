@@ -20,6 +20,7 @@ def test_a_template_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(text)
 
     monkeypatch.setattr(templates, "_parsed", {})
+    monkeypatch.setattr(templates, "_found", {})
     monkeypatch.setattr(templates, "parse_template", counting)
     first = load_template("acknowledgement", None)
     for _ in range(50):
@@ -27,7 +28,11 @@ def test_a_template_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(calls) == 1
 
 
-def test_a_folder_overrides_the_built_in_template_and_an_edit_is_seen(tmp_path: Path) -> None:
+def test_a_folder_overrides_the_built_in_template_and_an_edit_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(templates.time, "monotonic", lambda: clock[0])
     path = tmp_path / "acknowledgement.txt"
     path.write_text("Subject: Got it [$reference]\n\nThanks, $sender_name.\n", encoding="utf-8")
     values = {"reference": "101203-T", "sender_name": "Carol"}
@@ -38,6 +43,9 @@ def test_a_folder_overrides_the_built_in_template_and_an_edit_is_seen(tmp_path: 
     path.write_text("Subject: Received $reference\n\nHello $sender_name.\n", encoding="utf-8")
     stamp = path.stat().st_mtime_ns + 1_000_000_000
     os.utime(path, ns=(stamp, stamp))
+    clock[0] += 0.5  # the files are looked at once a second at most
+    assert load_template("acknowledgement", tmp_path).render(values)[0] == "Got it [101203-T]"
+    clock[0] += 0.6
     assert load_template("acknowledgement", tmp_path).render(values) == (
         "Received 101203-T",
         "Hello Carol.\n",
