@@ -512,21 +512,25 @@ def _cores(run: Run, intake: float) -> str:
     )
 
 
-def ceiling(run: Run) -> float | None:
-    """msg/s the machine's cores would take if Postroom cost nothing: its cores over the
-    CPU per message of everything else that ran from launch to T2 (Dovecot, Postfix and
-    its capture pipe, anything else the machine did meanwhile)."""
+def _rest(run: Run) -> float | None:
+    """CPU seconds per message of everything but Postroom from launch to T2 (Dovecot,
+    Postfix and its capture pipe, anything else the machine did meanwhile)."""
     if len(run.machine) < 3 or run.t_outbox is None:
         return None
     rest = (run.machine[2] - run.machine[0] - run.cpu) / run.n
-    return (os.cpu_count() or 1) / rest if rest > 0 else None
+    return rest if rest > 0 else None
+
+
+def ceiling(run: Run) -> float | None:
+    """msg/s the machine's cores would take if Postroom cost nothing."""
+    rest = _rest(run)
+    return (os.cpu_count() or 1) / rest if rest is not None else None
 
 
 def _ceiling(run: Run) -> str:
-    most = ceiling(run)
-    if most is None:
+    rest, most = _rest(run), ceiling(run)
+    if rest is None or most is None:
         return ""
-    rest = (os.cpu_count() or 1) / most
     return (
         f"\n    the rest of the machine (Dovecot, Postfix and its capture, other work): "
         f"{rest * 1000:.2f} ms of CPU per message: with Postroom costing nothing its "

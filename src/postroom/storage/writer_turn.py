@@ -7,8 +7,8 @@ milliseconds, and its mailbox stands still meanwhile. So Postroom's writers take
 turn before BEGIN: a thread lock among the threads of a process (handed over at
 once), then an advisory lock on ``<database>-writer`` among processes, waited for in
 the kernel (`_LockWaiter`: handed over as soon as it is let go, no CPU while waiting;
-a wait polled every millisecond left the lock idle for half a millisecond on average
-at each handover, and cost a wake-up a millisecond). The turn ends when the
+a wait polled every millisecond could leave the lock idle up to a millisecond at each
+handover, and cost a wake-up a millisecond). The turn ends when the
 transaction commits or rolls back, or when its connection closes; the kernel drops the
 file lock of a process that dies. Other programs writing the database still meet
 SQLite's own busy timeout.
@@ -80,11 +80,15 @@ class WriterTurn:
             raise TurnUnavailable("database is locked (no writer turn)")
         try:
             fd = self._file()
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                pass
+            waiter = self._lock_waiter if self._waiter_pid == os.getpid() else None
+            # Not while the waiter still waits for a caller that gave up: the lock it then
+            # takes is this open file's, which a LOCK_NB here would share, and it lets go.
+            if waiter is None or waiter.idle():
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    pass
             if not self._waiter().lock(fd, deadline - time.monotonic()):
                 raise TurnUnavailable("database is locked (another process holds the writer turn)")
         except BaseException:
@@ -184,8 +188,15 @@ class _LockWaiter:
         self._granted = 0
         self._failed: OSError | None = None
         self._count = 0
+        self._busy = False
+        """The thread is taking an ask (blocked in ``flock``, or letting a lock go)."""
         self._thread = threading.Thread(target=self._run, name="sqlite-writer-wait", daemon=True)
         self._thread.start()
+
+    def idle(self) -> bool:
+        """No ask in hand: the open file holds no lock of this thread's making."""
+        with self._changed:
+            return not self._busy and self._asked is None
 
     def lock(self, fd: int, timeout: float) -> bool:
         """Take the file lock of ``fd``; False when it was not free within ``timeout``."""
@@ -209,20 +220,25 @@ class _LockWaiter:
                 self._changed.wait_for(lambda: self._asked is not None)
                 assert self._asked is not None
                 (ask, fd), self._asked = self._asked, None
+                self._busy = True
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             except OSError as exc:
                 with self._changed:
+                    self._busy = False
                     if self._waiting == ask:
                         self._failed = exc
                         self._changed.notify_all()
                 continue
             with self._changed:
                 if self._waiting == ask:
+                    self._busy = False
                     self._granted = ask
                     self._changed.notify_all()
                     continue
             fcntl.flock(fd, fcntl.LOCK_UN)  # its caller gave up meanwhile
+            with self._changed:
+                self._busy = False
 
 
 _TURNS: dict[str, WriterTurn] = {}

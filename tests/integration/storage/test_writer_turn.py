@@ -155,6 +155,31 @@ def test_a_turn_let_go_elsewhere_is_handed_over_and_a_wait_given_up_keeps_nothin
         os.close(holder)
 
 
+def test_a_turn_taken_while_a_given_up_wait_goes_on_is_kept(tmp_path: Path) -> None:
+    """A wait that timed out goes on in the waiter's thread, which lets the lock go once it
+    gets it: the next acquire must wait behind it, not share the lock it is about to let go."""
+    database = tmp_path / "db.sqlite"
+    holder = os.open(tmp_path / "db.sqlite-writer", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        turn = WriterTurn(database, timeout=0.2)
+        with pytest.raises(sqlite3.OperationalError, match="another process holds"):
+            turn.acquire()
+        assert turn._lock_waiter is not None and not turn._lock_waiter.idle()
+        turn.timeout = 30.0
+        threading.Timer(0.2, fcntl.flock, (holder, fcntl.LOCK_UN)).start()
+        turn.acquire()
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:  # still ours after the given-up ask is let go
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            time.sleep(0.02)
+        turn.release()
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(holder)
+
+
 def _free(turn: WriterTurn) -> bool:
     """Whether another thread could take the turn right now."""
     result: list[bool] = []
